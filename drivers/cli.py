@@ -1,0 +1,8 @@
+"""Subcommands of the `drivers` package."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this package's subcommands to the `gatepass` parser."""

@@ -1,0 +1,1 @@
+"""gatepass: estate gate kiosk."""

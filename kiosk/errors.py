@@ -1,0 +1,30 @@
+"""One error hierarchy for gatepass: every failure a user can meet says what and where."""
+from __future__ import annotations
+
+
+class GatepassError(Exception):
+    """Base of every error gatepass raises on purpose."""
+
+
+class ConfigError(GatepassError):
+    """A settings file is missing, malformed, or has an unknown key or wrong type."""
+
+
+class StoreError(GatepassError):
+    """The replica or exit log cannot be opened, migrated or written."""
+
+
+class LogChainError(StoreError):
+    """The exit log's hash chain is broken: ``seq`` names the first bad row."""
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class DriverError(GatepassError):
+    """A device (reader, camera, GPIO) is missing, misconfigured or failed."""
+
+
+class KeyStoreError(GatepassError):
+    """Signing keys cannot be read or written."""

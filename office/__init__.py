@@ -1,0 +1,1 @@
+"""Office server: sync API for gates, web console for staff, exports."""
