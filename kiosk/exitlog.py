@@ -1,0 +1,175 @@
+"""The exit log: append-only, hash-chained, durable before it is acknowledged.
+
+Only the kiosk writes this file. Each row gets a UUID, this gate's next sequence
+number and a hash over the previous row's hash and its own fields (sync/chain.py).
+`synchronous=FULL` makes a committed release survive a power cut; triggers refuse
+UPDATE and DELETE so that no code path can rewrite history. The sync daemon reads
+rows after its own push cursor and never writes here.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlite_utils import Database, Migrations
+
+from kiosk.core.events import LogEntry
+from kiosk.errors import LogChainError, StoreError
+from kiosk.store import open_database
+from sync.chain import GENESIS, first_break, row_hash
+
+log_migrations = Migrations("gatepass.exitlog")
+
+
+@log_migrations()
+def m001_exit_log(db: Database) -> None:
+    db.executescript(
+        """
+        create table exit_log (
+            seq integer primary key,
+            event_id text not null unique,
+            gate_id text not null,
+            kind text not null,
+            at text not null,
+            clock_synced integer not null,
+            guard_id text not null default '',
+            card_uid text not null default '',
+            permit_id text not null default '',
+            slip_id text not null default '',
+            reasons text not null default '[]',
+            detail text not null default '{}',
+            prev_hash text not null,
+            hash text not null
+        );
+        create index exit_log_slip on exit_log(slip_id) where slip_id != '';
+        create trigger exit_log_no_update before update on exit_log
+            begin select raise(abort, 'exit log is append-only'); end;
+        create trigger exit_log_no_delete before delete on exit_log
+            begin select raise(abort, 'exit log is append-only'); end;
+        create table log_head (id integer primary key check (id = 1), seq integer not null, hash text not null);
+        """
+    )
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out["reasons"] = json.loads(out["reasons"])
+    out["detail"] = json.loads(out["detail"])
+    out["clock_synced"] = bool(out["clock_synced"])
+    return out
+
+
+class ExitLog:
+    def __init__(self, db: Database, gate_id: str, path: str = ":memory:") -> None:
+        self.db = db
+        self.gate_id = gate_id
+        self.path = path
+        try:
+            db.execute("PRAGMA synchronous=FULL")
+            log_migrations.apply(db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot open exit log: {exc}") from None
+        last = list(db.query("select seq, hash from exit_log order by seq desc limit 1"))
+        self._seq = int(last[0]["seq"]) if last else 0
+        self._head = str(last[0]["hash"]) if last else GENESIS
+
+    @classmethod
+    def open(cls, path: str | Path, gate_id: str) -> "ExitLog":
+        return cls(open_database(path), gate_id, str(path))
+
+    @classmethod
+    def memory(cls, gate_id: str) -> "ExitLog":
+        return cls(Database(memory=True), gate_id)
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def append(self, entry: LogEntry, *, clock_synced: bool) -> dict[str, Any]:
+        """Commit one event durably and return the row as stored (decoded)."""
+        row: dict[str, Any] = {
+            "event_id": str(uuid.uuid4()),
+            "gate_id": self.gate_id,
+            "seq": self._seq + 1,
+            "kind": entry.kind.value,
+            "at": entry.at.isoformat(),
+            "clock_synced": clock_synced,
+            "guard_id": entry.guard_id,
+            "card_uid": entry.card_uid,
+            "permit_id": entry.permit_id,
+            "slip_id": entry.slip_id,
+            "reasons": list(entry.reasons),
+            "detail": entry.detail,
+            "prev_hash": self._head,
+        }
+        row["hash"] = row_hash(self._head, row)
+        stored = dict(row)
+        stored["reasons"] = json.dumps(row["reasons"], ensure_ascii=False)
+        stored["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
+        stored["clock_synced"] = int(row["clock_synced"])
+        columns = ", ".join(stored)
+        marks = ", ".join("?" for _ in stored)
+        conn = self.db.conn
+        try:
+            conn.execute("begin immediate")
+            try:
+                conn.execute(f"insert into exit_log ({columns}) values ({marks})", list(stored.values()))
+                conn.execute(
+                    "insert into log_head (id, seq, hash) values (1, ?, ?) "
+                    "on conflict(id) do update set seq = excluded.seq, hash = excluded.hash",
+                    [row["seq"], row["hash"]],
+                )
+                conn.execute("commit")
+            except BaseException:
+                conn.execute("rollback")
+                raise
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot record {entry.kind.value}: {exc}") from None
+        self._seq = row["seq"]
+        self._head = row["hash"]
+        return row
+
+    def rows(self, after_seq: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        sql = "select * from exit_log where seq > ? order by seq"
+        params: list[Any] = [after_seq]
+        if limit is not None:
+            sql += " limit ?"
+            params.append(limit)
+        for r in self.db.query(sql, params):
+            yield _decode(r)
+
+    def recent(self, n: int = 10) -> list[dict[str, Any]]:
+        return [_decode(r) for r in self.db.query("select * from exit_log order by seq desc limit ?", [n])]
+
+    def releases_of(self, slip_id: str) -> list[dict[str, Any]]:
+        return [
+            _decode(r)
+            for r in self.db.query(
+                "select * from exit_log where slip_id = ? and kind in ('release', 'override') order by seq",
+                [slip_id],
+            )
+        ]
+
+    def verify(self) -> None:
+        """Raise LogChainError naming the first bad row, or return if the chain holds."""
+        broken = first_break(self.rows())
+        if broken is not None:
+            seq, why = broken
+            raise LogChainError(f"{self.path}: exit log row {seq}: {why}", seq)
+        last = self.db.execute("select max(seq), count(*) from exit_log").fetchone()
+        head = self.db.execute("select seq, hash from log_head").fetchone()
+        last_seq, count = int(last[0] or 0), int(last[1])
+        if count != last_seq:
+            raise LogChainError(f"{self.path}: {count} rows but the last sequence number is {last_seq}")
+        if head is not None and int(head[0]) != last_seq:
+            raise LogChainError(
+                f"{self.path}: exit log row {last_seq + 1}: the log head says {head[0]} rows were recorded "
+                f"but only {last_seq} remain (rows removed from the end)", last_seq + 1)
+        if head is not None and last_seq and head[1] != self._head_hash_of(last_seq):
+            raise LogChainError(f"{self.path}: exit log row {last_seq}: does not match the recorded log head", last_seq)
+
+    def _head_hash_of(self, seq: int) -> str:
+        return str(self.db.execute("select hash from exit_log where seq = ?", [seq]).fetchone()[0])
