@@ -1,0 +1,427 @@
+"""The gate procedure as a state machine: ``step(state, event, now) -> (state, commands)``.
+
+DOMAIN.md's gate procedure, step by step: a guard signs in for the shift; a carrier
+presents a card or a slip; for a slip the guard checks the items line by line and
+the carrier's identity, then signs off, which records the departure time and opens
+the gate. A mismatch refuses the slip and sends the carrier back to the front desk.
+Nothing is released without a guard on shift and a sign-off; a supervisor may
+override a refusal with a reason, which the office sees flagged.
+
+The state is immutable; every transition returns a new one. Commands are carried out
+by the app in order, and if one fails (a Record that cannot be written) the app drops
+the rest, so a gate never opens for an event that was not recorded.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from kiosk.core.events import (
+    Action,
+    CardPresented,
+    Command,
+    EntryKind,
+    Event,
+    Fault,
+    LogEntry,
+    OpenGate,
+    Press,
+    Record,
+    Recovered,
+    SafeState,
+    Signal,
+    SignalPattern,
+    SlipPresented,
+    Tick,
+)
+from kiosk.core.model import Gate, Guard, Permit, Role
+from kiosk.core.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
+from kiosk.core.rules import CardDecision, SlipDecision, check_pin, decide_card, decide_slip
+
+MAX_PIN_FAILURES = 5
+PIN_LENGTH_MAX = 8
+
+
+class Scene(str, enum.Enum):
+    IDLE = "idle"
+    SIGN_IN_PIN = "sign_in_pin"
+    SIGN_OUT_CONFIRM = "sign_out_confirm"
+    CARD_RESULT = "card_result"
+    SLIP_ITEMS = "slip_items"
+    SLIP_IDENTITY = "slip_identity"
+    SIGN_OFF = "sign_off"
+    RELEASED = "released"
+    REFUSED = "refused"
+    MISMATCH_PICK = "mismatch_pick"
+    OVERRIDE_BADGE = "override_badge"
+    OVERRIDE_REASON = "override_reason"
+    REPORT_REASON = "report_reason"
+    RECENT = "recent"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+RESULT_SCENES = frozenset({Scene.IDLE, Scene.CARD_RESULT, Scene.RELEASED, Scene.REFUSED})
+SLIP_SCENES = frozenset({Scene.SLIP_ITEMS, Scene.SLIP_IDENTITY, Scene.SIGN_OFF, Scene.MISMATCH_PICK})
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    result: float = 8.0
+    interaction: float = 120.0
+    pin: float = 30.0
+
+
+@dataclass(frozen=True)
+class SlipCase:
+    """A slip under check: the decision, which lines the guard ticked, how the carrier was identified."""
+
+    decision: SlipDecision
+    checked: tuple[bool, ...] = ()
+    identity: str = ""          # "card" (mover's own card) or "guard" (checked photo and ID)
+    text: str = ""
+
+    @property
+    def all_checked(self) -> bool:
+        return all(self.checked)
+
+
+@dataclass(frozen=True)
+class State:
+    gate: Gate
+    timeouts: Timeouts = Timeouts()
+    scene: Scene = Scene.IDLE
+    guard: Guard | None = None                # on shift
+    pending_guard: Guard | None = None        # badge tapped, PIN awaited (or sign-out authenticated)
+    pin: str = ""
+    pin_failures: int = 0
+    card: CardDecision | None = None
+    card_uid: str = ""
+    case: SlipCase | None = None
+    refusal: tuple[Reason, ...] = ()
+    refusal_choice: str = ""
+    supervisor: Guard | None = None
+    released_override: bool = False
+    return_scene: Scene | None = None
+    notice: Reason | None = None             # a banner on the current scene
+    fault: str = ""
+    deadline: datetime | None = None
+
+
+Step = tuple[State, list[Command]]
+
+
+def initial_state(gate: Gate, timeouts: Timeouts = Timeouts()) -> State:
+    return State(gate=gate, timeouts=timeouts)
+
+
+def _idle(s: State) -> State:
+    """Back to idle, keeping only the shift."""
+    return State(gate=s.gate, timeouts=s.timeouts, guard=s.guard)
+
+
+def _go(s: State, scene: Scene, now: datetime, seconds: float | None, **changes: Any) -> State:
+    deadline = now + timedelta(seconds=seconds) if seconds else None
+    return replace(s, scene=scene, deadline=deadline, notice=None, **changes)
+
+
+def _entry(s: State, kind: EntryKind, now: datetime, **fields: Any) -> Record:
+    return Record(LogEntry(kind=kind, at=now, guard_id=s.guard.guard_id if s.guard else "", **fields))
+
+
+def _slip_fields(case: SlipCase) -> dict[str, Any]:
+    return {"slip_id": case.decision.slip_id}
+
+
+def step(s: State, event: Event, now: datetime) -> Step:
+    """Advance the gate by one event. Pure: the same inputs give the same outputs."""
+    if isinstance(event, Fault):
+        return _go(s, Scene.OUT_OF_SERVICE, now, None, fault=f"{event.source}: {event.message}"), [SafeState()]
+    if s.scene is Scene.OUT_OF_SERVICE:
+        if isinstance(event, Recovered):
+            return _idle(s), []
+        return s, []
+    if isinstance(event, Recovered):
+        return s, []
+    if isinstance(event, Tick):
+        if s.deadline is not None and now >= s.deadline:
+            return _timeout(s, now)
+        return s, []
+    if isinstance(event, CardPresented):
+        return _card(s, event, now)
+    if isinstance(event, SlipPresented):
+        return _slip(s, event, now)
+    if isinstance(event, Press):
+        return _press(s, event, now)
+    return s, []
+
+
+def _timeout(s: State, now: datetime) -> Step:
+    if s.scene in (Scene.REPORT_REASON, Scene.RECENT) and s.return_scene is not None:
+        back = s.return_scene
+        if back in SLIP_SCENES:
+            return _go(s, back, now, s.timeouts.interaction, return_scene=None), []
+    return _idle(s), []
+
+
+# ----------------------------------------------------------------- cards and badges
+
+
+def _card(s: State, ev: CardPresented, now: datetime) -> Step:
+    if ev.guard is not None and ev.permit is None:
+        return _badge(s, ev.guard, now)
+    if s.scene is Scene.SLIP_IDENTITY and s.case is not None:
+        return _mover_card(s, ev, now)
+    if s.scene not in RESULT_SCENES:
+        return replace(s, notice=Reason.GUARD_NOT_ON_SHIFT if s.guard is None else None), []
+    decision = decide_card(ev.permit, now)
+    kind = EntryKind.CARD_PASS if decision.allowed else EntryKind.CARD_DENIED
+    record = _entry(
+        s, kind, now, card_uid=ev.uid, permit_id=ev.permit.permit_id if ev.permit else "",
+        reasons=(decision.reason.value,),
+    )
+    nxt = _go(_idle(s), Scene.CARD_RESULT, now, s.timeouts.result, card=decision, card_uid=ev.uid)
+    if decision.allowed:
+        return nxt, [record, OpenGate(), Signal(SignalPattern.ACCEPTED)]
+    return nxt, [record, Signal(SignalPattern.REFUSED)]
+
+
+def _badge(s: State, guard: Guard, now: datetime) -> Step:
+    on_shift = s.guard is not None and s.guard.guard_id == guard.guard_id
+    if s.scene is Scene.SIGN_OFF and s.case is not None:
+        if on_shift:
+            return _release(s, now, signed_by="badge")
+        return replace(s, notice=Reason.GUARD_NOT_ON_SHIFT), []
+    if s.scene is Scene.OVERRIDE_BADGE:
+        if guard.role is Role.SUPERVISOR:
+            return _go(s, Scene.OVERRIDE_REASON, now, s.timeouts.interaction, supervisor=guard), []
+        return replace(s, notice=Reason.GUARD_NOT_SUPERVISOR), []
+    if s.scene is Scene.SIGN_OUT_CONFIRM and on_shift:
+        return replace(s, pending_guard=guard, notice=None), []
+    if s.scene in RESULT_SCENES or s.scene is Scene.SIGN_IN_PIN:
+        if on_shift:
+            return _go(_idle(s), Scene.SIGN_OUT_CONFIRM, now, s.timeouts.pin, pending_guard=guard), []
+        return _go(_idle(s), Scene.SIGN_IN_PIN, now, s.timeouts.pin, pending_guard=guard), []
+    return s, []
+
+
+def _mover_card(s: State, ev: CardPresented, now: datetime) -> Step:
+    case = s.case
+    assert case is not None
+    slip = case.decision.slip
+    permit: Permit | None = ev.permit
+    matches = (
+        slip is not None
+        and permit is not None
+        and decide_card(permit, now).allowed
+        and (
+            (slip.mover_permit_id and slip.mover_permit_id == permit.permit_id)
+            or (slip.mover.id_hash and slip.mover.id_hash == permit.holder.id_hash)
+        )
+    )
+    if not matches:
+        return replace(s, notice=Reason.SLIP_CARRIER_MISMATCH), []
+    return _go(s, Scene.SIGN_OFF, now, s.timeouts.interaction, case=replace(case, identity="card")), []
+
+
+# ----------------------------------------------------------------- slips
+
+
+def _slip(s: State, ev: SlipPresented, now: datetime) -> Step:
+    if s.scene not in RESULT_SCENES:
+        return s, []          # finish (or cancel) the slip in hand first
+    if s.guard is None:
+        return _go(_idle(s), Scene.REFUSED, now, s.timeouts.result, refusal=(Reason.GUARD_NOT_ON_SHIFT,)), [
+            Signal(SignalPattern.REFUSED)
+        ]
+    decision = decide_slip(ev.evidence, s.gate, now)
+    lines = len(decision.slip.items) if decision.slip is not None else 1
+    case = SlipCase(decision=decision, checked=(False,) * lines, text=ev.evidence.text)
+    if not decision.allowed:
+        record = _entry(
+            s, EntryKind.REFUSAL, now, slip_id=decision.slip_id,
+            reasons=tuple(r.value for r in decision.reasons), detail=_refusal_detail(decision),
+        )
+        nxt = _go(_idle(s), Scene.REFUSED, now, s.timeouts.result, case=case, refusal=decision.reasons)
+        return nxt, [record, Signal(SignalPattern.REFUSED)]
+    return _go(_idle(s), Scene.SLIP_ITEMS, now, s.timeouts.interaction, case=case), []
+
+
+def _refusal_detail(d: SlipDecision) -> dict[str, Any]:
+    detail: dict[str, Any] = {}
+    if d.used is not None:
+        detail["used_at_gate"] = d.used.gate_id
+        detail["used_at"] = d.used.at.isoformat()
+    if d.missing_approvals:
+        detail["missing_approvals"] = [r.value for r in d.missing_approvals]
+    return detail
+
+
+def _release(s: State, now: datetime, signed_by: str) -> Step:
+    case = s.case
+    assert case is not None and s.guard is not None
+    detail = {
+        "signed_by": signed_by,
+        "identity": case.identity,
+        "items_checked": list(case.checked),
+        "synced": case.decision.synced,
+        "departure": now.isoformat(),
+    }
+    record = _entry(s, EntryKind.RELEASE, now, slip_id=case.decision.slip_id, detail=detail)
+    nxt = _go(s, Scene.RELEASED, now, s.timeouts.result, pin="")
+    return nxt, [record, OpenGate(), Signal(SignalPattern.ACCEPTED)]
+
+
+# ----------------------------------------------------------------- taps
+
+
+def _press(s: State, ev: Press, now: datetime) -> Step:
+    a = ev.action
+    if a is Action.CANCEL:
+        return _cancel(s, now)
+    if a in (Action.DIGIT, Action.BACKSPACE, Action.PIN_SUBMIT):
+        return _pin(s, ev, now)
+    if a is Action.REPORT and s.scene not in (Scene.REPORT_REASON, Scene.SIGN_IN_PIN, Scene.RECENT):
+        return _go(s, Scene.REPORT_REASON, now, s.timeouts.interaction, return_scene=s.scene), []
+    if a is Action.REPORT_REASON and s.scene is Scene.REPORT_REASON and _valid(REPORT_CHOICES, ev.value):
+        return _report(s, ev.value, now)
+    if a is Action.RECENT and s.scene in RESULT_SCENES:
+        return _go(s, Scene.RECENT, now, s.timeouts.result * 3, return_scene=Scene.IDLE), []
+    if a is Action.SIGN_OUT and s.scene in RESULT_SCENES and s.guard is not None:
+        return _go(_idle(s), Scene.SIGN_OUT_CONFIRM, now, s.timeouts.pin), []
+    if a is Action.CONFIRM and s.scene is Scene.SIGN_OUT_CONFIRM and s.pending_guard is not None:
+        return _sign_out(s, now)
+    if s.case is not None:
+        return _press_slip(s, ev, now)
+    if a is Action.OVERRIDE and s.scene is Scene.CARD_RESULT and s.card is not None and not s.card.allowed:
+        return _go(s, Scene.OVERRIDE_BADGE, now, s.timeouts.interaction), []
+    if a is Action.OVERRIDE_REASON and s.scene is Scene.OVERRIDE_REASON and _valid(OVERRIDE_CHOICES, ev.value):
+        return _override(s, ev.value, now)
+    return s, []
+
+
+def _valid(choices: tuple[tuple[str, str, str], ...], key: str) -> bool:
+    return any(k == key for k, _, _ in choices)
+
+
+def _press_slip(s: State, ev: Press, now: datetime) -> Step:
+    case = s.case
+    assert case is not None
+    a = ev.action
+    renew = s.timeouts.interaction
+    if s.scene is Scene.SLIP_ITEMS:
+        if a is Action.TOGGLE_ITEM:
+            try:
+                i = int(ev.value)
+            except ValueError:
+                return s, []
+            if not 0 <= i < len(case.checked):
+                return s, []
+            checked = tuple(not c if j == i else c for j, c in enumerate(case.checked))
+            return _go(s, Scene.SLIP_ITEMS, now, renew, case=replace(case, checked=checked)), []
+        if a is Action.ALL_MATCH or (a is Action.ITEMS_CONFIRMED and case.all_checked):
+            done = replace(case, checked=(True,) * len(case.checked))
+            return _go(s, Scene.SLIP_IDENTITY, now, renew, case=done), []
+    if s.scene in (Scene.SLIP_ITEMS, Scene.SLIP_IDENTITY) and a is Action.MISMATCH:
+        return _go(s, Scene.MISMATCH_PICK, now, renew, return_scene=s.scene), []
+    if s.scene is Scene.MISMATCH_PICK and a is Action.MISMATCH_REASON and _valid(MISMATCH_CHOICES, ev.value):
+        reason = Reason.SLIP_CARRIER_MISMATCH if ev.value == "carrier_not_listed" else Reason.SLIP_ITEMS_MISMATCH
+        record = _entry(
+            s, EntryKind.REFUSAL, now, slip_id=case.decision.slip_id, reasons=(reason.value,),
+            detail={"mismatch": ev.value, "items_checked": list(case.checked)},
+        )
+        nxt = _go(s, Scene.REFUSED, now, s.timeouts.result, refusal=(reason,), refusal_choice=ev.value)
+        return nxt, [record, Signal(SignalPattern.REFUSED)]
+    if s.scene is Scene.SLIP_IDENTITY and a is Action.CONFIRM_IDENTITY:
+        return _go(s, Scene.SIGN_OFF, now, renew, case=replace(case, identity="guard")), []
+    if s.scene is Scene.REFUSED and a is Action.OVERRIDE and s.refusal and s.refusal[0] is not Reason.GUARD_NOT_ON_SHIFT:
+        return _go(s, Scene.OVERRIDE_BADGE, now, renew), []
+    if s.scene is Scene.OVERRIDE_REASON and a is Action.OVERRIDE_REASON and _valid(OVERRIDE_CHOICES, ev.value):
+        return _override(s, ev.value, now)
+    return s, []
+
+
+def _cancel(s: State, now: datetime) -> Step:
+    if s.scene in (Scene.REPORT_REASON, Scene.MISMATCH_PICK) and s.return_scene is not None:
+        back = s.return_scene
+        seconds = s.timeouts.interaction if back in SLIP_SCENES else s.timeouts.result
+        return _go(s, back, now, seconds, return_scene=None), []
+    if s.scene in (Scene.OVERRIDE_BADGE, Scene.OVERRIDE_REASON):
+        back = Scene.REFUSED if s.case is not None else Scene.CARD_RESULT
+        return _go(s, back, now, s.timeouts.result, supervisor=None), []
+    return _idle(s), []
+
+
+def _pin(s: State, ev: Press, now: datetime) -> Step:
+    if s.scene not in (Scene.SIGN_IN_PIN, Scene.SIGN_OFF, Scene.SIGN_OUT_CONFIRM):
+        return s, []
+    seconds = s.timeouts.pin if s.scene is not Scene.SIGN_OFF else s.timeouts.interaction
+    if ev.action is Action.DIGIT:
+        if len(ev.value) != 1 or not ev.value.isdigit() or len(s.pin) >= PIN_LENGTH_MAX:
+            return s, []
+        return _go(s, s.scene, now, seconds, pin=s.pin + ev.value), []
+    if ev.action is Action.BACKSPACE:
+        return _go(s, s.scene, now, seconds, pin=s.pin[:-1]), []
+    # PIN_SUBMIT
+    who = s.pending_guard if s.scene is Scene.SIGN_IN_PIN else s.guard
+    if who is None:
+        return s, []
+    if not check_pin(s.pin, who.pin_hash):
+        failures = s.pin_failures + 1
+        if failures >= MAX_PIN_FAILURES:
+            return replace(_idle(s), notice=Reason.GUARD_PIN_WRONG), [Signal(SignalPattern.ALERT)]
+        return replace(s, pin="", pin_failures=failures, notice=Reason.GUARD_PIN_WRONG), [
+            Signal(SignalPattern.REFUSED)
+        ]
+    if s.scene is Scene.SIGN_OFF:
+        return _release(replace(s, pin=""), now, signed_by="pin")
+    if s.scene is Scene.SIGN_OUT_CONFIRM:
+        return _sign_out(replace(s, pending_guard=who), now)
+    return _sign_in(s, who, now)
+
+
+def _sign_in(s: State, guard: Guard, now: datetime) -> Step:
+    commands: list[Command] = []
+    if s.guard is not None:
+        commands.append(_entry(s, EntryKind.SHIFT_END, now, detail={"handover_to": guard.guard_id}))
+    on = State(gate=s.gate, timeouts=s.timeouts, guard=guard)
+    commands.append(_entry(on, EntryKind.SHIFT_START, now, detail={"role": guard.role.value}))
+    commands.append(Signal(SignalPattern.ACCEPTED))
+    return on, commands
+
+
+def _sign_out(s: State, now: datetime) -> Step:
+    record = _entry(s, EntryKind.SHIFT_END, now)
+    return State(gate=s.gate, timeouts=s.timeouts), [record, Signal(SignalPattern.ACCEPTED)]
+
+
+def _override(s: State, choice: str, now: datetime) -> Step:
+    assert s.supervisor is not None
+    detail = {"supervisor_id": s.supervisor.guard_id, "override_reason": choice, "flagged": True}
+    fields: dict[str, Any] = {"reasons": tuple(r.value for r in s.refusal)}
+    if s.case is not None:
+        fields["slip_id"] = s.case.decision.slip_id
+        detail["departure"] = now.isoformat()
+    elif s.card is not None:
+        fields["card_uid"] = s.card_uid
+        fields["permit_id"] = s.card.permit.permit_id if s.card.permit else ""
+        fields["reasons"] = (s.card.reason.value,)
+    record = _entry(s, EntryKind.OVERRIDE, now, detail=detail, **fields)
+    nxt = _go(s, Scene.RELEASED, now, s.timeouts.result, released_override=True)
+    return nxt, [record, OpenGate(), Signal(SignalPattern.ACCEPTED)]
+
+
+def _report(s: State, choice: str, now: datetime) -> Step:
+    fields: dict[str, Any] = {"detail": {"report": choice, "scene": (s.return_scene or Scene.IDLE).value}}
+    if s.case is not None:
+        fields["slip_id"] = s.case.decision.slip_id
+    if s.card is not None:
+        fields["card_uid"] = s.card_uid
+        fields["permit_id"] = s.card.permit.permit_id if s.card.permit else ""
+    record = _entry(s, EntryKind.REPORT, now, **fields)
+    back = s.return_scene or Scene.IDLE
+    seconds = s.timeouts.interaction if back in SLIP_SCENES else s.timeouts.result
+    if back is Scene.IDLE:
+        seconds = None
+    return _go(s, back, now, seconds, return_scene=None), [record, Signal(SignalPattern.ALERT)]

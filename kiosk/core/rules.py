@@ -1,0 +1,161 @@
+"""Decisions on a card or a slip: pure functions of the facts and the time.
+
+Each decision carries every reason that applies, the first being the one the
+screen leads with, so the office log keeps the whole picture while the guard reads
+one clear line.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kiosk.core.events import SlipEvidence
+from kiosk.core.model import (
+    REQUIRED_APPROVALS,
+    TEMPORARY_PASS_MAX_DAYS,
+    ApprovalRole,
+    Consumption,
+    Gate,
+    Permit,
+    PermitKind,
+    PermitStatus,
+    Slip,
+    SlipKind,
+    SlipStatus,
+    TokenClaims,
+)
+from kiosk.core.reasons import Reason
+
+
+@dataclass(frozen=True)
+class CardDecision:
+    reason: Reason
+    permit: Permit | None
+    days_left: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.reason is Reason.CARD_VALID
+
+
+def effective_until(permit: Permit) -> datetime:
+    """A temporary pass is never good for more than three days, whatever it says."""
+    if permit.kind is PermitKind.TEMPORARY:
+        return min(permit.valid_until, permit.valid_from + timedelta(days=TEMPORARY_PASS_MAX_DAYS))
+    return permit.valid_until
+
+
+def decide_card(permit: Permit | None, now: datetime) -> CardDecision:
+    if permit is None:
+        return CardDecision(Reason.CARD_UNKNOWN, None)
+    if permit.status is PermitStatus.LOST:
+        return CardDecision(Reason.CARD_LOST, permit)
+    if permit.status is PermitStatus.REVOKED:
+        return CardDecision(Reason.CARD_REVOKED, permit)
+    if now < permit.valid_from:
+        return CardDecision(Reason.CARD_NOT_YET_VALID, permit)
+    until = effective_until(permit)
+    if now >= until:
+        return CardDecision(Reason.CARD_EXPIRED, permit, days_left=0)
+    return CardDecision(Reason.CARD_VALID, permit, days_left=(until - now).days)
+
+
+@dataclass(frozen=True)
+class SlipDecision:
+    reasons: tuple[Reason, ...]          # empty: the slip may proceed to the item check
+    claims: TokenClaims | None
+    slip: Slip | None
+    used: Consumption | None = None      # when and where it was used, for "already used"
+    missing_approvals: tuple[ApprovalRole, ...] = ()
+    detail: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return not self.reasons
+
+    @property
+    def primary(self) -> Reason:
+        return self.reasons[0] if self.reasons else Reason.SLIP_VALID
+
+    @property
+    def synced(self) -> bool:
+        return self.slip is not None
+
+    @property
+    def slip_id(self) -> str:
+        if self.claims is not None:
+            return self.claims.slip_id
+        return self.slip.slip_id if self.slip else ""
+
+
+def decide_slip(ev: SlipEvidence, gate: Gate, now: datetime) -> SlipDecision:
+    """Apply the slip rules of DOMAIN.md in the order a supervisor would ask them."""
+    if ev.token_reason is not None or ev.claims is None:
+        return SlipDecision((ev.token_reason or Reason.SLIP_MALFORMED,), None, None)
+    claims, slip = ev.claims, ev.slip
+    reasons: list[Reason] = []
+    used: Consumption | None = None
+    missing: tuple[ApprovalRole, ...] = ()
+
+    if slip is not None and slip.status is SlipStatus.CANCELLED:
+        reasons.append(Reason.SLIP_CANCELLED)
+    if slip is not None and ev.items_digest and ev.items_digest != claims.items_digest:
+        # The office amended the slip after this code was printed: the old paper is void.
+        reasons.append(Reason.SLIP_CANCELLED)
+    for c in ev.consumptions:
+        used = c
+        reasons.append(Reason.SLIP_ALREADY_USED if c.gate_id == gate.gate_id else Reason.SLIP_USED_AT_OTHER_GATE)
+        break
+    valid_from = slip.valid_from if slip else claims.valid_from
+    valid_until = slip.valid_until if slip else claims.valid_until
+    if now < valid_from:
+        reasons.append(Reason.SLIP_NOT_YET_VALID)
+    elif now >= valid_until:
+        reasons.append(Reason.SLIP_EXPIRED)
+    if slip is not None:
+        have = slip.approved_roles
+        missing = tuple(r for r in REQUIRED_APPROVALS[slip.kind] if r not in have)
+        if missing:
+            reasons.append(Reason.SLIP_APPROVALS_MISSING)
+    exit_gate = (slip.exit_gate_id if slip else "") or claims.exit_gate_id
+    if exit_gate and exit_gate != gate.gate_id:
+        reasons.append(Reason.SLIP_WRONG_GATE)
+    elif not exit_gate and claims.kind is SlipKind.MOVE_OUT and not gate.designated_exit:
+        reasons.append(Reason.SLIP_WRONG_GATE)
+    if not ev.hours.allows(now):
+        reasons.append(Reason.SLIP_OUTSIDE_HOURS)
+    if ev.unit is not None and ev.unit.unpaid_fees:
+        reasons.append(Reason.SLIP_UNPAID_FEES)
+    # de-duplicate, keep order
+    seen: list[Reason] = []
+    for r in reasons:
+        if r not in seen:
+            seen.append(r)
+    return SlipDecision(tuple(seen), claims, slip, used, missing)
+
+
+# ----------------------------------------------------------------- guards' PINs
+
+PIN_ITERATIONS = 60_000
+
+
+def hash_pin(pin: str, salt: bytes, iterations: int = PIN_ITERATIONS) -> str:
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def check_pin(pin: str, pin_hash: str) -> bool:
+    """Constant-time check of a PIN against its stored hash; a malformed hash never matches."""
+    try:
+        scheme, iterations, salt_hex, digest_hex = pin_hash.split("$")
+        if scheme != "pbkdf2_sha256":
+            return False
+        rounds = int(iterations)
+        if not 1 <= rounds <= 2_000_000:
+            return False
+        digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), bytes.fromhex(salt_hex), rounds)
+        return hmac.compare_digest(digest.hex(), digest_hex)
+    except ValueError:
+        return False
