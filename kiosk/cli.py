@@ -20,10 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     from drivers import cli as drivers_cli
     from kiosk import commands as kiosk_commands
+    from kiosk.ui import cli as kiosk_ui_cli
     from office import cli as office_cli
     from sync import cli as sync_cli
 
-    for module in (kiosk_commands, drivers_cli, sync_cli, office_cli):
+    for module in (kiosk_commands, kiosk_ui_cli, drivers_cli, sync_cli, office_cli):
         module.register(sub)
     return parser
 
