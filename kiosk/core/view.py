@@ -1,0 +1,519 @@
+"""What the gate screen shows, as plain data: ``view_of(state, now, status, extras) -> View``.
+
+The screen is a function of the core's state, the clock, device health and a few
+read-only extras (recent log rows, the demo legend). Keeping that function pure means
+every scene can be checked as data in a test (is the refusal reason there? is the PIN
+never shown?) and the pygame side only lays out and paints what it is given.
+Chinese comes first on every line, English beneath it, smaller.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kiosk.core.events import Action
+from kiosk.core.flow import RESULT_SCENES, Scene, State
+from kiosk.core.model import Person, Role
+from kiosk.core.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
+from kiosk.core.rules import SlipDecision
+
+
+class Tone(str, enum.Enum):
+    OK = "ok"
+    BAD = "bad"
+    WARN = "warn"
+    NEUTRAL = "neutral"
+
+
+class Layout(str, enum.Enum):
+    """Which arrangement the screen uses; several scenes share one."""
+
+    MESSAGE = "message"      # headline, next step, reasons; optional photo
+    PERSON = "person"        # large photo beside the holder's facts
+    SLIP = "slip"            # slip facts beside the item checklist
+    IDENTITY = "identity"    # mover's photo and masked ID
+    KEYPAD = "keypad"        # message beside an on-screen PIN keypad
+    CHOICES = "choices"      # a grid of reasons to pick one from
+    TABLE = "table"          # recent events
+
+
+@dataclass(frozen=True)
+class Text:
+    """One bilingual line: Chinese first, English beneath it in smaller type."""
+
+    zh: str
+    en: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    action: Action
+    value: str
+    zh: str
+    en: str
+    style: str = "normal"      # normal | primary | danger
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Fact:
+    label_zh: str
+    label_en: str
+    value: str
+    tone: Tone = Tone.NEUTRAL
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    index: int
+    name: str
+    quantity: int
+    spec: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class Status:
+    """Health the status bar shows on every scene, gathered off the frame loop."""
+
+    reader: bool | None = None
+    reader_detail: str = ""
+    camera: bool | None = None
+    camera_detail: str = ""
+    sync_ok: bool | None = None           # None: no sync status file yet
+    sync_detail: str = ""
+    replica_age_s: float | None = None    # None: never synced
+    pending: int | None = None            # exit-log rows not yet pushed
+    clock_synced: bool | None = None      # None: unknown (warned, like False)
+
+
+@dataclass(frozen=True)
+class Extras:
+    """Read-only context that is not part of the core's state."""
+
+    recent: tuple[dict[str, Any], ...] = ()
+    demo_legend: tuple[tuple[str, str], ...] = ()   # (key, what it presents)
+    guard_names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class View:
+    scene: Scene
+    layout: Layout
+    tone: Tone
+    title: Text
+    headline: Text | None = None
+    next_step: Text | None = None
+    reasons: tuple[Text, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    items: tuple[ItemLine, ...] = ()
+    photo_id: str = ""
+    photo_caption: str = ""
+    keypad: bool = False
+    pin_length: int = 0
+    buttons: tuple[Button, ...] = ()
+    choices: tuple[Button, ...] = ()
+    rows: tuple[tuple[str, str, str, Tone], ...] = ()   # (time, what, who/which, tone)
+    notice: Text | None = None
+    countdown: int | None = None
+    preview: bool = False
+    gate_name: str = ""
+    guard_name: str = ""
+    clock: str = ""
+    status: Status = Status()
+    status_items: tuple[tuple[Text, Tone], ...] = ()
+    demo_legend: tuple[tuple[str, str], ...] = ()
+
+
+# ----------------------------------------------------------------- helpers
+
+_CANCEL = Button(Action.CANCEL, "", "返回", "Back")
+_DONE = Button(Action.CANCEL, "", "完成", "Done")
+_REPORT = Button(Action.REPORT, "", "报告可疑", "Report", "danger")
+_RECENT = Button(Action.RECENT, "", "最近记录", "Recent")
+_OVERRIDE = Button(Action.OVERRIDE, "", "主管放行", "Supervisor override", "danger")
+
+
+def _reason(r: Reason) -> Text:
+    return Text(r.text.zh, r.text.en)
+
+
+def _next(r: Reason) -> Text:
+    return Text(r.text.next_zh, r.text.next_en)
+
+
+def _date(d: datetime) -> str:
+    return d.strftime("%Y-%m-%d")
+
+
+def _minute(d: datetime) -> str:
+    return d.strftime("%m-%d %H:%M")
+
+
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return f"{int(seconds)}s"
+    if seconds < 90 * 60:
+        return f"{int(seconds // 60)}min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+def status_items(s: Status) -> tuple[tuple[Text, Tone], ...]:
+    """The status bar's entries, in the order a guard scans them: devices, data, clock."""
+    out: list[tuple[Text, Tone]] = []
+    for zh, en, online in (("读卡器", "reader", s.reader), ("摄像头", "camera", s.camera)):
+        if online is None:
+            out.append((Text(f"{zh}?", f"{en} ?"), Tone.WARN))
+        elif online:
+            out.append((Text(f"{zh}正常", f"{en} ok"), Tone.OK))
+        else:
+            out.append((Text(f"{zh}离线", f"{en} offline"), Tone.BAD))
+    if s.sync_ok is None:
+        out.append((Text("同步未知", "sync ?"), Tone.WARN))
+    elif s.sync_ok:
+        out.append((Text("同步正常", "sync ok"), Tone.OK))
+    else:
+        out.append((Text("同步中断", "sync down"), Tone.BAD))
+    if s.replica_age_s is None:
+        out.append((Text("数据未同步", "data never synced"), Tone.WARN))
+    else:
+        age_tone = Tone.OK if s.replica_age_s < 3600 else Tone.WARN if s.replica_age_s < 86400 else Tone.BAD
+        out.append((Text(f"数据{_age(s.replica_age_s)}前", f"data {_age(s.replica_age_s)} old"), age_tone))
+    if s.pending is not None:
+        tone = Tone.OK if s.pending == 0 else Tone.WARN if s.pending < 100 else Tone.BAD
+        out.append((Text(f"待上传{s.pending}条", f"{s.pending} to push"), tone))
+    if s.clock_synced is not True:
+        out.append((Text("时钟未校准", "clock not synced"), Tone.WARN))
+    return tuple(out)
+
+
+def _person_facts(p: Person) -> list[Fact]:
+    facts = [Fact("搬运人", "Carrier", p.name or "—")]
+    if p.id_masked:
+        facts.append(Fact("身份证", "ID", p.id_masked))
+    return facts
+
+
+# ----------------------------------------------------------------- the function
+
+
+def view_of(state: State, now: datetime, status: Status = Status(), extras: Extras = Extras()) -> View:
+    """Everything one frame shows. Never includes PIN digits or unmasked ID numbers."""
+    base: dict[str, Any] = {
+        "gate_name": state.gate.name,
+        "guard_name": state.guard.name if state.guard else "",
+        "clock": now.strftime("%H:%M:%S"),
+        "status": status,
+        "status_items": status_items(status),
+        "demo_legend": extras.demo_legend,
+        "notice": _reason(state.notice) if state.notice else None,
+    }
+    if state.deadline is not None and state.scene is not Scene.IDLE:
+        base["countdown"] = max(0, int((state.deadline - now).total_seconds() + 0.999))
+    builder = _BUILDERS[state.scene]
+    return builder(state, now, extras, base)
+
+
+def _idle(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    if s.guard is None:
+        return View(
+            Scene.IDLE, Layout.MESSAGE, Tone.WARN, Text("无人值班", "No guard on shift"),
+            headline=Text("请值班人员刷工牌签到", "Guard: tap your badge to sign in"),
+            next_step=Text("签到后方可放行物品", "Items can be released only with a guard signed in"),
+            buttons=(_RECENT,), preview=True, **base,
+        )
+    return View(
+        Scene.IDLE, Layout.MESSAGE, Tone.NEUTRAL, Text("物品放行", "Item release"),
+        headline=Text("请出示住户证或扫描放行条", "Present your card or slip"),
+        next_step=Text("住户证请刷卡 · 放行条二维码请对准摄像头", "Tap the card on the reader, or hold the slip's QR code to the camera"),
+        buttons=(_RECENT, _REPORT, Button(Action.SIGN_OUT, "", "交班签退", "Sign out")),
+        preview=True, **base,
+    )
+
+
+def _sign_in(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    who = s.pending_guard
+    role = "主管" if who and who.role is Role.SUPERVISOR else "保安"
+    return View(
+        Scene.SIGN_IN_PIN, Layout.KEYPAD, Tone.NEUTRAL, Text("值班签到", "Shift sign-in"),
+        headline=Text(f"{role} {who.name if who else ''}", who.guard_id if who else ""),
+        next_step=Text("请输入密码后按确认", "Enter your PIN, then OK"),
+        keypad=True, pin_length=len(s.pin), buttons=(_CANCEL,), **base,
+    )
+
+
+def _sign_out(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    ready = s.pending_guard is not None
+    buttons: tuple[Button, ...] = (_CANCEL,)
+    if ready:
+        buttons = (_CANCEL, Button(Action.CONFIRM, "", "确认签退", "Confirm sign-out", "primary"))
+    return View(
+        Scene.SIGN_OUT_CONFIRM, Layout.KEYPAD, Tone.NEUTRAL, Text("交班签退", "Sign out"),
+        headline=Text(f"值班:{s.guard.name}" if s.guard else "无人值班", "Guard on shift"),
+        next_step=Text("已刷工牌,请确认签退", "Badge read: confirm to sign out") if ready
+        else Text("请刷工牌或输入密码", "Tap your badge or enter your PIN"),
+        keypad=not ready, pin_length=len(s.pin), buttons=buttons, **base,
+    )
+
+
+def _card_result(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    d = s.card
+    assert d is not None
+    facts: list[Fact] = []
+    photo = ""
+    if d.permit is not None:
+        p = d.permit
+        photo = p.holder.photo
+        facts += [
+            Fact("姓名", "Name", p.holder.name),
+            Fact("房号", "Unit", p.unit_id),
+            Fact("证件", "Permit", f"{p.kind.label_zh} {p.kind.label_en}"),
+        ]
+        until = _date(p.valid_until)
+        if d.days_left is not None and d.allowed:
+            tone = Tone.WARN if d.days_left < 14 else Tone.OK
+            facts.append(Fact("有效期至", "Valid until", f"{until}(剩{d.days_left}天 / {d.days_left} days left)", tone))
+        else:
+            facts.append(Fact("有效期至", "Valid until", until, Tone.BAD if not d.allowed else Tone.NEUTRAL))
+    else:
+        facts.append(Fact("卡号", "Card", s.card_uid))
+    buttons = (_DONE, _RECENT) if d.allowed else (_DONE, _REPORT, _OVERRIDE)
+    return View(
+        Scene.CARD_RESULT, Layout.PERSON, Tone.OK if d.allowed else Tone.BAD,
+        Text("住户证 · 可以通行", "Card · pass") if d.allowed else Text("住户证 · 不予通行", "Card · refused"),
+        headline=_reason(d.reason), next_step=_next(d.reason), facts=tuple(facts),
+        photo_id=photo, buttons=buttons, **base,
+    )
+
+
+def _approvals(d: SlipDecision) -> str:
+    if d.slip is None:
+        return "—"
+    return "、".join(f"{a.role.label_zh}:{a.name}" for a in d.slip.approvals) or "—"
+
+
+def _slip_facts(d: SlipDecision) -> list[Fact]:
+    facts: list[Fact] = []
+    sig = "已验证 verified" if d.claims is not None else "无效 invalid"
+    facts.append(Fact("签名", "Signature", sig, Tone.OK if d.claims is not None else Tone.BAD))
+    if d.claims is not None:
+        c = d.claims
+        facts.append(Fact("类别", "Kind", c.kind.label_zh))
+        facts.append(Fact("房号", "Unit", c.unit_id))
+    slip = d.slip
+    if slip is not None:
+        facts.append(Fact("申请人", "Applicant", slip.applicant.name))
+        facts += _person_facts(slip.mover)
+        missing = bool(d.missing_approvals)
+        facts.append(Fact("审批", "Approvals", _approvals(d), Tone.BAD if missing else Tone.NEUTRAL))
+        window = f"{_minute(slip.valid_from)} — {_minute(slip.valid_until)}"
+        facts.append(Fact("有效时间", "Valid", window))
+    elif d.claims is not None:
+        c = d.claims
+        facts.append(Fact("同步", "Synced", "尚未同步,按二维码信息核对 not yet synced", Tone.WARN))
+        facts.append(Fact("物品件数", "Item lines", str(c.item_count), Tone.WARN))
+        facts.append(Fact("有效时间", "Valid", f"{_minute(c.valid_from)} — {_minute(c.valid_until)}"))
+    return facts
+
+
+def _items(s: State) -> tuple[ItemLine, ...]:
+    """Checklist lines; an unsynced slip has one line standing for the paper slip's list."""
+    case = s.case
+    if case is None:
+        return ()
+    if case.decision.slip is None:
+        n = case.decision.claims.item_count if case.decision.claims else 0
+        return tuple(
+            ItemLine(i, f"按纸质放行条核对(码上共{n}项)", n, "not synced: check the paper slip", c)
+            for i, c in enumerate(case.checked)
+        )
+    return tuple(
+        ItemLine(i, it.name, it.quantity, it.spec, case.checked[i] if i < len(case.checked) else False)
+        for i, it in enumerate(case.decision.slip.items)
+    )
+
+
+def _slip_items(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    case = s.case
+    assert case is not None
+    d = case.decision
+    items = _items(s)
+    return View(
+        Scene.SLIP_ITEMS, Layout.SLIP, Tone.WARN if not d.synced else Tone.NEUTRAL,
+        Text("放行条 · 核对物品", "Slip · check the items"),
+        headline=Text("逐项核对实物,或点“全部相符”", "Tick each line against the goods, or tap All match"),
+        next_step=_next(Reason.SLIP_NOT_SYNCED) if not d.synced else None,
+        facts=tuple(_slip_facts(d)), items=items,
+        photo_id=d.slip.mover.photo if d.slip else "",
+        buttons=(
+            Button(Action.CANCEL, "", "取消", "Cancel"),
+            Button(Action.MISMATCH, "", "不符", "Mismatch", "danger"),
+            Button(Action.ITEMS_CONFIRMED, "", "已逐项核对", "Lines checked", "normal", case.all_checked),
+            Button(Action.ALL_MATCH, "", "全部相符", "All match", "primary"),
+        ),
+        **base,
+    )
+
+
+def _slip_identity(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    case = s.case
+    assert case is not None
+    d = case.decision
+    mover = d.slip.mover if d.slip else Person("")
+    facts = _person_facts(mover) if d.slip else [Fact("搬运人", "Carrier", "未同步,请核对纸质放行条 not synced", Tone.WARN)]
+    if d.slip is not None:
+        facts.append(Fact("申请人", "Applicant", d.slip.applicant.name))
+        facts.append(Fact("房号", "Unit", d.slip.unit_id))
+    return View(
+        Scene.SLIP_IDENTITY, Layout.IDENTITY, Tone.NEUTRAL, Text("放行条 · 核对搬运人", "Slip · check the carrier"),
+        headline=Text("请搬运人刷卡,或核对照片与身份证", "Carrier taps their card, or check photo and ID"),
+        next_step=Text("核对无误后点“身份已核对”", "Then tap Identity checked"),
+        facts=tuple(facts), photo_id=mover.photo, photo_caption=mover.name,
+        buttons=(
+            Button(Action.CANCEL, "", "取消", "Cancel"),
+            Button(Action.MISMATCH, "", "不符", "Mismatch", "danger"),
+            _REPORT,
+            Button(Action.CONFIRM_IDENTITY, "", "身份已核对", "Identity checked", "primary"),
+        ),
+        **base,
+    )
+
+
+def _sign_off(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    case = s.case
+    assert case is not None
+    n = len(case.checked)
+    how = "搬运人刷卡" if case.identity == "card" else "保安核对"
+    return View(
+        Scene.SIGN_OFF, Layout.KEYPAD, Tone.OK, Text("签字放行", "Sign off the release"),
+        headline=Text(f"物品{n}项已核对 · 身份:{how}", f"{n} lines checked · carrier identified"),
+        next_step=Text("值班保安刷工牌或输入密码放行", "Guard on shift: tap badge or enter PIN to release"),
+        keypad=True, pin_length=len(s.pin), buttons=(Button(Action.CANCEL, "", "取消", "Cancel"), _REPORT), **base,
+    )
+
+
+def _released(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    if s.released_override:
+        sup = s.supervisor.name if s.supervisor else ""
+        return View(
+            Scene.RELEASED, Layout.MESSAGE, Tone.WARN, Text("主管放行 · 已标记", "Supervisor override · flagged"),
+            headline=Text("闸门已开 · 主管授权放行", "Gate open · released on supervisor authority"),
+            next_step=Text(f"授权主管:{sup} · 已记录并通知物业", f"Supervisor {sup}; recorded and flagged for the office"),
+            buttons=(_DONE, _RECENT), **base,
+        )
+    case = s.case
+    photo = case.decision.slip.mover.photo if case and case.decision.slip else ""
+    return View(
+        Scene.RELEASED, Layout.MESSAGE, Tone.OK, Text("已放行", "Released"),
+        headline=Text("闸门已开 · 请通行", "Gate open · go ahead"),
+        next_step=Text(f"离开时间 {now.strftime('%H:%M')} 已记录", f"Departure {now.strftime('%H:%M')} recorded"),
+        photo_id=photo, buttons=(_DONE, _RECENT, _REPORT), **base,
+    )
+
+
+def _refused(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    first = s.refusal[0] if s.refusal else Reason.SLIP_MALFORMED
+    reasons = [_reason(r) for r in s.refusal]
+    used = s.case.decision.used if s.case else None
+    if used is not None:
+        reasons.insert(1, Text(f"使用于 {used.gate_id} {_minute(used.at)}", f"used at gate {used.gate_id}, {_minute(used.at)}"))
+    if s.case is not None and s.case.decision.missing_approvals:
+        names = "、".join(r.label_zh for r in s.case.decision.missing_approvals)
+        reasons.append(Text(f"缺少:{names}", "missing approvals"))
+    if s.refusal_choice:
+        for k, zh, en in MISMATCH_CHOICES:
+            if k == s.refusal_choice:
+                reasons.append(Text(zh, en))
+    buttons: tuple[Button, ...] = (_DONE, _REPORT)
+    if first is not Reason.GUARD_NOT_ON_SHIFT:
+        buttons = (_DONE, _REPORT, _OVERRIDE)
+    return View(
+        Scene.REFUSED, Layout.MESSAGE, Tone.BAD, Text("不予放行", "Not released"),
+        headline=_reason(first), next_step=_next(first), reasons=tuple(reasons[1:]), buttons=buttons, **base,
+    )
+
+
+def _choices(scene: Scene, title: Text, headline: Text, action: Action,
+             choices: tuple[tuple[str, str, str], ...], base: dict[str, Any], tone: Tone) -> View:
+    return View(
+        scene, Layout.CHOICES, tone, title, headline=headline,
+        choices=tuple(Button(action, k, zh, en) for k, zh, en in choices), buttons=(_CANCEL,), **base,
+    )
+
+
+def _mismatch(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    return _choices(Scene.MISMATCH_PICK, Text("不符 · 选择原因", "Mismatch · pick the reason"),
+                    Text("哪里不符?", "What does not match?"), Action.MISMATCH_REASON, MISMATCH_CHOICES, base, Tone.BAD)
+
+
+def _report(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    return _choices(Scene.REPORT_REASON, Text("报告可疑情况", "Report something suspicious"),
+                    Text("选择类别,立即记录并通知保安部", "Pick one: recorded and sent to security"),
+                    Action.REPORT_REASON, REPORT_CHOICES, base, Tone.WARN)
+
+
+def _override_reason(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    sup = s.supervisor.name if s.supervisor else ""
+    return _choices(Scene.OVERRIDE_REASON, Text("主管放行 · 选择理由", "Override · pick the reason"),
+                    Text(f"主管 {sup}:此次放行将被标记", f"Supervisor {sup}: this release will be flagged"),
+                    Action.OVERRIDE_REASON, OVERRIDE_CHOICES, base, Tone.WARN)
+
+
+def _override_badge(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    return View(
+        Scene.OVERRIDE_BADGE, Layout.MESSAGE, Tone.WARN, Text("主管放行", "Supervisor override"),
+        headline=Text("请主管刷工牌", "Supervisor: tap your badge"),
+        next_step=Text("保安不得擅自放行;主管授权将被记录并标记", "Guards never release on their own; the override is flagged"),
+        buttons=(_CANCEL,), **base,
+    )
+
+
+_KIND_TEXT: dict[str, tuple[str, Tone]] = {
+    "release": ("放行 release", Tone.OK), "refusal": ("拒绝 refused", Tone.BAD),
+    "card_pass": ("刷卡通行 card ok", Tone.OK), "card_denied": ("刷卡拒绝 card refused", Tone.BAD),
+    "override": ("主管放行 override", Tone.WARN), "report": ("报告 report", Tone.WARN),
+    "shift_start": ("签到 sign-in", Tone.NEUTRAL), "shift_end": ("签退 sign-out", Tone.NEUTRAL),
+}
+
+
+def _recent(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    rows = []
+    for r in x.recent:
+        what, tone = _KIND_TEXT.get(str(r.get("kind", "")), (str(r.get("kind", "")), Tone.NEUTRAL))
+        at = str(r.get("at", ""))
+        try:
+            at = datetime.fromisoformat(at).strftime("%m-%d %H:%M")
+        except ValueError:
+            pass
+        who = r.get("slip_id") or r.get("permit_id") or r.get("card_uid") or ""
+        guard = x.guard_names.get(str(r.get("guard_id", "")), str(r.get("guard_id", "")))
+        rows.append((at, what, f"{who} · {guard}" if who else guard, tone))
+    return View(
+        Scene.RECENT, Layout.TABLE, Tone.NEUTRAL, Text("本岗最近记录", "Recent events at this gate"),
+        rows=tuple(rows), buttons=(_CANCEL,), **base,
+    )
+
+
+def _out_of_service(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    return View(
+        Scene.OUT_OF_SERVICE, Layout.MESSAGE, Tone.BAD, Text("暂停服务", "Out of service"),
+        headline=Text("闸门已关闭 · 暂停放行", "Gate closed · no releases"),
+        next_step=Text("请联系物业服务中心或技术人员", "Call the office or the technician"),
+        reasons=(Text("故障原因", s.fault or "unknown fault"),), **base,
+    )
+
+
+_BUILDERS = {
+    Scene.IDLE: _idle, Scene.SIGN_IN_PIN: _sign_in, Scene.SIGN_OUT_CONFIRM: _sign_out,
+    Scene.CARD_RESULT: _card_result, Scene.SLIP_ITEMS: _slip_items, Scene.SLIP_IDENTITY: _slip_identity,
+    Scene.SIGN_OFF: _sign_off, Scene.RELEASED: _released, Scene.REFUSED: _refused,
+    Scene.MISMATCH_PICK: _mismatch, Scene.OVERRIDE_BADGE: _override_badge, Scene.OVERRIDE_REASON: _override_reason,
+    Scene.REPORT_REASON: _report, Scene.RECENT: _recent, Scene.OUT_OF_SERVICE: _out_of_service,
+}
+
+__all__ = ["Button", "Extras", "Fact", "ItemLine", "Layout", "RESULT_SCENES", "Status",
+           "Text", "Tone", "View", "status_items", "view_of"]

@@ -1,0 +1,314 @@
+"""The body of each layout: the part between the coloured title band and the buttons.
+
+One function per `Layout`; each reads the view, paints into ``rect`` and records
+hits for tappable rows and keys. Scenes share layouts (refused, released, idle and
+out-of-service are all a message), so a guard meets the same arrangement everywhere.
+"""
+from __future__ import annotations
+
+import pygame
+
+from kiosk.core.events import Action, Press
+from kiosk.core.view import Button, Layout, Text, Tone, View
+from kiosk.ui import theme
+from kiosk.ui.text import Overflow
+from kiosk.ui.widgets import Canvas, Hit, button, facts, photo
+
+
+def _split(rect: pygame.Rect, left: float, gap: int) -> tuple[pygame.Rect, pygame.Rect]:
+    lw = int(rect.width * left)
+    return (pygame.Rect(rect.x, rect.y, lw - gap // 2, rect.height),
+            pygame.Rect(rect.x + lw + gap // 2, rect.y, rect.width - lw - gap // 2, rect.height))
+
+
+def _photo_box(rect: pygame.Rect, max_w: float) -> pygame.Rect:
+    """A 3:4 portrait box as tall as ``rect`` allows, at most ``max_w`` of its width."""
+    h = rect.height
+    w = min(int(h * 3 / 4), int(rect.width * max_w))
+    h = min(h, int(w * 4 / 3))
+    return pygame.Rect(rect.x, rect.y, w, h)
+
+
+_BIG = ("refused", "out_of_service", "released")
+
+
+def _message_text(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    """Headline, next step, then every further reason: big type first, smaller as lines add up."""
+    m = c.m
+    y = rect.y
+    crowded = len(v.reasons) > 1
+    if v.headline is not None:
+        size = m.huge if v.scene.value in _BIG and not crowded else m.large
+        y = c.bilingual(v.headline, pygame.Rect(rect.x, y, rect.width, rect.bottom - y), size,
+                        bold=True, zh_lines=2, en_lines=2)
+        y += m.px(0.4 if crowded else 0.6)
+    if v.next_step is not None and y < rect.bottom:
+        box = pygame.Rect(rect.x, y, rect.width, rect.bottom - y)
+        pygame.draw.line(c.surface, theme.BORDER, (rect.x, y - m.px(0.2)), (rect.right, y - m.px(0.2)))
+        color = theme.TONE_TEXT[v.tone] if v.tone is not Tone.NEUTRAL else theme.TEXT
+        y = c.bilingual(v.next_step, box, m.body + (0 if crowded else 2), color, bold=crowded or v.tone is Tone.BAD,
+                        zh_lines=2, en_lines=2)
+        y += m.px(0.3)
+    for r in v.reasons:
+        lh = c.ts.line_height(m.body)
+        if y + lh > rect.bottom:
+            c.ts.overflows.append(_lost(r, rect))
+            break
+        box = pygame.Rect(rect.x + m.px(0.8), y, rect.width - m.px(0.8), rect.bottom - y)
+        pygame.draw.circle(c.surface, theme.TONE_TEXT[v.tone], (rect.x + m.px(0.3), y + lh // 2), max(3, m.px(0.18)))
+        y = reason_line(c, r, box) + m.px(0.1)
+
+
+def reason_line(c: Canvas, t: Text, rect: pygame.Rect) -> int:
+    """Chinese and English side by side when they fit on one line, else stacked."""
+    m = c.m
+    en_size = max(m.small, int(m.body * 0.7))
+    zh_w = c.ts.width(t.zh, m.body)
+    en_w = c.ts.width(t.en, en_size)
+    gap = m.px(0.6)
+    lh = c.ts.line_height(m.body)
+    if zh_w + gap + en_w <= rect.width:
+        c.text(t.zh, pygame.Rect(rect.x, rect.y, zh_w + 2, lh), m.body)
+        c.text(t.en, pygame.Rect(rect.x + zh_w + gap, rect.y, rect.width - zh_w - gap, lh), en_size, theme.MUTED,
+               valign="middle")
+        return rect.y + lh
+    return c.bilingual(t, rect, m.body, en_lines=2)
+
+
+def _lost(t: Text, rect: pygame.Rect) -> Overflow:
+    return Overflow(t.zh, (rect.x, rect.y, rect.width, rect.height), 0, "no room for this line")
+
+
+def message(c: Canvas, v: View, rect: pygame.Rect, preview: pygame.Surface | None) -> None:
+    m = c.m
+    text_rect = rect
+    if v.photo_id:
+        box = _photo_box(rect, 0.34)
+        photo(c, v.photo_id, box)
+        text_rect = pygame.Rect(box.right + m.pad * 2, rect.y, rect.right - box.right - m.pad * 2, rect.height)
+    if v.preview:
+        side_w = int(rect.width * 0.34)
+        side = pygame.Rect(rect.right - side_w, rect.y, side_w, rect.height)
+        text_rect = pygame.Rect(text_rect.x, rect.y, side.x - m.pad * 2 - text_rect.x, rect.height)
+        _preview(c, v, side, preview)
+    _message_text(c, v, text_rect)
+
+
+def _preview(c: Canvas, v: View, side: pygame.Rect, preview: pygame.Surface | None) -> None:
+    m = c.m
+    pw = side.width
+    ph = min(pw * 3 // 4, side.height // 2 if v.demo_legend else side.height)
+    box = pygame.Rect(side.x, side.y, pw, ph)
+    pygame.draw.rect(c.surface, theme.PANEL, box)
+    if preview is not None:
+        img = pygame.transform.scale(preview, box.size) if preview.get_size() != box.size else preview
+        c.surface.blit(img, box.topleft)
+    else:
+        c.text("摄像头画面 camera", box.inflate(-8, -8), m.small, theme.DIM, align="center", valign="middle")
+    pygame.draw.rect(c.surface, theme.BORDER, box, width=1)
+    if v.demo_legend:
+        legend = pygame.Rect(side.x, box.bottom + m.px(0.3), side.width, side.bottom - box.bottom - m.px(0.3))
+        _legend(c, v.demo_legend, legend)
+
+
+def _legend(c: Canvas, entries: tuple[tuple[str, str], ...], rect: pygame.Rect) -> None:
+    """Demo only: which key presents which card or slip, in two compact columns."""
+    m = c.m
+    pygame.draw.rect(c.surface, theme.PANEL, rect)
+    size = max(11, m.px(0.55))
+    lh = c.ts.line_height(size) + 1
+    title = pygame.Rect(rect.x + 4, rect.y + 2, rect.width - 8, lh)
+    c.text("演示按键 demo keys", title, size, theme.TONE_TEXT[Tone.WARN], bold=True)
+    rows = max(1, (rect.height - lh - 4) // lh)
+    cols = 2
+    cw = (rect.width - 8) // cols
+    for i, (key, what) in enumerate(entries[: rows * cols]):
+        col, row = divmod(i, rows)
+        r = pygame.Rect(rect.x + 4 + col * cw, title.bottom + row * lh, cw - 4, lh)
+        c.text(f"{key} {what}", r, size, theme.MUTED, min_size=10)
+
+
+def person(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    m = c.m
+    box = _photo_box(rect, 0.36)
+    photo(c, v.photo_id, box)
+    right = pygame.Rect(box.right + m.pad * 2, rect.y, rect.right - box.right - m.pad * 2, rect.height)
+    y = right.y
+    if v.headline is not None:
+        y = c.bilingual(v.headline, pygame.Rect(right.x, y, right.width, right.height), m.large, bold=True,
+                        color=theme.TONE_TEXT[v.tone])
+    if v.next_step is not None and v.tone is not Tone.OK:
+        y = c.bilingual(v.next_step, pygame.Rect(right.x, y, right.width, right.bottom - y), m.body, bold=True,
+                        en_lines=1)
+    y += m.px(0.3)
+    facts(c, v.facts, pygame.Rect(right.x, y, right.width, right.bottom - y))
+
+
+def slip(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    m = c.m
+    left, right = _split(rect, 0.46, m.pad * 2)
+    facts(c, v.facts, left, value_size=max(14, m.px(0.85)))
+    y = right.y
+    if v.headline is not None:
+        hint = pygame.Rect(right.x, y, right.width, c.ts.line_height(m.small) + 2)
+        c.text(f"{v.headline.zh}  {v.headline.en}", hint, m.small, theme.MUTED, min_size=10)
+        y = hint.bottom
+    items_rect = pygame.Rect(right.x, y + m.px(0.15), right.width, right.bottom - y - m.px(0.15))
+    checklist(c, v, items_rect)
+
+
+def checklist(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    """One tappable row per slip line: a box to tick, the item, ×quantity, its spec."""
+    m = c.m
+    n = max(1, len(v.items))
+    gap = max(2, m.px(0.15))
+    row_h = max(theme.MIN_TOUCH, min(m.px(2.6), (rect.height - gap * (n - 1)) // n))
+    fits = max(1, (rect.height + gap) // (row_h + gap))
+    for it in v.items[:fits]:
+        r = pygame.Rect(rect.x, rect.y + it.index * (row_h + gap), rect.width, row_h)
+        pygame.draw.rect(c.surface, theme.PANEL_HI if it.checked else theme.PANEL, r, border_radius=m.px(0.2))
+        box = pygame.Rect(r.x + m.px(0.3), 0, row_h - m.px(0.8), row_h - m.px(0.8))
+        box.centery = r.centery
+        pygame.draw.rect(c.surface, theme.TONE_BG[Tone.OK] if it.checked else theme.BG, box, border_radius=3)
+        pygame.draw.rect(c.surface, theme.TEXT, box, width=2, border_radius=3)
+        if it.checked:
+            pts = [(box.x + box.w * 0.2, box.y + box.h * 0.55), (box.x + box.w * 0.42, box.y + box.h * 0.78),
+                   (box.x + box.w * 0.82, box.y + box.h * 0.25)]
+            pygame.draw.lines(c.surface, theme.TEXT, False, pts, max(2, box.w // 8))
+        qty_w = m.px(2.6)
+        text_x = box.right + m.px(0.4)
+        name_w = r.right - text_x - qty_w - m.px(0.3)
+        top_h = r.height * 58 // 100 if it.spec else r.height
+        c.text(it.name, pygame.Rect(text_x, r.y + 1, name_w, top_h), m.body, bold=True,
+               valign="bottom" if it.spec else "middle", min_size=max(12, int(m.body * 0.7)))
+        if it.spec:
+            c.text(it.spec, pygame.Rect(text_x, r.y + top_h, name_w, r.height - top_h - 1), max(11, m.small),
+                   theme.MUTED, min_size=10)
+        if it.quantity:
+            c.text(f"×{it.quantity}", pygame.Rect(r.right - qty_w - m.px(0.3), r.y, qty_w, r.height), m.large,
+                   bold=True, align="right", valign="middle")
+        c.hits.append(Hit(r.copy(), Press(Action.TOGGLE_ITEM, str(it.index))))
+    if len(v.items) > fits:
+        more = pygame.Rect(rect.x, rect.bottom - m.px(1.0), rect.width, m.px(1.0))
+        c.text(f"另有{len(v.items) - fits}项,见纸质放行条 +{len(v.items) - fits} more on the paper slip", more,
+               m.small, theme.TONE_TEXT[Tone.WARN], align="right")
+
+
+def identity(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    m = c.m
+    box = _photo_box(rect, 0.36)
+    photo(c, v.photo_id, box, v.photo_caption)
+    right = pygame.Rect(box.right + m.pad * 2, rect.y, rect.right - box.right - m.pad * 2, rect.height)
+    y = c.bilingual(v.headline or Text(""), right, m.body + 2, bold=True, zh_lines=2)
+    if v.next_step is not None:
+        y = c.bilingual(v.next_step, pygame.Rect(right.x, y, right.width, right.bottom - y), m.body_en + 2)
+    y += m.px(0.4)
+    facts(c, v.facts, pygame.Rect(right.x, y, right.width, right.bottom - y), value_size=m.large)
+
+
+KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK")
+
+
+def keypad_view(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    m = c.m
+    if not v.keypad:
+        _message_text(c, v, rect)
+        return
+    kw_total = min(int(rect.width * 0.5), int(rect.height * 0.95))
+    left = pygame.Rect(rect.x, rect.y, rect.width - kw_total - m.pad * 2, rect.height)
+    pad_rect = pygame.Rect(rect.right - kw_total, rect.y, kw_total, rect.height)
+    y = left.y
+    if v.headline is not None:
+        y = c.bilingual(v.headline, left, m.large, bold=True)
+    if v.next_step is not None:
+        y = c.bilingual(v.next_step, pygame.Rect(left.x, y, left.width, left.bottom - y), m.body, en_lines=2)
+    y += m.px(0.6)
+    dots(c, v.pin_length, pygame.Rect(left.x, y, left.width, m.px(2.4)))
+    keypad(c, pad_rect)
+
+
+def dots(c: Canvas, n: int, rect: pygame.Rect) -> None:
+    """The PIN as filled dots in eight slots: how many were typed, never which."""
+    slots = 8
+    size = min(rect.height, rect.width // slots - 4)
+    for i in range(slots):
+        r = pygame.Rect(rect.x + i * (size + 4), rect.y, size, size)
+        pygame.draw.rect(c.surface, theme.PANEL, r, border_radius=4)
+        if i < n:
+            pygame.draw.circle(c.surface, theme.TEXT, r.center, size // 4)
+
+
+def keypad(c: Canvas, rect: pygame.Rect) -> None:
+    gap = max(3, c.m.px(0.2))
+    kw = (rect.width - 2 * gap) // 3
+    kh = (rect.height - 3 * gap) // 4
+    for i, key in enumerate(KEYS):
+        row, col = divmod(i, 3)
+        r = pygame.Rect(rect.x + col * (kw + gap), rect.y + row * (kh + gap), kw, kh)
+        if key == "⌫":
+            b = Button(Action.BACKSPACE, "", "删除", "Delete")
+        elif key == "OK":
+            b = Button(Action.PIN_SUBMIT, "", "确认", "OK", "primary")
+        else:
+            b = Button(Action.DIGIT, key, key, "")
+        if b.en:
+            button(c, b, r)
+        else:
+            pygame.draw.rect(c.surface, theme.BUTTON_BG["normal"], r, border_radius=c.m.px(0.3))
+            c.text(key, r, min(c.m.large, int(kh * 0.6)), bold=True, align="center", valign="middle")
+            c.hits.append(Hit(r.copy(), Press(Action.DIGIT, key)))
+
+
+def choices(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    m = c.m
+    y = rect.y
+    if v.headline is not None:
+        y = c.bilingual(v.headline, pygame.Rect(rect.x, y, rect.width, m.px(2.4)), m.body + 2, bold=True)
+    y += m.px(0.3)
+    n = len(v.choices)
+    cols = 3 if n > 4 and rect.width > rect.height * 1.2 else 2
+    rows = (n + cols - 1) // cols
+    gap = m.px(0.4)
+    area = pygame.Rect(rect.x, y, rect.width, rect.bottom - y)
+    bw = (area.width - gap * (cols - 1)) // cols
+    bh = max(theme.MIN_TOUCH, min(m.px(3.4), (area.height - gap * (rows - 1)) // max(1, rows)))
+    for i, b in enumerate(v.choices):
+        row, col = divmod(i, cols)
+        button(c, b, pygame.Rect(area.x + col * (bw + gap), area.y + row * (bh + gap), bw, bh))
+
+
+def table(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    m = c.m
+    if not v.rows:
+        c.text("暂无记录 no events yet", rect, m.body, theme.MUTED, align="center", valign="middle")
+        return
+    size = max(13, m.px(0.8))
+    row_h = c.ts.line_height(size) + m.px(0.25)
+    widths = (int(rect.width * 0.2), int(rect.width * 0.3))
+    for i, (at, what, who, tone) in enumerate(v.rows[: max(1, rect.height // row_h)]):
+        r = pygame.Rect(rect.x, rect.y + i * row_h, rect.width, row_h)
+        if i % 2 == 0:
+            pygame.draw.rect(c.surface, theme.PANEL, r)
+        x = r.x + m.px(0.3)
+        c.text(at, pygame.Rect(x, r.y, widths[0], r.height), size, theme.MUTED, valign="middle")
+        c.text(what, pygame.Rect(x + widths[0], r.y, widths[1], r.height), size, theme.TONE_TEXT[tone],
+               bold=True, valign="middle")
+        c.text(who, pygame.Rect(x + widths[0] + widths[1], r.y, r.right - x - widths[0] - widths[1] - 4, r.height),
+               size, theme.TEXT, valign="middle", min_size=11)
+
+
+def draw_body(c: Canvas, v: View, rect: pygame.Rect, preview: pygame.Surface | None) -> None:
+    if v.layout is Layout.MESSAGE:
+        message(c, v, rect, preview)
+    elif v.layout is Layout.PERSON:
+        person(c, v, rect)
+    elif v.layout is Layout.SLIP:
+        slip(c, v, rect)
+    elif v.layout is Layout.IDENTITY:
+        identity(c, v, rect)
+    elif v.layout is Layout.KEYPAD:
+        keypad_view(c, v, rect)
+    elif v.layout is Layout.CHOICES:
+        choices(c, v, rect)
+    elif v.layout is Layout.TABLE:
+        table(c, v, rect)

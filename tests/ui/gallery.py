@@ -1,0 +1,124 @@
+"""Every scene of the gate, reached by stepping the real core with realistic, long data.
+
+Names and items are deliberately long (four-character names with long units,
+renovation materials with long specs) because that is what overflows a 7" screen.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from kiosk.core.events import Action, CardPresented, Fault, Press, SlipEvidence, SlipPresented
+from kiosk.core.flow import Scene, State, Timeouts, initial_state, step
+from kiosk.core.model import (
+    Approval, ApprovalRole, Consumption, Gate, Guard, LargeItemHours, Permit, PermitKind, PermitStatus,
+    Person, Role, Slip, SlipItem, SlipKind, TokenClaims, Unit,
+)
+from kiosk.core.reasons import Reason
+from kiosk.core.rules import hash_pin
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)   # a Wednesday, inside large-item hours
+GATE = Gate("north", "北门 North gate")
+PIN = "2468"
+GUARD = Guard("G001", "欧阳建国", "BADGE01", hash_pin(PIN, b"salt-guard", 1000))
+SUPERVISOR = Guard("S001", "司马慧敏", "BADGE99", hash_pin("1357", b"salt-sup", 1000), Role.SUPERVISOR)
+
+HOLDER = Person("欧阳娜娜", "4401**********123X", "h1", "photo-1")
+PERMIT = Permit("P1", "CARD01", PermitKind.STANDING_RELEASE, HOLDER, "12-3-2501",
+                NOW - timedelta(days=200), NOW + timedelta(days=165))
+LOST = replace(PERMIT, permit_id="P2", card_uid="CARD02", status=PermitStatus.LOST)
+EXPIRED = replace(PERMIT, permit_id="P3", card_uid="CARD03", valid_until=NOW - timedelta(days=3))
+MOVER = Person("上官晓明", "3301**********567X", "m1", "photo-2")
+ITEMS = (
+    SlipItem("实木三人沙发(含贵妃位)", 1, "2200×950×850mm 深灰色布艺"),
+    SlipItem("双开门冰箱", 1, "西门子 KA92NV02TI 对开门 610L"),
+    SlipItem("纸箱(书籍及衣物)", 12, "60×40×40cm"),
+    SlipItem("电动自行车", 1, "雅迪 含电池"),
+    SlipItem("装修剩余瓷砖及木地板边角料", 6, "约0.5立方米"),
+)
+SLIP = Slip(
+    "S2026112501", SlipKind.TENANT, "12-3-2501", Person("诸葛明远", phone="13800000000"), MOVER, ITEMS,
+    NOW - timedelta(hours=2), NOW + timedelta(hours=10), "搬家",
+    (Approval(ApprovalRole.HANDLER, "王小红"), Approval(ApprovalRole.OWNER_CONSENT, "诸葛明远"),
+     Approval(ApprovalRole.BUTLER_HEAD, "李建华")),
+)
+CLAIMS = TokenClaims("S2026112501", SlipKind.TENANT, "12-3-2501", SLIP.valid_from, SLIP.valid_until,
+                     len(ITEMS), "0" * 16, "k1")
+HOURS = LargeItemHours()
+
+
+def evidence(**kw: object) -> SlipEvidence:
+    base = dict(text="GP1:TEST", token_reason=None, claims=CLAIMS, slip=SLIP,
+                unit=Unit("12-3-2501", "12", "2501"), hours=HOURS)
+    base.update(kw)
+    return SlipEvidence(**base)  # type: ignore[arg-type]
+
+
+def play(state: State, *events: object, now: datetime = NOW) -> State:
+    for ev in events:
+        state, _ = step(state, ev, now)  # type: ignore[arg-type]
+    return state
+
+
+def press(action: Action, value: str = "") -> Press:
+    return Press(action, value)
+
+
+def pin_presses(pin: str) -> list[Press]:
+    return [Press(Action.DIGIT, d) for d in pin] + [Press(Action.PIN_SUBMIT)]
+
+
+def gallery() -> dict[str, State]:
+    """A state for every Scene (several for some), keyed by a readable name."""
+    s0 = initial_state(GATE, Timeouts())
+    badge = CardPresented("BADGE01", guard=GUARD)
+    sup = CardPresented("BADGE99", guard=SUPERVISOR)
+    on = play(s0, badge, *pin_presses(PIN))
+    slip_items = play(on, SlipPresented(evidence()), press(Action.TOGGLE_ITEM, "1"))
+    identity = play(slip_items, press(Action.ALL_MATCH))
+    sign_off = play(identity, press(Action.CONFIRM_IDENTITY), press(Action.DIGIT, "1"))
+    used = evidence(consumptions=(Consumption("S2026112501", "south", NOW - timedelta(hours=1)),))
+    refused_used = play(on, SlipPresented(used))
+    override_badge = play(refused_used, press(Action.OVERRIDE))
+    override_reason = play(override_badge, sup)
+    unsynced = play(on, SlipPresented(evidence(slip=None)))
+    many = play(on, SlipPresented(evidence(unit=Unit("12-3-2501", "12", "2501", unpaid_fees=True),
+                                           consumptions=used.consumptions)), now=NOW + timedelta(hours=12))
+    return {
+        "idle_no_guard": s0,
+        "idle": on,
+        "sign_in_pin": play(s0, badge, press(Action.DIGIT, "2"), press(Action.DIGIT, "4")),
+        "sign_in_wrong_pin": play(s0, badge, *pin_presses("0000")),
+        "sign_out_confirm": play(on, badge),
+        "sign_out_pin": play(on, press(Action.SIGN_OUT)),
+        "card_valid": play(on, CardPresented("CARD01", permit=PERMIT)),
+        "card_lost": play(on, CardPresented("CARD02", permit=LOST)),
+        "card_expired": play(on, CardPresented("CARD03", permit=EXPIRED)),
+        "card_unknown": play(on, CardPresented("CARD0404040404")),
+        "slip_items": slip_items,
+        "slip_items_unsynced": unsynced,
+        "slip_identity": identity,
+        "slip_identity_wrong_card": play(identity, CardPresented("CARD01", permit=PERMIT)),
+        "sign_off": sign_off,
+        "released": play(identity, press(Action.CONFIRM_IDENTITY), badge),
+        "refused_used": refused_used,
+        "refused_many": many,
+        "refused_no_guard": play(s0, SlipPresented(evidence())),
+        "mismatch_pick": play(slip_items, press(Action.MISMATCH)),
+        "refused_mismatch": play(slip_items, press(Action.MISMATCH), press(Action.MISMATCH_REASON, "wrong_quantity")),
+        "override_badge": override_badge,
+        "override_reason": override_reason,
+        "released_override": play(override_reason, press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")),
+        "report_reason": play(on, press(Action.REPORT)),
+        "recent": play(on, press(Action.RECENT)),
+        "out_of_service": play(on, Fault("store", "var/exitlog.db: cannot record release: disk I/O error")),
+    }
+
+
+def scenes_covered() -> set[Scene]:
+    return {s.scene for s in gallery().values()}
+
+
+__all__ = ["GATE", "GUARD", "NOW", "PIN", "Reason", "SUPERVISOR", "gallery", "scenes_covered"]
