@@ -1,8 +1,179 @@
-"""Subcommands of the kiosk package: check, demo-data, log verify, keys, config check, demo."""
+"""Subcommands of the kiosk package: check, demo-data, log verify, keys new, config check, walk."""
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the kiosk package's subcommands to the `gatepass` parser."""
+    p = sub.add_parser(
+        "check", help="decide one card or slip against a replica, as the gate would",
+        description="Print the gate's decision for a card UID or a slip (QR text or image): allowed or not, "
+        "the reason codes, and the fields a guard would see.",
+    )
+    p.add_argument("--db", required=True, help="replica SQLite file (the exit log beside it, exitlog.db, is read if present)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--card", metavar="UID", help="card UID as the reader reports it")
+    what.add_argument("--slip", metavar="TEXT", help="the slip's QR text")
+    what.add_argument("--slip-image", metavar="PNG", help="an image of the slip's QR code")
+    p.add_argument("--at", metavar="ISO8601", help="decide as of this time (default: now)")
+    p.add_argument("--config", metavar="FILE", help="kiosk config (gate id, large-item hours); default: embedded")
+    p.add_argument("--gate", metavar="ID", help="decide as this gate (overrides the config)")
+    p.add_argument("--keys", metavar="DIR", help="extra directory of office public keys (*.pub)")
+    p.add_argument("--json", action="store_true", help="print JSON (default: a short text)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "demo-data", help="make a demo replica, keys and slip QR codes",
+        description="Write a replica with residents, guards, permits of every state and slips of every kind "
+        "(including used, expired and wrong-gate ones), their QR codes as PNG, and a key pair.",
+    )
+    p.add_argument("--db", required=True, help="replica file to (re)create")
+    p.add_argument("--out", required=True, help="directory for QR codes and keys")
+    p.add_argument("--permits", type=int, default=200, help="number of permits (default 200)")
+    p.add_argument("--at", metavar="ISO8601", help="build the data around this time (default: a working-day morning)")
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("log", help="exit-log tools", description="Tools for the gate's exit log.")
+    log_sub = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    v = log_sub.add_parser("verify", help="check the exit log's hash chain", description="Check the hash chain "
+                           "of an exit log and name the first bad row (edited, inserted or deleted).")
+    v.add_argument("--db", required=True, help="exit log SQLite file")
+    v.set_defaults(func=cmd_log_verify)
+    s = log_sub.add_parser("show", help="print the exit log as JSON lines")
+    s.add_argument("--db", required=True, help="exit log SQLite file")
+    s.set_defaults(func=cmd_log_show)
+
+    p = sub.add_parser("keys", help="office signing keys", description="Manage the office's slip-signing keys.")
+    k_sub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    n = k_sub.add_parser("new", help="make a signing key pair and an ID-HMAC key in DIR",
+                         description="Create DIR/signing.key (private, 0600), DIR/<key_id>.pub for the gates, "
+                         "and DIR/id-hmac.key. Refuses to overwrite an existing signing key.")
+    n.add_argument("dir")
+    n.set_defaults(func=cmd_keys_new)
+
+    p = sub.add_parser("config", help="settings files", description="Check settings files.")
+    c_sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    c = c_sub.add_parser("check", help="validate a config file", description="Validate a kiosk (or office) TOML "
+                         "file: unknown keys, wrong types and malformed TOML are named with file and key.")
+    c.add_argument("file")
+    c.add_argument("--kind", choices=["kiosk", "office"], default="kiosk")
+    c.set_defaults(func=cmd_config_check)
+
+    p = sub.add_parser("walk", help="scripted walk through the gate flow in the terminal",
+                       description="Build demo data and walk the gate procedure in the terminal: sign-in, cards, "
+                       "slips, a release, refusals, an override; then print the exit log and verify it.")
+    p.add_argument("--dir", default="var/walk", help="where to put the demo data (default var/walk)")
+    p.set_defaults(func=cmd_walk)
+
+
+def _parse_at(text: str | None) -> datetime:
+    from kiosk.errors import GatepassError
+
+    if not text:
+        return datetime.now(timezone.utc).astimezone()
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise GatepassError(f"--at {text!r}: expected an ISO 8601 time such as 2026-11-25T10:00:00+08:00") from None
+    return at if at.tzinfo else at.astimezone()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kiosk.check import check_card, check_slip, decode_image, render_text
+    from kiosk.config import KioskConfig
+    from kiosk.settings import load
+
+    cfg = load(KioskConfig, args.config)
+    at = _parse_at(args.at)
+    if args.card:
+        result = check_card(Path(args.db), args.card, at)
+    else:
+        text = args.slip if args.slip is not None else decode_image(Path(args.slip_image))
+        gate = cfg.gate.to_gate()
+        if args.gate:
+            from dataclasses import replace
+
+            gate = replace(gate, gate_id=args.gate)
+        result = check_slip(Path(args.db), text, at, gate, cfg.rules.hours(), args.keys)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(render_text(result))
+    return 0 if result["allowed"] else 1
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from kiosk.demo import build_demo
+
+    out = Path(args.out)
+    at = _parse_at(args.at) if args.at else None
+    demo = build_demo(out, permits=args.permits, now=at)
+    target = Path(args.db)
+    if target.resolve() != demo.replica_path.resolve():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(target) + suffix).unlink(missing_ok=True)
+        demo.replica_path.replace(target)
+        demo.replica_path = target
+    (out / "manifest.json").write_text(json.dumps(demo.manifest(), ensure_ascii=False, indent=2) + "\n")
+    print(f"demo replica: {demo.replica_path}")
+    print(f"slip QR codes: {demo.qr_dir}/*.png; keys: {demo.keys_dir}; manifest: {out / 'manifest.json'}")
+    return 0
+
+
+def cmd_log_verify(args: argparse.Namespace) -> int:
+    from kiosk.errors import LogChainError, StoreError
+    from kiosk.exitlog import ExitLog
+
+    path = Path(args.db)
+    if not path.exists():
+        raise StoreError(f"{path}: exit log not found")
+    log = ExitLog.open(path, gate_id="")
+    try:
+        log.verify()
+    except LogChainError as exc:
+        print(f"BROKEN: {exc}")
+        return 1
+    print(f"ok: {log.last_seq} rows, hash chain intact")
+    return 0
+
+
+def cmd_log_show(args: argparse.Namespace) -> int:
+    from kiosk.exitlog import ExitLog
+
+    for row in ExitLog.open(args.db, gate_id="").rows():
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    from sync.keys import new_keys
+
+    kid, private = new_keys(args.dir)
+    print(f"key {kid}: private {private} (keep at the office), public {Path(args.dir) / (kid + '.pub')} (for gates)")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from kiosk.settings import load
+
+    cls: Any
+    if args.kind == "office":
+        from office.config import OfficeConfig as cls  # type: ignore[no-redef]
+    else:
+        from kiosk.config import KioskConfig as cls  # type: ignore[no-redef]
+    load(cls, args.file)
+    print(f"{args.file}: ok")
+    return 0
+
+
+def cmd_walk(args: argparse.Namespace) -> int:
+    from kiosk.walk import walk
+
+    return walk(Path(args.dir), out=sys.stdout)

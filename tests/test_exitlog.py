@@ -1,0 +1,133 @@
+"""The exit log: durable, append-only, and any tampering is found and named."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from kiosk.core.events import EntryKind, LogEntry
+from kiosk.errors import LogChainError, StoreError
+from kiosk.exitlog import ExitLog
+from tests.factories import NOW
+
+
+def fill(path, n=6):
+    log = ExitLog.open(path, "north")
+    for i in range(n):
+        kind = EntryKind.RELEASE if i % 2 else EntryKind.CARD_PASS
+        log.append(LogEntry(kind, NOW + timedelta(seconds=i), guard_id="G1", slip_id=f"S{i}",
+                            detail={"departure": "x", "名": "张伟"}), clock_synced=i % 3 == 0)
+    return log
+
+
+def raw(path):
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("drop trigger exit_log_no_update")
+    conn.execute("drop trigger exit_log_no_delete")
+    return conn
+
+
+def verify_cli(path):
+    return subprocess.run([sys.executable, "-m", "kiosk.cli", "log", "verify", "--db", str(path)],
+                          capture_output=True, text=True)
+
+
+def test_rows_carry_id_sequence_guard_time_clock_quality_and_chain(tmp_path):
+    log = fill(tmp_path / "log.db")
+    rows = list(log.rows())
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert len({r["event_id"] for r in rows}) == 6
+    assert rows[1]["prev_hash"] == rows[0]["hash"] and rows[0]["gate_id"] == "north"
+    assert rows[0]["clock_synced"] is True and rows[1]["clock_synced"] is False
+    assert rows[1]["detail"]["名"] == "张伟"
+    log.verify()
+
+
+def test_sequence_and_chain_continue_after_reopening(tmp_path):
+    fill(tmp_path / "log.db", 3)
+    log = fill(tmp_path / "log.db", 2)
+    assert log.last_seq == 5
+    log.verify()
+
+
+def test_the_log_refuses_updates_and_deletes(tmp_path):
+    log = fill(tmp_path / "log.db")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        log.db.execute("update exit_log set guard_id = 'X' where seq = 2")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        log.db.execute("delete from exit_log where seq = 2")
+
+
+def test_log_is_durable_wal_and_synchronous_full(tmp_path):
+    log = fill(tmp_path / "log.db", 1)
+    assert log.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert log.db.execute("pragma synchronous").fetchone()[0] == 2   # FULL
+
+
+def test_verify_names_an_edited_row(tmp_path):
+    path = tmp_path / "log.db"
+    fill(path).db.conn.close()
+    raw(path).execute("update exit_log set guard_id = 'G9' where seq = 4")
+    with pytest.raises(LogChainError) as err:
+        ExitLog.open(path, "north").verify()
+    assert err.value.seq == 4 and "edited" in str(err.value)
+    out = verify_cli(path)
+    assert out.returncode == 1 and "row 4" in out.stdout
+
+
+def test_verify_names_a_deleted_row(tmp_path):
+    path = tmp_path / "log.db"
+    fill(path).db.conn.close()
+    raw(path).execute("delete from exit_log where seq = 3")
+    out = verify_cli(path)
+    assert out.returncode == 1 and "row 4" in out.stdout and "missing" in out.stdout
+
+
+def test_verify_names_rows_removed_from_the_end(tmp_path):
+    path = tmp_path / "log.db"
+    fill(path).db.conn.close()
+    raw(path).execute("delete from exit_log where seq >= 5")
+    out = verify_cli(path)
+    assert out.returncode == 1 and "row 5" in out.stdout
+
+
+def test_verify_names_an_inserted_row(tmp_path):
+    path = tmp_path / "log.db"
+    fill(path).db.conn.close()
+    conn = raw(path)
+    # shift rows 4..6 up by one and slip a forged row in at 4, with a hash that fits its own content
+    for seq in (6, 5, 4):
+        conn.execute("update exit_log set seq = seq + 1 where seq = ?", [seq])
+    conn.execute(
+        "insert into exit_log (seq, event_id, gate_id, kind, at, clock_synced, prev_hash, hash) "
+        "select 4, 'forged', gate_id, 'release', at, 1, hash, hash from exit_log where seq = 3")
+    out = verify_cli(path)
+    assert out.returncode == 1 and "row 4" in out.stdout
+
+
+def test_verify_passes_an_intact_log_from_the_cli(tmp_path):
+    path = tmp_path / "log.db"
+    fill(path).db.conn.close()
+    out = verify_cli(path)
+    assert out.returncode == 0 and "6 rows" in out.stdout
+
+
+def test_a_log_that_cannot_be_written_says_so_and_keeps_what_it_had(tmp_path):
+    path = tmp_path / "log.db"
+    log = fill(path, 2)
+    log.db.execute("pragma query_only = 1")
+    with pytest.raises(StoreError, match="cannot record release"):
+        log.append(LogEntry(EntryKind.RELEASE, NOW), clock_synced=True)
+    log.db.execute("pragma query_only = 0")
+    assert log.last_seq == 2
+    log.append(LogEntry(EntryKind.RELEASE, NOW), clock_synced=True)
+    log.verify()
+    assert log.last_seq == 3
+
+
+def test_verify_of_a_missing_file_is_a_clear_error(tmp_path):
+    out = verify_cli(tmp_path / "nope.db")
+    assert out.returncode == 2 and "not found" in out.stderr

@@ -1,0 +1,297 @@
+"""The gate procedure as tables of events through step(): what each tap and card leads to."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from kiosk.core.events import (
+    Action, CardPresented, EntryKind, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern,
+    SlipPresented, Tick,
+)
+from kiosk.core.flow import MAX_PIN_FAILURES, Scene, State, Timeouts, initial_state, step
+from kiosk.core.model import PermitStatus, SlipStatus
+from kiosk.core.reasons import Reason
+from tests.factories import GATE, GUARD, GUARD2, NOW, SUPERVISOR, evidence, permit, slip
+
+
+def badge(g=GUARD):
+    return CardPresented(g.badge_uid, guard=g)
+
+
+def card(p=None):
+    p = p or permit()
+    return CardPresented(p.card_uid, permit=p)
+
+
+def pin(digits):
+    return [Press(Action.DIGIT, d) for d in digits] + [Press(Action.PIN_SUBMIT)]
+
+
+def play(events, state=None, start=NOW, gap=1.0):
+    """Feed events one second apart; return the final state and every command, in order."""
+    s = state or initial_state(GATE, Timeouts())
+    out = []
+    now = start
+    for ev in events:
+        now += timedelta(seconds=gap)
+        s, cmds = step(s, ev, now)
+        out.extend(cmds)
+    return s, out
+
+
+def records(cmds):
+    return [c.entry for c in cmds if isinstance(c, Record)]
+
+
+def on_shift():
+    s, _ = play([badge(), *pin("1234")])
+    return s
+
+
+def slip_in(ev=None, state=None):
+    return SlipPresented(ev or evidence())
+
+
+# ------------------------------------------------------------------ shift
+
+
+def test_guard_signs_in_with_badge_then_pin():
+    s, cmds = play([badge()])
+    assert s.scene is Scene.SIGN_IN_PIN and s.pending_guard == GUARD and s.guard is None
+    s, cmds = play(pin("1234"), s)
+    assert s.scene is Scene.IDLE and s.guard == GUARD and s.pin == ""
+    assert [e.kind for e in records(cmds)] == [EntryKind.SHIFT_START]
+    assert records(cmds)[0].guard_id == "G1"
+
+
+def test_wrong_pin_is_said_and_clears_the_digits_and_too_many_end_the_attempt():
+    s, cmds = play([badge(), *pin("1111")])
+    assert s.scene is Scene.SIGN_IN_PIN and s.notice is Reason.GUARD_PIN_WRONG and s.pin == "" and s.guard is None
+    assert records(cmds) == []
+    for _ in range(MAX_PIN_FAILURES - 1):
+        s, cmds = play(pin("0000"), s)
+    assert s.scene is Scene.IDLE and s.guard is None
+    assert Signal(SignalPattern.ALERT) in cmds
+
+
+def test_pin_entry_ignores_non_digits_and_caps_length_and_backspace_works():
+    s, _ = play([badge(), Press(Action.DIGIT, "x"), Press(Action.DIGIT, "12"), *[Press(Action.DIGIT, "1")] * 12])
+    assert s.pin == "1" * 8
+    s, _ = play([Press(Action.BACKSPACE)], s)
+    assert s.pin == "1" * 7
+
+
+def test_handover_ends_one_shift_and_starts_the_next():
+    s, cmds = play([badge(GUARD2), *pin("2468")], on_shift())
+    assert s.guard == GUARD2
+    kinds = [(e.kind, e.guard_id) for e in records(cmds)]
+    assert kinds == [(EntryKind.SHIFT_END, "G1"), (EntryKind.SHIFT_START, "G2")]
+
+
+def test_sign_out_by_badge_then_confirm():
+    s, _ = play([badge()], on_shift())
+    assert s.scene is Scene.SIGN_OUT_CONFIRM
+    s, cmds = play([Press(Action.CONFIRM)], s)
+    assert s.guard is None and [e.kind for e in records(cmds)] == [EntryKind.SHIFT_END]
+
+
+def test_sign_out_button_needs_the_pin_not_just_a_tap():
+    s, cmds = play([Press(Action.SIGN_OUT), Press(Action.CONFIRM)], on_shift())
+    assert s.guard == GUARD and records(cmds) == []
+    s, cmds = play(pin("1234"), s)
+    assert s.guard is None and [e.kind for e in records(cmds)] == [EntryKind.SHIFT_END]
+
+
+def test_pin_entry_times_out_back_to_idle():
+    s, _ = play([badge()])
+    s, _ = step(s, Tick(), NOW + timedelta(seconds=31 + 1))
+    assert s.scene is Scene.IDLE and s.pending_guard is None
+
+
+# ------------------------------------------------------------------ cards
+
+
+@pytest.mark.parametrize("p, kind, reason, opens", [
+    (permit(), EntryKind.CARD_PASS, Reason.CARD_VALID, True),
+    (permit(PermitStatus.LOST), EntryKind.CARD_DENIED, Reason.CARD_LOST, False),
+    (permit(end=NOW), EntryKind.CARD_DENIED, Reason.CARD_EXPIRED, False),
+])
+def test_card_presented_is_decided_recorded_and_opens_only_when_valid(p, kind, reason, opens):
+    s, cmds = play([card(p)], on_shift())
+    assert s.scene is Scene.CARD_RESULT and s.card.reason is reason
+    [entry] = records(cmds)
+    assert entry.kind is kind and entry.reasons == (reason.value,) and entry.permit_id == p.permit_id
+    assert (OpenGate() in cmds) is opens
+
+
+def test_unknown_card_is_denied_and_recorded_with_its_uid():
+    s, cmds = play([CardPresented("DEADBEEF01")], on_shift())
+    [entry] = records(cmds)
+    assert s.card.reason is Reason.CARD_UNKNOWN and entry.card_uid == "DEADBEEF01" and OpenGate() not in cmds
+
+
+def test_cards_work_without_a_guard_on_shift_but_are_recorded_without_one():
+    s, cmds = play([card()])
+    assert s.card.allowed and records(cmds)[0].guard_id == ""
+
+
+def test_card_result_returns_to_idle_after_its_timeout():
+    s, _ = play([card()], on_shift())
+    s, _ = step(s, Tick(), NOW + timedelta(seconds=1 + 1 + 8 + 7))
+    assert s.scene is Scene.IDLE and s.card is None and s.guard == GUARD
+
+
+# ------------------------------------------------------------------ slips
+
+
+def test_no_slip_is_handled_without_a_guard_on_shift():
+    s, cmds = play([slip_in()])
+    assert s.scene is Scene.REFUSED and s.refusal == (Reason.GUARD_NOT_ON_SHIFT,)
+    assert records(cmds) == [] and OpenGate() not in cmds
+
+
+def full_release(*extra):
+    return [slip_in(), Press(Action.ALL_MATCH), card(permit()), badge(), *extra]
+
+
+def test_the_whole_release_records_departure_and_opens_the_gate():
+    s, cmds = play(full_release(), on_shift())
+    assert s.scene is Scene.RELEASED
+    [entry] = records(cmds)
+    assert entry.kind is EntryKind.RELEASE and entry.slip_id == "S261125001" and entry.guard_id == "G1"
+    assert entry.detail["identity"] == "card" and entry.detail["signed_by"] == "badge"
+    assert entry.detail["departure"] == entry.at.isoformat()
+    assert cmds[-2:] == [OpenGate(), Signal(SignalPattern.ACCEPTED)]
+    assert cmds.index(OpenGate()) > cmds.index(next(c for c in cmds if isinstance(c, Record)))
+
+
+def test_items_can_be_ticked_line_by_line_and_confirmed_only_when_all_are_ticked():
+    s, _ = play([slip_in(), Press(Action.TOGGLE_ITEM, "0"), Press(Action.ITEMS_CONFIRMED)], on_shift())
+    assert s.scene is Scene.SLIP_ITEMS and s.case.checked == (True, False)
+    s, _ = play([Press(Action.TOGGLE_ITEM, "9"), Press(Action.TOGGLE_ITEM, "x"), Press(Action.TOGGLE_ITEM, "1"),
+                 Press(Action.ITEMS_CONFIRMED)], s)
+    assert s.scene is Scene.SLIP_IDENTITY and s.case.checked == (True, True)
+
+
+def test_guard_can_confirm_identity_against_photo_and_id_and_sign_off_with_pin():
+    s, cmds = play([slip_in(), Press(Action.ALL_MATCH), Press(Action.CONFIRM_IDENTITY), *pin("1234")], on_shift())
+    [entry] = records(cmds)
+    assert s.scene is Scene.RELEASED and entry.detail["identity"] == "guard" and entry.detail["signed_by"] == "pin"
+
+
+def test_someone_elses_card_does_not_identify_the_carrier():
+    other = permit(pid="R9", id_hash="h-other")
+    s, cmds = play([slip_in(), Press(Action.ALL_MATCH), card(other)], on_shift())
+    assert s.scene is Scene.SLIP_IDENTITY and s.notice is Reason.SLIP_CARRIER_MISMATCH and cmds == []
+
+
+def test_a_lost_card_of_the_mover_does_not_identify_them():
+    s, _ = play([slip_in(), Press(Action.ALL_MATCH), card(permit(PermitStatus.LOST))], on_shift())
+    assert s.scene is Scene.SLIP_IDENTITY
+
+
+def test_sign_off_needs_the_guard_on_shift():
+    s, cmds = play([slip_in(), Press(Action.ALL_MATCH), Press(Action.CONFIRM_IDENTITY), badge(GUARD2)], on_shift())
+    assert s.scene is Scene.SIGN_OFF and records(cmds) == [] and OpenGate() not in cmds
+    s, cmds = play(pin("2468"), s)   # the other guard's PIN is not the on-shift guard's
+    assert s.scene is Scene.SIGN_OFF and OpenGate() not in cmds
+
+
+@pytest.mark.parametrize("choice, reason", [("extra_items", Reason.SLIP_ITEMS_MISMATCH),
+                                            ("carrier_not_listed", Reason.SLIP_CARRIER_MISMATCH)])
+def test_mismatch_refuses_the_slip_with_the_picked_reason(choice, reason):
+    s, cmds = play([slip_in(), Press(Action.MISMATCH), Press(Action.MISMATCH_REASON, choice)], on_shift())
+    assert s.scene is Scene.REFUSED and s.refusal == (reason,)
+    [entry] = records(cmds)
+    assert entry.kind is EntryKind.REFUSAL and entry.detail["mismatch"] == choice and OpenGate() not in cmds
+    assert "前台" in reason.text.next_zh
+
+
+def test_mismatch_picker_can_be_cancelled_back_to_the_check():
+    s, _ = play([slip_in(), Press(Action.MISMATCH), Press(Action.CANCEL)], on_shift())
+    assert s.scene is Scene.SLIP_ITEMS
+
+
+def test_a_refused_slip_is_recorded_with_all_its_reasons():
+    ev = evidence(slip(status=SlipStatus.CANCELLED), unpaid=True)
+    s, cmds = play([slip_in(ev)], on_shift())
+    assert s.scene is Scene.REFUSED and s.refusal[0] is Reason.SLIP_CANCELLED
+    assert records(cmds)[0].reasons == ("slip.cancelled", "slip.unpaid_fees")
+
+
+def test_abandoned_slip_check_times_out_without_recording():
+    s, _ = play([slip_in(), Press(Action.ALL_MATCH)], on_shift())
+    s, cmds = step(s, Tick(), NOW + timedelta(minutes=10))
+    assert s.scene is Scene.IDLE and s.case is None and cmds == []
+
+
+def test_a_new_slip_does_not_interrupt_one_in_hand():
+    s, _ = play([slip_in(), Press(Action.ALL_MATCH)], on_shift())
+    s2, cmds = play([slip_in()], s)
+    assert s2.scene is Scene.SLIP_IDENTITY and cmds == []
+
+
+def test_cancel_abandons_the_slip():
+    s, cmds = play([slip_in(), Press(Action.CANCEL)], on_shift())
+    assert s.scene is Scene.IDLE and cmds == []
+
+
+# ------------------------------------------------------------------ override, report, recent, faults
+
+
+def test_supervisor_override_of_a_refused_slip_is_flagged_and_opens():
+    refused = evidence(slip(end=NOW - timedelta(minutes=1)))
+    s, cmds = play([slip_in(refused), Press(Action.OVERRIDE), badge(GUARD2)], on_shift())
+    assert s.scene is Scene.OVERRIDE_BADGE and s.notice is Reason.GUARD_NOT_SUPERVISOR
+    s, cmds = play([badge(SUPERVISOR), Press(Action.OVERRIDE_REASON, "bogus"),
+                    Press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")], s)
+    assert s.scene is Scene.RELEASED and s.released_override
+    [entry] = records(cmds)
+    assert entry.kind is EntryKind.OVERRIDE and entry.detail["supervisor_id"] == "S1" and entry.detail["flagged"]
+    assert entry.reasons == ("slip.expired",) and OpenGate() in cmds
+
+
+def test_override_of_a_denied_card():
+    s, cmds = play([card(permit(end=NOW)), Press(Action.OVERRIDE), badge(SUPERVISOR),
+                    Press(Action.OVERRIDE_REASON, "emergency")], on_shift())
+    [_, entry] = records(cmds)
+    assert entry.kind is EntryKind.OVERRIDE and entry.reasons == ("card.expired",) and OpenGate() in cmds
+
+
+def test_no_override_of_a_valid_card_or_of_the_no_guard_refusal():
+    s, _ = play([card(), Press(Action.OVERRIDE)], on_shift())
+    assert s.scene is Scene.CARD_RESULT
+    s, _ = play([slip_in(), Press(Action.OVERRIDE)])
+    assert s.scene is Scene.REFUSED
+
+
+def test_report_suspicious_records_and_returns_to_the_slip_in_hand():
+    s, cmds = play([slip_in(), Press(Action.REPORT), Press(Action.REPORT_REASON, "suspicious_items")], on_shift())
+    assert s.scene is Scene.SLIP_ITEMS and s.case is not None
+    [entry] = records(cmds)
+    assert entry.kind is EntryKind.REPORT and entry.slip_id == "S261125001" and Signal(SignalPattern.ALERT) in cmds
+
+
+def test_recent_events_scene_opens_and_times_out():
+    s, _ = play([Press(Action.RECENT)], on_shift())
+    assert s.scene is Scene.RECENT
+    s, _ = step(s, Tick(), NOW + timedelta(minutes=5))
+    assert s.scene is Scene.IDLE
+
+
+def test_a_fault_puts_the_gate_out_of_service_with_outputs_off_until_recovered():
+    s, cmds = play([slip_in(), Fault("store", "disk full")], on_shift())
+    assert s.scene is Scene.OUT_OF_SERVICE and "disk full" in s.fault and cmds == [SafeState()]
+    s, cmds = play([card(), slip_in(), Press(Action.ALL_MATCH)], s)
+    assert s.scene is Scene.OUT_OF_SERVICE and cmds == []
+    s, _ = play([Recovered("store")], s)
+    assert s.scene is Scene.IDLE and s.guard == GUARD
+
+
+def test_step_is_pure():
+    s0 = on_shift()
+    a = play(full_release(), s0)
+    b = play(full_release(), s0)
+    assert a[0] == b[0] and [type(c) for c in a[1]] == [type(c) for c in b[1]]
+    assert records(a[1])[0].detail == records(b[1])[0].detail
