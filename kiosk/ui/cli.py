@@ -1,8 +1,81 @@
-"""The `gatepass kiosk` subcommand (the gate screen)."""
+"""The `gatepass kiosk` subcommand: the gate screen, live or as a scripted headless walk."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `gatepass kiosk` to the parser."""
+    p = sub.add_parser(
+        "kiosk", help="run the gate screen (full screen; --window on a desktop; --demo with demo data)",
+        description="Run the gate kiosk. Full screen through SDL (kmsdrm on a Pi without a desktop). "
+        "--demo builds a demo estate and uses stand-in reader, camera and gate; with no display it plays "
+        "the scripted walk headless and writes screenshots.",
+    )
+    p.add_argument("--config", metavar="FILE", help="kiosk settings (TOML); default: embedded defaults")
+    p.add_argument("--demo", action="store_true", help="demo estate, stand-in devices, demo keys (F1.., a..)")
+    p.add_argument("--window", action="store_true", help="a window instead of full screen")
+    p.add_argument("--headless", action="store_true", help="no screen: play --script and write --screenshots")
+    p.add_argument("--script", metavar="FILE", help="steps to play headless (default: the built-in walk)")
+    p.add_argument("--screenshots", metavar="DIR", help="where headless PNGs go (default var/screenshots)")
+    p.add_argument("--size", metavar="WxH", help="screen size for headless runs (default: display.width x height)")
+    p.add_argument("--data-dir", metavar="DIR", help="demo data directory (default var/demo, or a temp dir)")
+    p.set_defaults(func=cmd_kiosk)
+
+
+def _size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    if not text:
+        return default
+    from kiosk.errors import ConfigError
+
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 800x480") from None
+    return w, h
+
+
+def _data_dir(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    var = Path("var")
+    try:
+        var.mkdir(exist_ok=True)
+        probe = var / ".write-test"
+        probe.touch()
+        probe.unlink()
+        return var / "demo"
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="gatepass-demo-"))
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk.app import has_display
+    from kiosk.config import KioskConfig
+    from kiosk.errors import ConfigError
+    from kiosk.settings import load
+
+    cfg = load(KioskConfig, args.config)
+    headless = args.headless or (args.demo and not args.window and not has_display())
+    if args.script and not headless:
+        raise ConfigError("--script plays only headless: add --headless")
+    if headless and not args.demo:
+        raise ConfigError("headless scripted runs use demo data: add --demo")
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+        if not args.headless:
+            print("gatepass kiosk: no display found; playing the demo walk headless", file=sys.stderr)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from kiosk.ui.run import run_headless, run_window
+
+    size = _size(args.size, (cfg.display.width, cfg.display.height))
+    if headless:
+        shots = Path(args.screenshots or "var/screenshots")
+        return run_headless(cfg, _data_dir(args.data_dir), Path(args.script) if args.script else None, shots, size)
+    return run_window(cfg, args.demo, _data_dir(args.data_dir) if args.demo else None,
+                      fullscreen=cfg.display.fullscreen and not args.window)

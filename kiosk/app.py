@@ -1,0 +1,184 @@
+"""Composition root of the gate kiosk: config -> devices -> stores -> controller -> screen.
+
+Everything concrete is chosen here and nowhere else. Devices come from one seam,
+`build_devices`, so the real drivers (pyserial reader, camera + QR, gpiozero) plug in
+without the rest of the kiosk knowing; demo mode asks for in-process stand-ins
+explicitly, never as a silent fallback (DESIGN.md principle 3).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from kiosk.config import KioskConfig
+from kiosk.core.flow import Timeouts, initial_state
+from kiosk.errors import DriverError
+from kiosk.exitlog import ExitLog
+from kiosk.resolve import Resolver
+from kiosk.store import Replica
+from kiosk.ui.controller import Controller
+from kiosk.ui.demo_devices import DemoGateIO, DemoReader, DemoScanner, Devices
+from kiosk.ui.status import StatusMonitor
+
+Emit = Callable[[object], None]
+
+
+# ----------------------------------------------------------------- clocks
+
+
+class RealClock:
+    """Wall time in the estate's zone."""
+
+    def __init__(self, tz: str) -> None:
+        self.tz = ZoneInfo(tz)
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz)
+
+
+class OffsetClock:
+    """Demo time: starts at the demo estate's morning and runs at real speed.
+
+    Demo slips are valid on a working-day morning; a demo run on a Sunday night would
+    otherwise refuse every slip for large-item hours.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._t0)
+
+
+class SimClock:
+    """Scripted time: moves only when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self.t = start
+
+    def now(self) -> datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)
+
+
+# ----------------------------------------------------------------- devices (the seam)
+
+
+def build_devices(cfg: KioskConfig, emit: Emit, demo: bool) -> Devices:
+    """Reader, scanner and gate I/O for this gate.
+
+    Demo mode (or "fake" in the config) gets the in-process stand-ins. Real hardware
+    comes from the drivers package: ``drivers.make_reader(cfg.reader, emit)``,
+    ``drivers.make_scanner(cfg.camera, emit)`` and ``drivers.make_gate_io(cfg.gpio)``.
+    """
+    if demo:
+        return Devices(DemoReader(emit), DemoScanner(emit), DemoGateIO())
+    import drivers
+
+    made: dict[str, Any] = {}
+    for name, factory, args in (
+        ("reader", "make_reader", (cfg.reader, emit)),
+        ("scanner", "make_scanner", (cfg.camera, emit)),
+        ("gate_io", "make_gate_io", (cfg.gpio,)),
+    ):
+        make = getattr(drivers, factory, None)
+        if make is None:
+            raise DriverError(f"drivers.{factory} is not available in this build; run with --demo or install the drivers")
+        made[name] = make(*args)
+    return Devices(made["reader"], made["scanner"], made["gate_io"])
+
+
+# ----------------------------------------------------------------- assembly
+
+
+@dataclass
+class Kiosk:
+    """Everything the loop, the scripted walk and the benchmark need, assembled once."""
+
+    cfg: KioskConfig
+    replica: Replica
+    exit_log: ExitLog
+    controller: Controller
+    devices: Devices
+    monitor: StatusMonitor
+    demo: Any = None           # kiosk.demo.Demo in demo mode
+
+    def close(self) -> None:
+        self.monitor.stop()
+        self.devices.close()
+
+
+def demo_config(cfg: KioskConfig, data_dir: Path) -> KioskConfig:
+    from kiosk.demo import DEMO_GATE
+
+    store = replace(cfg.store, replica=str(data_dir / "replica.db"), exit_log=str(data_dir / "exitlog.db"),
+                    keys=str(data_dir / "keys"))
+    gate = replace(cfg.gate, id=DEMO_GATE, designated_exit=True)
+    sync = replace(cfg.sync, status_file=str(data_dir / "sync-status.json"))
+    return replace(cfg, store=store, gate=gate, sync=sync)
+
+
+def build_demo_data(data_dir: Path, permits: int = 200) -> Any:
+    """Fresh demo estate and an empty exit log, so every demo run starts the same."""
+    from kiosk.demo import build_demo
+
+    demo = build_demo(data_dir, permits=permits)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(demo.exit_log_path) + suffix).unlink(missing_ok=True)
+    return demo
+
+
+def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
+             clock_check: Callable[[], bool | None] | None = None) -> Kiosk:
+    """Open the stores, the devices and the controller; start nothing that draws."""
+    from sync.keys import load_public_dir
+
+    replica = Replica.open(cfg.store.replica)
+    exit_log = ExitLog.open(cfg.store.exit_log, cfg.gate.id)
+    resolver = Resolver(replica, exit_log, cfg.rules.hours(), load_public_dir(cfg.store.keys))
+    timeouts = Timeouts(cfg.flow.result_timeout_s, cfg.flow.interaction_timeout_s, cfg.flow.pin_timeout_s)
+    monitor = StatusMonitor(Path(cfg.sync.status_file), **({"clock_check": clock_check} if clock_check else {}))
+    state = initial_state(cfg.gate.to_gate(), timeouts)
+    gate_io_holder: list[Any] = []
+
+    class _LateGateIO:
+        """The controller is made before the devices (they need its emit); forward to them."""
+
+        def open_gate(self) -> None:
+            gate_io_holder[0].open_gate()
+
+        def signal(self, pattern: str) -> None:
+            gate_io_holder[0].signal(pattern)
+
+        def safe_state(self) -> None:
+            gate_io_holder[0].safe_state()
+
+        def close(self) -> None:
+            gate_io_holder[0].close()
+
+    controller = Controller(state, resolver, exit_log, _LateGateIO(), lambda: monitor.clock_synced)
+    devices = build_devices(cfg, controller.emit, demo is not None)
+    gate_io_holder.append(devices.gate_io)
+    devices.start()
+    if monitor_thread:
+        monitor.start()
+    else:
+        monitor.poll_once(with_clock=clock_check is not None)
+    return Kiosk(cfg, replica, exit_log, controller, devices, monitor, demo)
+
+
+def has_display() -> bool:
+    """A desktop session, or a DRM device SDL's kmsdrm driver can take over."""
+    if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
+        return False
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return True
+    return any(Path("/dev/dri").glob("card*")) if Path("/dev/dri").is_dir() else False

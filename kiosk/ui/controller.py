@@ -1,0 +1,167 @@
+"""The owner of the gate's state: drains driver events, steps the core, carries out commands.
+
+Runs on the one frame-loop thread (DESIGN.md principle 2). Driver threads only call
+`emit`, which puts a raw event on a queue. Here each raw event is resolved against the
+replica, stepped through the pure core, and the commands are carried out in order.
+A failing command drops the rest of its step and steps a `Fault`, so the gate never
+opens for an event that was not recorded; an exception anywhere becomes out-of-service
+and the loop lives on (principle 7).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Protocol
+
+from kiosk.core.events import (
+    CardRead, Command, DeviceHealth, Event, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal,
+    SlipPresented, SlipScanned, Tick,
+)
+from kiosk.core.flow import Scene, State, step
+from kiosk.exitlog import ExitLog
+from kiosk.resolve import Resolver
+
+log = logging.getLogger("gatepass.kiosk")
+
+
+class GateIO(Protocol):
+    """The gate's outputs, as the drivers package provides them (or a stand-in)."""
+
+    def open_gate(self) -> None: ...
+    def signal(self, pattern: str) -> None: ...
+    def safe_state(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class Outcome:
+    """What one dispatched event did, for the loop, scripts and benchmarks."""
+
+    commands: list[Command] = field(default_factory=list)
+    failed: str = ""
+
+
+class Controller:
+    def __init__(
+        self, state: State, resolver: Resolver, exit_log: ExitLog, gate_io: GateIO,
+        clock_synced: Callable[[], bool | None] = lambda: None,
+    ) -> None:
+        self.state = state
+        self.resolver = resolver
+        self.exit_log = exit_log
+        self.gate_io = gate_io
+        self.clock_synced = clock_synced
+        self.events: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.health: dict[str, tuple[bool, str]] = {}
+        self.carried: list[Command] = []          # commands carried out since last read (scripts, tests)
+        self.on_command: Callable[[Command], None] | None = None
+
+    # ----------------------------------------------------------- inputs
+
+    def emit(self, event: object) -> None:
+        """Thread-safe: drivers call this from their own threads."""
+        self.events.put(event)
+
+    def pump(self, now: datetime, limit: int = 64) -> int:
+        """Handle queued driver events (at most ``limit`` per frame); returns how many."""
+        n = 0
+        while n < limit:
+            try:
+                raw = self.events.get_nowait()
+            except queue.Empty:
+                break
+            n += 1
+            self.handle_raw(raw, now)
+        return n
+
+    def handle_raw(self, raw: object, now: datetime) -> None:
+        try:
+            event = self._resolve(raw)
+        except Exception as exc:  # a broken replica must not kill the loop
+            log.exception("cannot resolve %r", raw)
+            event = Fault("store", f"cannot look up {type(raw).__name__}: {exc}")
+        if event is not None:
+            self.dispatch(event, now)
+
+    def press(self, press: Press, now: datetime) -> Outcome:
+        return self.dispatch(press, now)
+
+    def tick(self, now: datetime) -> Outcome:
+        return self.dispatch(Tick(), now)
+
+    def _resolve(self, raw: object) -> Event | None:
+        if isinstance(raw, CardRead):
+            return self.resolver.card(raw.uid)
+        if isinstance(raw, SlipScanned):
+            return SlipPresented(self.resolver.slip(raw.text))
+        if isinstance(raw, DeviceHealth):
+            self.health[raw.device] = (raw.online, raw.detail)
+            if raw.device == "gpio":
+                # Without the relay and LEDs the gate cannot be operated safely.
+                if not raw.online:
+                    return Fault("gpio", raw.detail or "gate I/O offline")
+                if self.state.scene is Scene.OUT_OF_SERVICE and self.state.fault.startswith("gpio"):
+                    return Recovered("gpio")
+            return None
+        return raw  # type: ignore[return-value]  # already a core event (Fault, Recovered, Press, ...)
+
+    # ----------------------------------------------------------- stepping
+
+    def dispatch(self, event: Event, now: datetime) -> Outcome:
+        try:
+            state, commands = step(self.state, event, now)
+        except Exception as exc:
+            log.exception("core failed on %r", event)
+            if isinstance(event, Fault):
+                raise
+            return self.dispatch(Fault("core", f"{type(exc).__name__}: {exc}"), now)
+        self.state = state
+        out = Outcome(list(commands))
+        for cmd in commands:
+            try:
+                self._carry_out(cmd)
+            except Exception as exc:
+                source = "store" if isinstance(cmd, Record) else "gpio"
+                out.failed = f"{source}: {exc}"
+                log.error("command %s failed: %s", type(cmd).__name__, exc)
+                if isinstance(event, Fault):
+                    break          # already out of service; do not loop on a failing safe state
+                self.dispatch(Fault(source, str(exc)), now)
+                break              # drop the rest: never open for an event not recorded
+        return out
+
+    def _carry_out(self, cmd: Command) -> None:
+        if isinstance(cmd, Record):
+            self.exit_log.append(cmd.entry, clock_synced=bool(self.clock_synced()))
+        elif isinstance(cmd, OpenGate):
+            self.gate_io.open_gate()
+        elif isinstance(cmd, Signal):
+            self.gate_io.signal(cmd.pattern.value)
+        elif isinstance(cmd, SafeState):
+            self.gate_io.safe_state()
+        self.carried.append(cmd)
+        if len(self.carried) > 1000:
+            del self.carried[:500]
+        if self.on_command is not None:
+            self.on_command(cmd)
+
+    def health_of(self, device: str) -> tuple[bool | None, str]:
+        online, detail = self.health.get(device, (None, ""))
+        return online, detail
+
+
+def describe_row(row: dict[str, Any]) -> str:
+    """One exit-log row as a line for the terminal (scripted walks print the log)."""
+    parts = [f"#{row['seq']:<3}", row["at"][11:19], f"{row['kind']:<11}"]
+    for key in ("guard_id", "card_uid", "permit_id", "slip_id"):
+        if row.get(key):
+            parts.append(f"{key.split('_')[0]}={row[key]}")
+    if row.get("reasons"):
+        parts.append("reasons=" + ",".join(row["reasons"]))
+    detail = row.get("detail") or {}
+    for key in ("signed_by", "identity", "mismatch", "override_reason", "report", "supervisor_id", "flagged"):
+        if key in detail:
+            parts.append(f"{key}={detail[key]}")
+    return " ".join(parts)

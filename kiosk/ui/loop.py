@@ -1,0 +1,107 @@
+"""The live frame loop: the one owner thread of the kiosk.
+
+Per frame: translate raw input into presses, drain driver events, let time pass,
+draw the view, flip, feed systemd's watchdog. Anything that raises inside a frame is
+stepped as a fault (out of service, gate closed) and the loop goes on.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pygame
+
+from kiosk.core.events import Fault
+from kiosk.errors import GatepassError
+from kiosk.fonts import find_cjk_font
+from kiosk.ui.input import InputTranslator, Quit
+from kiosk.ui.render import Renderer
+from kiosk.ui.sdnotify import Notifier
+from kiosk.ui.session import Session, StatusBoard
+from kiosk.ui.text import Typesetter
+from kiosk.ui.widgets import PhotoCache
+
+log = logging.getLogger("gatepass.kiosk")
+
+
+class DisplayError(GatepassError):
+    """No screen could be opened with the requested video driver."""
+
+
+def make_session(kiosk: Any, size: tuple[int, int], legend: tuple[tuple[str, str], ...] = ()) -> Session:
+    cfg = kiosk.cfg
+    ts = Typesetter(find_cjk_font(cfg.display.font), find_cjk_font(cfg.display.font, bold=True))
+    renderer = Renderer(ts, size, PhotoCache(kiosk.replica.photo), demo=kiosk.demo is not None)
+    board = StatusBoard(kiosk.controller, kiosk.monitor, kiosk.replica, kiosk.exit_log)
+    return Session(kiosk.controller, renderer, board, kiosk.devices.scanner, legend)
+
+
+def open_display(width: int, height: int, fullscreen: bool) -> pygame.Surface:
+    """Full screen at the panel's native size (kmsdrm on a Pi without a desktop), or a window."""
+    os.environ.setdefault("SDL_VIDEO_MINIMIZE_ON_FOCUS_LOSS", "0")
+    try:
+        pygame.display.init()
+        if fullscreen:
+            screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+            pygame.mouse.set_visible(False)
+        else:
+            screen = pygame.display.set_mode((width, height))
+        pygame.display.set_caption("gatepass 门岗")
+    except pygame.error as exc:
+        driver = os.environ.get("SDL_VIDEODRIVER", "(auto)")
+        raise DisplayError(f"cannot open the screen with SDL_VIDEODRIVER={driver}: {exc}; "
+                           "on a Pi without a desktop use kmsdrm and membership of the video group, "
+                           "or run with --window on a desktop") from None
+    return screen
+
+
+def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tuple[str, Any]],
+             legend: tuple[tuple[str, str], ...]) -> int:
+    cfg = kiosk.cfg
+    screen = open_display(cfg.display.width, cfg.display.height, fullscreen)
+    size = screen.get_size()
+    session = make_session(kiosk, size, legend)
+    translator = InputTranslator(size, legend_keys)
+    notifier = Notifier()
+    notifier.ready()
+    tick = pygame.time.Clock()
+    last_scene = session.scene
+    try:
+        while True:
+            now = clock.now()
+            try:
+                for ev in pygame.event.get():
+                    got = translator.translate(ev, session.frame.hits, time.monotonic())
+                    if isinstance(got, Quit):
+                        return 0
+                    if got is not None:
+                        session.press(got, now)
+                session.update(now)
+                if session.scene is not last_scene:
+                    last_scene = session.scene
+                    translator.scene_changed(time.monotonic())
+                session.draw(screen, now)
+            except Exception as exc:          # keep the loop alive, gate closed
+                log.exception("frame failed")
+                kiosk.controller.dispatch(Fault("kiosk", f"{type(exc).__name__}: {exc}"), now)
+            pygame.display.flip()
+            notifier.ping()
+            tick.tick(cfg.display.fps)
+    finally:
+        notifier.stopping()
+        pygame.display.quit()
+
+
+def keymap(bindings: list[Any], reader: Any, scanner: Any) -> dict[int, tuple[str, Any]]:
+    keys: dict[int, tuple[str, Any]] = {}
+    for b in bindings:
+        code = pygame.key.key_code(b.key.lower()) if not b.key.startswith("F") else getattr(pygame, f"K_{b.key}")
+        act = (lambda v=b.value: reader.present(v)) if b.kind == "card" else (lambda v=b.value: scanner.show(v))
+        keys[code] = (b.label, act)
+    return keys
+
+
+__all__ = ["DisplayError", "Path", "keymap", "make_session", "open_display", "run_live"]

@@ -1,0 +1,65 @@
+"""Entry points behind `gatepass kiosk`: the live screen and the headless scripted walk."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import pygame
+
+from kiosk.app import OffsetClock, RealClock, SimClock, assemble, build_demo_data, demo_config
+from kiosk.config import KioskConfig
+
+
+def _legend(demo: Any) -> tuple[list[Any], tuple[tuple[str, str], ...]]:
+    from kiosk.ui.demo_devices import demo_bindings, pin_hint
+
+    bindings = demo_bindings(demo)
+    legend = tuple((b.key, b.label) for b in bindings) + (("PIN", pin_hint(demo)),)
+    return bindings, legend
+
+
+def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscreen: bool) -> int:
+    from kiosk.ui.loop import keymap, run_live
+
+    demo = None
+    if demo_mode:
+        assert data_dir is not None
+        demo = build_demo_data(data_dir)
+        cfg = demo_config(cfg, data_dir)
+    kiosk = assemble(cfg, demo=demo)
+    try:
+        clock: Any = OffsetClock(demo.now) if demo is not None else RealClock(cfg.gate.timezone)
+        pygame.init()
+        keys: dict[int, Any] = {}
+        legend: tuple[tuple[str, str], ...] = ()
+        if demo is not None:
+            bindings, legend = _legend(demo)
+            keys = keymap(bindings, kiosk.devices.reader, kiosk.devices.scanner)
+        return run_live(kiosk, clock, fullscreen, keys, legend)
+    finally:
+        kiosk.close()
+        pygame.quit()
+
+
+def run_headless(cfg: KioskConfig, data_dir: Path, script: Path | None, shots: Path,
+                 size: tuple[int, int], out: TextIO = sys.stdout) -> int:
+    """Build demo data, play the script on a simulated clock, write PNGs, print the exit log."""
+    from kiosk.ui.loop import make_session
+    from kiosk.ui.script import DEFAULT_SCRIPT, ScriptRunner, load_script
+
+    steps = load_script(script or DEFAULT_SCRIPT)
+    demo = build_demo_data(data_dir)
+    cfg = demo_config(cfg, data_dir)
+    kiosk = assemble(cfg, demo=demo, monitor_thread=False)
+    try:
+        pygame.init()
+        surface = pygame.Surface(size)
+        _, legend = _legend(demo)
+        session = make_session(kiosk, size, legend)
+        print(f"gatepass kiosk (headless demo): gate {cfg.gate.id}, data in {data_dir}, {size[0]}x{size[1]}", file=out)
+        runner = ScriptRunner(session, kiosk, SimClock(demo.now), surface, shots, out)
+        return runner.run(steps)
+    finally:
+        kiosk.close()
+        pygame.quit()

@@ -1,0 +1,176 @@
+"""Headless scripted walk: play a list of steps against demo data, screenshot each scene.
+
+A script is a JSON list (or a TOML file with a `steps` array of tables). Steps:
+
+    {"card": "valid"}            present a demo card (labels of Demo.cards), "guard",
+                                 "guard2", "supervisor" (badges) or "uid:3C0000ABCD"
+    {"slip": "owner"}            show a demo slip (labels of Demo.slips)
+    {"pin": "guard"}             type that guard's PIN and OK (or {"pin": "1234"})
+    {"press": "toggle_item", "value": "0"}   a press straight into the core
+    {"tap": "all_match"}         tap the on-screen button with that action (hit-tested)
+    {"wait": 9}                  let 9 simulated seconds pass, ticking
+    {"fault": "store: disk full"} / {"recover": "store"}
+    {"health": "reader", "online": false, "detail": "unplugged"}
+    {"gate_fail": "relay driver error"}      the next gate command raises
+    {"shot": "name"}             save the screen now as NN_name.png
+
+Every time the scene changes a PNG named after the scene is written too, and at the
+end the exit log is printed, so the output is both the pictures and the record.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any, TextIO
+
+import pygame
+
+from kiosk.core.events import Action, CardRead, DeviceHealth, Fault, Press, Recovered, SlipScanned
+from kiosk.errors import ConfigError
+from kiosk.ui.controller import describe_row
+from kiosk.ui.input import hit_test
+from kiosk.ui.session import Session
+
+DEFAULT_SCRIPT = Path(__file__).parent / "scripts" / "walk.json"
+
+
+def load_script(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read script: {exc.strerror}") from None
+    try:
+        data: Any = tomllib.loads(text)["steps"] if path.suffix == ".toml" else json.loads(text)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"{path}: not a script (a JSON list of steps, or TOML with [[steps]]): {exc}") from None
+    if not isinstance(data, list) or not all(isinstance(s, dict) and s for s in data):
+        raise ConfigError(f"{path}: a script is a list of objects such as {{\"card\": \"valid\"}}")
+    return data
+
+
+class ScriptRunner:
+    def __init__(self, session: Session, kiosk: Any, clock: Any, surface: pygame.Surface,
+                 shots: Path | None, out: TextIO = sys.stdout) -> None:
+        self.s = session
+        self.k = kiosk
+        self.demo = kiosk.demo
+        self.clock = clock
+        self.surface = surface
+        self.shots = shots
+        self.out = out
+        self.n = 0
+        self.overflows: list[tuple[str, Any]] = []
+        self.scenes: list[str] = []
+        if shots is not None:
+            shots.mkdir(parents=True, exist_ok=True)
+
+    # ----------------------------------------------------------- lookups
+
+    def _badge(self, who: str) -> tuple[str, str] | None:
+        guards = self.demo.guards
+        plain = [g for g in guards if g[2] != "supervisor"]
+        pick = {"guard": plain[0] if plain else None, "guard2": plain[1] if len(plain) > 1 else None,
+                "supervisor": next((g for g in guards if g[2] == "supervisor"), None)}.get(who)
+        return (pick[0], pick[1]) if pick else None
+
+    def _uid(self, label: str) -> str:
+        if label.startswith("uid:"):
+            return label[4:]
+        badge = self._badge(label)
+        if badge:
+            return badge[0]
+        if label not in self.demo.cards:
+            raise ConfigError(f"script: no demo card {label!r} (known: {', '.join(self.demo.cards)})")
+        return str(self.demo.cards[label])
+
+    # ----------------------------------------------------------- running
+
+    def frame(self) -> None:
+        now = self.clock.now()
+        self.s.update(now, force_tick=True)
+        before = self.scenes[-1] if self.scenes else None
+        f = self.s.draw(self.surface, now)
+        for o in f.overflows:
+            self.overflows.append((self.s.scene.value, o))
+        if self.s.scene.value != before:
+            self.scenes.append(self.s.scene.value)
+            self.save(self.s.scene.value)
+
+    def save(self, name: str) -> None:
+        if self.shots is None:
+            return
+        self.n += 1
+        pygame.image.save(self.surface, str(self.shots / f"{self.n:02d}_{name}.png"))
+
+    def step(self, st: dict[str, Any]) -> None:
+        c = self.k.controller
+        now = self.clock.now()
+        if "card" in st or "badge" in st:
+            c.emit(CardRead(self._uid(str(st.get("card", st.get("badge"))))))
+        elif "slip" in st:
+            label = str(st["slip"])
+            if label not in self.demo.slips:
+                raise ConfigError(f"script: no demo slip {label!r} (known: {', '.join(self.demo.slips)})")
+            c.emit(SlipScanned(self.demo.slips[label], "script"))
+        elif "pin" in st:
+            badge = self._badge(str(st["pin"]))
+            pin = badge[1] if badge else str(st["pin"])
+            for d in pin:
+                self.s.press(Press(Action.DIGIT, d), now)
+            self.s.press(Press(Action.PIN_SUBMIT), now)
+        elif "press" in st:
+            self.s.press(Press(Action(st["press"]), str(st.get("value", ""))), now)
+        elif "tap" in st:
+            self._tap(Action(st["tap"]), str(st.get("value", "")))
+        elif "wait" in st:
+            left = float(st["wait"])
+            while left > 0:
+                self.clock.advance(min(0.5, left))
+                left -= 0.5
+                self.s.update(self.clock.now(), force_tick=True)
+        elif "fault" in st:
+            source, _, message = str(st["fault"]).partition(":")
+            c.emit(Fault(source.strip(), message.strip() or "injected fault"))
+        elif "recover" in st:
+            c.emit(Recovered(str(st["recover"])))
+        elif "health" in st:
+            c.emit(DeviceHealth(str(st["health"]), bool(st.get("online", False)), str(st.get("detail", ""))))
+        elif "gate_fail" in st:
+            self.k.devices.gate_io.fail_next = str(st["gate_fail"])
+        elif "shot" in st:
+            self.frame()
+            self.save(str(st["shot"]))
+            return
+        else:
+            raise ConfigError(f"script: unknown step {st!r}")
+        self.clock.advance(float(st.get("after", 1.0)))
+        self.frame()
+
+    def _tap(self, action: Action, value: str) -> None:
+        """Tap the centre of the button drawn for ``action``, through the real hit-testing."""
+        for h in self.s.frame.hits:
+            if h.press.action is action and (not value or h.press.value == value):
+                press = hit_test(self.s.frame.hits, h.rect.center)
+                if press is not None:
+                    self.s.press(press, self.clock.now())
+                return
+        raise ConfigError(f"script: no {action.value} button on the {self.s.scene.value} screen")
+
+    def run(self, steps: list[dict[str, Any]]) -> int:
+        self.frame()
+        for st in steps:
+            self.step(st)
+        log = self.k.exit_log
+        print(f"scenes visited: {', '.join(self.scenes)}", file=self.out)
+        print(f"\nexit log 出门记录 (gate {log.gate_id}):", file=self.out)
+        for row in log.rows():
+            print("  " + describe_row(row), file=self.out)
+        log.verify()
+        print(f"hash chain intact over {log.last_seq} rows", file=self.out)
+        if self.shots is not None:
+            print(f"screenshots: {self.shots} ({self.n} PNG files)", file=self.out)
+        for scene, o in self.overflows:
+            print(f"warning: text did not fit on {scene}: {o.text!r} ({o.why})", file=sys.stderr)
+        return 0

@@ -1,0 +1,130 @@
+"""One frame of the kiosk: events in, state stepped, view built, screen painted.
+
+Shared by the live loop (kiosk/ui/loop.py), the headless scripted walk
+(kiosk/ui/script.py) and the benchmark, so all three exercise the same path. The
+clock is passed in, which is what lets a script run a whole shift in a second.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import pygame
+
+from kiosk.core.events import Press
+from kiosk.core.flow import Scene
+from kiosk.core.view import Extras, Status, View, view_of
+from kiosk.exitlog import ExitLog
+from kiosk.store import Replica
+from kiosk.ui.controller import Controller
+from kiosk.ui.render import Frame, Renderer
+from kiosk.ui.status import StatusMonitor
+
+TICK_EVERY_S = 0.25
+
+
+class StatusBoard:
+    """Assembles the status bar's facts; SQLite reads here are cached for a few seconds."""
+
+    def __init__(self, controller: Controller, monitor: StatusMonitor | None, replica: Replica,
+                 exit_log: ExitLog) -> None:
+        self.controller = controller
+        self.monitor = monitor
+        self.replica = replica
+        self.exit_log = exit_log
+        self._pulled: datetime | None = None
+        self._pulled_read = -1e9
+
+    def _last_pull(self) -> datetime | None:
+        now = time.monotonic()
+        if now - self._pulled_read > 5.0:
+            self._pulled_read = now
+            try:
+                text = self.replica.meta("last_pull_at")
+                self._pulled = datetime.fromisoformat(text) if text else None
+            except Exception:
+                self._pulled = None
+        return self._pulled
+
+    def status(self, now: datetime) -> Status:
+        reader, reader_d = self.controller.health_of("reader")
+        camera, camera_d = self.controller.health_of("camera")
+        sync = self.monitor.sync if self.monitor else None
+        pulled = (sync.last_pull_at if sync and sync.last_pull_at else None) or self._last_pull()
+        age = max(0.0, (now - pulled).total_seconds()) if pulled is not None else None
+        last = self.exit_log.last_seq
+        pushed = sync.pushed_seq if sync and sync.pushed_seq is not None else 0
+        return Status(
+            reader=reader, reader_detail=reader_d, camera=camera, camera_detail=camera_d,
+            sync_ok=sync.ok if sync else None, sync_detail=sync.detail if sync else "",
+            replica_age_s=age, pending=max(0, last - pushed),
+            clock_synced=self.monitor.clock_synced if self.monitor else None,
+        )
+
+
+class Session:
+    def __init__(
+        self, controller: Controller, renderer: Renderer, board: StatusBoard, scanner: Any = None,
+        demo_legend: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.controller = controller
+        self.renderer = renderer
+        self.board = board
+        self.scanner = scanner
+        self.demo_legend = demo_legend
+        self.frame = Frame((), (), ())
+        self.view: View | None = None
+        self._last_tick = -1e9
+        self._recent_key = -1
+        self._recent: tuple[dict[str, Any], ...] = ()
+        self._guard_names: dict[str, str] = {}
+        self._preview_src: Any = None
+        self._preview: pygame.Surface | None = None
+
+    @property
+    def scene(self) -> Scene:
+        return self.controller.state.scene
+
+    def press(self, press: Press, now: datetime) -> None:
+        self.controller.press(press, now)
+
+    def update(self, now: datetime, force_tick: bool = False) -> None:
+        """Drain driver events and let time pass; changes state, never draws."""
+        self.controller.pump(now)
+        mono = time.monotonic()
+        if force_tick or mono - self._last_tick >= TICK_EVERY_S:
+            self._last_tick = mono
+            self.controller.tick(now)
+
+    def _extras(self) -> Extras:
+        if self.scene is Scene.RECENT:
+            seq = self.controller.exit_log.last_seq
+            if seq != self._recent_key:
+                self._recent_key = seq
+                self._recent = tuple(self.controller.exit_log.recent(12))
+                for row in self._recent:
+                    gid = str(row.get("guard_id") or "")
+                    if gid and gid not in self._guard_names:
+                        g = self.controller.resolver.replica.guard(gid)
+                        self._guard_names[gid] = g.name if g else gid
+        return Extras(recent=self._recent, demo_legend=self.demo_legend, guard_names=self._guard_names)
+
+    def _preview_surface(self) -> pygame.Surface | None:
+        if self.scanner is None or self.scene is not Scene.IDLE:
+            return None
+        preview = getattr(self.scanner, "preview", None)
+        arr = preview() if preview else None
+        if arr is None:
+            return None
+        if arr is not self._preview_src:
+            self._preview_src = arr
+            self._preview = pygame.surfarray.make_surface(arr.swapaxes(0, 1))
+        return self._preview
+
+    def draw(self, surface: pygame.Surface, now: datetime) -> Frame:
+        """Paint the current state; reads only."""
+        view = view_of(self.controller.state, now, self.board.status(now), self._extras())
+        self.view = view
+        self.frame = self.renderer.draw(surface, view, self._preview_surface())
+        return self.frame
