@@ -115,7 +115,7 @@ class View:
     pin_length: int = 0
     buttons: tuple[Button, ...] = ()
     choices: tuple[Button, ...] = ()
-    rows: tuple[tuple[str, str, str, Tone], ...] = ()   # (time, what, who/which, tone)
+    rows: tuple[tuple[str, str, str, str, Tone], ...] = ()   # (time, what, subject, guard, tone)
     notice: Text | None = None
     countdown: int | None = None
     preview: bool = False
@@ -144,12 +144,17 @@ def _next(r: Reason) -> Text:
     return Text(r.text.next_zh, r.text.next_en)
 
 
-def _date(d: datetime) -> str:
-    return d.strftime("%Y-%m-%d")
+def _local(d: datetime, now: datetime) -> datetime:
+    """Token times are UTC; the guard reads the estate's local time (the zone of ``now``)."""
+    return d.astimezone(now.tzinfo) if now.tzinfo is not None and d.tzinfo is not None else d
 
 
-def _minute(d: datetime) -> str:
-    return d.strftime("%m-%d %H:%M")
+def _date(d: datetime, now: datetime) -> str:
+    return _local(d, now).strftime("%Y-%m-%d")
+
+
+def _minute(d: datetime, now: datetime) -> str:
+    return _local(d, now).strftime("%m-%d %H:%M")
 
 
 def _age(seconds: float) -> str:
@@ -273,7 +278,7 @@ def _card_result(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> Vi
             Fact("房号", "Unit", p.unit_id),
             Fact("证件", "Permit", f"{p.kind.label_zh} {p.kind.label_en}"),
         ]
-        until = _date(p.valid_until)
+        until = _date(p.valid_until, now)
         if d.days_left is not None and d.allowed:
             tone = Tone.WARN if d.days_left < 14 else Tone.OK
             facts.append(Fact("有效期至", "Valid until", f"{until}(剩{d.days_left}天 / {d.days_left} days left)", tone))
@@ -296,7 +301,7 @@ def _approvals(d: SlipDecision) -> str:
     return "、".join(f"{a.role.label_zh}:{a.name}" for a in d.slip.approvals) or "—"
 
 
-def _slip_facts(d: SlipDecision) -> list[Fact]:
+def _slip_facts(d: SlipDecision, now: datetime) -> list[Fact]:
     facts: list[Fact] = []
     sig = "已验证 verified" if d.claims is not None else "无效 invalid"
     facts.append(Fact("签名", "Signature", sig, Tone.OK if d.claims is not None else Tone.BAD))
@@ -310,13 +315,13 @@ def _slip_facts(d: SlipDecision) -> list[Fact]:
         facts += _person_facts(slip.mover)
         missing = bool(d.missing_approvals)
         facts.append(Fact("审批", "Approvals", _approvals(d), Tone.BAD if missing else Tone.NEUTRAL))
-        window = f"{_minute(slip.valid_from)} — {_minute(slip.valid_until)}"
+        window = f"{_minute(slip.valid_from, now)} — {_minute(slip.valid_until, now)}"
         facts.append(Fact("有效时间", "Valid", window))
     elif d.claims is not None:
         c = d.claims
         facts.append(Fact("同步", "Synced", "尚未同步,按二维码信息核对 not yet synced", Tone.WARN))
         facts.append(Fact("物品件数", "Item lines", str(c.item_count), Tone.WARN))
-        facts.append(Fact("有效时间", "Valid", f"{_minute(c.valid_from)} — {_minute(c.valid_until)}"))
+        facts.append(Fact("有效时间", "Valid", f"{_minute(c.valid_from, now)} — {_minute(c.valid_until, now)}"))
     return facts
 
 
@@ -328,7 +333,7 @@ def _items(s: State) -> tuple[ItemLine, ...]:
     if case.decision.slip is None:
         n = case.decision.claims.item_count if case.decision.claims else 0
         return tuple(
-            ItemLine(i, f"按纸质放行条核对(码上共{n}项)", n, "not synced: check the paper slip", c)
+            ItemLine(i, f"按纸质放行条核对(码上共{n}项)", 0, f"not synced: check the paper slip ({n} lines)", c)
             for i, c in enumerate(case.checked)
         )
     return tuple(
@@ -344,10 +349,10 @@ def _slip_items(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> Vie
     items = _items(s)
     return View(
         Scene.SLIP_ITEMS, Layout.SLIP, Tone.WARN if not d.synced else Tone.NEUTRAL,
-        Text("放行条 · 核对物品", "Slip · check the items"),
+        Text(f"放行条 {d.slip_id} · 核对物品", f"Slip {d.slip_id} · check the items"),
         headline=Text("逐项核对实物,或点“全部相符”", "Tick each line against the goods, or tap All match"),
         next_step=_next(Reason.SLIP_NOT_SYNCED) if not d.synced else None,
-        facts=tuple(_slip_facts(d)), items=items,
+        facts=tuple(_slip_facts(d, now)), items=items,
         photo_id=d.slip.mover.photo if d.slip else "",
         buttons=(
             Button(Action.CANCEL, "", "取消", "Cancel"),
@@ -369,7 +374,7 @@ def _slip_identity(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> 
         facts.append(Fact("申请人", "Applicant", d.slip.applicant.name))
         facts.append(Fact("房号", "Unit", d.slip.unit_id))
     return View(
-        Scene.SLIP_IDENTITY, Layout.IDENTITY, Tone.NEUTRAL, Text("放行条 · 核对搬运人", "Slip · check the carrier"),
+        Scene.SLIP_IDENTITY, Layout.IDENTITY, Tone.NEUTRAL, Text(f"放行条 {d.slip_id} · 核对搬运人", f"Slip {d.slip_id} · check the carrier"),
         headline=Text("请搬运人刷卡,或核对照片与身份证", "Carrier taps their card, or check photo and ID"),
         next_step=Text("核对无误后点“身份已核对”", "Then tap Identity checked"),
         facts=tuple(facts), photo_id=mover.photo, photo_caption=mover.name,
@@ -410,7 +415,8 @@ def _released(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     return View(
         Scene.RELEASED, Layout.MESSAGE, Tone.OK, Text("已放行", "Released"),
         headline=Text("闸门已开 · 请通行", "Gate open · go ahead"),
-        next_step=Text(f"离开时间 {now.strftime('%H:%M')} 已记录", f"Departure {now.strftime('%H:%M')} recorded"),
+        next_step=Text(f"放行条 {case.decision.slip_id if case else ''} · 离开时间 {now.strftime('%H:%M')} 已记录",
+                       f"Departure {now.strftime('%H:%M')} recorded"),
         photo_id=photo, buttons=(_DONE, _RECENT, _REPORT), **base,
     )
 
@@ -420,7 +426,7 @@ def _refused(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     reasons = [_reason(r) for r in s.refusal]
     used = s.case.decision.used if s.case else None
     if used is not None:
-        reasons.insert(1, Text(f"使用于 {used.gate_id} {_minute(used.at)}", f"used at gate {used.gate_id}, {_minute(used.at)}"))
+        reasons.insert(1, Text(f"使用于 {used.gate_id} {_minute(used.at, now)}", f"used at gate {used.gate_id}, {_minute(used.at, now)}"))
     if s.case is not None and s.case.decision.missing_approvals:
         names = "、".join(r.label_zh for r in s.case.decision.missing_approvals)
         reasons.append(Text(f"缺少:{names}", "missing approvals"))
@@ -480,18 +486,33 @@ _KIND_TEXT: dict[str, tuple[str, Tone]] = {
 }
 
 
+def _row_subject(r: dict[str, Any]) -> str:
+    subject = str(r.get("slip_id") or r.get("permit_id") or r.get("card_uid") or "")
+    detail = r.get("detail") or {}
+    why = ""
+    reasons = r.get("reasons") or []
+    if r.get("kind") in ("refusal", "card_denied", "override") and reasons:
+        try:
+            why = Reason(reasons[0]).text.zh
+        except ValueError:
+            why = str(reasons[0])
+    elif r.get("kind") == "report":
+        why = next((zh for k, zh, _ in REPORT_CHOICES if k == detail.get("report")), "")
+    return " · ".join(p for p in (subject, why) if p)
+
+
 def _recent(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     rows = []
     for r in x.recent:
         what, tone = _KIND_TEXT.get(str(r.get("kind", "")), (str(r.get("kind", "")), Tone.NEUTRAL))
         at = str(r.get("at", ""))
         try:
-            at = datetime.fromisoformat(at).strftime("%m-%d %H:%M")
+            t = datetime.fromisoformat(at)
+            at = _local(t, now).strftime("%H:%M:%S") if _local(t, now).date() == now.date() else _local(t, now).strftime("%m-%d %H:%M")
         except ValueError:
             pass
-        who = r.get("slip_id") or r.get("permit_id") or r.get("card_uid") or ""
         guard = x.guard_names.get(str(r.get("guard_id", "")), str(r.get("guard_id", "")))
-        rows.append((at, what, f"{who} · {guard}" if who else guard, tone))
+        rows.append((at, what, _row_subject(r), guard, tone))
     return View(
         Scene.RECENT, Layout.TABLE, Tone.NEUTRAL, Text("本岗最近记录", "Recent events at this gate"),
         rows=tuple(rows), buttons=(_CANCEL,), **base,

@@ -138,15 +138,15 @@ def demo_bindings(demo: Any) -> list[Binding]:
     for label in CARD_KEYS:
         if label in demo.cards:
             try:
-                out.append(Binding(next(fkeys), f"卡 {label}", "card", demo.cards[label]))
+                out.append(Binding(next(fkeys), label, "card", demo.cards[label]))
             except StopIteration:
                 break
     letters = iter("abcdefghijklmnopqrstuvw")
     for label in SLIP_KEYS:
         if label in demo.slips:
-            out.append(Binding(next(letters), f"条 {label}", "slip", demo.slips[label]))
+            out.append(Binding(next(letters), label, "slip", demo.slips[label]))
     return out
 
 
 def pin_hint(demo: Any) -> str:
-    return " ".join(f"{name}:{pin}" for _b, pin, _r, name in demo.guards)
+    return "  ".join(f"{name} {pin}" for _b, pin, _r, name in demo.guards)

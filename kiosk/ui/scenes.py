@@ -6,6 +6,8 @@ out-of-service are all a message), so a guard meets the same arrangement everywh
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import pygame
 
 from kiosk.core.events import Action, Press
@@ -32,13 +34,32 @@ def _photo_box(rect: pygame.Rect, max_w: float) -> pygame.Rect:
 _BIG = ("refused", "out_of_service", "released")
 
 
+def fit_block(c: Canvas, rect: pygame.Rect, draw: Callable[[float], None], tries: int = 4) -> None:
+    """Draw a block of text; if anything in it did not fit, wipe it and redraw smaller."""
+    scale = 1.0
+    for attempt in range(tries):
+        mark_o, mark_h = len(c.ts.overflows), len(c.hits)
+        draw(scale)
+        if len(c.ts.overflows) == mark_o or attempt == tries - 1:
+            return
+        del c.ts.overflows[mark_o:]
+        del c.hits[mark_h:]
+        c.surface.fill(theme.BG, rect)
+        scale *= 0.82
+
+
 def _message_text(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    fit_block(c, rect, lambda scale: _message_lines(c, v, rect, scale))
+
+
+def _message_lines(c: Canvas, v: View, rect: pygame.Rect, scale: float) -> None:
     """Headline, next step, then every further reason: big type first, smaller as lines add up."""
     m = c.m
+    body = max(14, int(m.body * scale))
     y = rect.y
     crowded = len(v.reasons) > 1
     if v.headline is not None:
-        size = m.huge if v.scene.value in _BIG and not crowded else m.large
+        size = int((m.huge if v.scene.value in _BIG and not crowded else m.large) * scale)
         y = c.bilingual(v.headline, pygame.Rect(rect.x, y, rect.width, rect.bottom - y), size,
                         bold=True, zh_lines=2, en_lines=2)
         y += m.px(0.4 if crowded else 0.6)
@@ -46,33 +67,33 @@ def _message_text(c: Canvas, v: View, rect: pygame.Rect) -> None:
         box = pygame.Rect(rect.x, y, rect.width, rect.bottom - y)
         pygame.draw.line(c.surface, theme.BORDER, (rect.x, y - m.px(0.2)), (rect.right, y - m.px(0.2)))
         color = theme.TONE_TEXT[v.tone] if v.tone is not Tone.NEUTRAL else theme.TEXT
-        y = c.bilingual(v.next_step, box, m.body + (0 if crowded else 2), color, bold=crowded or v.tone is Tone.BAD,
+        y = c.bilingual(v.next_step, box, body + (0 if crowded else 2), color, bold=crowded or v.tone is Tone.BAD,
                         zh_lines=2, en_lines=2)
         y += m.px(0.3)
     for r in v.reasons:
-        lh = c.ts.line_height(m.body)
+        lh = c.ts.line_height(body)
         if y + lh > rect.bottom:
             c.ts.overflows.append(_lost(r, rect))
             break
         box = pygame.Rect(rect.x + m.px(0.8), y, rect.width - m.px(0.8), rect.bottom - y)
         pygame.draw.circle(c.surface, theme.TONE_TEXT[v.tone], (rect.x + m.px(0.3), y + lh // 2), max(3, m.px(0.18)))
-        y = reason_line(c, r, box) + m.px(0.1)
+        y = reason_line(c, r, box, body) + m.px(0.1)
 
 
-def reason_line(c: Canvas, t: Text, rect: pygame.Rect) -> int:
+def reason_line(c: Canvas, t: Text, rect: pygame.Rect, size: int) -> int:
     """Chinese and English side by side when they fit on one line, else stacked."""
     m = c.m
-    en_size = max(m.small, int(m.body * 0.7))
-    zh_w = c.ts.width(t.zh, m.body)
+    en_size = max(m.small, int(size * 0.7))
+    zh_w = c.ts.width(t.zh, size)
     en_w = c.ts.width(t.en, en_size)
     gap = m.px(0.6)
-    lh = c.ts.line_height(m.body)
+    lh = c.ts.line_height(size)
     if zh_w + gap + en_w <= rect.width:
-        c.text(t.zh, pygame.Rect(rect.x, rect.y, zh_w + 2, lh), m.body)
+        c.text(t.zh, pygame.Rect(rect.x, rect.y, zh_w + 2, lh), size)
         c.text(t.en, pygame.Rect(rect.x + zh_w + gap, rect.y, rect.width - zh_w - gap, lh), en_size, theme.MUTED,
                valign="middle")
         return rect.y + lh
-    return c.bilingual(t, rect, m.body, en_lines=2)
+    return c.bilingual(t, rect, size, en_lines=2)
 
 
 def _lost(t: Text, rect: pygame.Rect) -> Overflow:
@@ -87,45 +108,55 @@ def message(c: Canvas, v: View, rect: pygame.Rect, preview: pygame.Surface | Non
         photo(c, v.photo_id, box)
         text_rect = pygame.Rect(box.right + m.pad * 2, rect.y, rect.right - box.right - m.pad * 2, rect.height)
     if v.preview:
-        side_w = int(rect.width * 0.34)
-        side = pygame.Rect(rect.right - side_w, rect.y, side_w, rect.height)
+        side_w = int(rect.width * 0.30)
+        side = pygame.Rect(rect.right - side_w, rect.y, side_w, min(rect.height, side_w * 3 // 4))
         text_rect = pygame.Rect(text_rect.x, rect.y, side.x - m.pad * 2 - text_rect.x, rect.height)
-        _preview(c, v, side, preview)
+        _preview(c, side, preview)
+        if v.demo_legend:
+            text_rect = _legend(c, v.demo_legend, text_rect)
     _message_text(c, v, text_rect)
 
 
-def _preview(c: Canvas, v: View, side: pygame.Rect, preview: pygame.Surface | None) -> None:
-    m = c.m
-    pw = side.width
-    ph = min(pw * 3 // 4, side.height // 2 if v.demo_legend else side.height)
-    box = pygame.Rect(side.x, side.y, pw, ph)
+def _preview(c: Canvas, box: pygame.Rect, preview: pygame.Surface | None) -> None:
     pygame.draw.rect(c.surface, theme.PANEL, box)
     if preview is not None:
         img = pygame.transform.scale(preview, box.size) if preview.get_size() != box.size else preview
         c.surface.blit(img, box.topleft)
     else:
-        c.text("摄像头画面 camera", box.inflate(-8, -8), m.small, theme.DIM, align="center", valign="middle")
+        c.text("摄像头画面 camera", box.inflate(-8, -8), c.m.small, theme.DIM, align="center", valign="middle")
     pygame.draw.rect(c.surface, theme.BORDER, box, width=1)
-    if v.demo_legend:
-        legend = pygame.Rect(side.x, box.bottom + m.px(0.3), side.width, side.bottom - box.bottom - m.px(0.3))
-        _legend(c, v.demo_legend, legend)
 
 
-def _legend(c: Canvas, entries: tuple[tuple[str, str], ...], rect: pygame.Rect) -> None:
-    """Demo only: which key presents which card or slip, in two compact columns."""
+def _legend(c: Canvas, entries: tuple[tuple[str, str], ...], rect: pygame.Rect) -> pygame.Rect:
+    """Demo only: which key presents which card or slip, in columns at the bottom of ``rect``.
+
+    Returns what is left of ``rect`` above the legend.
+    """
     m = c.m
-    pygame.draw.rect(c.surface, theme.PANEL, rect)
-    size = max(11, m.px(0.55))
-    lh = c.ts.line_height(size) + 1
-    title = pygame.Rect(rect.x + 4, rect.y + 2, rect.width - 8, lh)
-    c.text("演示按键 demo keys", title, size, theme.TONE_TEXT[Tone.WARN], bold=True)
-    rows = max(1, (rect.height - lh - 4) // lh)
-    cols = 2
-    cw = (rect.width - 8) // cols
-    for i, (key, what) in enumerate(entries[: rows * cols]):
+    texts = [f"{k} {w}" for k, w in entries]
+    pin = [t for t in texts if t.startswith("PIN ")]
+    keys = [t for t in texts if not t.startswith("PIN ")]
+    size = max(10, m.px(0.5))
+    while True:
+        lh = c.ts.line_height(size)
+        col_w = max(c.ts.width(t, size) for t in keys) + m.px(0.5)
+        cols = max(1, (rect.width - 8) // col_w)
+        rows = -(-len(keys) // cols)
+        height = (rows + 1 + len(pin)) * lh + 6
+        if height <= rect.height * 0.45 or size <= 10:
+            break
+        size -= 1
+    box = pygame.Rect(rect.x, rect.bottom - height, rect.width, height)
+    pygame.draw.rect(c.surface, theme.PANEL, box)
+    c.text("演示按键 demo keys (F1…: 卡 cards · a…: 放行条 slips)", pygame.Rect(box.x + 4, box.y + 3, box.width - 8, lh),
+           size, theme.TONE_TEXT[Tone.WARN], bold=True)
+    y0 = box.y + 3 + lh
+    for i, t in enumerate(keys):
         col, row = divmod(i, rows)
-        r = pygame.Rect(rect.x + 4 + col * cw, title.bottom + row * lh, cw - 4, lh)
-        c.text(f"{key} {what}", r, size, theme.MUTED, min_size=10)
+        c.text(t, pygame.Rect(box.x + 4 + col * col_w, y0 + row * lh, col_w - 2, lh), size, theme.MUTED)
+    for j, t in enumerate(pin):
+        c.text(t, pygame.Rect(box.x + 4, y0 + (rows + j) * lh, box.width - 8, lh), size, theme.MUTED)
+    return pygame.Rect(rect.x, rect.y, rect.width, box.y - rect.y - m.px(0.3))
 
 
 def person(c: Canvas, v: View, rect: pygame.Rect) -> None:
@@ -284,17 +315,19 @@ def table(c: Canvas, v: View, rect: pygame.Rect) -> None:
         return
     size = max(13, m.px(0.8))
     row_h = c.ts.line_height(size) + m.px(0.25)
-    widths = (int(rect.width * 0.2), int(rect.width * 0.3))
-    for i, (at, what, who, tone) in enumerate(v.rows[: max(1, rect.height // row_h)]):
+    cols = (0.14, 0.24, 0.46, 0.16)
+    for i, (at, what, subject, guard, tone) in enumerate(v.rows[: max(1, rect.height // row_h)]):
         r = pygame.Rect(rect.x, rect.y + i * row_h, rect.width, row_h)
         if i % 2 == 0:
             pygame.draw.rect(c.surface, theme.PANEL, r)
         x = r.x + m.px(0.3)
-        c.text(at, pygame.Rect(x, r.y, widths[0], r.height), size, theme.MUTED, valign="middle")
-        c.text(what, pygame.Rect(x + widths[0], r.y, widths[1], r.height), size, theme.TONE_TEXT[tone],
-               bold=True, valign="middle")
-        c.text(who, pygame.Rect(x + widths[0] + widths[1], r.y, r.right - x - widths[0] - widths[1] - 4, r.height),
-               size, theme.TEXT, valign="middle", min_size=11)
+        inner_w = r.width - m.px(0.6)
+        for j, (text, color, bold) in enumerate(((at, theme.MUTED, False), (what, theme.TONE_TEXT[tone], True),
+                                                 (subject, theme.TEXT, False), (guard, theme.MUTED, False))):
+            w = int(inner_w * cols[j])
+            c.text(text, pygame.Rect(x, r.y, w - m.px(0.3), r.height), size, color, bold=bold, valign="middle",
+                   min_size=11)
+            x += w
 
 
 def draw_body(c: Canvas, v: View, rect: pygame.Rect, preview: pygame.Surface | None) -> None:
