@@ -54,6 +54,7 @@ class Controller:
         self.gate_io = gate_io
         self.clock_synced = clock_synced
         self.events: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._early: list[object] = []
         self.health: dict[str, tuple[bool, str]] = {}
         self.carried: list[Command] = []          # commands carried out since last read (scripts, tests)
         self.on_command: Callable[[Command], None] | None = None
@@ -64,14 +65,31 @@ class Controller:
         """Thread-safe: drivers call this from their own threads."""
         self.events.put(event)
 
+    def wait(self, timeout: float) -> bool:
+        """Sleep until a driver event arrives or ``timeout`` passes; True if one arrived.
+
+        The frame loop waits here instead of sleeping out the frame, so a card read is
+        decided and drawn at once rather than at the next frame boundary.
+        """
+        if timeout <= 0:
+            return False
+        try:
+            self._early.append(self.events.get(timeout=timeout))
+            return True
+        except queue.Empty:
+            return False
+
     def pump(self, now: datetime, limit: int = 64) -> int:
         """Handle queued driver events (at most ``limit`` per frame); returns how many."""
         n = 0
         while n < limit:
-            try:
-                raw = self.events.get_nowait()
-            except queue.Empty:
-                break
+            if self._early:
+                raw = self._early.pop(0)
+            else:
+                try:
+                    raw = self.events.get_nowait()
+                except queue.Empty:
+                    break
             n += 1
             self.handle_raw(raw, now)
         return n

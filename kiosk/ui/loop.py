@@ -67,10 +67,11 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
     translator = InputTranslator(size, legend_keys)
     notifier = Notifier()
     notifier.ready()
-    tick = pygame.time.Clock()
+    period = 1.0 / max(1, cfg.display.fps)
     last_scene = session.scene
     try:
         while True:
+            started = time.monotonic()
             now = clock.now()
             try:
                 for ev in pygame.event.get():
@@ -89,7 +90,8 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
                 kiosk.controller.dispatch(Fault("kiosk", f"{type(exc).__name__}: {exc}"), now)
             pygame.display.flip()
             notifier.ping()
-            tick.tick(cfg.display.fps)
+            # Wait out the frame, but wake as soon as a card or slip arrives.
+            kiosk.controller.wait(period - (time.monotonic() - started))
     finally:
         notifier.stopping()
         pygame.display.quit()

@@ -1,0 +1,249 @@
+"""Kiosk benchmarks: decision latency, frame rate, memory. `python -m bench.kiosk [--quick]`.
+
+Measured in-process with SDL's dummy video driver, so "flip" costs nothing here; on a
+Pi with kmsdrm add the panel's flip time. Latency is measured the way a guard sees it:
+a reader thread presents cards at random moments while the real frame loop runs at
+the configured 30 fps, and the clock stops when the first frame showing the decision
+has been flipped. Memory is measured in a fresh child process so that building the
+demo estate (OpenCV, 100,000 rows) does not count against the kiosk.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+PERMITS = 100_000
+SIZE = (800, 480)
+
+
+def _result(name: str, value: float, unit: str, target: str, met: bool) -> dict[str, Any]:
+    return {"name": name, "value": round(value, 2), "unit": unit, "target": target, "met": bool(met)}
+
+
+def _kiosk(data_dir: Path, demo: Any) -> Any:
+    from kiosk.app import assemble, demo_config
+    from kiosk.config import KioskConfig
+
+    for suffix in ("", "-wal", "-shm"):
+        (data_dir / f"exitlog.db{suffix}").unlink(missing_ok=True)
+    return assemble(demo_config(KioskConfig(), data_dir), demo=demo, monitor_thread=False)
+
+
+def _uids(n_permits: int, k: int, rng: random.Random) -> list[str]:
+    """Card UIDs of random residents, as kiosk/demo.py numbers them."""
+    return [f"{0x3C00000000 + i * 7919 + 17:010X}" for i in (rng.randrange(n_permits) for _ in range(k))]
+
+
+def bench_latency(kiosk: Any, demo: Any, samples: int, n_permits: int) -> list[dict[str, Any]]:
+    import pygame
+
+    from kiosk.app import OffsetClock
+    from kiosk.core.events import Action, CardRead, Press
+    from kiosk.ui.loop import make_session
+
+    pygame.init()
+    screen = pygame.display.set_mode(SIZE)
+    session = make_session(kiosk, SIZE)
+    clock = OffsetClock(demo.now)
+    badge, pin, _, _ = demo.guards[0]
+    c = kiosk.controller
+    c.handle_raw(CardRead(badge), clock.now())
+    for d in pin:
+        c.press(Press(Action.DIGIT, d), clock.now())
+    c.press(Press(Action.PIN_SUBMIT), clock.now())
+
+    rng = random.Random(1)
+    uids = _uids(n_permits, samples, rng)
+    sent: list[float] = []          # emit times, in order (the loop handles cards in order)
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def reader() -> None:
+        for uid in uids:
+            time.sleep(rng.uniform(0.03, 0.09))
+            with lock:
+                sent.append(time.perf_counter())
+            c.emit(CardRead(uid))
+        done.set()
+
+    handled: list[str] = []
+    original = c.handle_raw
+
+    def tracking(raw: object, now: Any) -> None:
+        original(raw, now)
+        if isinstance(raw, CardRead):
+            handled.append(raw.uid)
+
+    c.handle_raw = tracking  # type: ignore[method-assign]
+    latencies: list[float] = []
+    period = 1.0 / kiosk.cfg.display.fps
+    for _ in range(3):          # warm up: first frames open fonts and fill glyph caches
+        session.update(clock.now())
+        session.draw(screen, clock.now())
+    threading.Thread(target=reader, daemon=True).start()
+    deadline = time.monotonic() + samples * 0.2 + 10
+    while (not done.is_set() or sent) and time.monotonic() < deadline:
+        started = time.monotonic()
+        pygame.event.pump()
+        now = clock.now()
+        session.update(now)
+        session.draw(screen, now)
+        pygame.display.flip()
+        flipped = time.perf_counter()
+        with lock:
+            for _uid in handled:
+                latencies.append((flipped - sent.pop(0)) * 1000)
+        handled.clear()
+        if done.is_set() and not c.events.qsize() and not sent:
+            break
+        c.wait(period - (time.monotonic() - started))      # as the live loop does (kiosk/ui/loop.py)
+    c.handle_raw = original  # type: ignore[method-assign]
+    qs = statistics.quantiles(latencies, n=100)
+    frame_ms = 1000 / kiosk.cfg.display.fps
+    return [
+        _result("card_decision_latency_p50", qs[49], "ms", f"<= {2 * frame_ms:.0f} (2 frames)", qs[49] <= 2 * frame_ms),
+        _result("card_decision_latency_p99", qs[98], "ms", f"<= {2 * frame_ms:.0f} (2 frames)", qs[98] <= 2 * frame_ms),
+        _result("card_decision_samples", len(latencies), "cards", f"{n_permits} permits in replica", True),
+    ]
+
+
+def bench_fps(kiosk: Any, demo: Any, seconds: float) -> list[dict[str, Any]]:
+    """Uncapped draw+flip rate of the idle scene (new camera preview every frame) and a slip scene."""
+    import numpy as np
+    import pygame
+
+    from kiosk.app import OffsetClock
+    from kiosk.core.events import Action, Press, SlipScanned
+    from kiosk.core.flow import Scene
+    from kiosk.ui.loop import make_session
+
+    pygame.init()
+    screen = pygame.display.set_mode(SIZE)
+    frames = [np.random.default_rng(i).integers(0, 255, (120, 160, 3), dtype=np.uint8) for i in range(8)]
+
+    class Camera:
+        n = 0
+
+        def preview(self) -> Any:
+            self.n += 1
+            return frames[self.n % len(frames)]
+
+    session = make_session(kiosk, SIZE)
+    session.scanner = Camera()
+    clock = OffsetClock(demo.now)
+    out = []
+    for name, setup in (("idle", None), ("slip", "owner")):
+        if setup:
+            kiosk.controller.press(Press(Action.CANCEL), clock.now())
+            kiosk.controller.handle_raw(SlipScanned(demo.slips[setup]), clock.now())
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            pygame.event.pump()
+            now = clock.now()
+            session.update(now)
+            session.draw(screen, now)
+            pygame.display.flip()
+            n += 1
+        fps = n / (time.perf_counter() - t0)
+        assert name != "slip" or session.scene in (Scene.SLIP_ITEMS, Scene.REFUSED)
+        out.append(_result(f"fps_{name}_{SIZE[0]}x{SIZE[1]}", fps, "fps", ">= 30", fps >= 30))
+    return out
+
+
+_CHILD = r"""
+import json, os, sys, time
+from pathlib import Path
+os.environ["SDL_VIDEODRIVER"] = "dummy"; os.environ["SDL_AUDIODRIVER"] = "dummy"
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+import pygame
+from kiosk.app import SimClock, assemble, demo_config
+from kiosk.config import KioskConfig
+from kiosk.core.events import Action, CardRead, Press, SlipScanned
+from kiosk.ui.loop import make_session
+from kiosk.ui.demo_devices import DemoGateIO
+data = Path(sys.argv[1]); n = int(sys.argv[2]); manifest = json.loads(sys.argv[3])
+class Demo:
+    now = None
+for suffix in ("", "-wal", "-shm"):
+    (data / f"exitlog.db{suffix}").unlink(missing_ok=True)
+k = assemble(demo_config(KioskConfig(), data), demo=Demo(), monitor_thread=False)
+pygame.init()
+screen = pygame.display.set_mode((800, 480))
+s = make_session(k, (800, 480))
+from datetime import datetime
+clock = SimClock(datetime.fromisoformat(manifest["now"]))
+s.update(clock.now()); s.draw(screen, clock.now()); pygame.display.flip()
+start = rss()
+g = manifest["guards"][0]
+k.controller.handle_raw(CardRead(g["badge"]), clock.now())
+for d in g["pin"]:
+    s.press(Press(Action.DIGIT, d), clock.now())
+s.press(Press(Action.PIN_SUBMIT), clock.now())
+cards = list(manifest["cards"].values()); slips = [manifest["slips"][x] for x in ("owner", "tenant", "used", "forged")]
+warm = None
+for i in range(n):
+    clock.advance(2)
+    if i % 2:
+        k.controller.emit(CardRead(cards[i % len(cards)]))
+    else:
+        k.controller.emit(SlipScanned(slips[i % len(slips)]))
+    s.update(clock.now(), force_tick=True); s.draw(screen, clock.now()); pygame.display.flip()
+    s.press(Press(Action.CANCEL), clock.now())
+    if i == min(1000, n // 4):
+        warm = rss()
+print(json.dumps({"start": start, "warm": warm, "end": rss(), "rows": k.exit_log.last_seq}))
+"""
+
+
+def bench_memory(data_dir: Path, demo: Any, presentations: int) -> list[dict[str, Any]]:
+    manifest = json.dumps(demo.manifest())
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(data_dir), str(presentations), manifest],
+                         capture_output=True, text=True, env=env, check=True)
+    m = json.loads(out.stdout.strip().splitlines()[-1])
+    growth = m["end"] - m["warm"]
+    return [
+        _result("rss_at_start", m["start"], "MB", "<= 200", m["start"] <= 200),
+        _result(f"rss_growth_after_{presentations}_presentations", growth, "MB",
+                "no growth beyond noise (<= 5 MB after warm-up)", growth <= 5),
+    ]
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    from kiosk.demo import build_demo
+
+    tmp = Path(tempfile.mkdtemp(prefix="gatepass-bench-"))
+    try:
+        demo = build_demo(tmp, permits=PERMITS)
+        kiosk = _kiosk(tmp, demo)
+        try:
+            results = bench_latency(kiosk, demo, 100 if quick else 600, PERMITS)
+            results += bench_fps(kiosk, demo, 1.5 if quick else 5.0)
+        finally:
+            kiosk.close()
+        results += bench_memory(tmp, demo, 800 if quick else 10_000)
+        return results
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run("--quick" in sys.argv[1:]), indent=2, ensure_ascii=False))
