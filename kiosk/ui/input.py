@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import pygame
 
 from kiosk.core.events import Action, Press
-from kiosk.ui.widgets import Hit
+from kiosk.ui.widgets import Hit, Page
 
 SETTLE_S = 0.35          # ignore taps this long after the scene changed
 
@@ -37,7 +37,7 @@ class Quit:
 DemoKeys = dict[int, tuple[str, Callable[[], None]]]
 
 
-def hit_test(hits: Sequence[Hit], pos: tuple[int, int]) -> Press | None:
+def hit_test(hits: Sequence[Hit], pos: tuple[int, int]) -> Press | Page | None:
     for h in reversed(hits):        # drawn last is on top
         if h.rect.collidepoint(pos):
             return h.press
@@ -53,7 +53,7 @@ class InputTranslator:
     def scene_changed(self, now_s: float) -> None:
         self.settled_at = now_s + SETTLE_S
 
-    def translate(self, ev: pygame.event.Event, hits: Sequence[Hit], now_s: float) -> Press | Quit | None:
+    def translate(self, ev: pygame.event.Event, hits: Sequence[Hit], now_s: float) -> Press | Page | Quit | None:
         if ev.type == pygame.QUIT:
             return Quit()
         if ev.type == pygame.MOUSEBUTTONDOWN and ev.button == 1 and not getattr(ev, "touch", False):
@@ -70,7 +70,7 @@ class InputTranslator:
             return _KEYS.get(ev.key)
         return None
 
-    def _tap(self, pos: tuple[int, int], hits: Sequence[Hit], now_s: float) -> Press | None:
+    def _tap(self, pos: tuple[int, int], hits: Sequence[Hit], now_s: float) -> Press | Page | None:
         if now_s < self.settled_at:
             return None
         return hit_test(hits, pos)

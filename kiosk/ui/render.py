@@ -38,11 +38,11 @@ class Renderer:
     def resize(self, size: tuple[int, int]) -> None:
         self.m = theme.Metrics(*size)
 
-    def draw(self, surface: pygame.Surface, view: View, preview: pygame.Surface | None = None) -> Frame:
+    def draw(self, surface: pygame.Surface, view: View, preview: pygame.Surface | None = None, page: int = 0) -> Frame:
         self.ts.begin_frame()
         if surface.get_size() != (self.m.width, self.m.height):
             self.resize(surface.get_size())
-        c = Canvas(surface, self.ts, self.m, self.photos)
+        c = Canvas(surface, self.ts, self.m, self.photos, page=page)
         m = self.m
         surface.fill(theme.BG)
         y = self._top_bar(c, view)

@@ -11,10 +11,10 @@ from typing import Callable
 import pygame
 
 from kiosk.core.events import Action, Press
-from kiosk.core.view import Button, Layout, Text, Tone, View
+from kiosk.core.view import Button, ItemLine, Layout, Text, Tone, View
 from kiosk.ui import theme
 from kiosk.ui.text import Overflow
-from kiosk.ui.widgets import Canvas, Hit, button, facts, photo
+from kiosk.ui.widgets import Canvas, Hit, Page, button, facts, photo
 
 
 def _split(rect: pygame.Rect, left: float, gap: int) -> tuple[pygame.Rect, pygame.Rect]:
@@ -189,40 +189,76 @@ def slip(c: Canvas, v: View, rect: pygame.Rect) -> None:
 
 
 def checklist(c: Canvas, v: View, rect: pygame.Rect) -> None:
-    """One tappable row per slip line: a box to tick, the item, ×quantity, its spec."""
+    """One tappable row per slip line: a box to tick, the item, ×quantity, its spec.
+
+    A long move-out list does not fit a 7" screen: it is split into pages with
+    previous/next buttons, and the pager says how many lines are still unticked.
+    """
     m = c.m
     n = max(1, len(v.items))
     gap = max(2, m.px(0.15))
-    row_h = max(theme.MIN_TOUCH, min(m.px(2.6), (rect.height - gap * (n - 1)) // n))
+    row_h = max(theme.MIN_TOUCH, m.px(2.2), min(m.px(2.6), (rect.height - gap * (n - 1)) // n))
     fits = max(1, (rect.height + gap) // (row_h + gap))
-    for it in v.items[:fits]:
-        r = pygame.Rect(rect.x, rect.y + it.index * (row_h + gap), rect.width, row_h)
-        pygame.draw.rect(c.surface, theme.PANEL_HI if it.checked else theme.PANEL, r, border_radius=m.px(0.2))
-        box = pygame.Rect(r.x + m.px(0.3), 0, row_h - m.px(0.8), row_h - m.px(0.8))
-        box.centery = r.centery
-        pygame.draw.rect(c.surface, theme.TONE_BG[Tone.OK] if it.checked else theme.BG, box, border_radius=3)
-        pygame.draw.rect(c.surface, theme.TEXT, box, width=2, border_radius=3)
-        if it.checked:
-            pts = [(box.x + box.w * 0.2, box.y + box.h * 0.55), (box.x + box.w * 0.42, box.y + box.h * 0.78),
-                   (box.x + box.w * 0.82, box.y + box.h * 0.25)]
-            pygame.draw.lines(c.surface, theme.TEXT, False, pts, max(2, box.w // 8))
-        qty_w = m.px(2.6)
-        text_x = box.right + m.px(0.4)
-        name_w = r.right - text_x - qty_w - m.px(0.3)
-        top_h = r.height * 58 // 100 if it.spec else r.height
-        c.text(it.name, pygame.Rect(text_x, r.y + 1, name_w, top_h), m.body, bold=True,
-               valign="bottom" if it.spec else "middle", min_size=max(12, int(m.body * 0.7)))
-        if it.spec:
-            c.text(it.spec, pygame.Rect(text_x, r.y + top_h, name_w, r.height - top_h - 1), max(11, m.small),
-                   theme.MUTED, min_size=10)
-        if it.quantity:
-            c.text(f"×{it.quantity}", pygame.Rect(r.right - qty_w - m.px(0.3), r.y, qty_w, r.height), m.large,
-                   bold=True, align="right", valign="middle")
-        c.hits.append(Hit(r.copy(), Press(Action.TOGGLE_ITEM, str(it.index))))
-    if len(v.items) > fits:
-        more = pygame.Rect(rect.x, rect.bottom - m.px(1.0), rect.width, m.px(1.0))
-        c.text(f"另有{len(v.items) - fits}项,见纸质放行条 +{len(v.items) - fits} more on the paper slip", more,
-               m.small, theme.TONE_TEXT[Tone.WARN], align="right")
+    items = v.items
+    if len(items) > fits:
+        per_page = max(1, fits - 1)
+        pages = -(-len(items) // per_page)
+        page = max(0, min(c.page, pages - 1))
+        items = items[page * per_page:(page + 1) * per_page]
+        _pager(c, v, pygame.Rect(rect.x, rect.y + per_page * (row_h + gap), rect.width, row_h), page, pages)
+    for row, it in enumerate(items):
+        r = pygame.Rect(rect.x, rect.y + row * (row_h + gap), rect.width, row_h)
+        _item_row(c, it, r)
+
+
+def _item_row(c: Canvas, it: ItemLine, r: pygame.Rect) -> None:
+    m = c.m
+    row_h = r.height
+    pygame.draw.rect(c.surface, theme.PANEL_HI if it.checked else theme.PANEL, r, border_radius=m.px(0.2))
+    box = pygame.Rect(r.x + m.px(0.3), 0, row_h - m.px(0.8), row_h - m.px(0.8))
+    box.centery = r.centery
+    pygame.draw.rect(c.surface, theme.TONE_BG[Tone.OK] if it.checked else theme.BG, box, border_radius=3)
+    pygame.draw.rect(c.surface, theme.TEXT, box, width=2, border_radius=3)
+    if it.checked:
+        pts = [(box.x + box.w * 0.2, box.y + box.h * 0.55), (box.x + box.w * 0.42, box.y + box.h * 0.78),
+               (box.x + box.w * 0.82, box.y + box.h * 0.25)]
+        pygame.draw.lines(c.surface, theme.TEXT, False, pts, max(2, box.w // 8))
+    qty_w = m.px(2.6)
+    text_x = box.right + m.px(0.4)
+    name_w = r.right - text_x - qty_w - m.px(0.3)
+    top_h = r.height * 58 // 100 if it.spec else r.height
+    name_size = min(m.body, c.ts.size_for(top_h - 1, True))
+    c.text(it.name, pygame.Rect(text_x, r.y + 1, name_w, top_h), name_size, bold=True,
+           valign="bottom" if it.spec else "middle", min_size=max(11, int(name_size * 0.7)))
+    if it.spec:
+        spec_h = r.height - top_h - 1
+        spec_size = min(max(11, m.small), c.ts.size_for(spec_h))
+        c.text(it.spec, pygame.Rect(text_x, r.y + top_h, name_w, spec_h), spec_size, theme.MUTED,
+               min_size=min(10, spec_size))
+    if it.quantity:
+        c.text(f"×{it.quantity}", pygame.Rect(r.right - qty_w - m.px(0.3), r.y, qty_w, r.height),
+               min(m.large, c.ts.size_for(r.height * 85 // 100, True)), bold=True, align="right", valign="middle")
+    c.hits.append(Hit(r.copy(), Press(Action.TOGGLE_ITEM, str(it.index))))
+
+
+def _pager(c: Canvas, v: View, r: pygame.Rect, page: int, pages: int) -> None:
+    m = c.m
+    bw = max(theme.MIN_TOUCH * 2, r.width // 4)
+    prev = pygame.Rect(r.x, r.y, bw, r.height)
+    nxt = pygame.Rect(r.right - bw, r.y, bw, r.height)
+    for rect, zh, en, delta, active in ((prev, "上一页", "Previous", -1, page > 0),
+                                        (nxt, "下一页", "Next", 1, page < pages - 1)):
+        button(c, Button(Action.CANCEL, "", zh, en, enabled=active), rect)
+        if active:
+            c.hits[-1] = Hit(rect.copy(), Page(delta))
+    left = sum(1 for it in v.items if not it.checked)
+    mid = pygame.Rect(prev.right + m.pad, r.y, nxt.x - prev.right - 2 * m.pad, r.height)
+    top_h = mid.height * 6 // 10
+    c.text(f"第{page + 1}/{pages}页 · 未核对{left}项", pygame.Rect(mid.x, mid.y, mid.width, top_h),
+           min(m.body, c.ts.size_for(top_h, True)), theme.TONE_TEXT[Tone.WARN] if left else theme.TONE_TEXT[Tone.OK],
+           bold=True, align="center", valign="bottom")
+    c.text(f"page {page + 1} of {pages} · {left} unticked", pygame.Rect(mid.x, mid.y + top_h, mid.width,
+           mid.height - top_h), min(m.small, c.ts.size_for(mid.height - top_h)), theme.MUTED, align="center")
 
 
 def identity(c: Canvas, v: View, rect: pygame.Rect) -> None:

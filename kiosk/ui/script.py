@@ -8,6 +8,7 @@ A script is a JSON list (or a TOML file with a `steps` array of tables). Steps:
     {"pin": "guard"}             type that guard's PIN and OK (or {"pin": "1234"})
     {"press": "toggle_item", "value": "0"}   a press straight into the core
     {"tap": "all_match"}         tap the on-screen button with that action (hit-tested)
+    {"page": 1}                  next page of a long checklist (-1: previous)
     {"wait": 9}                  let 9 simulated seconds pass, ticking
     {"fault": "store: disk full"} / {"recover": "store"}
     {"health": "reader", "online": false, "detail": "unplugged"}
@@ -32,6 +33,7 @@ from kiosk.errors import ConfigError
 from kiosk.ui.controller import describe_row
 from kiosk.ui.input import hit_test
 from kiosk.ui.session import Session
+from kiosk.ui.widgets import Page
 
 DEFAULT_SCRIPT = Path(__file__).parent / "scripts" / "walk.json"
 
@@ -124,6 +126,8 @@ class ScriptRunner:
             self.s.press(Press(Action(st["press"]), str(st.get("value", ""))), now)
         elif "tap" in st:
             self._tap(Action(st["tap"]), str(st.get("value", "")))
+        elif "page" in st:
+            self.s.press(Page(int(st["page"])), now)
         elif "wait" in st:
             left = float(st["wait"])
             while left > 0:
@@ -151,7 +155,7 @@ class ScriptRunner:
     def _tap(self, action: Action, value: str) -> None:
         """Tap the centre of the button drawn for ``action``, through the real hit-testing."""
         for h in self.s.frame.hits:
-            if h.press.action is action and (not value or h.press.value == value):
+            if isinstance(h.press, Press) and h.press.action is action and (not value or h.press.value == value):
                 press = hit_test(self.s.frame.hits, h.rect.center)
                 if press is not None:
                     self.s.press(press, self.clock.now())

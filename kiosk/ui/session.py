@@ -20,6 +20,7 @@ from kiosk.store import Replica
 from kiosk.ui.controller import Controller
 from kiosk.ui.render import Frame, Renderer
 from kiosk.ui.status import StatusMonitor
+from kiosk.ui.widgets import Page
 
 TICK_EVERY_S = 0.25
 
@@ -81,12 +82,17 @@ class Session:
         self._guard_names: dict[str, str] = {}
         self._preview_src: Any = None
         self._preview: pygame.Surface | None = None
+        self.page = 0                         # checklist page: screen-local, never core state
+        self._page_case: object = None
 
     @property
     def scene(self) -> Scene:
         return self.controller.state.scene
 
-    def press(self, press: Press, now: datetime) -> None:
+    def press(self, press: Press | Page, now: datetime) -> None:
+        if isinstance(press, Page):
+            self.page = max(0, self.page + press.delta)
+            return
         self.controller.press(press, now)
 
     def update(self, now: datetime, force_tick: bool = False) -> None:
@@ -124,7 +130,12 @@ class Session:
 
     def draw(self, surface: pygame.Surface, now: datetime) -> Frame:
         """Paint the current state; reads only."""
-        view = view_of(self.controller.state, now, self.board.status(now), self._extras())
+        state = self.controller.state
+        if state.case is not self._page_case and (state.case is None or self._page_case is None
+                                                   or state.case.decision is not self._page_case.decision):  # type: ignore[attr-defined]
+            self.page = 0                     # a new slip starts on its first page
+        self._page_case = state.case
+        view = view_of(state, now, self.board.status(now), self._extras())
         self.view = view
-        self.frame = self.renderer.draw(surface, view, self._preview_surface())
+        self.frame = self.renderer.draw(surface, view, self._preview_surface(), self.page)
         return self.frame

@@ -20,9 +20,16 @@ from kiosk.ui.text import Color, Typesetter
 
 
 @dataclass(frozen=True)
+class Page:
+    """A tap that only moves the screen (the slip checklist's pages); the core never sees it."""
+
+    delta: int
+
+
+@dataclass(frozen=True)
 class Hit:
     rect: pygame.Rect
-    press: Press
+    press: Press | Page
 
 
 @dataclass
@@ -34,6 +41,7 @@ class Canvas:
     m: theme.Metrics
     photos: "PhotoCache"
     hits: list[Hit] = field(default_factory=list)
+    page: int = 0                 # which page of a long checklist to show (screen-local)
 
     def text(self, text: str, rect: pygame.Rect, size: int, color: Color = theme.TEXT, **kw: object) -> pygame.Rect:
         return self.ts.draw(self.surface, text, rect, size, color, **kw)  # type: ignore[arg-type]

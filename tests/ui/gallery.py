@@ -47,6 +47,10 @@ SLIP = Slip(
 CLAIMS = TokenClaims("S2026112501", SlipKind.TENANT, "12-3-2501", SLIP.valid_from, SLIP.valid_until,
                      len(ITEMS), "0" * 16, "k1")
 HOURS = LargeItemHours()
+LONG_ITEMS = ITEMS + tuple(SlipItem(f"{name}(第{i}批)", i, spec) for i, (name, spec) in enumerate(
+    [("实木衣柜门板", "2.4m 六块"), ("儿童高低床", "拆散"), ("跑步机", "舒华 SH-T5517i"), ("红木茶几", "1.6m"),
+     ("吊灯及灯具", "纸箱装"), ("户外遮阳伞", "3m"), ("鱼缸", "1.2m 已清空")], start=2))
+LONG_SLIP = replace(SLIP, slip_id="S2026112502", items=LONG_ITEMS, kind=SlipKind.MOVE_OUT)
 
 
 def evidence(**kw: object) -> SlipEvidence:
@@ -84,6 +88,10 @@ def gallery() -> dict[str, State]:
     override_badge = play(refused_used, press(Action.OVERRIDE))
     override_reason = play(override_badge, sup)
     unsynced = play(on, SlipPresented(evidence(slip=None)))
+    long_claims = replace(CLAIMS, slip_id="S2026112502", kind=SlipKind.MOVE_OUT, item_count=len(LONG_ITEMS))
+    long_gate = replace(GATE, designated_exit=True)
+    long_slip = play(replace(on, gate=long_gate), SlipPresented(evidence(slip=LONG_SLIP, claims=long_claims)),
+                     press(Action.TOGGLE_ITEM, "0"))
     many = play(on, SlipPresented(evidence(unit=Unit("12-3-2501", "12", "2501", unpaid_fees=True),
                                            consumptions=used.consumptions)), now=NOW + timedelta(hours=12))
     return {
@@ -99,6 +107,7 @@ def gallery() -> dict[str, State]:
         "card_unknown": play(on, CardPresented("CARD0404040404")),
         "slip_items": slip_items,
         "slip_items_unsynced": unsynced,
+        "slip_items_long": long_slip,
         "slip_identity": identity,
         "slip_identity_wrong_card": play(identity, CardPresented("CARD01", permit=PERMIT)),
         "sign_off": sign_off,

@@ -116,7 +116,7 @@ def test_taps_hit_the_button_under_the_finger_once(kiosk, demo):
     pygame.init()
     session = make_session(kiosk, (800, 480))
     session.draw(pygame.Surface((800, 480)), clock.now())
-    recent = next(h for h in session.frame.hits if h.press.action is Action.RECENT)
+    recent = next(h for h in session.frame.hits if isinstance(h.press, Press) and h.press.action is Action.RECENT)
     t = InputTranslator((800, 480))
     x, y = recent.rect.center
     finger = pygame.event.Event(pygame.FINGERDOWN, x=x / 800, y=y / 480, finger_id=0, touch_id=0)

@@ -6,7 +6,7 @@ import itertools
 import pygame
 import pytest
 
-from kiosk.core.events import Action
+from kiosk.core.events import Action, Press
 from kiosk.core.view import Extras, Status, view_of
 from kiosk.errors import GatepassError
 from kiosk.fonts import FontError, find_cjk_font
@@ -66,13 +66,13 @@ def test_the_status_bar_shows_reader_offline(typesetter):
 
 def test_every_slip_line_can_be_ticked_by_tapping_it(typesetter):
     _, frame = _draw(typesetter, (800, 480), gallery()["slip_items"])
-    toggles = sorted(h.press.value for h in frame.hits if h.press.action is Action.TOGGLE_ITEM)
+    toggles = sorted(h.press.value for h in frame.hits if isinstance(h.press, Press) and h.press.action is Action.TOGGLE_ITEM)
     assert toggles == ["0", "1", "2", "3", "4"]
 
 
 def test_the_keypad_offers_every_digit(typesetter):
     _, frame = _draw(typesetter, (800, 480), gallery()["sign_off"])
-    digits = sorted(h.press.value for h in frame.hits if h.press.action is Action.DIGIT)
+    digits = sorted(h.press.value for h in frame.hits if isinstance(h.press, Press) and h.press.action is Action.DIGIT)
     assert digits == list("0123456789")
 
 
@@ -102,3 +102,19 @@ def test_a_font_file_that_is_not_a_font_is_a_clear_error(tmp_path):
     face = find_cjk_font(str(bad))
     with pytest.raises(FontError):
         Typesetter(face, face)
+
+
+def test_a_long_slip_is_paged_and_every_line_can_be_reached(typesetter):
+    from kiosk.ui.widgets import Page
+
+    state = gallery()["slip_items_long"]
+    assert state.scene.value == "slip_items" and len(state.case.checked) == 12
+    seen: set[str] = set()
+    renderer = Renderer(typesetter, (800, 480))
+    for page in range(4):
+        frame = renderer.draw(pygame.Surface((800, 480)), view_of(state, NOW, STATUS, EXTRAS), page=page)
+        assert frame.overflows == ()
+        seen |= {h.press.value for h in frame.hits if isinstance(h.press, Press) and h.press.action is Action.TOGGLE_ITEM}
+        assert any(isinstance(h.press, Page) for h in frame.hits)
+    assert seen == {str(i) for i in range(12)}
+    assert any("未核对11项" in t for t in frame.drawn)
