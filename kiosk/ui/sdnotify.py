@@ -12,7 +12,9 @@ import time
 
 class Notifier:
     def __init__(self, address: str | None = None, every_s: float = 1.0) -> None:
-        self.address = address if address is not None else os.environ.get("NOTIFY_SOCKET", "")
+        # Taken out of the environment (as sd_notify's unset_environment does) so that
+        # child processes such as timedatectl do not report to our unit's socket.
+        self.address = address if address is not None else os.environ.pop("NOTIFY_SOCKET", "")
         self.every_s = every_s
         self._last = 0.0
         self._sock: socket.socket | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+import os
 import subprocess
 import threading
 import time
@@ -60,8 +61,9 @@ _TIME_ERROR = 5
 def clock_synchronised() -> bool | None:
     """True/False from systemd's timedated, else from the kernel (adjtimex); None if unknown."""
     try:
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         out = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
-                             capture_output=True, text=True, timeout=2, check=False)
+                             capture_output=True, text=True, timeout=2, check=False, env=env)
         value = out.stdout.strip()
         if out.returncode == 0 and value in ("yes", "no"):
             return value == "yes"

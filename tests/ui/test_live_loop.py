@@ -1,0 +1,62 @@
+"""The live loop on SDL's dummy screen: it says READY, feeds the watchdog, answers keys, and quits."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pygame
+import pytest
+
+from kiosk.cli import main
+
+
+def test_the_demo_window_runs_feeds_the_watchdog_and_takes_demo_keys(tmp_path: Path, monkeypatch):
+    sock_path = tmp_path / "notify"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(sock_path))
+    server.settimeout(20)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(sock_path))
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    messages: list[bytes] = []
+
+    def drive() -> None:
+        messages.append(server.recv(64))          # READY=1: the screen is up
+        for key in (pygame.K_F1, pygame.K_1, pygame.K_2, pygame.K_3, pygame.K_4, pygame.K_RETURN, pygame.K_a):
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=pygame.key.name(key)[-1:]
+                                                 if pygame.K_0 <= key <= pygame.K_9 else "", mod=0))
+            time.sleep(0.1)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                server.settimeout(0.5)
+                messages.append(server.recv(64))
+            except socket.timeout:
+                pass
+            if messages.count(b"WATCHDOG=1") >= 2:
+                break
+        pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    t = threading.Thread(target=drive, daemon=True)
+    t.start()
+    rc = main(["kiosk", "--demo", "--window", "--data-dir", str(tmp_path / "data")])
+    t.join(timeout=5)
+    server.close()
+    assert rc == 0
+    assert messages[0] == b"READY=1"
+    assert b"WATCHDOG=1" in messages
+
+    from kiosk.exitlog import ExitLog
+
+    log = ExitLog.open(tmp_path / "data" / "exitlog.db", "north")
+    kinds = [r["kind"] for r in log.rows()]
+    assert kinds[:1] == ["shift_start"], kinds     # F1 badge + PIN 1234 + Enter signed the guard in
+
+
+@pytest.mark.parametrize("driver", ["dummy"])
+def test_no_display_and_no_demo_is_a_clear_error(driver, monkeypatch, capsys):
+    monkeypatch.setenv("SDL_VIDEODRIVER", driver)
+    rc = main(["kiosk", "--headless"])
+    assert rc == 2
+    assert "--demo" in capsys.readouterr().err
