@@ -43,11 +43,12 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
 
 
 def run_headless(cfg: KioskConfig, data_dir: Path, script: Path | None, shots: Path,
-                 size: tuple[int, int], out: TextIO = sys.stdout) -> int:
+                 size: tuple[int, int], out: TextIO | None = None) -> int:
     """Build demo data, play the script on a simulated clock, write PNGs, print the exit log."""
     from kiosk.ui.loop import make_session
     from kiosk.ui.script import DEFAULT_SCRIPT, ScriptRunner, load_script
 
+    out = out or sys.stdout
     steps = load_script(script or DEFAULT_SCRIPT)
     demo = build_demo_data(data_dir)
     cfg = demo_config(cfg, data_dir)

@@ -54,14 +54,14 @@ def load_script(path: Path) -> list[dict[str, Any]]:
 
 class ScriptRunner:
     def __init__(self, session: Session, kiosk: Any, clock: Any, surface: pygame.Surface,
-                 shots: Path | None, out: TextIO = sys.stdout) -> None:
+                 shots: Path | None, out: TextIO | None = None) -> None:
         self.s = session
         self.k = kiosk
         self.demo = kiosk.demo
         self.clock = clock
         self.surface = surface
         self.shots = shots
-        self.out = out
+        self.out = out or sys.stdout
         self.n = 0
         self.overflows: list[tuple[str, Any]] = []
         self.scenes: list[str] = []
