@@ -55,7 +55,7 @@ def bench_latency(kiosk: Any, demo: Any, samples: int, n_permits: int) -> list[d
     from kiosk.core.events import Action, CardRead, Press
     from kiosk.ui.loop import make_session
 
-    pygame.init()
+    pygame.display.init()
     screen = pygame.display.set_mode(SIZE)
     session = make_session(kiosk, SIZE)
     clock = OffsetClock(demo.now)
@@ -131,7 +131,7 @@ def bench_fps(kiosk: Any, demo: Any, seconds: float) -> list[dict[str, Any]]:
     from kiosk.core.flow import Scene
     from kiosk.ui.loop import make_session
 
-    pygame.init()
+    pygame.display.init()
     screen = pygame.display.set_mode(SIZE)
     frames = [np.random.default_rng(i).integers(0, 255, (120, 160, 3), dtype=np.uint8) for i in range(8)]
 
@@ -184,7 +184,7 @@ class Demo:
 for suffix in ("", "-wal", "-shm"):
     (data / f"exitlog.db{suffix}").unlink(missing_ok=True)
 k = assemble(demo_config(KioskConfig(), data), demo=Demo(), monitor_thread=False)
-pygame.init()
+pygame.display.init()
 screen = pygame.display.set_mode((800, 480))
 s = make_session(k, (800, 480))
 from datetime import datetime

@@ -145,7 +145,8 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     exit_log = ExitLog.open(cfg.store.exit_log, cfg.gate.id)
     resolver = Resolver(replica, exit_log, cfg.rules.hours(), load_public_dir(cfg.store.keys))
     timeouts = Timeouts(cfg.flow.result_timeout_s, cfg.flow.interaction_timeout_s, cfg.flow.pin_timeout_s)
-    monitor = StatusMonitor(Path(cfg.sync.status_file), **({"clock_check": clock_check} if clock_check else {}))
+    monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check) if clock_check else \
+        StatusMonitor(Path(cfg.sync.status_file))
     state = initial_state(cfg.gate.to_gate(), timeouts)
     gate_io_holder: list[Any] = []
 

@@ -30,7 +30,7 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
     kiosk = assemble(cfg, demo=demo)
     try:
         clock: Any = OffsetClock(demo.now) if demo is not None else RealClock(cfg.gate.timezone)
-        pygame.init()
+        pygame.display.init()
         keys: dict[int, Any] = {}
         legend: tuple[tuple[str, str], ...] = ()
         if demo is not None:
@@ -54,7 +54,7 @@ def run_headless(cfg: KioskConfig, data_dir: Path, script: Path | None, shots: P
     cfg = demo_config(cfg, data_dir)
     kiosk = assemble(cfg, demo=demo, monitor_thread=False)
     try:
-        pygame.init()
+        pygame.display.init()
         surface = pygame.Surface(size)
         _, legend = _legend(demo)
         session = make_session(kiosk, size, legend)

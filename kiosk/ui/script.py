@@ -67,6 +67,8 @@ class ScriptRunner:
         self.scenes: list[str] = []
         if shots is not None:
             shots.mkdir(parents=True, exist_ok=True)
+            for old in shots.glob("[0-9][0-9]_*.png"):     # a previous walk's pictures
+                old.unlink()
 
     # ----------------------------------------------------------- lookups
 

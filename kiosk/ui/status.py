@@ -75,7 +75,7 @@ def clock_synchronised() -> bool | None:
         state = libc.adjtimex(buf)
         if state < 0:
             return None
-        return state != _TIME_ERROR
+        return bool(state != _TIME_ERROR)
     except (OSError, AttributeError):
         return None
 
