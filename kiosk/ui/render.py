@@ -105,23 +105,18 @@ class Renderer:
         items = v.status_items
         if not items:
             return
-        size = min(c.ts.size_for(bar.height - 2), max(12, m.px(0.68)))
         labels = [t.zh if tone is Tone.OK else f"{t.zh} {t.en}" for t, tone in items]
         dot = max(4, m.px(0.22))
         gap = m.px(0.5)
-        natural = [c.ts.width(lab, size) + dot * 3 for lab in labels]
-        avail = bar.width - m.pad * 2 - gap * (len(items) - 1)
-        total = sum(natural)
-        # Problems keep their full width; healthy items give way first.
-        widths = list(natural)
-        if total > avail:
-            ok_w = sum(w for w, (_, t) in zip(natural, items) if t is Tone.OK)
-            rest = total - ok_w
-            scale_ok = max(0.0, (avail - rest) / ok_w) if ok_w else 0.0
-            if scale_ok >= 0.6:
-                widths = [int(w * scale_ok) if t is Tone.OK else w for w, (_, t) in zip(natural, items)]
-            else:
-                widths = [int(w * avail / total) for w in natural]
+        avail = bar.width - m.pad * 2 - gap * (len(items) - 1) - dot * 3 * len(items)
+        # One size for the whole bar, the largest at which every item fits: even and calm.
+        size = min(c.ts.size_for(bar.height - 2), max(12, m.px(0.68)))
+        while size > 10 and sum(c.ts.width(lab, size) for lab in labels) > avail:
+            size -= 1
+        widths = [c.ts.width(lab, size) + dot * 3 for lab in labels]
+        room = bar.width - m.pad * 2 - gap * (len(items) - 1)
+        if sum(widths) > room:        # still too long at the floor: squeeze, and let the fit check say so
+            widths = [w * room // sum(widths) for w in widths]
         x = bar.x + m.pad
         for lab, (t, tone), w in zip(labels, items, widths):
             pygame.draw.circle(c.surface, theme.TONE_TEXT[tone], (x + dot, bar.centery), dot)
