@@ -15,6 +15,7 @@ from typing import Any
 import pygame
 
 from kiosk.core.events import Fault
+from kiosk.core.flow import Scene
 from kiosk.errors import GatepassError
 from kiosk.fonts import find_cjk_font
 from kiosk.ui.input import InputTranslator, Quit
@@ -87,7 +88,9 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
                 session.draw(screen, now)
             except Exception as exc:          # keep the loop alive, gate closed
                 log.exception("frame failed")
-                kiosk.controller.dispatch(Fault("kiosk", f"{type(exc).__name__}: {exc}"), now)
+                if kiosk.controller.state.scene is not Scene.OUT_OF_SERVICE:
+                    kiosk.controller.dispatch(Fault("kiosk", f"{type(exc).__name__}: {exc}"), now)
+                fallback(screen, session, f"{type(exc).__name__}: {exc}")
             pygame.display.flip()
             notifier.ping()
             # Wait out the frame, but wake as soon as a card or slip arrives.
@@ -95,6 +98,20 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
     finally:
         notifier.stopping()
         pygame.display.quit()
+
+
+def fallback(screen: pygame.Surface, session: Session, detail: str) -> None:
+    """If even drawing fails, the screen must still say the gate is closed."""
+    screen.fill((150, 20, 20))
+    try:
+        ts = session.renderer.ts
+        w, h = screen.get_size()
+        ts.draw(screen, "暂停服务 · 闸门已关闭", pygame.Rect(20, h // 3, w - 40, h // 6), h // 10, (255, 255, 255),
+                bold=True, align="center")
+        ts.draw(screen, "Out of service · gate closed · " + detail, pygame.Rect(20, h // 2, w - 40, h // 10),
+                h // 24, (255, 255, 255), align="center")
+    except Exception:
+        pass
 
 
 def keymap(bindings: list[Any], reader: Any, scanner: Any) -> dict[int, tuple[str, Any]]:

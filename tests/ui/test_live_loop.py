@@ -60,3 +60,14 @@ def test_no_display_and_no_demo_is_a_clear_error(driver, monkeypatch, capsys):
     rc = main(["kiosk", "--headless"])
     assert rc == 2
     assert "--demo" in capsys.readouterr().err
+
+
+def test_when_drawing_itself_fails_the_screen_still_says_out_of_service(typesetter):
+    from types import SimpleNamespace
+
+    from kiosk.ui.loop import fallback
+
+    screen = pygame.Surface((800, 480))
+    fallback(screen, SimpleNamespace(renderer=SimpleNamespace(ts=typesetter)), "RuntimeError: boom")  # type: ignore[arg-type]
+    assert screen.get_at((5, 5))[:3] == (150, 20, 20)
+    assert "暂停服务 · 闸门已关闭" in typesetter.drawn
