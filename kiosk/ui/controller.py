@@ -116,12 +116,12 @@ class Controller:
             return SlipPresented(self.resolver.slip(raw.text))
         if isinstance(raw, DeviceHealth):
             self.health[raw.device] = (raw.online, raw.detail)
-            if raw.device == "gpio":
+            if raw.device == "gpio" and not raw.online:
                 # Without the relay and LEDs the gate cannot be operated safely.
-                if not raw.online:
-                    return Fault("gpio", raw.detail or "gate I/O offline")
-                if self.state.scene is Scene.OUT_OF_SERVICE and self.state.fault.startswith("gpio"):
-                    return Recovered("gpio")
+                return Fault("gpio", raw.detail or "gate I/O offline")
+            if raw.online and self.state.scene is Scene.OUT_OF_SERVICE \
+                    and self.state.fault.startswith(raw.device + ":"):
+                return Recovered(raw.device)     # the device whose failure closed the gate is back
             return None
         return raw  # type: ignore[return-value]  # already a core event (Fault, Recovered, Press, ...)
 
