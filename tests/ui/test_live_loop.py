@@ -26,7 +26,7 @@ def test_the_demo_window_runs_feeds_the_watchdog_and_takes_demo_keys(tmp_path: P
         for key in (pygame.K_F1, pygame.K_1, pygame.K_2, pygame.K_3, pygame.K_4, pygame.K_RETURN, pygame.K_a):
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=pygame.key.name(key)[-1:]
                                                  if pygame.K_0 <= key <= pygame.K_9 else "", mod=0))
-            time.sleep(0.1)
+            time.sleep(1.0 if key == pygame.K_F1 else 0.15)   # let the badge be read before the PIN
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             try:

@@ -15,7 +15,7 @@ from kiosk.ui.text import Typesetter
 from kiosk.ui.theme import MIN_TOUCH
 from tests.ui.gallery import NOW, gallery
 
-SIZES = [(800, 480), (1280, 800)]
+SIZES = [(800, 480), (1280, 800), (1920, 1080)]
 STATUS = Status(reader=False, camera=True, sync_ok=False, replica_age_s=3 * 86400, pending=12345, clock_synced=False)
 RECENT = tuple(
     {"kind": k, "at": NOW.isoformat(), "slip_id": "S2026112501", "guard_id": "G001",
