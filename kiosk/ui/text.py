@@ -38,6 +38,7 @@ class Typesetter:
     regular: FontFace
     bold: FontFace
     cache_size: int = 800
+    cache_bytes: int = 16 * 1024 * 1024
     overflows: list[Overflow] = field(default_factory=list)
     drawn: list[str] = field(default_factory=list)
 
@@ -55,6 +56,7 @@ class Typesetter:
             self._fonts[is_bold] = f
         self._surfaces: OrderedDict[tuple[str, int, Color, bool], pygame.Surface] = OrderedDict()
         self._widths: dict[tuple[str, int, bool], int] = {}
+        self._bytes = 0
 
     def begin_frame(self) -> None:
         self.overflows.clear()
@@ -67,7 +69,7 @@ class Typesetter:
         w = self._widths.get(key)
         if w is None:
             w = self._fonts[bold].get_rect(text, size=size).width if text else 0
-            if len(self._widths) > 20000:
+            if len(self._widths) > 4000:
                 self._widths.clear()
             self._widths[key] = w
         return w
@@ -145,8 +147,11 @@ class Typesetter:
         if surf is None:
             surf, _ = self._fonts[bold].render(text, color, size=size)
             self._surfaces[key] = surf
-            if len(self._surfaces) > self.cache_size:
-                self._surfaces.popitem(last=False)
+            self._bytes += surf.get_width() * surf.get_height() * surf.get_bytesize()
+            # Bounded by count and by pixels: at 1080p one headline is a few hundred KB.
+            while len(self._surfaces) > self.cache_size or self._bytes > self.cache_bytes:
+                _, old = self._surfaces.popitem(last=False)
+                self._bytes -= old.get_width() * old.get_height() * old.get_bytesize()
         else:
             self._surfaces.move_to_end(key)
         return surf
