@@ -71,3 +71,16 @@ def test_when_drawing_itself_fails_the_screen_still_says_out_of_service(typesett
     fallback(screen, SimpleNamespace(renderer=SimpleNamespace(ts=typesetter)), "RuntimeError: boom")  # type: ignore[arg-type]
     assert screen.get_at((5, 5))[:3] == (150, 20, 20)
     assert "暂停服务 · 闸门已关闭" in typesetter.drawn
+
+
+def test_real_hardware_without_the_drivers_package_is_a_clear_error(tmp_path: Path, monkeypatch, capsys):
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[store]\nreplica = "{tmp_path}/replica.db"\nexit_log = "{tmp_path}/exitlog.db"\n'
+                   f'keys = "{tmp_path}/keys"\n[sync]\nstatus_file = "{tmp_path}/sync.json"\n')
+    import drivers
+
+    monkeypatch.delattr(drivers, "make_reader", raising=False)
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    rc = main(["kiosk", "--config", str(cfg), "--window"])
+    assert rc == 2
+    assert "drivers.make_reader" in capsys.readouterr().err
