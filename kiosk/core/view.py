@@ -319,7 +319,7 @@ def _slip_facts(d: SlipDecision, now: datetime) -> list[Fact]:
         facts.append(Fact("有效时间", "Valid", window))
     elif d.claims is not None:
         c = d.claims
-        facts.append(Fact("同步", "Synced", "尚未同步,按二维码信息核对 not yet synced", Tone.WARN))
+        facts.append(Fact("同步", "Synced", "尚未同步 not yet synced", Tone.WARN))
         facts.append(Fact("物品件数", "Item lines", str(c.item_count), Tone.WARN))
         facts.append(Fact("有效时间", "Valid", f"{_minute(c.valid_from, now)} — {_minute(c.valid_until, now)}"))
     return facts
