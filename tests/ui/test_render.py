@@ -118,3 +118,25 @@ def test_a_long_slip_is_paged_and_every_line_can_be_reached(typesetter):
         assert any(isinstance(h.press, Page) for h in frame.hits)
     assert seen == {str(i) for i in range(12)}
     assert any("未核对11项" in t for t in frame.drawn)
+
+
+def test_no_fontconfig_is_a_clear_error(monkeypatch):
+    import kiosk.fonts as fonts
+
+    monkeypatch.setattr(fonts.shutil, "which", lambda name: None)
+    with pytest.raises(FontError, match="fontconfig"):
+        find_cjk_font()
+
+
+def test_a_latin_only_match_is_not_taken_for_a_chinese_font(monkeypatch):
+    """fc-match answers ':lang=zh' with DejaVu when no CJK font is installed: that must be refused."""
+    import subprocess
+
+    import kiosk.fonts as fonts
+
+    def fake_run(cmd, **kw):
+        return subprocess.CompletedProcess(cmd, 0, "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf|0|aa|en|fr", "")
+
+    monkeypatch.setattr(fonts.subprocess, "run", fake_run)
+    with pytest.raises(FontError, match="fonts-noto-cjk"):
+        find_cjk_font()
