@@ -34,7 +34,7 @@ class CameraConfig:
     decoder: str = "zxing"         # zxing | pyzbar
     width: int = 640
     height: int = 480
-    fallback: bool = True          # when the plain pass finds nothing, retry on a CLAHE-enhanced frame
+    fallback: bool = True          # when the plain pass finds nothing, retry on a sharpened frame
     repeat_gap_s: float = 2.0      # a slip out of view this long is a new scan when it comes back
     file_fps: float = 10.0         # pace of video-file and image-folder sources
     preview_width: int = 160
