@@ -96,7 +96,10 @@ class SerialCardReader:
 
     def _session(self) -> None:
         self._buf = b""
-        self._serial = serial.serial_for_url(self.cfg.port, baudrate=self.cfg.baudrate, timeout=READ_TIMEOUT_S)
+        # exclusive: a second reader of the same port (the kiosk and `gatepass reader`)
+        # would steal bytes from the first; it is refused and says so instead
+        self._serial = serial.serial_for_url(self.cfg.port, baudrate=self.cfg.baudrate,
+                                             timeout=READ_TIMEOUT_S, exclusive=True)
         if self.cfg.protocol == "pn532":
             self._pn532_setup()
         self._set_online(True, f"{self.cfg.port} open ({self.cfg.protocol})")

@@ -130,3 +130,35 @@ def test_a_missing_camera_device_is_reported_offline_not_raised():
         assert not lost.online and "video-gatepass-missing" in lost.detail
     finally:
         scanner.stop()
+
+
+class ScriptedSource:
+    """A source handing out given frames, then repeating the last (stands in for a camera's driver)."""
+
+    paced = True
+
+    def __init__(self, frames):
+        self.frames = list(frames)
+
+    def open(self):
+        pass
+
+    def read(self):
+        return self.frames.pop(0) if len(self.frames) > 1 else self.frames[0]
+
+    def close(self):
+        pass
+
+
+def test_a_frame_the_decoder_chokes_on_is_skipped_and_the_camera_stays_online():
+    events = Events()
+    broken = np.zeros((0, 0, 3), np.uint8)
+    scanner = CameraScanner(CameraConfig(source="scripted", file_fps=50), events,
+                            source=ScriptedSource([broken, broken, synth.slip_frame(SLIP_A)]))
+    scanner.start()
+    try:
+        assert events.wait_for(lambda e: isinstance(e, SlipScanned)).text == SLIP_A
+        assert scanner.bad_frames == 2
+        assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]
+    finally:
+        scanner.stop()

@@ -69,3 +69,54 @@ def test_a_bad_camera_decoder_or_pin_factory_fails_at_construction():
         drivers.make_scanner(CameraConfig(source="0", decoder="quirc"), print)
     with pytest.raises(DriverError, match="pin_factory 'rpigpio'"):
         drivers.make_gate_io(GpioConfig(pin_factory="rpigpio"))
+
+
+def test_every_driver_setting_loads_from_toml_through_the_strict_loader(tmp_path):
+    import tomllib
+
+    from kiosk.settings import build
+    text = """
+    [reader]
+    port = "/dev/gatepass-reader"
+    protocol = "pn532"
+    baudrate = 115200
+    uid_format = "decimal"
+    line_digits = "hex"
+    removal_gap_s = 0.8
+    poll_interval_s = 0.2
+    answer_timeout_s = 0.3
+    silent_polls = 4
+    reopen_min_s = 1
+    reopen_max_s = 30
+    [camera]
+    source = "0"
+    decoder = "pyzbar"
+    width = 1280
+    height = 720
+    fallback = false
+    repeat_gap_s = 3
+    file_fps = 5
+    preview_width = 200
+    preview_height = 150
+    reopen_min_s = 1
+    reopen_max_s = 20
+    [gpio]
+    pin_factory = "lgpio"
+    relay_pin = 5
+    relay_active_high = false
+    relay_pulse_s = 2
+    green_led_pin = 6
+    red_led_pin = 13
+    buzzer_pin = 19
+    buzzer_active_high = false
+    exit_button_pin = 26
+    door_contact_pin = 16
+    bounce_s = 0.1
+    """
+    data = tomllib.loads(text)
+    reader = build(ReaderConfig, data["reader"], "reader")
+    camera = build(CameraConfig, data["camera"], "camera")
+    gpio = build(GpioConfig, data["gpio"], "gpio")
+    assert reader.protocol == "pn532" and reader.reopen_max_s == 30.0
+    assert camera.fallback is False and camera.repeat_gap_s == 3.0
+    assert gpio.door_contact_pin == 16 and gpio.relay_active_high is False

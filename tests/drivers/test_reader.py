@@ -162,3 +162,41 @@ def test_a_misconfigured_reader_is_a_driver_error_naming_the_setting():
         SerialCardReader(ReaderConfig(port="loop://", protocol="wiegand"), print)
     with pytest.raises(DriverError, match="uid_format"):
         SerialCardReader(ReaderConfig(port="loop://", uid_format="octal"), print)
+
+
+def test_a_second_program_on_the_same_port_is_refused_not_left_to_steal_bytes(port, running):
+    first, second = Events(), Events()
+    running(SerialCardReader(cfg(port.link), first))
+    first.wait_for(online(True))
+    running(SerialCardReader(cfg(port.link), second))
+    refused = second.wait_for(online(False))
+    assert "lock" in refused.detail
+    port.write(rdm_frame(bytes.fromhex("0A00123456")))
+    first.wait_for(lambda e: isinstance(e, CardRead))
+
+
+def test_a_port_that_only_echoes_is_not_taken_for_a_pn532(running):
+    # loop:// hands our own commands back: frames with the host's TFI, never an answer
+    events = Events()
+    running(SerialCardReader(ReaderConfig(port="loop://", protocol="pn532", answer_timeout_s=0.1,
+                                          reopen_min_s=0.05), events))
+    lost = events.wait_for(online(False))
+    assert "no answer to PN532 command 14" in lost.detail
+
+
+def test_an_app_handler_that_raises_does_not_end_the_reader(port, running):
+    events = Events()
+    failures = []
+
+    def emit(ev):
+        if isinstance(ev, CardRead) and not failures:
+            failures.append(ev)
+            raise RuntimeError("bug in the app's handler")
+        events(ev)
+    running(SerialCardReader(cfg(port.link), emit))
+    events.wait_for(online(True))
+    port.write(rdm_frame(bytes.fromhex("0A00000001")))
+    events.wait_for(online(True))          # back after the failed session
+    port.write(rdm_frame(bytes.fromhex("0A00000002")))
+    assert events.wait_for(lambda e: isinstance(e, CardRead)).uid == "0A00000002"
+    assert failures
