@@ -59,6 +59,7 @@ class GpioGateIO:
             pins["door contact"] = cfg.door_contact_pin
         _check_distinct(pins)
         self._devices: list[Any] = []
+        self._outputs: list[Any] = []
         f = self.pin_factory
         try:
             self.relay = self._add(DigitalOutputDevice(cfg.relay_pin, active_high=cfg.relay_active_high,
@@ -78,6 +79,8 @@ class GpioGateIO:
 
     def _add(self, device: Any) -> Any:
         self._devices.append(device)
+        if hasattr(device, "off"):
+            self._outputs.append(device)
         return device
 
     @property
@@ -113,21 +116,22 @@ class GpioGateIO:
 
     def safe_state(self) -> None:
         """All outputs off: gate closed, LEDs dark, buzzer silent (stops running patterns)."""
-        for device in (self.relay, self.green, self.red, self.buzzer):
+        for device in self._outputs:
             try:
                 device.off()
             except Exception:  # noqa: BLE001 - keep switching the others off
                 log.exception("gpio: could not switch %s off", device)
 
     def close(self) -> None:
-        if hasattr(self, "buzzer"):
-            self.safe_state()
+        """Outputs off, then pins released. Safe to call twice, or after a failed start."""
+        self.safe_state()
         for device in reversed(self._devices):
             try:
                 device.close()
             except Exception:  # noqa: BLE001 - closing is best effort
                 log.exception("gpio: could not close %s", device)
         self._devices.clear()
+        self._outputs.clear()
 
     def _exit_pressed(self) -> None:
         callback = self.on_exit_request

@@ -157,3 +157,10 @@ def test_lgpio_that_cannot_open_is_an_error_never_a_mock():
 def test_two_devices_on_one_pin_is_an_error_naming_both():
     with pytest.raises(DriverError, match="buzzer and relay|relay and buzzer|GPIO17"):
         GpioGateIO(GpioConfig(buzzer_pin=17), pin_factory=MockFactory())
+
+
+def test_closing_twice_is_quiet(make_gate, caplog):
+    gate = make_gate()
+    gate.close()
+    gate.close()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
