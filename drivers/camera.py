@@ -144,7 +144,7 @@ class CameraScanner:
         self.cfg = cfg
         self.decoder = make_decoder(cfg.decoder)
         self.source = source or open_source(cfg.source, cfg)
-        self._emit = emit
+        self._app_emit = emit
         self._presence = Presence(cfg.repeat_gap_s, single=False)
         self._preview: np.ndarray | None = None
         self._online: bool | None = None
@@ -224,6 +224,13 @@ class CameraScanner:
                 log.exception("camera %s: frame could not be decoded", self.cfg.source)
             if period:
                 self._stop.wait(max(0.0, period - (time.monotonic() - started)))
+
+    def _emit(self, event: Any) -> None:
+        """Hand an event to the app; a failing app handler loses that event, not the camera."""
+        try:
+            self._app_emit(event)
+        except Exception:  # noqa: BLE001 - the app's bug is logged there, the camera scans on
+            log.exception("camera %s: the app's handler failed on %r", self.cfg.source, event)
 
     def _set_online(self, online: bool, detail: str) -> None:
         if online != self._online:

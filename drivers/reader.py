@@ -46,7 +46,7 @@ class SerialCardReader:
             raise DriverError(f"reader {cfg.port}: line_digits {cfg.line_digits!r} is not one of: decimal, hex")
         format_uid(b"\x00", cfg.uid_format)  # raises DriverError on a bad uid_format
         self.cfg = cfg
-        self._emit = emit
+        self._app_emit = emit
         self._on_reject = on_reject
         self._presence = Presence(cfg.removal_gap_s, single=True)
         self._stop = threading.Event()
@@ -115,6 +115,13 @@ class SerialCardReader:
             except Exception:  # noqa: BLE001 - a vanished device may fail to close; it is gone either way
                 pass
             self._serial = None
+
+    def _emit(self, event: Any) -> None:
+        """Hand an event to the app; a failing app handler loses that event, not the reader."""
+        try:
+            self._app_emit(event)
+        except Exception:  # noqa: BLE001 - the app's bug is logged there, the reader reads on
+            log.exception("reader %s: the app's handler failed on %r", self.cfg.port, event)
 
     def _set_online(self, online: bool, detail: str) -> None:
         if online != self._online:

@@ -162,3 +162,19 @@ def test_a_frame_the_decoder_chokes_on_is_skipped_and_the_camera_stays_online():
         assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]
     finally:
         scanner.stop()
+
+
+def test_an_app_handler_that_raises_does_not_end_the_camera(tmp_path):
+    events = Events()
+
+    def emit(ev):
+        if isinstance(ev, DeviceHealth):
+            raise RuntimeError("bug in the app's health handler")
+        events(ev)
+    scanner = CameraScanner(CameraConfig(source="scripted", file_fps=50), emit,
+                            source=ScriptedSource([synth.slip_frame(SLIP_A)]))
+    scanner.start()
+    try:
+        assert events.wait_for(lambda e: isinstance(e, SlipScanned)).text == SLIP_A
+    finally:
+        scanner.stop()

@@ -9,6 +9,7 @@ from gpiozero.pins.mock import MockFactory
 
 from drivers.config import GpioConfig
 from drivers.gpio import GpioGateIO
+from kiosk.core.events import SignalPattern
 from kiosk.errors import DriverError
 
 WAIT_S = 5.0
@@ -71,7 +72,7 @@ def test_an_active_low_relay_board_idles_high_and_pulses_low(make_gate):
 
 
 @pytest.mark.parametrize("pattern, lit, dark, beeps", [
-    ("accepted", 27, 22, 1), ("refused", 22, 27, 3)])
+    ("accepted", 27, 22, 1), ("refused", 22, 27, 3), (SignalPattern.ACCEPTED, 27, 22, 1)])
 def test_signal_patterns_light_one_led_and_beep_the_buzzer(make_gate, pattern, lit, dark, beeps):
     gate = make_gate()
     f = gate.pin_factory

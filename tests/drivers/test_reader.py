@@ -196,7 +196,7 @@ def test_an_app_handler_that_raises_does_not_end_the_reader(port, running):
     running(SerialCardReader(cfg(port.link), emit))
     events.wait_for(online(True))
     port.write(rdm_frame(bytes.fromhex("0A00000001")))
-    events.wait_for(online(True))          # back after the failed session
     port.write(rdm_frame(bytes.fromhex("0A00000002")))
     assert events.wait_for(lambda e: isinstance(e, CardRead)).uid == "0A00000002"
-    assert failures
+    assert failures == [CardRead("0A00000001", "rdm6300")]
+    assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]   # no reconnect needed
