@@ -25,6 +25,7 @@ from kiosk.core.events import DeviceHealth, SlipScanned
 log = logging.getLogger("gatepass.drivers.camera")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+BAD_FRAME_LOG_EVERY = 100
 
 Emit = Callable[[Any], None]
 
@@ -204,7 +205,10 @@ class CameraScanner:
                 reason = str(exc) or type(exc).__name__
                 if not isinstance(exc, SourceLost):
                     log.exception("camera %s: unexpected failure", self.cfg.source)
-            self.source.close()
+            try:
+                self.source.close()
+            except Exception:  # noqa: BLE001 - a vanished camera may fail to release; it is gone either way
+                log.exception("camera %s: close failed", self.cfg.source)
             self._presence.clear()
             if self._stop.is_set():
                 break
@@ -221,7 +225,8 @@ class CameraScanner:
                 self.feed(frame)
             except Exception:  # noqa: BLE001 - a frame the decoder chokes on is not a lost camera
                 self.bad_frames += 1
-                log.exception("camera %s: frame could not be decoded", self.cfg.source)
+                if self.bad_frames % BAD_FRAME_LOG_EVERY == 1:   # a stream of bad frames must not flood the journal
+                    log.exception("camera %s: frame could not be decoded (%d so far)", self.cfg.source, self.bad_frames)
             if period:
                 self._stop.wait(max(0.0, period - (time.monotonic() - started)))
 

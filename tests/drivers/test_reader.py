@@ -200,3 +200,19 @@ def test_an_app_handler_that_raises_does_not_end_the_reader(port, running):
     assert events.wait_for(lambda e: isinstance(e, CardRead)).uid == "0A00000002"
     assert failures == [CardRead("0A00000001", "rdm6300")]
     assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]   # no reconnect needed
+
+
+@pytest.mark.parametrize("protocol, card, uid", [
+    ("rdm6300", rdm_frame(bytes.fromhex("0A00C0FFEE")), "0A00C0FFEE"),
+    ("line", b"\r\n04C0FFEE\r\n", "04C0FFEE")])
+def test_a_megabyte_of_noise_neither_stops_the_reader_nor_hides_the_next_card(port, running, protocol, card, uid):
+    import random
+    events = Events()
+    running(SerialCardReader(cfg(port.link, protocol=protocol, line_digits="hex"), events))
+    events.wait_for(online(True))
+    noise = random.Random(7).randbytes(1 << 20)
+    for i in range(0, len(noise), 4096):
+        port.write(noise[i:i + 4096])
+    port.write(card)
+    events.wait_for(lambda e: e == CardRead(uid, protocol), timeout=30)
+    assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]
