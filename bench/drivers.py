@@ -117,7 +117,7 @@ def bare_call(decoder: str) -> Callable[[np.ndarray], list[str]]:
     if decoder == "zxing":
         import zxingcpp
         fmt = zxingcpp.BarcodeFormat.QRCode
-        return lambda f: [b.text for b in zxingcpp.read_barcodes(f, formats=fmt)]
+        return lambda f: [b.text for b in zxingcpp.read_barcodes(f, formats=fmt)]  # type: ignore[arg-type]
     from pyzbar import pyzbar
     qr = [pyzbar.ZBarSymbol.QRCODE]
     return lambda f: [d.data.decode() for d in pyzbar.decode(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), symbols=qr)]

@@ -39,7 +39,9 @@ class ZxingDecoder:
         self._qr = zxingcpp.BarcodeFormat.QRCode
 
     def decode(self, gray: np.ndarray) -> list[str]:
-        return [b.text for b in self._read(gray, formats=self._qr)]
+        # a single BarcodeFormat is accepted by every zxing-cpp >= 2.2 at run time;
+        # the 3.x stubs only admit the BarcodeFormats set type
+        return [b.text for b in self._read(gray, formats=self._qr)]  # type: ignore[arg-type]
 
 
 class PyzbarDecoder:

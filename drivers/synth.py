@@ -41,8 +41,8 @@ def perspective(img: np.ndarray, tilt: float) -> np.ndarray:
     """Slip tipped back: the top edge shrinks by `tilt` (0..1) of the width."""
     h, w = img.shape[:2]
     d = tilt * w / 2
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32([[d, tilt * h * 0.2], [w - d, tilt * h * 0.2], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    dst = np.array([[d, tilt * h * 0.2], [w - d, tilt * h * 0.2], [w, h], [0, h]], dtype=np.float32)
     return cv2.warpPerspective(img, cv2.getPerspectiveTransform(src, dst), (w, h),
                                borderValue=(190, 190, 190))
 
