@@ -22,6 +22,7 @@ WAKEUP = b"\x55\x55" + b"\x00" * 14
 SAM_CONFIGURATION = 0x14
 RF_CONFIGURATION = 0x32
 IN_LIST_PASSIVE_TARGET = 0x4A
+IN_DESELECT = 0x44
 
 # SAMConfiguration: normal mode, no virtual-card timeout, use IRQ
 SAM_NORMAL = bytes([0x01, 0x14, 0x01])
@@ -30,6 +31,10 @@ SAM_NORMAL = bytes([0x01, 0x14, 0x01])
 RF_MAX_RETRIES = bytes([0x05, 0xFF, 0x01, 0x02])
 # InListPassiveTarget: at most one target, 106 kbps type A (MIFARE / ISO 14443A)
 LIST_ONE_TYPE_A = bytes([0x01, 0x00])
+# InDeselect all targets: a card left selected (ISO 14443-3 ACTIVE) may not answer the
+# next poll, so a card lying still would flicker away every other poll; libnfc's
+# polling deselects between InListPassiveTarget calls for the same reason.
+DESELECT_ALL = bytes([0x00])
 
 
 @dataclass(frozen=True)

@@ -182,17 +182,17 @@ class SerialCardReader:
         while not self._stop.is_set():
             try:
                 answer = self._pn532_command(pn532.IN_LIST_PASSIVE_TARGET, pn532.LIST_ONE_TYPE_A)
+                uid = pn532.target_uid(answer)
+                if isinstance(uid, bytes):
+                    self._sighting(uid)
+                    self._pn532_command(pn532.IN_DESELECT, pn532.DESELECT_ALL)
+                elif isinstance(uid, str):
+                    self._rejects([Reject(answer, uid)])
+                misses = 0
             except ReaderLost as exc:
                 misses += 1
                 if misses >= self.cfg.silent_polls:
                     raise ReaderLost(f"PN532 silent for {misses} polls ({exc})") from None
-            else:
-                misses = 0
-                uid = pn532.target_uid(answer)
-                if isinstance(uid, bytes):
-                    self._sighting(uid)
-                elif isinstance(uid, str):
-                    self._rejects([Reject(answer, uid)])
             self._expire()
             self._stop.wait(self.cfg.poll_interval_s)
 

@@ -85,6 +85,8 @@ class Pn532Module(threading.Thread):
     """A PN532 on the far side of the pty: ACKs and answers the host's commands.
 
     `card` is the UID in the field (None: no card); `silent` makes it stop answering.
+    Like a real card, one that has been listed stays selected (ISO 14443-3 ACTIVE,
+    deaf to the next poll) until the host sends InDeselect or InRelease.
     """
 
     def __init__(self, port: PtyPort) -> None:
@@ -94,6 +96,7 @@ class Pn532Module(threading.Thread):
         self.silent = False
         self.stopping = threading.Event()
         self.commands: list[int] = []
+        self.selected = False
 
     def run(self) -> None:
         buf = b""
@@ -118,8 +121,14 @@ class Pn532Module(threading.Thread):
         self.commands.append(code)
         reply = bytes([code + 1])
         if code == pn532.IN_LIST_PASSIVE_TARGET:
-            uid = self.card
+            if self.card is None:
+                self.selected = False      # a card that left the field has lost power, and its selection
+            uid = None if self.selected else self.card
+            self.selected = self.selected or uid is not None
             reply += (bytes([1, 1, 0x00, 0x04, 0x08, len(uid)]) + uid) if uid else b"\x00"
+        elif code in (pn532.IN_DESELECT, 0x52):   # InDeselect, InRelease: status OK
+            self.selected = False
+            reply += b"\x00"
         try:
             self.port.write(pn532.ACK + pn532.build_frame(reply, pn532.CHIP_TFI))
         except OSError:
