@@ -11,11 +11,9 @@ import json
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
 import tty
-from pathlib import Path
 from typing import Any, Callable
 
 import cv2

@@ -12,12 +12,13 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
 from drivers.config import CameraConfig
+from drivers.interfaces import Emit
 from drivers.presence import Presence
 from drivers.qr import decode_frame, make_decoder
 from kiosk.core.events import DeviceHealth, SlipScanned
@@ -27,7 +28,6 @@ log = logging.getLogger("gatepass.drivers.camera")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 BAD_FRAME_LOG_EVERY = 100
 
-Emit = Callable[[Any], None]
 
 
 class SourceLost(Exception):

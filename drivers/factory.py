@@ -5,12 +5,10 @@ hardware, and a real device that is misconfigured raises DriverError here, at st
 """
 from __future__ import annotations
 
-from typing import Any, Callable
 
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
-from drivers.interfaces import CardReader, GateIO, QrScanner
+from drivers.interfaces import CardReader, Emit, GateIO, QrScanner
 
-Emit = Callable[[Any], None]
 
 
 def make_reader(cfg: ReaderConfig, emit: Emit) -> CardReader:

@@ -7,15 +7,14 @@ GPIO needs no fake of ours: pin_factory "mock" is gpiozero's own MockFactory.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
 
 import cv2
 import numpy as np
 
 from drivers.config import CameraConfig
+from drivers.interfaces import Emit
 from kiosk.core.events import CardRead, CardRemoved, DeviceHealth, SlipScanned
 
-Emit = Callable[[Any], None]
 
 
 class FakeReader:

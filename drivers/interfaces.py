@@ -1,10 +1,14 @@
 """The small interfaces the app programs against; real drivers and fakes both fit them."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
+
+# What the app passes to a driver: called from the driver's thread with one event
+# (CardRead, CardRemoved, SlipScanned, DeviceHealth); typically a queue's put.
+Emit = Callable[[Any], None]
 
 
 class CardReader(Protocol):

@@ -19,6 +19,7 @@ import serial
 from drivers import pn532
 from drivers.config import ReaderConfig
 from drivers.frames import Parsed, Reject, format_uid, parse_line, parse_rdm6300
+from drivers.interfaces import Emit
 from drivers.presence import Presence
 from kiosk.core.events import CardRead, CardRemoved, DeviceHealth
 from kiosk.errors import DriverError
@@ -28,7 +29,6 @@ log = logging.getLogger("gatepass.drivers.reader")
 PROTOCOLS = ("rdm6300", "line", "pn532")
 READ_TIMEOUT_S = 0.05   # how often the thread wakes with no bytes, to notice removal and stop()
 
-Emit = Callable[[Any], None]
 
 
 class ReaderLost(Exception):
