@@ -162,6 +162,8 @@ class CameraScanner:
         return self._preview
 
     def start(self) -> None:
+        if self._thread is not None:
+            return                      # already running: one thread per device
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"camera {self.cfg.source}", daemon=True)
         self._thread.start()
@@ -171,6 +173,7 @@ class CameraScanner:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._online = None             # stopped is not online; a restart reports afresh
 
     def feed(self, frame: np.ndarray, now: float | None = None) -> list[str]:
         """Handle one frame as the thread does: preview, decode, one event per new slip.

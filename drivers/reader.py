@@ -60,6 +60,8 @@ class SerialCardReader:
         return bool(self._online)
 
     def start(self) -> None:
+        if self._thread is not None:
+            return                      # already running: one thread per device
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"reader {self.cfg.port}", daemon=True)
         self._thread.start()
@@ -69,6 +71,7 @@ class SerialCardReader:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._online = None             # stopped is not online; a restart reports afresh
 
     # ------------------------------------------------------------------ lifecycle
 

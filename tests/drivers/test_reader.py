@@ -217,3 +217,21 @@ def test_a_megabyte_of_noise_neither_stops_the_reader_nor_hides_the_next_card(po
     port.write(card)
     events.wait_for(lambda e: e == CardRead(uid, protocol), timeout=30)
     assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]
+
+
+def test_a_stopped_reader_is_offline_and_reports_online_again_when_restarted(port):
+    events = Events()
+    reader = SerialCardReader(cfg(port.link), events)
+    reader.start()
+    reader.start()                      # a second start must not add a second thread on the port
+    try:
+        events.wait_for(online(True))
+        reader.stop()
+        assert not reader.online
+        reader.start()
+        events.wait_for(online(True))
+        port.write(rdm_frame(bytes.fromhex("0A00123456")))
+        events.wait_for(lambda e: isinstance(e, CardRead))
+        assert not [e for e in events.seen if isinstance(e, DeviceHealth) and not e.online]
+    finally:
+        reader.stop()
