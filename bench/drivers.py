@@ -177,8 +177,6 @@ def decode_cost(quick: bool) -> list[dict[str, Any]]:
 class _NoSource:
     """The bench feeds frames itself; the scanner's thread is never started."""
 
-    paced = False
-
     def open(self) -> None: ...
     def read(self) -> np.ndarray: raise RuntimeError("not used")
     def close(self) -> None: ...

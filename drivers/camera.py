@@ -35,8 +35,6 @@ class SourceLost(Exception):
 
 
 class FrameSource(Protocol):
-    paced: bool   # True for files: the thread sleeps to a frame rate; a camera paces itself
-
     def open(self) -> None: ...
     def read(self) -> np.ndarray: ...
     def close(self) -> None: ...
@@ -44,8 +42,6 @@ class FrameSource(Protocol):
 
 class DeviceSource:
     """A V4L2 camera through OpenCV, asked for the configured size."""
-
-    paced = False
 
     def __init__(self, spec: str, width: int, height: int) -> None:
         self.spec = int(spec) if spec.isdigit() else spec
@@ -79,8 +75,6 @@ class FileSource:
     Which of the two is decided at each open, so a folder that is missing at start
     or removed and restored behaves like a camera unplugged and plugged back.
     """
-
-    paced = True
 
     def __init__(self, spec: str) -> None:
         self.path = Path(spec)
@@ -220,7 +214,9 @@ class CameraScanner:
             delay = min(delay * 2, self.cfg.reopen_max_s)
 
     def _capture_loop(self) -> None:
-        period = 1.0 / self.cfg.file_fps if self.source.paced else 0.0
+        # a slip is held up for a second or more: decoding every camera frame would
+        # only take CPU from the UI; files and folders play at this rate too
+        period = 1.0 / self.cfg.max_fps
         while not self._stop.is_set():
             started = time.monotonic()
             frame = self.source.read()
@@ -230,8 +226,7 @@ class CameraScanner:
                 self.bad_frames += 1
                 if self.bad_frames % BAD_FRAME_LOG_EVERY == 1:   # a stream of bad frames must not flood the journal
                     log.exception("camera %s: frame could not be decoded (%d so far)", self.cfg.source, self.bad_frames)
-            if period:
-                self._stop.wait(max(0.0, period - (time.monotonic() - started)))
+            self._stop.wait(max(0.0, period - (time.monotonic() - started)))
 
     def _emit(self, event: Any) -> None:
         """Hand an event to the app; a failing app handler loses that event, not the camera."""

@@ -36,7 +36,7 @@ class CameraConfig:
     height: int = 480
     fallback: bool = True          # when the plain pass finds nothing, retry on a sharpened frame
     repeat_gap_s: float = 2.0      # a slip out of view this long is a new scan when it comes back
-    file_fps: float = 10.0         # pace of video-file and image-folder sources
+    max_fps: float = 15.0          # frames decoded per second at most (file and folder sources play at this rate)
     preview_width: int = 160
     preview_height: int = 120
     reopen_min_s: float = 0.5

@@ -90,7 +90,7 @@ def test_a_video_source_yields_a_scan_and_a_preview_from_the_background_thread(t
     empty = np.full((480, 640, 3), 190, np.uint8)
     write_video(video, [empty] * 3 + [synth.rotate(synth.slip_frame(SLIP_A), 15)] * 10)
     events = Events()
-    scanner = CameraScanner(CameraConfig(source=str(video), decoder=decoder, file_fps=50), events)
+    scanner = CameraScanner(CameraConfig(source=str(video), decoder=decoder, max_fps=50), events)
     scanner.start()
     try:
         events.wait_for(lambda e: isinstance(e, DeviceHealth) and e.online)
@@ -106,7 +106,7 @@ def test_a_lost_camera_is_reported_and_reopened_when_it_returns(tmp_path):
     folder.mkdir()
     cv2.imwrite(str(folder / "0001.png"), synth.slip_frame(SLIP_A))
     events = Events()
-    scanner = CameraScanner(CameraConfig(source=str(folder), file_fps=50, reopen_min_s=0.05, reopen_max_s=0.2), events)
+    scanner = CameraScanner(CameraConfig(source=str(folder), max_fps=50, reopen_min_s=0.05, reopen_max_s=0.2), events)
     scanner.start()
     try:
         events.wait_for(lambda e: isinstance(e, SlipScanned))
@@ -135,8 +135,6 @@ def test_a_missing_camera_device_is_reported_offline_not_raised():
 class ScriptedSource:
     """A source handing out given frames, then repeating the last (stands in for a camera's driver)."""
 
-    paced = True
-
     def __init__(self, frames):
         self.frames = list(frames)
 
@@ -153,7 +151,7 @@ class ScriptedSource:
 def test_a_frame_the_decoder_chokes_on_is_skipped_and_the_camera_stays_online():
     events = Events()
     broken = np.zeros((0, 0, 3), np.uint8)
-    scanner = CameraScanner(CameraConfig(source="scripted", file_fps=50), events,
+    scanner = CameraScanner(CameraConfig(source="scripted", max_fps=50), events,
                             source=ScriptedSource([broken, broken, synth.slip_frame(SLIP_A)]))
     scanner.start()
     try:
@@ -171,7 +169,7 @@ def test_an_app_handler_that_raises_does_not_end_the_camera(tmp_path):
         if isinstance(ev, DeviceHealth):
             raise RuntimeError("bug in the app's health handler")
         events(ev)
-    scanner = CameraScanner(CameraConfig(source="scripted", file_fps=50), emit,
+    scanner = CameraScanner(CameraConfig(source="scripted", max_fps=50), emit,
                             source=ScriptedSource([synth.slip_frame(SLIP_A)]))
     scanner.start()
     try:

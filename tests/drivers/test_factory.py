@@ -95,7 +95,7 @@ def test_every_driver_setting_loads_from_toml_through_the_strict_loader(tmp_path
     height = 720
     fallback = false
     repeat_gap_s = 3
-    file_fps = 5
+    max_fps = 5
     preview_width = 200
     preview_height = 150
     reopen_min_s = 1
