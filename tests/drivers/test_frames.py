@@ -130,6 +130,20 @@ def test_any_byte_stream_never_raises_and_the_line_buffer_stays_bounded(chunks):
         assert len(rest) <= LINE_MAX
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.binary(max_size=120), st.binary(min_size=4, max_size=7)), min_size=1, max_size=8),
+       st.integers(1, 40))
+def test_uid_lines_after_garbage_lines_are_all_found(pieces, chunk_size):
+    # garbage (even over-long, even non-ASCII) ends at its newline and cannot hide the next line
+    def clean(g: bytes) -> bytes:
+        return g.replace(b"\r", b"").replace(b"\n", b"")
+    stream = b"".join(clean(g) + b"\r\n" + uid.hex().encode() + b"\n" for g, uid in pieces)
+    chunks = [stream[i:i + chunk_size] for i in range(0, len(stream), chunk_size)]
+    frames, _, _ = feed(lambda b: parse_line(b, digits="hex"), chunks)
+    found = iter(frames)
+    assert all(uid in found for _, uid in pieces)   # each UID, in order (garbage may add its own)
+
+
 # ---------------------------------------------------------------- pn532
 
 def test_a_built_frame_parses_back_to_its_data():
