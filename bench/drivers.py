@@ -205,9 +205,27 @@ def decode_rate(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def tip_limit() -> list[dict[str, Any]]:
+    """Steepest tip (slip tipped back, 5° steps) up to which every angle decodes, plain pass."""
+    from drivers import synth
+    from drivers.qr import decode_frame, make_decoder
+
+    base = synth.slip_frame(SLIP, fill=0.55)
+    rows = []
+    for decoder_name in ("zxing", "pyzbar"):
+        decoder = make_decoder(decoder_name)
+        limit = 0
+        for angle in range(5, 85, 5):
+            if SLIP not in decode_frame(decoder, synth.tip(base, angle), fallback=False):
+                break
+            limit = angle
+        rows.append(row(f"steepest tip read {decoder_name} 640x480", limit, "degrees"))
+    return rows
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     cv2.setNumThreads(1)   # as on the kiosk: decode shares the Pi with the UI loop
-    return reader_latency(60 if quick else 400) + decode_cost(quick) + decode_rate(quick)
+    return reader_latency(60 if quick else 400) + decode_cost(quick) + decode_rate(quick) + tip_limit()
 
 
 if __name__ == "__main__":

@@ -47,6 +47,20 @@ def perspective(img: np.ndarray, tilt: float) -> np.ndarray:
                                borderValue=(190, 190, 190))
 
 
+def tip(img: np.ndarray, degrees: float) -> np.ndarray:
+    """Slip tipped back by `degrees` about its horizontal centre line, seen by a
+    pinhole camera with a 53° horizontal field of view (focal length = frame width)."""
+    h, w = img.shape[:2]
+    f = float(w)
+    a = np.radians(degrees)
+    corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]], dtype=np.float64)
+    y, z = corners[:, 1] * np.cos(a), corners[:, 1] * np.sin(a) + f
+    projected = np.stack([f * corners[:, 0] / z + w / 2, f * y / z + h / 2], axis=1)
+    src = (corners + [w / 2, h / 2]).astype(np.float32)
+    m = cv2.getPerspectiveTransform(src, projected.astype(np.float32))
+    return cv2.warpPerspective(img, m, (w, h), borderValue=(190, 190, 190))
+
+
 def blur(img: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), sigma)
 
@@ -95,6 +109,7 @@ def distorted_frames(text: str, width: int = 640, height: int = 480) -> list[tup
     out = [("plain", base)]
     out += [(f"rotate {a}°", rotate(base, a)) for a in (10, 20, 30, 45)]
     out += [(f"perspective {t}", perspective(base, t)) for t in (0.2, 0.35, 0.5)]
+    out += [(f"tipped back {a}°", tip(base, a)) for a in (30, 45, 60)]
     out += [(f"blur σ{s}", blur(base, s)) for s in (1.5, 2.5, 3.0, 3.5)]
     out += [(f"motion blur {n}px", motion_blur(base, n)) for n in (7, 9, 13)]
     out += [(f"noise σ{s}", noise(base, s)) for s in (25, 50)]

@@ -21,9 +21,9 @@ SLIP_A = "GP1.eyJzbGlwIjoiUi1LRjAwMS0wMDA0MiIsInVuaXQiOiIzLTIwMSJ9.c2lnbmF0dXJlL
 SLIP_B = "GP1.eyJzbGlwIjoiUi1LRjAwMS0wMDA0MyIsInVuaXQiOiI1LTExMDIifQ.b3RoZXItc2lnbmF0dXJlLWJ5dGVzLWhlcmU"
 
 # what a guard's camera sees, and which decoder reads it (from the bench's distorted set)
-BOTH_READ = ["plain", "rotate 30°", "rotate 45°", "perspective 0.35", "blur σ1.5", "noise σ50",
+BOTH_READ = ["plain", "rotate 30°", "rotate 45°", "perspective 0.35", "tipped back 30°", "blur σ1.5", "noise σ50",
              "uneven light 0.15", "crease + rotate 20°", "too close x1.9"]
-ONLY_ZXING_READS = ["perspective 0.5", "motion blur 9px", "blur σ3.0"]
+ONLY_ZXING_READS = ["perspective 0.5", "tipped back 45°", "tipped back 60°", "motion blur 9px", "blur σ3.0"]
 
 
 def frames_named(names):
