@@ -1,8 +1,201 @@
-"""Subcommands of the `drivers` package."""
+"""Subcommands of the `drivers` package: installer and bench-side tools.
+
+`gatepass reader`   show what a serial card reader sends, one line per presentation;
+`gatepass scan`     decode slip images, or watch a camera;
+`gatepass gpio-test` walk an installer through every output and show every input.
+Heavy libraries (serial, cv2, gpiozero) are imported inside the commands.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import queue
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+from drivers.config import CameraConfig, GpioConfig, ReaderConfig
+from kiosk.errors import DriverError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to the `gatepass` parser."""
+    p = sub.add_parser("reader", help="print the cards a serial reader sees, one line per presentation")
+    p.add_argument("--port", required=True, help="pyserial URL, e.g. /dev/gatepass-reader or socket://host:port")
+    p.add_argument("--protocol", choices=("rdm6300", "line", "pn532"), default="rdm6300")
+    p.add_argument("--baudrate", type=int, help="default: 115200 for pn532, else 9600")
+    p.add_argument("--uid-format", choices=("hex", "decimal"), default="hex")
+    p.add_argument("--line-digits", choices=("decimal", "hex"), default="decimal",
+                   help="line protocol: how to read a UID of only digits")
+    p.add_argument("--count", type=int, default=0, help="stop after N presentations (default: run until Ctrl-C)")
+    p.add_argument("--json", action="store_true", help='one JSON object per line: {"uid", "protocol", "at"}')
+    p.add_argument("--verbose", action="store_true", help="also print each rejected frame and why (to stderr)")
+    p.set_defaults(func=run_reader)
+
+    p = sub.add_parser("scan", help="decode slip QR codes from image files or a camera")
+    p.add_argument("images", nargs="*", metavar="IMAGE")
+    p.add_argument("--camera", metavar="SRC", help="V4L2 index or path, video file or image folder")
+    p.add_argument("--decoder", choices=("zxing", "pyzbar"), default=CameraConfig().decoder)
+    p.add_argument("--no-fallback", action="store_true", help="plain pass only, no sharpened retry")
+    p.add_argument("--count", type=int, default=0, help="live: stop after N scans")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_scan)
+
+    p = sub.add_parser("gpio-test", help="switch each gate output on in turn and show the inputs")
+    p.add_argument("--config", metavar="TOML", help="kiosk config whose [gpio] pins to test (default: built-in pins)")
+    p.add_argument("--pin-factory", choices=("lgpio", "mock"), help="default: the config's, lgpio without one")
+    p.add_argument("--auto", action="store_true", help="step on by itself instead of waiting for Enter")
+    p.add_argument("--step-s", type=float, default=1.0, help="--auto: seconds each output stays on")
+    p.set_defaults(func=run_gpio_test)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+# ---------------------------------------------------------------------- reader
+
+def run_reader(args: argparse.Namespace) -> int:
+    from drivers.frames import Reject
+    from drivers.reader import SerialCardReader
+    from kiosk.core.events import CardRead, DeviceHealth
+
+    if args.port == "fake":
+        raise DriverError("reader: --port fake has no card to read; give the reader's device or URL")
+    baud = args.baudrate or (115200 if args.protocol == "pn532" else 9600)
+    cfg = ReaderConfig(port=args.port, protocol=args.protocol, baudrate=baud,
+                       uid_format=args.uid_format, line_digits=args.line_digits)
+    events: queue.Queue[Any] = queue.Queue()
+
+    def show_reject(r: Reject) -> None:
+        print(f"rejected {r.data.hex(' ')}: {r.reason}", file=sys.stderr, flush=True)
+
+    reader = SerialCardReader(cfg, events.put, on_reject=show_reject if args.verbose else None)
+    reader.start()
+    seen = 0
+    try:
+        while not args.count or seen < args.count:
+            ev = events.get()
+            if isinstance(ev, DeviceHealth):
+                print(f"reader {'online' if ev.online else 'OFFLINE'}: {ev.detail}", file=sys.stderr, flush=True)
+            elif isinstance(ev, CardRead):
+                seen += 1
+                at = _now()
+                line = (json.dumps({"uid": ev.uid, "protocol": ev.protocol, "at": at}) if args.json
+                        else f"{at}  {ev.uid}  ({ev.protocol})")
+                print(line, flush=True)
+    finally:
+        reader.stop()
+    return 0
+
+
+# ---------------------------------------------------------------------- scan
+
+def run_scan(args: argparse.Namespace) -> int:
+    if args.camera and args.images:
+        raise DriverError("scan: give image files or --camera, not both")
+    if args.camera:
+        return _scan_live(args)
+    if not args.images:
+        raise DriverError("scan: give image files to decode, or --camera SRC")
+    import cv2
+
+    from drivers.qr import decode_frame, make_decoder
+
+    decoder = make_decoder(args.decoder)
+    status = 0
+    for path in args.images:
+        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+        if frame is None:
+            print(json.dumps({"file": path, "error": "cannot read image"}) if args.json
+                  else f"{path}: cannot read image", flush=True)
+            status = 1
+            continue
+        started = time.perf_counter()
+        texts = decode_frame(decoder, frame, fallback=not args.no_fallback)
+        ms = (time.perf_counter() - started) * 1000
+        if args.json:
+            print(json.dumps({"file": path, "texts": texts, "decoder": decoder.name, "ms": round(ms, 2)}), flush=True)
+        else:
+            print(f"{path}: {' | '.join(texts) if texts else 'no code'}  [{decoder.name}, {ms:.1f} ms]", flush=True)
+    return status
+
+
+def _scan_live(args: argparse.Namespace) -> int:
+    from drivers.camera import CameraScanner
+    from kiosk.core.events import DeviceHealth, SlipScanned
+
+    cfg = CameraConfig(source=args.camera, decoder=args.decoder, fallback=not args.no_fallback)
+    events: queue.Queue[Any] = queue.Queue()
+    scanner = CameraScanner(cfg, events.put)
+    scanner.start()
+    seen = 0
+    try:
+        while not args.count or seen < args.count:
+            ev = events.get()
+            if isinstance(ev, DeviceHealth):
+                print(f"camera {'online' if ev.online else 'OFFLINE'}: {ev.detail}", file=sys.stderr, flush=True)
+            elif isinstance(ev, SlipScanned):
+                seen += 1
+                at = _now()
+                print(json.dumps({"text": ev.text, "decoder": ev.decoder, "at": at}) if args.json
+                      else f"{at}  {ev.text}  [{ev.decoder}]", flush=True)
+    finally:
+        scanner.stop()
+    return 0
+
+
+# ---------------------------------------------------------------------- gpio-test
+
+def run_gpio_test(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from drivers.gpio import GpioGateIO
+
+    if args.config:
+        from kiosk.config import KioskConfig
+        from kiosk.settings import load
+        cfg = load(KioskConfig, args.config).gpio
+    else:
+        cfg = replace(GpioConfig(), pin_factory="lgpio")
+    if args.pin_factory:
+        cfg = replace(cfg, pin_factory=args.pin_factory)
+
+    def step(prompt: str) -> None:
+        if args.auto:
+            print(prompt, flush=True)
+            time.sleep(args.step_s)
+        else:
+            input(prompt + "  [Enter] ")
+
+    gate = GpioGateIO(cfg)
+    try:
+        print(f"gpio-test with pin factory {cfg.pin_factory!r}; every output starts off.")
+        for name, device in gate.outputs.items():
+            device.on()
+            step(f"ON   {name}: check it is on (relay clicks / LED lit / buzzer sounds)")
+            device.off()
+            print(f"off  {name}")
+        _show_inputs(gate)
+        if not args.auto:
+            gate.exit_button.when_released = lambda: print("     exit button released", flush=True)
+            gate.on_exit_request = lambda: print("     exit button PRESSED", flush=True)
+            if gate.door is not None:
+                gate.door.when_pressed = lambda: print("     door SHUT", flush=True)
+                gate.door.when_released = lambda: print("     door OPEN", flush=True)
+            input("Press the exit button / open the door to see them change; Enter to finish. ")
+    finally:
+        gate.close()
+    print("all outputs off.")
+    return 0
+
+
+def _show_inputs(gate: Any) -> None:
+    button = "pressed" if gate.exit_button.is_pressed else "released"
+    print(f"in   exit button (GPIO{gate.cfg.exit_button_pin}): {button}")
+    door = gate.door_open
+    if door is None:
+        print("in   door contact: not wired (door_contact_pin = -1)")
+    else:
+        print(f"in   door contact (GPIO{gate.cfg.door_contact_pin}): {'OPEN' if door else 'shut'}")

@@ -1,7 +1,9 @@
 """Settings of the hardware edge: which reader, camera and pin factory a gate uses.
 
 Hardware is chosen here, never by silent fallback: `fake` drivers run only when a
-config or `--demo` asks for them.
+config or `--demo` asks for them. Timings have defaults that suit the real devices
+(an RDM6300 repeats its frame every 100-200 ms while a tag is held; a guard moves a
+slip in and out of view within a second or two); tests shorten them.
 """
 from __future__ import annotations
 
@@ -10,11 +12,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ReaderConfig:
-    # pyserial URL: /dev/serial/by-id/..., loop://, socket://host:port, spy://...; "fake" for demo
+    # pyserial URL: /dev/serial/by-id/..., /dev/gatepass-reader, loop://, socket://host:port,
+    # spy://...; "fake" for demo
     port: str = "fake"
     protocol: str = "rdm6300"      # rdm6300 | line | pn532
-    baudrate: int = 9600
-    uid_format: str = "hex"        # canonical UID form: hex | decimal
+    baudrate: int = 9600           # rdm6300: 9600; PN532 over HSU: 115200
+    uid_format: str = "hex"        # canonical UID form: hex (upper case) | decimal
+    line_digits: str = "decimal"   # line protocol: a line of only digits is decimal | hex
+    removal_gap_s: float = 0.6     # no frame for this long: the card has been taken away
+    poll_interval_s: float = 0.15  # pn532: time between InListPassiveTarget polls
+    answer_timeout_s: float = 0.5  # pn532: wait this long for ACK / response
+    silent_polls: int = 3          # pn532: this many unanswered polls in a row: offline
+    reopen_min_s: float = 0.5      # first retry after the reader is lost ...
+    reopen_max_s: float = 10.0     # ... doubling up to this
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,13 @@ class CameraConfig:
     decoder: str = "zxing"         # zxing | pyzbar
     width: int = 640
     height: int = 480
+    fallback: bool = True          # when the plain pass finds nothing, retry on a sharpened frame
+    repeat_gap_s: float = 2.0      # a slip out of view this long is a new scan when it comes back
+    max_fps: float = 15.0          # frames decoded per second at most (file and folder sources play at this rate)
+    preview_width: int = 160
+    preview_height: int = 120
+    reopen_min_s: float = 0.5
+    reopen_max_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -35,5 +52,7 @@ class GpioConfig:
     green_led_pin: int = 27
     red_led_pin: int = 22
     buzzer_pin: int = 23
-    exit_button_pin: int = 24
-    door_contact_pin: int = -1     # -1: no door contact wired
+    buzzer_active_high: bool = True
+    exit_button_pin: int = 24      # to ground, internal pull-up
+    door_contact_pin: int = -1     # -1: no door contact wired; else to ground, closed when door shut
+    bounce_s: float = 0.05

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
+from kiosk.core.flow import Timeouts
 from kiosk.core.model import Gate, LargeItemHours
 from sync.config import SyncConfig
 
@@ -52,6 +53,9 @@ class FlowConfig:
     result_timeout_s: float = 8.0
     interaction_timeout_s: float = 120.0
     pin_timeout_s: float = 30.0
+
+    def timeouts(self) -> Timeouts:
+        return Timeouts(result=self.result_timeout_s, interaction=self.interaction_timeout_s, pin=self.pin_timeout_s)
 
 
 @dataclass(frozen=True)

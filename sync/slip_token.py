@@ -146,6 +146,9 @@ def verify(text: str, keys: Mapping[str, bytes]) -> TokenVerdict:
         raw = base64.b32decode(body + "=" * (-len(body) % 8), casefold=False)
     except (binascii.Error, ValueError):
         return TokenVerdict(Reason.SLIP_MALFORMED, detail="code is damaged (not base32)")
+    if base64.b32encode(raw).decode("ascii").rstrip("=") != body:
+        # trailing bits or padding that decode to the same bytes: not how the office writes a code
+        return TokenVerdict(Reason.SLIP_MALFORMED, detail="code is damaged (not in canonical form)")
     if len(raw) <= SIGNATURE_LEN:
         return TokenVerdict(Reason.SLIP_MALFORMED, detail="code is truncated")
     payload, signature = raw[:-SIGNATURE_LEN], raw[-SIGNATURE_LEN:]

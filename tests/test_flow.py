@@ -213,6 +213,12 @@ def test_mismatch_picker_can_be_cancelled_back_to_the_check():
     assert s.scene is Scene.SLIP_ITEMS
 
 
+def test_a_forged_code_is_refused_and_recorded_with_what_was_shown():
+    s, cmds = play([slip_in(evidence(token_reason=Reason.SLIP_SIGNATURE_INVALID))], on_shift())
+    [entry] = records(cmds)
+    assert s.refusal == (Reason.SLIP_SIGNATURE_INVALID,) and entry.detail["code_prefix"] == "GP1:TEST"
+
+
 def test_a_refused_slip_is_recorded_with_all_its_reasons():
     ev = evidence(slip(status=SlipStatus.CANCELLED), unpaid=True)
     s, cmds = play([slip_in(ev)], on_shift())

@@ -239,9 +239,12 @@ def _slip(s: State, ev: SlipPresented, now: datetime) -> Step:
     lines = len(decision.slip.items) if decision.slip is not None else 1
     case = SlipCase(decision=decision, checked=(False,) * lines, text=ev.evidence.text)
     if not decision.allowed:
+        detail = _refusal_detail(decision)
+        if decision.claims is None:
+            detail["code_prefix"] = ev.evidence.text[:48]    # what was shown, for the office to trace
         record = _entry(
             s, EntryKind.REFUSAL, now, slip_id=decision.slip_id,
-            reasons=tuple(r.value for r in decision.reasons), detail=_refusal_detail(decision),
+            reasons=tuple(r.value for r in decision.reasons), detail=detail,
         )
         nxt = _go(_idle(s), Scene.REFUSED, now, s.timeouts.result, case=case, refusal=decision.reasons)
         return nxt, [record, Signal(SignalPattern.REFUSED)]

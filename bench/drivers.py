@@ -1,0 +1,233 @@
+"""Benchmarks of the hardware edge: reader latency, QR decode cost and decode rate.
+
+`run(quick)` returns rows {"name", "value", "unit", "target", "met"}; run standalone
+with `python -m bench.drivers [--quick]`, which prints them as JSON. Everything is
+generated here (a pty pair for the reader, synthetic slips for the camera), so the
+figures are reproducible on any machine; docs/drivers.md records one run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import threading
+import time
+import tty
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+SLIP = ("GP1.eyJzbGlwIjoiUi1LRjAwMS0yMDI2LTAwMDQyIiwidW5pdCI6IjMtMjAxIiwidiI6MX0."
+        "Q2hhcmFjdGVycy1vZi1hbi1lZDI1NTE5LXNpZ25hdHVyZS1pbi1iYXNlNjR1cmwtZm9ybQ")
+
+
+def row(name: str, value: float, unit: str, target: str | None = None, met: bool | None = None) -> dict[str, Any]:
+    return {"name": name, "value": round(float(value), 3), "unit": unit, "target": target, "met": met}
+
+
+def pct(samples: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(samples), q))
+
+
+# ---------------------------------------------------------------------- reader
+
+def reader_latency(samples: int) -> list[dict[str, Any]]:
+    """Last byte of an RDM6300 frame written to the pty master -> CardRead delivered."""
+    from drivers.config import ReaderConfig
+    from drivers.reader import SerialCardReader
+    from kiosk.core.events import CardRead, DeviceHealth
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    got = threading.Event()
+    online = threading.Event()
+    stamp: list[float] = []
+
+    def emit(ev: Any) -> None:
+        if isinstance(ev, CardRead):
+            stamp.append(time.perf_counter())
+            got.set()
+        elif isinstance(ev, DeviceHealth) and ev.online:
+            online.set()
+
+    reader = SerialCardReader(ReaderConfig(port=os.ttyname(slave), removal_gap_s=5.0), emit)
+    reader.start()
+    latencies: list[float] = []
+    lost = 0
+    try:
+        if not online.wait(5):
+            raise RuntimeError("bench: reader did not open the pty")
+        for i in range(samples):
+            uid = (0x0A00000000 + i).to_bytes(5, "big")   # a new card each time: one event each
+            xor = 0
+            for b in uid:
+                xor ^= b
+            frame = b"\x02" + (uid.hex().upper() + f"{xor:02X}").encode() + b"\x03"
+            got.clear()
+            stamp.clear()
+            os.write(master, frame)
+            t0 = time.perf_counter()
+            if got.wait(1.0):
+                latencies.append((stamp[0] - t0) * 1000)
+            else:
+                lost += 1
+            time.sleep(0.005)
+    finally:
+        reader.stop()
+        os.close(master)
+        os.close(slave)
+    p50, p99 = pct(latencies, 50), pct(latencies, 99)
+    return [row("reader latency p50 (pty, rdm6300)", p50, "ms", "<= 10 ms", p50 <= 10),
+            row("reader latency p99 (pty, rdm6300)", p99, "ms", "<= 50 ms", p99 <= 50),
+            row("reader frames lost", lost, "frames", "0", lost == 0)]
+
+
+# ---------------------------------------------------------------------- camera
+
+def random_frames(n: int, width: int, height: int, seed: int = 1) -> list[tuple[str, np.ndarray]]:
+    """Slips under 1-3 random distortions each, as a gate camera may see them."""
+    from drivers import synth as s
+    rng = random.Random(seed)
+    ops: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+        "rotate": lambda f, i: s.rotate(f, rng.uniform(-45, 45)),
+        "perspective": lambda f, i: s.perspective(f, rng.uniform(0.1, 0.5)),
+        "blur": lambda f, i: s.blur(f, rng.uniform(0.8, 3.0)),
+        "motion": lambda f, i: s.motion_blur(f, rng.randint(3, 11)),
+        "noise": lambda f, i: s.noise(f, rng.uniform(5, 40), seed=i),
+        "light": lambda f, i: s.uneven_light(f, rng.uniform(0.15, 0.7)),
+        "crease": lambda f, i: s.crease(f),
+        "close": lambda f, i: s.too_close(f, rng.uniform(1.2, 1.8)),
+    }
+    out = []
+    for i in range(n):
+        frame = s.slip_frame(SLIP, width, height, fill=rng.uniform(0.3, 0.7))
+        names = rng.sample(sorted(ops), k=rng.randint(1, 3))
+        for name in names:
+            frame = ops[name](frame, i)
+        out.append(("+".join(names), frame))
+    return out
+
+
+def bare_call(decoder: str) -> Callable[[np.ndarray], list[str]]:
+    """The least a caller must do to decode a BGR frame with each library alone."""
+    if decoder == "zxing":
+        import zxingcpp
+        fmt = zxingcpp.BarcodeFormat.QRCode
+        return lambda f: [b.text for b in zxingcpp.read_barcodes(f, formats=fmt)]  # type: ignore[arg-type]
+    from pyzbar import pyzbar
+    qr = [pyzbar.ZBarSymbol.QRCODE]
+    return lambda f: [d.data.decode() for d in pyzbar.decode(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), symbols=qr)]
+
+
+def timed(fn: Callable[[np.ndarray], Any], frames: list[np.ndarray], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        for f in frames:
+            t0 = time.perf_counter()
+            fn(f)
+            out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def paired(a: Callable[[np.ndarray], Any], b: Callable[[np.ndarray], Any], frames: list[np.ndarray],
+           repeat: int) -> tuple[list[float], list[float]]:
+    """Time `a` and `b` back to back on each frame, so load from other processes hits both alike."""
+    ta: list[float] = []
+    tb: list[float] = []
+    for _ in range(repeat):
+        for f in frames:
+            ta += timed(a, [f], 1)
+            tb += timed(b, [f], 1)
+    return ta, tb
+
+
+def decode_cost(quick: bool) -> list[dict[str, Any]]:
+    from drivers import synth
+    from drivers.camera import CameraScanner
+    from drivers.config import CameraConfig
+
+    rows = []
+    repeat = 3 if quick else 10
+    for width, height in ((640, 480), (1280, 720)):
+        slips = [f for _, f in synth.distorted_frames(SLIP, width, height)]
+        readable = {}
+        for decoder in ("zxing", "pyzbar"):
+            bare = bare_call(decoder)
+            readable[decoder] = [f for f in slips if SLIP in bare(f)]
+        # time on frames both decoders read, so neither is charged for giving up
+        both = [f for f in readable["zxing"] if any(f is g for g in readable["pyzbar"])]
+        empty = [np.full((height, width, 3), v, np.uint8) for v in (120, 190)]
+        for decoder in ("zxing", "pyzbar"):
+            bare = bare_call(decoder)
+            scanner = CameraScanner(CameraConfig(source="bench", decoder=decoder, width=width, height=height),
+                                    lambda ev: None, source=_NoSource())
+            t_bare, t_driver = paired(bare, lambda f: scanner.feed(f, 0.0), both, repeat)
+            t_empty = timed(lambda f: scanner.feed(f, 0.0), empty, repeat * 5)
+            res = f"{width}x{height}"
+            rows += [row(f"qr decode {decoder} {res} p50", pct(t_driver, 50), "ms"),
+                     row(f"qr decode {decoder} {res} p99", pct(t_driver, 99), "ms"),
+                     row(f"qr decode {decoder} {res} no slip in view (with fallback) p50", pct(t_empty, 50), "ms")]
+            ratio = pct([d / b for d, b in zip(t_driver, t_bare)], 50)   # median of per-frame ratios
+            rows.append(row(f"driver/bare per-frame cost {decoder} {res}", ratio, "ratio", "<= 1.2", ratio <= 1.2))
+    return rows
+
+
+class _NoSource:
+    """The bench feeds frames itself; the scanner's thread is never started."""
+
+    def open(self) -> None: ...
+    def read(self) -> np.ndarray: raise RuntimeError("not used")
+    def close(self) -> None: ...
+
+
+def decode_rate(quick: bool) -> list[dict[str, Any]]:
+    from drivers import synth
+    from drivers.qr import decode_frame, make_decoder
+
+    named = synth.distorted_frames(SLIP)
+    rand = random_frames(40 if quick else 240, 640, 480)
+    rows = []
+    for decoder_name in ("zxing", "pyzbar"):
+        decoder = make_decoder(decoder_name)
+        for fallback in (False, True):
+            label = "with fallback" if fallback else "plain"
+            ok_named = [SLIP in decode_frame(decoder, f, fallback) for _, f in named]
+            ok_rand = [SLIP in decode_frame(decoder, f, fallback) for _, f in rand]
+            rows.append(row(f"decode rate {decoder_name} {label}: graded set ({len(named)} frames)",
+                            100 * sum(ok_named) / len(named), "%"))
+            rows.append(row(f"decode rate {decoder_name} {label}: random distortions ({len(rand)} frames)",
+                            100 * sum(ok_rand) / len(rand), "%"))
+            if fallback:
+                missed = [n for (n, _), ok in zip(named, ok_named) if not ok]
+                print(f"bench: {decoder_name} with fallback misses: {', '.join(missed) or 'none'}", file=sys.stderr)
+    return rows
+
+
+def tip_limit() -> list[dict[str, Any]]:
+    """Steepest tip (slip tipped back, 5° steps) up to which every angle decodes, plain pass."""
+    from drivers import synth
+    from drivers.qr import decode_frame, make_decoder
+
+    base = synth.slip_frame(SLIP, fill=0.55)
+    rows = []
+    for decoder_name in ("zxing", "pyzbar"):
+        decoder = make_decoder(decoder_name)
+        limit = 0
+        for angle in range(5, 85, 5):
+            if SLIP not in decode_frame(decoder, synth.tip(base, angle), fallback=False):
+                break
+            limit = angle
+        rows.append(row(f"steepest tip read {decoder_name} 640x480", limit, "degrees"))
+    return rows
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    cv2.setNumThreads(1)   # as on the kiosk: decode shares the Pi with the UI loop
+    return reader_latency(60 if quick else 400) + decode_cost(quick) + decode_rate(quick) + tip_limit()
+
+
+if __name__ == "__main__":
+    quick = "--quick" in sys.argv[1:]
+    print(json.dumps(run(quick), indent=1, ensure_ascii=False))

@@ -1,0 +1,241 @@
+"""Camera capture + QR decode on a background thread, with reopen on loss.
+
+Sources: a V4L2 device (index "0" or path /dev/video0), a video file (looped, for
+demos and tests) or a folder of images (cycled). Each frame is decoded off the UI
+thread; the UI only takes `preview()` (a small RGB copy) and SlipScanned events.
+The same slip held in view is one scan: `Presence` keeps it until it has been out
+of view for `repeat_gap_s`, while a different slip is reported at once.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from drivers.config import CameraConfig
+from drivers.interfaces import Emit
+from drivers.presence import Presence
+from drivers.qr import decode_frame, make_decoder
+from kiosk.core.events import DeviceHealth, SlipScanned
+
+log = logging.getLogger("gatepass.drivers.camera")
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+BAD_FRAME_LOG_EVERY = 100
+
+
+
+class SourceLost(Exception):
+    """The camera or file cannot be opened or stopped giving frames."""
+
+
+class FrameSource(Protocol):
+    def open(self) -> None: ...
+    def read(self) -> np.ndarray: ...
+    def close(self) -> None: ...
+
+
+class DeviceSource:
+    """A V4L2 camera through OpenCV, asked for the configured size."""
+
+    def __init__(self, spec: str, width: int, height: int) -> None:
+        self.spec = int(spec) if spec.isdigit() else spec
+        self.size = (width, height)
+        self.cap: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        self.cap = cv2.VideoCapture(self.spec, cv2.CAP_V4L2)
+        if not self.cap.isOpened():
+            raise SourceLost(f"cannot open camera {self.spec}")
+        self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
+        self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
+        self.cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)   # decode the newest frame, not a stale queue
+
+    def read(self) -> np.ndarray:
+        assert self.cap is not None
+        ok, frame = self.cap.read()
+        if not ok or frame is None:
+            raise SourceLost(f"camera {self.spec} stopped delivering frames")
+        return frame
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+class FileSource:
+    """A video file (looped) or a folder of images (cycled in name order).
+
+    Which of the two is decided at each open, so a folder that is missing at start
+    or removed and restored behaves like a camera unplugged and plugged back.
+    """
+
+    def __init__(self, spec: str) -> None:
+        self.path = Path(spec)
+        self.images: list[Path] = []
+        self.index = 0
+        self.cap: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        if self.path.is_dir():
+            self.images = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            self.index = 0
+            if not self.images:
+                raise SourceLost(f"no images in folder {self.path}")
+            return
+        if not self.path.exists():
+            raise SourceLost(f"{self.path} does not exist")
+        self.cap = cv2.VideoCapture(str(self.path))
+        if not self.cap.isOpened():
+            raise SourceLost(f"cannot open video file {self.path}")
+
+    def read(self) -> np.ndarray:
+        if self.cap is None:
+            path = self.images[self.index % len(self.images)]
+            self.index += 1
+            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if frame is None:
+                raise SourceLost(f"cannot read image {path}")
+            return frame
+        ok, frame = self.cap.read()
+        if not ok:   # end of file: loop
+            self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self.cap.read()
+        if not ok or frame is None:
+            raise SourceLost(f"cannot read video file {self.path}")
+        return frame
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+def open_source(spec: str, cfg: CameraConfig) -> FrameSource:
+    if spec.isdigit() or spec.startswith("/dev/video") or spec.startswith("/dev/v4l/"):
+        return DeviceSource(spec, cfg.width, cfg.height)
+    return FileSource(spec)
+
+
+def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Shrink a frame larger than the configured size (a phone photo in a folder source)."""
+    h, w = frame.shape[:2]
+    scale = min(width / w, height / h)
+    if scale >= 1:
+        return frame
+    return cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+
+
+class CameraScanner:
+    """SlipScanned / DeviceHealth("camera", ...) from a camera; `preview()` for the UI."""
+
+    def __init__(self, cfg: CameraConfig, emit: Emit, source: FrameSource | None = None) -> None:
+        self.cfg = cfg
+        self.decoder = make_decoder(cfg.decoder)
+        self.source = source or open_source(cfg.source, cfg)
+        self._app_emit = emit
+        self._presence = Presence(cfg.repeat_gap_s, single=False)
+        self._preview: np.ndarray | None = None
+        self._online: bool | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.bad_frames = 0
+
+    @property
+    def online(self) -> bool:
+        return bool(self._online)
+
+    def preview(self) -> np.ndarray | None:
+        """The latest frame, small and RGB, for the guard's screen (None before the first)."""
+        return self._preview
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return                      # already running: one thread per device
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"camera {self.cfg.source}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._online = None             # stopped is not online; a restart reports afresh
+
+    def feed(self, frame: np.ndarray, now: float | None = None) -> list[str]:
+        """Handle one frame as the thread does: preview, decode, one event per new slip.
+
+        Returns the texts decoded in this frame. Public so the bench can time exactly
+        the driver's per-frame work.
+        """
+        frame = fit(frame, self.cfg.width, self.cfg.height)
+        # INTER_LINEAR, not INTER_AREA: a thumbnail need not be smooth, and AREA costs a
+        # quarter of a zxing decode per frame (bench: driver/bare per-frame cost)
+        small = cv2.resize(frame, (self.cfg.preview_width, self.cfg.preview_height), interpolation=cv2.INTER_LINEAR)
+        self._preview = cv2.cvtColor(small, cv2.COLOR_BGR2RGB) if small.ndim == 3 else cv2.cvtColor(small, cv2.COLOR_GRAY2RGB)
+        texts = decode_frame(self.decoder, frame, self.cfg.fallback)
+        now = time.monotonic() if now is None else now
+        for text in dict.fromkeys(texts):
+            new, _ = self._presence.seen(text, now)
+            if new:
+                self._emit(SlipScanned(text, self.decoder.name))
+        self._presence.expire(now)
+        return texts
+
+    def _run(self) -> None:
+        delay = self.cfg.reopen_min_s
+        while not self._stop.is_set():
+            try:
+                self.source.open()
+                self._set_online(True, f"{self.cfg.source} open")
+                delay = self.cfg.reopen_min_s
+                self._capture_loop()
+                reason = "stopped"
+            except Exception as exc:  # noqa: BLE001 - nothing may end this thread
+                reason = str(exc) or type(exc).__name__
+                if not isinstance(exc, SourceLost):
+                    log.exception("camera %s: unexpected failure", self.cfg.source)
+            try:
+                self.source.close()
+            except Exception:  # noqa: BLE001 - a vanished camera may fail to release; it is gone either way
+                log.exception("camera %s: close failed", self.cfg.source)
+            self._presence.clear()
+            if self._stop.is_set():
+                break
+            self._set_online(False, f"camera {self.cfg.source}: {reason}")
+            self._stop.wait(delay)
+            delay = min(delay * 2, self.cfg.reopen_max_s)
+
+    def _capture_loop(self) -> None:
+        # a slip is held up for a second or more: decoding every camera frame would
+        # only take CPU from the UI; files and folders play at this rate too
+        period = 1.0 / self.cfg.max_fps
+        while not self._stop.is_set():
+            started = time.monotonic()
+            frame = self.source.read()
+            try:
+                self.feed(frame)
+            except Exception:  # noqa: BLE001 - a frame the decoder chokes on is not a lost camera
+                self.bad_frames += 1
+                if self.bad_frames % BAD_FRAME_LOG_EVERY == 1:   # a stream of bad frames must not flood the journal
+                    log.exception("camera %s: frame could not be decoded (%d so far)", self.cfg.source, self.bad_frames)
+            self._stop.wait(max(0.0, period - (time.monotonic() - started)))
+
+    def _emit(self, event: Any) -> None:
+        """Hand an event to the app; a failing app handler loses that event, not the camera."""
+        try:
+            self._app_emit(event)
+        except Exception:  # noqa: BLE001 - the app's bug is logged there, the camera scans on
+            log.exception("camera %s: the app's handler failed on %r", self.cfg.source, event)
+
+    def _set_online(self, online: bool, detail: str) -> None:
+        if online != self._online:
+            self._online = online
+            self._emit(DeviceHealth("camera", online, detail))

@@ -1,0 +1,162 @@
+"""Gate I/O with gpiozero: relay, green/red LEDs, buzzer, exit button, door contact.
+
+The pin factory comes from config and is passed to every device (never the global
+`Device.pin_factory`), so a mock in one test or the demo cannot leak into another
+device. A factory that fails to open is a DriverError: a gate that silently drove
+mock pins would look fine and never open.
+
+Fail safe: every output is off (gate closed) at start, on `close()`, and after any
+error in a command; patterns run in gpiozero's background blink threads, so no call
+here blocks the UI loop.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from drivers.config import GpioConfig
+from kiosk.errors import DriverError
+
+log = logging.getLogger("gatepass.drivers.gpio")
+
+PIN_FACTORIES = ("lgpio", "mock")
+
+# pattern -> (LED to light, LED blink (on, off, n), buzzer beep (on, off, n))
+PATTERNS: dict[str, tuple[str, tuple[float, float, int], tuple[float, float, int]]] = {
+    "accepted": ("green", (2.0, 0.0, 1), (0.1, 0.0, 1)),      # steady green, one short beep
+    "refused": ("red", (3.0, 0.0, 1), (0.15, 0.1, 3)),        # steady red, three short beeps
+    "alert": ("red", (0.2, 0.2, 15), (0.5, 0.3, 5)),          # flashing red, long beeps
+}
+
+
+def make_pin_factory(name: str) -> Any:
+    if name == "mock":
+        from gpiozero.pins.mock import MockFactory
+        return MockFactory()
+    if name == "lgpio":
+        try:
+            from gpiozero.pins.lgpio import LGPIOFactory
+            return LGPIOFactory()
+        except Exception as exc:  # noqa: BLE001 - ImportError, or lgpio failing to open the chip
+            raise DriverError(f"gpio: pin factory 'lgpio' cannot open the GPIO chip ({type(exc).__name__}: {exc}); "
+                              "on a Raspberry Pi install it with: pip install 'gatepass[pi]'") from None
+    raise DriverError(f"gpio: pin_factory {name!r} is not one of: {', '.join(PIN_FACTORIES)}")
+
+
+class GpioGateIO:
+    """The gate's outputs and inputs; `on_exit_request` is called from gpiozero's thread."""
+
+    def __init__(self, cfg: GpioConfig, pin_factory: Any = None) -> None:
+        from gpiozero import LED, Button, Buzzer, DigitalOutputDevice
+
+        self.cfg = cfg
+        self.pin_factory = pin_factory if pin_factory is not None else make_pin_factory(cfg.pin_factory)
+        self.on_exit_request: Callable[[], None] | None = None
+        pins = {"relay": cfg.relay_pin, "green LED": cfg.green_led_pin, "red LED": cfg.red_led_pin,
+                "buzzer": cfg.buzzer_pin, "exit button": cfg.exit_button_pin}
+        if cfg.door_contact_pin >= 0:
+            pins["door contact"] = cfg.door_contact_pin
+        _check_distinct(pins)
+        self._devices: list[Any] = []
+        self._outputs: list[Any] = []
+        f = self.pin_factory
+        try:
+            self.relay = self._add(DigitalOutputDevice(cfg.relay_pin, active_high=cfg.relay_active_high,
+                                                       initial_value=False, pin_factory=f))
+            self.green = self._add(LED(cfg.green_led_pin, initial_value=False, pin_factory=f))
+            self.red = self._add(LED(cfg.red_led_pin, initial_value=False, pin_factory=f))
+            self.buzzer = self._add(Buzzer(cfg.buzzer_pin, active_high=cfg.buzzer_active_high,
+                                           initial_value=False, pin_factory=f))
+            self.exit_button = self._add(Button(cfg.exit_button_pin, pull_up=True,
+                                                bounce_time=cfg.bounce_s, pin_factory=f))
+            self.door = (self._add(Button(cfg.door_contact_pin, pull_up=True, bounce_time=cfg.bounce_s, pin_factory=f))
+                         if cfg.door_contact_pin >= 0 else None)
+        except Exception as exc:  # noqa: BLE001 - pin in use, bad pin number, chip error
+            self.close()
+            raise DriverError(f"gpio ({cfg.pin_factory}): cannot set up pins {pins}: {exc}") from None
+        self.exit_button.when_pressed = self._exit_pressed
+
+    def _add(self, device: Any) -> Any:
+        self._devices.append(device)
+        if hasattr(device, "off"):
+            self._outputs.append(device)
+        return device
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """Output devices by installer-facing name (used by `gatepass gpio-test`)."""
+        return {f"gate relay (GPIO{self.cfg.relay_pin})": self.relay,
+                f"green LED (GPIO{self.cfg.green_led_pin})": self.green,
+                f"red LED (GPIO{self.cfg.red_led_pin})": self.red,
+                f"buzzer (GPIO{self.cfg.buzzer_pin})": self.buzzer}
+
+    @property
+    def door_open(self) -> bool | None:
+        """True when the door contact is open; None when no contact is wired."""
+        if self.door is None:
+            return None
+        return not self.door.is_pressed
+
+    def open_gate(self) -> None:
+        """Pulse the relay for `relay_pulse_s`, in the background."""
+        with self._failsafe("open the gate"):
+            self.relay.blink(on_time=self.cfg.relay_pulse_s, off_time=0, n=1, background=True)
+
+    def signal(self, pattern: str) -> None:
+        """LED + buzzer pattern for "accepted", "refused" or "alert"; replaces any running one."""
+        with self._failsafe(f"signal {pattern!r}"):
+            if pattern not in PATTERNS:
+                raise DriverError(f"gpio: signal pattern {pattern!r} is not one of: {', '.join(PATTERNS)}")
+            led_name, (on, off, n), (b_on, b_off, b_n) = PATTERNS[pattern]
+            led, other = (self.green, self.red) if led_name == "green" else (self.red, self.green)
+            other.off()
+            led.blink(on_time=on, off_time=off, n=n, background=True)
+            self.buzzer.beep(on_time=b_on, off_time=b_off, n=b_n, background=True)
+
+    def safe_state(self) -> None:
+        """All outputs off: gate closed, LEDs dark, buzzer silent (stops running patterns)."""
+        for device in self._outputs:
+            try:
+                device.off()
+            except Exception:  # noqa: BLE001 - keep switching the others off
+                log.exception("gpio: could not switch %s off", device)
+
+    def close(self) -> None:
+        """Outputs off, then pins released. Safe to call twice, or after a failed start."""
+        self.safe_state()
+        for device in reversed(self._devices):
+            try:
+                device.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.exception("gpio: could not close %s", device)
+        self._devices.clear()
+        self._outputs.clear()
+
+    def _exit_pressed(self) -> None:
+        callback = self.on_exit_request
+        if callback is not None:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - a failing handler must not kill gpiozero's thread
+                log.exception("gpio: exit-request handler failed")
+
+    @contextmanager
+    def _failsafe(self, what: str) -> Iterator[None]:
+        """Any error in a command leaves every output off and surfaces as a DriverError."""
+        try:
+            yield
+        except DriverError:
+            self.safe_state()
+            raise
+        except Exception as exc:
+            self.safe_state()
+            raise DriverError(f"gpio: cannot {what}: {exc}") from exc
+
+
+def _check_distinct(pins: dict[str, int]) -> None:
+    seen: dict[int, str] = {}
+    for name, pin in pins.items():
+        if pin in seen:
+            raise DriverError(f"gpio: {name} and {seen[pin]} are both set to GPIO{pin}")
+        seen[pin] = name

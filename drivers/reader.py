@@ -1,0 +1,221 @@
+"""Serial card reader: one background thread per reader, reopening on loss.
+
+Why not `serial.threaded.ReaderThread`: it ends for good when the port is lost and
+has no clock of its own, while a gate reader must (a) notice a card taken away
+after a quiet gap, (b) poll a PN532, and (c) reopen an unplugged reader with
+backoff without the app restarting. So the thread here owns the whole lifecycle:
+open -> (PN532 set-up) -> read or poll -> on any failure report, close, wait, reopen.
+Framing is done by the pure parsers in `frames.py` / `pn532.py`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+import serial
+
+from drivers import pn532
+from drivers.config import ReaderConfig
+from drivers.frames import Parsed, Reject, format_uid, parse_line, parse_rdm6300
+from drivers.interfaces import Emit
+from drivers.presence import Presence
+from kiosk.core.events import CardRead, CardRemoved, DeviceHealth
+from kiosk.errors import DriverError
+
+log = logging.getLogger("gatepass.drivers.reader")
+
+PROTOCOLS = ("rdm6300", "line", "pn532")
+READ_TIMEOUT_S = 0.05   # how often the thread wakes with no bytes, to notice removal and stop()
+
+
+
+class ReaderLost(Exception):
+    """The reader stopped working (unplugged, I/O error, no answer): reopen it."""
+
+
+class SerialCardReader:
+    """CardRead / CardRemoved / DeviceHealth("reader", ...) from a serial reader."""
+
+    def __init__(self, cfg: ReaderConfig, emit: Emit,
+                 on_reject: Callable[[Reject], None] | None = None) -> None:
+        if cfg.protocol not in PROTOCOLS:
+            raise DriverError(f"reader {cfg.port}: protocol {cfg.protocol!r} is not one of: {', '.join(PROTOCOLS)}")
+        if cfg.line_digits not in ("decimal", "hex"):
+            raise DriverError(f"reader {cfg.port}: line_digits {cfg.line_digits!r} is not one of: decimal, hex")
+        format_uid(b"\x00", cfg.uid_format)  # raises DriverError on a bad uid_format
+        self.cfg = cfg
+        self._app_emit = emit
+        self._on_reject = on_reject
+        self._presence = Presence(cfg.removal_gap_s, single=True)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._serial: serial.SerialBase | None = None
+        self._buf = b""
+        self._online: bool | None = None
+
+    @property
+    def online(self) -> bool:
+        return bool(self._online)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return                      # already running: one thread per device
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"reader {self.cfg.port}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._online = None             # stopped is not online; a restart reports afresh
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _run(self) -> None:
+        delay = self.cfg.reopen_min_s
+        while not self._stop.is_set():
+            try:
+                self._session()
+                reason = "stopped"
+            except Exception as exc:  # noqa: BLE001 - nothing may end this thread
+                reason = str(exc) or type(exc).__name__
+                if not isinstance(exc, (ReaderLost, serial.SerialException, OSError)):
+                    log.exception("reader %s: unexpected failure", self.cfg.port)
+            was_online = self._online
+            self._close()
+            for uid in self._presence.clear():
+                self._emit(CardRemoved(uid))
+            if self._stop.is_set():
+                break
+            self._set_online(False, f"{self.cfg.port}: {reason}")
+            if was_online:
+                delay = self.cfg.reopen_min_s
+            self._stop.wait(delay)
+            delay = min(delay * 2, self.cfg.reopen_max_s)
+
+    def _session(self) -> None:
+        self._buf = b""
+        # exclusive: a second reader of the same port (the kiosk and `gatepass reader`)
+        # would steal bytes from the first; it is refused and says so instead
+        self._serial = serial.serial_for_url(self.cfg.port, baudrate=self.cfg.baudrate,
+                                             timeout=READ_TIMEOUT_S, exclusive=True)
+        if self.cfg.protocol == "pn532":
+            self._pn532_setup()
+        self._set_online(True, f"{self.cfg.port} open ({self.cfg.protocol})")
+        if self.cfg.protocol == "pn532":
+            self._pn532_poll_loop()
+        else:
+            self._stream_loop()
+
+    def _close(self) -> None:
+        if self._serial is not None:
+            try:
+                self._serial.close()
+            except Exception:  # noqa: BLE001 - a vanished device may fail to close; it is gone either way
+                pass
+            self._serial = None
+
+    def _emit(self, event: Any) -> None:
+        """Hand an event to the app; a failing app handler loses that event, not the reader."""
+        try:
+            self._app_emit(event)
+        except Exception:  # noqa: BLE001 - the app's bug is logged there, the reader reads on
+            log.exception("reader %s: the app's handler failed on %r", self.cfg.port, event)
+
+    def _set_online(self, online: bool, detail: str) -> None:
+        if online != self._online:
+            self._online = online
+            self._emit(DeviceHealth("reader", online, detail))
+
+    # ------------------------------------------------------------------ card edges
+
+    def _sighting(self, uid_bytes: bytes) -> None:
+        uid = format_uid(uid_bytes, self.cfg.uid_format)
+        new, displaced = self._presence.seen(uid, time.monotonic())
+        for old in displaced:
+            self._emit(CardRemoved(old))
+        if new:
+            self._emit(CardRead(uid, self.cfg.protocol))
+
+    def _expire(self) -> None:
+        for uid in self._presence.expire(time.monotonic()):
+            self._emit(CardRemoved(uid))
+
+    def _rejects(self, rejects: list[Reject]) -> None:
+        if self._on_reject is not None:
+            for r in rejects:
+                self._on_reject(r)
+
+    def _read(self) -> bytes:
+        assert self._serial is not None
+        data = self._serial.read(max(1, self._serial.in_waiting))
+        return bytes(data)
+
+    # ------------------------------------------------------------------ rdm6300 / line
+
+    def _stream_loop(self) -> None:
+        while not self._stop.is_set():
+            data = self._read()
+            if data:
+                parsed: Parsed[bytes]
+                if self.cfg.protocol == "rdm6300":
+                    parsed = parse_rdm6300(self._buf + data)
+                else:
+                    parsed = parse_line(self._buf + data, self.cfg.line_digits)
+                self._buf = parsed.rest
+                self._rejects(parsed.rejects)
+                for uid in parsed.frames:
+                    self._sighting(uid)
+            self._expire()
+
+    # ------------------------------------------------------------------ pn532
+
+    def _pn532_setup(self) -> None:
+        assert self._serial is not None
+        self._serial.write(pn532.WAKEUP)
+        self._pn532_command(pn532.SAM_CONFIGURATION, pn532.SAM_NORMAL)
+        self._pn532_command(pn532.RF_CONFIGURATION, pn532.RF_MAX_RETRIES)
+
+    def _pn532_poll_loop(self) -> None:
+        misses = 0
+        while not self._stop.is_set():
+            try:
+                answer = self._pn532_command(pn532.IN_LIST_PASSIVE_TARGET, pn532.LIST_ONE_TYPE_A)
+                uid = pn532.target_uid(answer)
+                if isinstance(uid, bytes):
+                    self._sighting(uid)
+                    self._pn532_command(pn532.IN_DESELECT, pn532.DESELECT_ALL)
+                elif isinstance(uid, str):
+                    self._rejects([Reject(answer, uid)])
+                misses = 0
+            except ReaderLost as exc:
+                misses += 1
+                if misses >= self.cfg.silent_polls:
+                    raise ReaderLost(f"PN532 silent for {misses} polls ({exc})") from None
+            self._expire()
+            self._stop.wait(self.cfg.poll_interval_s)
+
+    def _pn532_command(self, code: int, params: bytes) -> bytes:
+        """Send one command; return the answer's data after the response code.
+
+        Raises ReaderLost when no matching answer arrives in time, or on NACK/error.
+        """
+        assert self._serial is not None
+        self._serial.write(pn532.build_frame(bytes([code]) + params))
+        deadline = time.monotonic() + self.cfg.answer_timeout_s
+        while time.monotonic() < deadline and not self._stop.is_set():
+            parsed = pn532.parse_pn532(self._buf + self._read())
+            self._buf = parsed.rest
+            self._rejects(parsed.rejects)
+            for frame in parsed.frames:
+                if frame.kind in ("nack", "error"):
+                    raise ReaderLost(f"PN532 answered {frame.kind} to command {code:02X}")
+                if frame.kind == "info" and frame.tfi == pn532.CHIP_TFI and frame.data[:1] == bytes([code + 1]):
+                    return frame.data[1:]
+                if frame.kind == "info":
+                    self._rejects([Reject(frame.data, f"unexpected answer to command {code:02X}")])
+        raise ReaderLost(f"no answer to PN532 command {code:02X} within {self.cfg.answer_timeout_s} s")
