@@ -177,7 +177,6 @@ from kiosk.app import SimClock, assemble, demo_config
 from kiosk.config import KioskConfig
 from kiosk.core.events import Action, CardRead, Press, SlipScanned
 from kiosk.ui.loop import make_session
-from kiosk.ui.demo_devices import DemoGateIO
 data = Path(sys.argv[1]); n = int(sys.argv[2]); manifest = json.loads(sys.argv[3])
 class Demo:
     now = None

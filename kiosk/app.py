@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 
 from kiosk.config import KioskConfig
 from kiosk.core.flow import Timeouts, initial_state
-from kiosk.errors import DriverError
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.store import Replica
 from kiosk.ui.controller import Controller
-from kiosk.ui.demo_devices import DemoGateIO, DemoReader, DemoScanner, Devices
+from kiosk.ui.devices import Devices, RecordingGateIO
 from kiosk.ui.status import StatusMonitor
 
 Emit = Callable[[object], None]
@@ -73,27 +72,24 @@ class SimClock:
 
 
 def build_devices(cfg: KioskConfig, emit: Emit, demo: bool) -> Devices:
-    """Reader, scanner and gate I/O for this gate.
+    """Reader, scanner and gate I/O for this gate, from the drivers package.
 
-    Demo mode (or "fake" in the config) gets the in-process stand-ins. Real hardware
-    comes from the drivers package: ``drivers.make_reader(cfg.reader, emit)``,
-    ``drivers.make_scanner(cfg.camera, emit)`` and ``drivers.make_gate_io(cfg.gpio)``.
+    Demo mode asks explicitly for the drivers' fakes (a reader and a camera that keys
+    and scripts drive) and gpiozero's mock pins; otherwise the config decides, and a
+    misconfigured device is a DriverError here, at start. The gate outputs are wrapped
+    so that every command is logged and a fault drill can make the next one fail.
     """
-    if demo:
-        return Devices(DemoReader(emit), DemoScanner(emit), DemoGateIO())
     import drivers
 
-    made: dict[str, Any] = {}
-    for name, factory, args in (
-        ("reader", "make_reader", (cfg.reader, emit)),
-        ("scanner", "make_scanner", (cfg.camera, emit)),
-        ("gate_io", "make_gate_io", (cfg.gpio,)),
-    ):
-        make = getattr(drivers, factory, None)
-        if make is None:
-            raise DriverError(f"drivers.{factory} is not available in this build; run with --demo or install the drivers")
-        made[name] = make(*args)
-    return Devices(made["reader"], made["scanner"], made["gate_io"])
+    if demo:
+        reader: Any = drivers.FakeReader(emit)
+        scanner: Any = drivers.FakeScanner(emit, cfg.camera)
+        gate_io: Any = drivers.make_gate_io(replace(cfg.gpio, pin_factory="mock"))
+    else:
+        reader = drivers.make_reader(cfg.reader, emit)
+        scanner = drivers.make_scanner(cfg.camera, emit)
+        gate_io = drivers.make_gate_io(cfg.gpio)
+    return Devices(reader, scanner, RecordingGateIO(gate_io))
 
 
 # ----------------------------------------------------------------- assembly

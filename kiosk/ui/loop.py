@@ -118,7 +118,8 @@ def keymap(bindings: list[Any], reader: Any, scanner: Any) -> dict[int, tuple[st
     keys: dict[int, tuple[str, Any]] = {}
     for b in bindings:
         code = pygame.key.key_code(b.key.lower()) if not b.key.startswith("F") else getattr(pygame, f"K_{b.key}")
-        act = (lambda v=b.value: reader.present(v)) if b.kind == "card" else (lambda v=b.value: scanner.show(v))
+        act = (lambda v=b.value: (reader.present(v), reader.remove())) if b.kind == "card" \
+            else (lambda v=b.value: scanner.show(v))
         keys[code] = (b.label, act)
     return keys
 

@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 import pygame
 
-from kiosk.core.events import Action, CardRead, DeviceHealth, Fault, Press, Recovered, SlipScanned
+from kiosk.core.events import Action, DeviceHealth, Fault, Press, Recovered
 from kiosk.errors import ConfigError
 from kiosk.ui.controller import describe_row
 from kiosk.ui.input import hit_test
@@ -112,12 +112,14 @@ class ScriptRunner:
         c = self.k.controller
         now = self.clock.now()
         if "card" in st or "badge" in st:
-            c.emit(CardRead(self._uid(str(st.get("card", st.get("badge"))))))
+            reader = self.k.devices.reader           # the drivers' fake reader: tap = lay down, take away
+            reader.present(self._uid(str(st.get("card", st.get("badge")))))
+            reader.remove()
         elif "slip" in st:
             label = str(st["slip"])
             if label not in self.demo.slips:
                 raise ConfigError(f"script: no demo slip {label!r} (known: {', '.join(self.demo.slips)})")
-            c.emit(SlipScanned(self.demo.slips[label], "script"))
+            self.k.devices.scanner.show(self.demo.slips[label])
         elif "pin" in st:
             badge = self._badge(str(st["pin"]))
             pin = badge[1] if badge else str(st["pin"])

@@ -73,14 +73,12 @@ def test_when_drawing_itself_fails_the_screen_still_says_out_of_service(typesett
     assert "暂停服务 · 闸门已关闭" in typesetter.drawn
 
 
-def test_real_hardware_without_the_drivers_package_is_a_clear_error(tmp_path: Path, monkeypatch, capsys):
+def test_a_gate_whose_gpio_chip_cannot_be_opened_says_so_and_does_not_start(tmp_path: Path, monkeypatch, capsys):
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text(f'[store]\nreplica = "{tmp_path}/replica.db"\nexit_log = "{tmp_path}/exitlog.db"\n'
-                   f'keys = "{tmp_path}/keys"\n[sync]\nstatus_file = "{tmp_path}/sync.json"\n')
-    import drivers
-
-    monkeypatch.delattr(drivers, "make_reader", raising=False)
+                   f'keys = "{tmp_path}/keys"\n[sync]\nstatus_file = "{tmp_path}/sync.json"\n'
+                   '[gpio]\npin_factory = "lgpio"\n')
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     rc = main(["kiosk", "--config", str(cfg), "--window"])
     assert rc == 2
-    assert "drivers.make_reader" in capsys.readouterr().err
+    assert "lgpio" in capsys.readouterr().err

@@ -1,94 +1,50 @@
-"""In-process stand-ins for the reader, camera and gate outputs, for demo mode and tests.
+"""The devices as the app holds them, and the demo keys that drive the drivers' fakes.
 
-They speak the same small interface the real drivers will (drivers/ branch):
-a reader and a scanner push raw events through ``emit``; the gate I/O has
-``open_gate``, ``signal``, ``safe_state`` and ``close``. Demo keys call
-``present`` and ``show`` as a card on the reader or a slip in front of the camera would.
+Readers and scanners come from the drivers package (real, or its fakes in demo mode);
+the gate outputs are wrapped in `RecordingGateIO`. Demo keys call the fakes'
+``present``/``remove`` and ``show``, as a card on the reader or a slip in front of the
+camera would.
 """
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from kiosk.core.events import CardRead, DeviceHealth, SlipScanned
 
-Emit = Callable[[object], None]
+class RecordingGateIO:
+    """Wraps the gate outputs: logs each command, and `fail_next` makes the next one raise.
 
+    The log is what tests and scripted walks check ("did the gate open?"); `fail_next`
+    is the fault drill for "the relay driver failed while releasing".
+    """
 
-class DemoReader:
-    def __init__(self, emit: Emit) -> None:
-        self.emit = emit
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[tuple[float, str]] = []
+        self.fail_next = ""
 
-    def start(self) -> None:
-        self.emit(DeviceHealth("reader", True, "demo reader"))
-
-    def present(self, uid: str) -> None:
-        self.emit(CardRead(uid))
-
-    def close(self) -> None:
-        pass
-
-
-class DemoScanner:
-    """Shows a slowly moving gradient as the camera preview, so a frozen screen is visible."""
-
-    def __init__(self, emit: Emit, size: tuple[int, int] = (160, 120)) -> None:
-        self.emit = emit
-        self.size = size
-        self._frames: list[Any] = []
-
-    def start(self) -> None:
-        self.emit(DeviceHealth("camera", True, "demo camera"))
-
-    def show(self, text: str) -> None:
-        self.emit(SlipScanned(text, "demo"))
-
-    def preview(self) -> Any:
-        import numpy as np
-
-        if not self._frames:
-            w, h = self.size
-            y, x = np.mgrid[0:h, 0:w]
-            for k in range(16):
-                phase = k / 16 * 2 * math.pi
-                r = (60 + 40 * np.sin(x / 17 + phase)).astype(np.uint8)
-                g = (70 + 30 * np.cos(y / 13 + phase)).astype(np.uint8)
-                b = np.full_like(r, 90)
-                self._frames.append(np.dstack([r, g, b]))
-        return self._frames[int(time.monotonic() * 4) % len(self._frames)]
-
-    def close(self) -> None:
-        pass
-
-
-@dataclass
-class DemoGateIO:
-    """Records what the gate would do; `fail_next` makes the next call raise, for fault drills."""
-
-    calls: list[tuple[float, str]] = field(default_factory=list)
-    fail_next: str = ""
-
-    def _do(self, what: str) -> None:
+    def _do(self, what: str, action: Callable[[], None]) -> None:
         if self.fail_next:
             msg, self.fail_next = self.fail_next, ""
             raise OSError(msg)
+        action()
         self.calls.append((time.monotonic(), what))
         if len(self.calls) > 1000:
             del self.calls[:500]
 
     def open_gate(self) -> None:
-        self._do("open_gate")
+        self._do("open_gate", self.inner.open_gate)
 
     def signal(self, pattern: str) -> None:
-        self._do(f"signal:{pattern}")
+        self._do(f"signal:{pattern}", lambda: self.inner.signal(pattern))
 
     def safe_state(self) -> None:
         self.calls.append((time.monotonic(), "safe_state"))
+        self.inner.safe_state()
 
     def close(self) -> None:
-        pass
+        self.inner.close()
 
 
 @dataclass
@@ -106,11 +62,17 @@ class Devices:
                 start()
 
     def close(self) -> None:
-        for d in (self.reader, self.scanner, self.gate_io):
-            try:
-                d.close()
-            except Exception:
-                pass
+        for d in (self.reader, self.scanner):
+            stop = getattr(d, "stop", None)
+            if stop is not None:
+                try:
+                    stop()
+                except Exception:
+                    pass
+        try:
+            self.gate_io.close()
+        except Exception:
+            pass
 
 
 # ----------------------------------------------------------------- demo keys
