@@ -100,23 +100,27 @@ class HeartbeatReply(BaseModel):
     server_time: str
 
 
+def current_gate(request: Request) -> dict[str, Any]:
+    """The gate whose bearer credential came with the request, or 401."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    gate = None
+    if scheme.lower() == "bearer" and credential:
+        with request.app.state.engine.connect() as conn:
+            gate = gate_for_credential(conn, credential.strip())
+    if gate is None:
+        raise HTTPException(401, "missing or wrong gate credential", headers={"WWW-Authenticate": "Bearer"})
+    return gate
+
+
+Gate = Annotated[dict[str, Any], Depends(current_gate)]
+
+
 def create_app(cfg: OfficeConfig, engine: Engine) -> FastAPI:
     app = FastAPI(title="gatepass office", version="1", summary="Gate sync API: replica pull, exit-log push, heartbeat")
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, max_bytes=cfg.server.max_body_bytes)
+    app.state.engine = engine
     max_events = cfg.server.max_events_per_push
-
-    def current_gate(request: Request) -> dict[str, Any]:
-        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-        gate = None
-        if scheme.lower() == "bearer" and credential:
-            with engine.connect() as conn:
-                gate = gate_for_credential(conn, credential.strip())
-        if gate is None:
-            raise HTTPException(401, "missing or wrong gate credential", headers={"WWW-Authenticate": "Bearer"})
-        return gate
-
-    Gate = Annotated[dict[str, Any], Depends(current_gate)]
 
     def epoch_of(conn: Any, estate: str) -> str:
         return str(conn.execute(select(schema.estates.c.epoch).where(schema.estates.c.estate_id == estate)).scalar_one())

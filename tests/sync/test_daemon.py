@@ -1,0 +1,108 @@
+"""The sync daemon against a real office on loopback: what a gate and the office would notice."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from kiosk.core.events import EntryKind
+from kiosk.core.model import PermitStatus
+from kiosk.store import Replica
+from office import schema
+from sync.status import read_status
+from tests.office.harness import DaemonThread, GateSite, OfficeServer, wait_for
+
+
+def test_a_new_event_reaches_the_office_within_a_second(office: OfficeServer, tmp_path: Path) -> None:
+    gate = GateSite(tmp_path, "north", office)
+    d = DaemonThread(gate)
+    try:
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("last_pull_ok_at") is not None)
+        started = time.monotonic()
+        row = gate.record()
+        assert wait_for(lambda: len(office.events("north")) == 1, timeout=5)
+        assert time.monotonic() - started < 1.0
+        assert office.events("north")[0]["event_id"] == row["event_id"]
+    finally:
+        d.stop()
+
+
+def test_first_pull_fills_the_replica_and_status_reports_it(office: OfficeServer, tmp_path: Path) -> None:
+    permit = office.issue_permit("CARD-1")
+    slip_id = office.issue_slip()
+    gate = GateSite(tmp_path, "north", office)
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once()
+    finally:
+        daemon.close()
+    replica = Replica.open(gate.replica_path)
+    found = replica.permit_by_card("CARD-1")
+    assert found is not None and found.permit_id == permit["permit_id"] and found.holder.id_masked.startswith("4401")
+    slip = replica.slip(slip_id)
+    assert slip is not None and slip[0].items[0].name == "冰箱"
+    assert replica.signing_keys()  # the office's public key, so fresh slips verify at the gate
+    status = read_status(gate.status_path)
+    assert status is not None and status["state"] == "ok" and status["pull_cursor"] > 0
+    assert status["clock_offset_s"] is not None and abs(status["clock_offset_s"]) < 1
+
+
+def test_revoking_a_card_reaches_the_gate_within_two_pull_intervals(office: OfficeServer, tmp_path: Path) -> None:
+    office.issue_permit("CARD-7")
+    gate = GateSite(tmp_path, "north", office, pull_interval_s=0.5)
+    d = DaemonThread(gate)
+    replica = Replica.open(gate.replica_path)
+    try:
+        assert wait_for(lambda: replica.permit_by_card("CARD-7") is not None)
+        from office.records import set_permit_status
+
+        with office.engine.begin() as conn:
+            set_permit_status(conn, "default", "CARD-7", PermitStatus.REVOKED)
+        revoked_at = time.monotonic()
+        assert wait_for(lambda: replica.permit_by_card("CARD-7").status is PermitStatus.REVOKED, timeout=3)
+        assert time.monotonic() - revoked_at <= 2 * 0.5 + 0.3
+    finally:
+        d.stop()
+
+
+def test_the_outbox_drains_by_itself_after_the_office_comes_back(office: OfficeServer, tmp_path: Path) -> None:
+    gate = GateSite(tmp_path, "north", office)
+    d = DaemonThread(gate)
+    try:
+        office.stop()
+        for _ in range(30):
+            gate.record()
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("state") == "offline", timeout=5)
+        time.sleep(1.0)
+        status = read_status(gate.status_path)
+        assert status is not None and status["outbox_depth"] == 30 and "unreachable" in status["last_error"]
+        office.start()
+        assert wait_for(lambda: len(office.events("north")) == 30, timeout=5)
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("outbox_depth") == 0, timeout=5)
+        assert [e["seq"] for e in office.events("north")] == list(range(1, 31))
+    finally:
+        d.stop()
+
+
+def test_a_slip_used_at_two_offline_gates_is_flagged_and_both_gates_learn_it(office: OfficeServer, tmp_path: Path) -> None:
+    slip_id = office.issue_slip()
+    north, south = GateSite(tmp_path, "north", office), GateSite(tmp_path, "south", office)
+    # Both gates offline (no daemon running): each releases against the same slip.
+    north.record(EntryKind.RELEASE, slip_id=slip_id, guard_id="g1")
+    south.record(EntryKind.RELEASE, slip_id=slip_id, guard_id="g2")
+    for site in (north, south):
+        daemon = site.daemon()
+        try:
+            assert daemon.run_once()
+        finally:
+            daemon.close()
+    flags = office.flags("double_use")
+    assert len(flags) == 1 and flags[0]["slip_id"] == slip_id
+    for site in (north, south):  # the next pull tells each gate about both uses
+        daemon = site.daemon()
+        try:
+            assert daemon.run_once()
+        finally:
+            daemon.close()
+        used_at = {c.gate_id for c in Replica.open(site.replica_path).consumptions(slip_id)}
+        assert used_at == {"north", "south"}
+    assert office.count(schema.consumed_slips) == 2
