@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+import time
 from typing import Any, Iterable
 
 from kiosk.store import REPLICA_TABLES, Replica
@@ -26,6 +27,8 @@ class ReplicaWriter:
         self.replica = replica
         self.conn: sqlite3.Connection = replica.db.conn
         self.columns = {t: [r[1] for r in self.conn.execute(f"pragma table_info([{t}])")] for t in REPLICA_TABLES}
+        #: Longest write transaction so far (seconds): the kiosk may wait this long at worst.
+        self.longest_commit_s = 0.0
         self._upsert_sql: dict[str, str] = {}
         self._delete_sql: dict[str, str] = {}
         for table, pks in REPLICA_TABLES.items():
@@ -56,12 +59,14 @@ class ReplicaWriter:
             self.conn.execute("begin immediate")
         except sqlite3.OperationalError as exc:
             raise SyncError(f"replica is busy: {exc}") from None
+        started = time.perf_counter()
         try:
             body()
             self.conn.execute("commit")
         except BaseException:
             self.conn.execute("rollback")
             raise
+        self.longest_commit_s = max(self.longest_commit_s, time.perf_counter() - started)
 
     def _row_values(self, table: str, row: dict[str, Any]) -> list[Any]:
         for name in BINARY_COLUMNS.get(table, ()):
