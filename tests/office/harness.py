@@ -1,7 +1,6 @@
 """A real office server on loopback and real gates on tmp files, for the sync and office tests."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
@@ -11,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from sqlalchemy import Engine, func, select
 
 from kiosk.core.events import EntryKind, LogEntry
@@ -20,18 +18,12 @@ from kiosk.exitlog import ExitLog
 from office import schema
 from office.config import DatabaseConfig, OfficeConfig, ServerConfig
 from office.records import add_gate, add_unit, issue_permit
-from office.server import build
+from office.server import ThreadedServer, build
 from office.slips import SlipRequest, issue_slip
 from sync.keys import load_hmac_key, load_private, new_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 CST = timezone(timedelta(hours=8))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class OfficeServer:
@@ -46,27 +38,15 @@ class OfficeServer:
                                 database=DatabaseConfig(db_url or f"sqlite:///{tmp / 'office.db'}"),
                                 server=replace(ServerConfig(), **server))
         self.app, self.engine = build(self.cfg)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self.server = ThreadedServer(self.app)
+        self.port, self.url = self.server.port, self.server.url
         self.start()
 
     def start(self) -> None:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("office server did not start")
-            time.sleep(0.01)
+        self.server.start()
 
     def stop(self) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(10)
+        self.server.stop()
 
     # ---------------------------------------------------------------- office-side helpers
 
