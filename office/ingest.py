@@ -66,6 +66,24 @@ class _Gate:
         head = conn.execute(select(g.c.head_seq, g.c.head_hash).where(g.c.gate_id == self.gate_id)).one()
         self.seq, self.hash = int(head.head_seq), str(head.head_hash)
         self.result = PushResult(acked_seq=self.seq)
+        #: Rows accepted in this push, inserted together at the end (one executemany, not one statement each).
+        self.accepted: dict[int, dict[str, Any]] = {}
+        self.known_ids: set[str] = set()
+
+    def prefetch(self, rows: list[Mapping[str, Any]]) -> None:
+        """Which offered event ids the office already holds, in one query per thousand rows."""
+        e = schema.events
+        ids = [str(r["event_id"]) for r in rows]
+        for i in range(0, len(ids), 1000):
+            self.known_ids.update(self.conn.execute(select(e.c.event_id).where(e.c.event_id.in_(ids[i:i + 1000]))).scalars())
+
+    def stored(self, seq: int) -> tuple[str, str] | None:
+        """(event_id, hash) the office holds at ``seq``, counting rows accepted in this push."""
+        if seq in self.accepted:
+            return self.accepted[seq]["event_id"], self.accepted[seq]["hash"]
+        e = schema.events
+        have = self.conn.execute(select(e.c.event_id, e.c.hash).where(e.c.gate_id == self.gate_id, e.c.seq == seq)).first()
+        return (have.event_id, have.hash) if have is not None else None
 
     def reject(self, row: Mapping[str, Any], kind: str, why: str) -> None:
         seq = int(row["seq"])
@@ -83,11 +101,11 @@ class _Gate:
         if row_hash(self.hash, row) != row["hash"]:
             self.reject(row, "edited", "hash does not match the row's contents (row edited)")
             return False
-        e = schema.events
-        if self.conn.execute(select(e.c.gate_id).where(e.c.event_id == row["event_id"])).first():
+        if row["event_id"] in self.known_ids:
             self.reject(row, "foreign_event_id", "event id already recorded under another sequence number")
             return False
-        self.conn.execute(insert(e).values(**_stored(row, self.estate)))
+        self.accepted[seq] = _stored(row, self.estate)
+        self.known_ids.add(str(row["event_id"]))
         self.seq, self.hash = seq, str(row["hash"])
         self.result.accepted += 1
         if row["kind"] in CONSUMING_KINDS and row["slip_id"]:
@@ -126,7 +144,11 @@ class _Gate:
         h = schema.held_events
         while True:
             held = self.conn.execute(select(h.c.body).where(h.c.gate_id == self.gate_id, h.c.seq == self.seq + 1)).first()
-            if held is None or not self.offer(json.loads(held.body)):
+            if held is None:
+                break
+            row = json.loads(held.body)
+            self.prefetch([row])
+            if not self.offer(row):
                 break
             self.conn.execute(delete(h).where(h.c.gate_id == self.gate_id, h.c.seq == self.seq))
         self.conn.execute(delete(h).where(h.c.gate_id == self.gate_id, h.c.seq <= self.seq))
@@ -136,6 +158,8 @@ class _Gate:
 
     def save(self) -> PushResult:
         g = schema.gates
+        if self.accepted:
+            self.conn.execute(insert(schema.events), list(self.accepted.values()))
         self.conn.execute(update(g).where(g.c.gate_id == self.gate_id).values(head_seq=self.seq, head_hash=self.hash))
         self.result.acked_seq = self.seq
         return self.result
@@ -144,12 +168,12 @@ class _Gate:
 def ingest(conn: Connection, gate: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> PushResult:
     """Apply one pushed batch (rows of the authenticated gate only) inside the caller's transaction."""
     g = _Gate(conn, gate)
-    e = schema.events
+    g.prefetch(rows)
     for row in sorted(rows, key=lambda r: int(r["seq"])):
         seq = int(row["seq"])
         if seq <= g.seq:
-            have = conn.execute(select(e.c.event_id, e.c.hash).where(e.c.gate_id == g.gate_id, e.c.seq == seq)).first()
-            if have is not None and have.event_id == row["event_id"] and have.hash == row["hash"]:
+            have = g.stored(seq)
+            if have is not None and have == (row["event_id"], row["hash"]):
                 g.result.duplicates += 1
             else:
                 g.reject(row, "fork", "differs from the row the office already accepted at this sequence number")
