@@ -31,16 +31,20 @@ def serve(cfg: OfficeConfig, host: str | None = None, port: int | None = None) -
                 proxy_headers=False, server_header=False)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (tests and benchmarks; racy by nature, fine on loopback)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
 class ThreadedServer:
     """uvicorn in a background thread on loopback: for tests and benchmarks (stop/start keep the port)."""
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
-        import socket
-
-        if port == 0:
-            with socket.socket() as s:
-                s.bind((host, 0))
-                port = int(s.getsockname()[1])
+        port = port or free_port(host)
         self.app, self.host, self.port = app, host, port
         self.url = f"http://{host}:{port}"
         self._server: Any = None

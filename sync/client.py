@@ -33,7 +33,7 @@ class OfficeClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             r = self.http.request(method, API + path, **kwargs)
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # connection refused, timeout, reset, a garbled (e.g. gzip) reply
             raise OfficeUnreachable(f"office unreachable ({type(exc).__name__}: {exc})") from None
         self.requests += 1
         self.bytes_sent += len(r.request.content or b"") + _header_bytes(r.request.headers) + len(path) + 20

@@ -64,6 +64,7 @@ class SyncDaemon:
         self.stop_event = threading.Event()
         self.pull_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
         self.push_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
+        self.beat_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
         self.status: dict[str, Any] = {
             "gate_id": gate_id, "pid": os.getpid(), "updated_at": None, "state": "starting", "office_url": cfg.office_url,
             "last_pull_at": None, "last_pull_ok_at": None, "pull_cursor": self.writer.int_meta(PULL_CURSOR),
@@ -174,7 +175,7 @@ class SyncDaemon:
         ok = self._attempt(self.pull, self.pull_backoff) is None
         ok = self._attempt(self.push, self.push_backoff) is None and ok
         self.pending()
-        ok = self._attempt(self.heartbeat, self.pull_backoff) is None and ok
+        ok = self._attempt(self.heartbeat, self.beat_backoff) is None and ok
         self.write_status(force=True)
         return ok
 
@@ -196,7 +197,7 @@ class SyncDaemon:
                 next_push = self.clock() + (0 if delay is None else delay)
                 changed = True
             if now >= next_beat:
-                delay = self._attempt(self.heartbeat, self.pull_backoff)
+                delay = self._attempt(self.heartbeat, self.beat_backoff)
                 next_beat = now + (self.cfg.heartbeat_interval_s if delay is None else delay)
             if not ready:
                 notify("READY=1")

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import httpx
 
-from office.server import ThreadedServer
+from office.server import free_port
 from tests.office.harness import ROOT, wait_for
 
 
 def test_office_serve_starts_on_a_fresh_database_and_serves_the_api(tmp_path: Path) -> None:
-    port = ThreadedServer(app=None).port  # type: ignore[arg-type]  # only to pick a free port
+    port = free_port()
     (tmp_path / "office.toml").write_text(f'keys = "{tmp_path}/keys"\n[database]\nurl = "sqlite:///{tmp_path}/office.db"\n')
     assert subprocess.run([sys.executable, "-m", "office", "init", "--config", str(tmp_path / "office.toml")],
                           cwd=ROOT, capture_output=True, timeout=60).returncode == 0
