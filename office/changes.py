@@ -38,6 +38,19 @@ def _pk(table: Table, row: Mapping[str, Any]) -> str:
     return json.dumps([row[k] for k in key_columns(table)], ensure_ascii=False, separators=(",", ":"))
 
 
+def lock_estate(conn: Connection, estate: str) -> None:
+    """Serialise this transaction with every other writer of ``estate`` from here to commit.
+
+    Call it before reading what a write depends on (the next slip number, an earlier use
+    of a slip): on PostgreSQL, statements after the lock see what the previous holder
+    committed; on SQLite the write lock does the same.
+    """
+    e = schema.estates
+    done = conn.execute(update(e).where(e.c.estate_id == estate).values(change_seq=e.c.change_seq))
+    if done.rowcount != 1:
+        raise OfficeError(f"estate {estate!r} does not exist (run `gatepass office init`)")
+
+
 def allocate(conn: Connection, estate: str, n: int) -> int:
     """Reserve ``n`` sequence numbers in ``estate``; return the first. Locks the estate row."""
     e = schema.estates
@@ -77,6 +90,7 @@ def put_rows(conn: Connection, estate: str, table: Table, rows: Iterable[Mapping
     rows = [dict(r, estate=estate) for r in rows]
     if not rows:
         return 0
+    lock_estate(conn, estate)
     if fresh:
         conn.execute(insert(table), rows)
     else:
@@ -91,6 +105,7 @@ def put_rows(conn: Connection, estate: str, table: Table, rows: Iterable[Mapping
 
 def patch(conn: Connection, estate: str, table: Table, key: Mapping[str, Any], **values: Any) -> dict[str, Any]:
     """Change some columns of one existing row; return the row as it now is."""
+    lock_estate(conn, estate)
     done = conn.execute(update(table).where(_where_key(table, estate, key)).values(**values))
     if done.rowcount == 0:
         shown = "/".join(str(key[k]) for k in key_columns(table))
@@ -103,6 +118,7 @@ def patch(conn: Connection, estate: str, table: Table, key: Mapping[str, Any], *
 def remove_rows(conn: Connection, estate: str, table: Table, keys: Iterable[Mapping[str, Any]]) -> int:
     """Delete rows and leave a tombstone for each, so gates delete them too."""
     keys = list(keys)
+    lock_estate(conn, estate)
     for key in keys:
         conn.execute(delete(table).where(_where_key(table, estate, key)))
     _record(conn, estate, table, [(_pk(table, k), "delete", None) for k in keys])

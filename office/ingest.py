@@ -16,9 +16,10 @@ from typing import Any, Mapping
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from office import schema
-from office.changes import put_rows
+from office.changes import lock_estate, put_rows
 from office.db import utcnow
 from sync.chain import row_hash
+from sync.slip_token import MAX_SLIP_ID
 
 #: Exit-log kinds that consume a slip (kiosk/exitlog.py releases_of).
 CONSUMING_KINDS = frozenset({"release", "override"})
@@ -116,6 +117,12 @@ class _Gate:
         """Record a slip's use; a second use anywhere is flagged as double use."""
         c = schema.consumed_slips
         slip_id = str(row["slip_id"])
+        if len(slip_id) > MAX_SLIP_ID:
+            raise_flag(self.conn, self.estate, "bad_slip_id", f"bad_slip_id:{row['event_id']}",
+                       f"gate {self.gate_id} row {row['seq']}: released against {slip_id[:20]!r}, not a slip id",
+                       gate_id=self.gate_id, seq=int(row["seq"]))
+            return
+        lock_estate(self.conn, self.estate)  # so that two gates' releases of one slip see each other
         earlier = self.conn.execute(select(c.c.gate_id, c.c.at).where(
             and_(c.c.estate == self.estate, c.c.slip_id == slip_id))).all()
         if not any(r.gate_id == self.gate_id for r in earlier):

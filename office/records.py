@@ -19,7 +19,7 @@ from sqlalchemy import Connection, insert, select
 
 from kiosk.core.model import TEMPORARY_PASS_MAX_DAYS, PermitKind, PermitStatus, Role
 from office import schema
-from office.changes import get_row, patch, put_rows
+from office.changes import get_row, lock_estate, patch, put_rows
 from office.db import utcnow
 from office.errors import NotFound, OfficeError, Refused
 from sync.chain import GENESIS
@@ -89,6 +89,7 @@ def issue_permit(
     phone: str = "", photo: tuple[bytes, str] | None = None, permit_id: str = "",
 ) -> dict[str, Any]:
     """Issue a card permit: a year by default, a temporary pass three days at most."""
+    lock_estate(conn, estate)  # the one-active-permit-per-card check must see other clerks' permits
     require_unit(conn, estate, unit_id)
     if valid_from.tzinfo is None:
         raise OfficeError("permit validity needs a timezone")

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from kiosk.core.model import REQUIRED_APPROVALS, Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
 from office import schema
-from office.changes import get_row, patch, put_rows
+from office.changes import get_row, lock_estate, patch, put_rows
 from office.errors import NotFound, OfficeError, Refused
 from office.records import require_unit
 from sync.keys import id_hash, mask_id
@@ -87,6 +87,7 @@ def check(conn: Connection, estate: str, req: SlipRequest) -> None:
 
 def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25519PrivateKey,
                hmac_key: bytes, out_dir: str | Path, now: datetime) -> IssuedSlip:
+    lock_estate(conn, estate)  # two clerks must not get the same slip number
     check(conn, estate, req)
     slip_id = next_slip_id(conn, estate, now)
     digest = items_digest(req.items)

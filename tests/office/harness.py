@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from kiosk.core.events import EntryKind, LogEntry
 from kiosk.core.model import Approval, ApprovalRole, PermitKind, SlipItem, SlipKind

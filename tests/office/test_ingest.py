@@ -83,3 +83,32 @@ def test_a_double_release_is_flagged_and_both_gates_get_the_consumptions(office:
     assert len(seen["north"]) == 1 and len(seen["south"]) == 2
     flag = office.flags("double_use")[0]
     assert flag["slip_id"] == slip_id and "north" in flag["message"] and "south" in flag["message"]
+
+
+def test_simultaneous_pushes_of_one_slip_from_two_gates_are_still_flagged(office: OfficeServer) -> None:
+    import threading
+    from datetime import datetime
+
+    from kiosk.core.events import EntryKind, LogEntry
+    from kiosk.exitlog import ExitLog
+    from tests.office.harness import CST
+
+    gates = {g: (office.add_gate(g), ExitLog.memory(g)) for g in ("north", "south")}
+    slips = [office.issue_slip() for _ in range(8)]
+    for slip_id in slips:
+        for _, log in gates.values():
+            log.append(LogEntry(EntryKind.RELEASE, datetime.now(CST), slip_id=slip_id), clock_synced=True)
+    barrier = threading.Barrier(2)
+
+    def pusher(credential: str, rows: list[dict]) -> None:
+        with client(office, credential) as c:
+            for row in rows:            # one row per request, both gates at the same moment
+                barrier.wait()
+                push(c, [row])
+
+    threads = [threading.Thread(target=pusher, args=(cred, list(log.rows()))) for cred, log in gates.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(f["slip_id"] for f in office.flags("double_use")) == sorted(slips)
