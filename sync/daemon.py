@@ -26,7 +26,7 @@ from kiosk.errors import GatepassError
 from sync.errors import OfficeRefused, OfficeUnreachable, SyncError
 from sync.notify import notify, watchdog_interval_s
 from sync.outbox import Outbox
-from sync.replica_writer import OFFICE_EPOCH, PULL_CURSOR, PUSH_CURSOR, ReplicaWriter
+from sync.replica_writer import LAST_PULL_AT, OFFICE_EPOCH, PULL_CURSOR, PUSH_CURSOR, ReplicaWriter
 from sync.status import write_status
 
 #: How often the status file is rewritten even when nothing changed (the kiosk's liveness check).
@@ -66,9 +66,11 @@ class SyncDaemon:
         self.push_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
         self.beat_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
         self.status: dict[str, Any] = {
-            "gate_id": gate_id, "pid": os.getpid(), "updated_at": None, "state": "starting", "office_url": cfg.office_url,
-            "last_pull_at": None, "last_pull_ok_at": None, "pull_cursor": self.writer.int_meta(PULL_CURSOR),
-            "last_push_at": None, "last_push_ok_at": None, "push_cursor": self.writer.int_meta(PUSH_CURSOR),
+            "gate_id": gate_id, "pid": os.getpid(), "updated_at": None, "state": "starting", "ok": None,
+            "error": None, "office_url": cfg.office_url,
+            "last_pull_at": self.writer.meta(LAST_PULL_AT), "last_pull_attempt_at": None,
+            "pull_cursor": self.writer.int_meta(PULL_CURSOR),
+            "last_push_at": None, "last_push_attempt_at": None, "push_cursor": self.writer.int_meta(PUSH_CURSOR),
             "outbox_depth": 0, "last_error": None, "last_error_at": None, "clock_offset_s": None,
             "office_epoch": self.writer.meta(OFFICE_EPOCH),
         }
@@ -78,7 +80,7 @@ class SyncDaemon:
 
     def pull(self) -> int:
         """Pull pages until the office has no more; return how many changes were applied."""
-        self.status["last_pull_at"] = utc_iso()
+        self.status["last_pull_attempt_at"] = utc_iso()
         applied = 0
         while not self.stop_event.is_set():
             since = self.writer.int_meta(PULL_CURSOR)
@@ -94,7 +96,7 @@ class SyncDaemon:
             applied += len(changes)
             if not page.get("more"):
                 break
-        self.status.update(last_pull_ok_at=utc_iso(), pull_cursor=self.writer.int_meta(PULL_CURSOR),
+        self.status.update(last_pull_at=self.writer.meta(LAST_PULL_AT), pull_cursor=self.writer.int_meta(PULL_CURSOR),
                            office_epoch=self.writer.meta(OFFICE_EPOCH))
         return applied
 
@@ -111,7 +113,7 @@ class SyncDaemon:
             rows = self.outbox.rows(cursor, self.cfg.push_batch)
             if not rows:
                 break
-            self.status["last_push_at"] = utc_iso()
+            self.status["last_push_attempt_at"] = utc_iso()
             reply = self.client.push(rows)
             acked = min(int(reply["acked_seq"]), rows[-1]["seq"])
             accepted += int(reply.get("accepted", 0))
@@ -123,7 +125,7 @@ class SyncDaemon:
                 raise OfficeRefused(f"office did not accept row {cursor + 1}" + (f" ({reasons})" if reasons else
                                     f" (it holds {reply.get('held', 0)} rows ahead of a gap)"), 200)
         self.pending()
-        self.status["last_push_ok_at"] = utc_iso()
+        self.status["last_push_at"] = utc_iso()
         return accepted
 
     def heartbeat(self) -> None:
@@ -154,10 +156,11 @@ class SyncDaemon:
         except (GatepassError, sqlite3.Error, KeyError, TypeError, ValueError) as exc:
             # Anything the office or the disk does wrong is retried later, never fatal.
             self._error(str(exc) if isinstance(exc, GatepassError) else f"{type(exc).__name__}: {exc}")
-            self.status["state"] = "offline" if isinstance(exc, OfficeUnreachable) else "error"
+            self.status.update(state="offline" if isinstance(exc, OfficeUnreachable) else "error", ok=False,
+                               error=self.status["last_error"])
             return backoff.failed()
         backoff.succeeded()
-        self.status["state"] = "ok"
+        self.status.update(state="ok", ok=True, error=None)
         return None
 
     def write_status(self, force: bool = False) -> None:
@@ -208,7 +211,7 @@ class SyncDaemon:
                 last_ping = now
             self.stop_event.wait(self.cfg.push_delay_s)
         notify("STOPPING=1")
-        self.status["state"] = "stopped"
+        self.status.update(state="stopped", ok=None)
         self.write_status(force=True)
 
     def _safe_pending(self) -> int:

@@ -12,11 +12,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-#: Keys the daemon writes (all present; times are ISO 8601 UTC or null).
+#: Keys the daemon writes (all present; times are ISO 8601 UTC or null):
+#: ``ok``/``error`` say how the last attempt went (``error`` is cleared on success) while
+#: ``last_error`` keeps the most recent failure; ``last_pull_at`` and ``last_push_at`` are
+#: the last *successful* pull and push (the age of the gate's data), ``*_attempt_at`` the
+#: last tries; ``state`` is starting | ok | offline | error | stopped.
 STATUS_KEYS = (
-    "gate_id", "pid", "updated_at", "state", "office_url", "last_pull_at", "last_pull_ok_at", "pull_cursor",
-    "last_push_at", "last_push_ok_at", "push_cursor", "outbox_depth", "last_error", "last_error_at",
-    "clock_offset_s", "office_epoch",
+    "gate_id", "pid", "updated_at", "state", "ok", "error", "office_url", "last_pull_at", "last_pull_attempt_at",
+    "pull_cursor", "last_push_at", "last_push_attempt_at", "push_cursor", "outbox_depth", "last_error",
+    "last_error_at", "clock_offset_s", "office_epoch",
 )
 
 

@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 from kiosk.core.events import EntryKind
 from kiosk.core.model import PermitStatus
 from kiosk.store import Replica
 from office import schema
-from sync.status import read_status
-from tests.office.harness import DaemonThread, GateSite, OfficeServer, wait_for
+from sync.status import STATUS_KEYS, read_status
+from tests.office.harness import CST, DaemonThread, GateSite, OfficeServer, wait_for
 
 
 def test_a_new_event_reaches_the_office_within_a_second(office: OfficeServer, tmp_path: Path) -> None:
     gate = GateSite(tmp_path, "north", office)
     d = DaemonThread(gate)
     try:
-        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("last_pull_ok_at") is not None)
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("last_pull_at") is not None)
         started = time.monotonic()
         row = gate.record()
         assert wait_for(lambda: len(office.events("north")) == 1, timeout=5)
@@ -42,7 +43,8 @@ def test_first_pull_fills_the_replica_and_status_reports_it(office: OfficeServer
     assert slip is not None and slip[0].items[0].name == "冰箱"
     assert replica.signing_keys()  # the office's public key, so fresh slips verify at the gate
     status = read_status(gate.status_path)
-    assert status is not None and status["state"] == "ok" and status["pull_cursor"] > 0
+    assert status is not None and status["state"] == "ok" and status["ok"] is True and status["pull_cursor"] > 0
+    assert set(status) == set(STATUS_KEYS) and status["last_pull_at"] is not None
     assert status["clock_offset_s"] is not None and abs(status["clock_offset_s"]) < 1
 
 
@@ -60,6 +62,13 @@ def test_revoking_a_card_reaches_the_gate_within_two_pull_intervals(office: Offi
         revoked_at = time.monotonic()
         assert wait_for(lambda: replica.permit_by_card("CARD-7").status is PermitStatus.REVOKED, timeout=3)
         assert time.monotonic() - revoked_at <= 2 * 0.5 + 0.3
+        try:
+            from kiosk.core.rules import decide_card  # the gate's own decision, where the kiosk branch has landed
+        except ImportError:
+            return
+        from kiosk.core.reasons import Reason
+
+        assert decide_card(replica.permit_by_card("CARD-7"), datetime.now(CST)).reason is Reason.CARD_REVOKED
     finally:
         d.stop()
 
@@ -68,16 +77,19 @@ def test_the_outbox_drains_by_itself_after_the_office_comes_back(office: OfficeS
     gate = GateSite(tmp_path, "north", office)
     d = DaemonThread(gate)
     try:
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("last_pull_at") is not None)
         office.stop()
         for _ in range(30):
             gate.record()
         assert wait_for(lambda: (read_status(gate.status_path) or {}).get("state") == "offline", timeout=5)
         time.sleep(1.0)
         status = read_status(gate.status_path)
-        assert status is not None and status["outbox_depth"] == 30 and "unreachable" in status["last_error"]
+        assert status is not None and status["outbox_depth"] == 30 and "unreachable" in status["error"]
+        assert status["ok"] is False and status["last_pull_attempt_at"] > status["last_pull_at"]
         office.start()
         assert wait_for(lambda: len(office.events("north")) == 30, timeout=5)
         assert wait_for(lambda: (read_status(gate.status_path) or {}).get("outbox_depth") == 0, timeout=5)
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("error") is None, timeout=5)
         assert [e["seq"] for e in office.events("north")] == list(range(1, 31))
     finally:
         d.stop()
