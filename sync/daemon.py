@@ -120,7 +120,10 @@ class SyncDaemon:
             if acked != cursor:
                 self.writer.set_meta({PUSH_CURSOR: str(acked)})
             self.status["push_cursor"] = acked
-            if acked <= cursor:
+            if acked < cursor:  # the office holds less than it once acknowledged (restored backup): resend
+                self._error(f"office acknowledges only up to row {acked}, not {cursor}; sending again from there")
+                continue
+            if acked == cursor:
                 reasons = "; ".join(f"row {r['seq']}: {r['reason']}" for r in reply.get("rejected", [])[:3])
                 raise OfficeRefused(f"office did not accept row {cursor + 1}" + (f" ({reasons})" if reasons else
                                     f" (it holds {reply.get('held', 0)} rows ahead of a gap)"), 200)

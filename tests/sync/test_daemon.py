@@ -118,3 +118,25 @@ def test_a_slip_used_at_two_offline_gates_is_flagged_and_both_gates_learn_it(off
         used_at = {c.gate_id for c in Replica.open(site.replica_path).consumptions(slip_id)}
         assert used_at == {"north", "south"}
     assert office.count(schema.consumed_slips) == 2
+
+
+def test_a_gate_resends_what_an_office_restored_from_backup_lost(office: OfficeServer, tmp_path: Path) -> None:
+    from sqlalchemy import delete, update
+
+    gate = GateSite(tmp_path, "north", office)
+    for _ in range(6):
+        gate.record()
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once() and len(office.events("north")) == 6
+        head = office.events("north")[1]["hash"]
+        with office.engine.begin() as conn:   # the office loses its last four rows
+            conn.execute(delete(schema.events).where(schema.events.c.seq > 2))
+            conn.execute(update(schema.gates).values(head_seq=2, head_hash=head))
+        gate.record()
+        assert daemon.run_once()
+    finally:
+        daemon.close()
+    assert [e["seq"] for e in office.events("north")] == [1, 2, 3, 4, 5, 6, 7]
+    # Row 7 arrived before the resent rows: a gap was flagged, then closed by the resend.
+    assert all(f["kind"] == "gap" and f["resolved_at"] for f in office.flags())
