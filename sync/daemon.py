@@ -75,6 +75,8 @@ class SyncDaemon:
             "office_epoch": self.writer.meta(OFFICE_EPOCH),
         }
         self._status_written = 0.0
+        self._watchdog_s = watchdog_interval_s()
+        self._last_ping = -1e9
 
     # ------------------------------------------------------------------ duties
 
@@ -96,9 +98,26 @@ class SyncDaemon:
             applied += len(changes)
             if not page.get("more"):
                 break
+            self._between_pages()
         self.status.update(last_pull_at=self.writer.meta(LAST_PULL_AT), pull_cursor=self.writer.int_meta(PULL_CURSOR),
                            office_epoch=self.writer.meta(OFFICE_EPOCH))
         return applied
+
+    def _between_pages(self) -> None:
+        """A first pull can take minutes on a Pi: keep pushing new events and pinging the watchdog."""
+        try:
+            if self.pending() > 0:
+                self.push()
+        except (GatepassError, sqlite3.Error) as exc:
+            self._error(str(exc))
+        self._ping_watchdog()
+        self.write_status()
+
+    def _ping_watchdog(self) -> None:
+        now = self.clock()
+        if self._watchdog_s and now - self._last_ping >= self._watchdog_s:
+            notify("WATCHDOG=1", f"STATUS=sync {self.status['state']}, outbox {self.status['outbox_depth']}")
+            self._last_ping = now
 
     def pending(self) -> int:
         depth = max(0, self.outbox.last_seq() - self.writer.int_meta(PUSH_CURSOR))
@@ -188,8 +207,6 @@ class SyncDaemon:
     def run(self) -> None:
         now = self.clock()
         next_pull = next_push = next_beat = now
-        watchdog = watchdog_interval_s()
-        last_ping = 0.0
         ready = False
         while not self.stop_event.is_set():
             now = self.clock()
@@ -209,9 +226,7 @@ class SyncDaemon:
                 notify("READY=1")
                 ready = True
             self.write_status(force=changed)
-            if watchdog and now - last_ping >= watchdog:
-                notify("WATCHDOG=1", f"STATUS=sync {self.status['state']}, outbox {self.status['outbox_depth']}")
-                last_ping = now
+            self._ping_watchdog()
             self.stop_event.wait(self.cfg.push_delay_s)
         notify("STOPPING=1")
         self.status.update(state="stopped", ok=None)

@@ -100,7 +100,7 @@ class GateSite:
     """A gate's files: kiosk config, credential, replica, exit log (written here as the kiosk would)."""
 
     def __init__(self, tmp: Path, gate_id: str, office: OfficeServer, *, pull_interval_s: float = 0.5,
-                 push_batch: int = 500, credential: str | None = None) -> None:
+                 push_batch: int = 500, credential: str | None = None, extra_sync: str = "") -> None:
         self.dir = tmp / f"gate-{gate_id}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.gate_id = gate_id
@@ -116,7 +116,7 @@ class GateSite:
             f'[sync]\noffice_url = "{office.url}"\ncredential_file = "{cred}"\npull_interval_s = {pull_interval_s}\n'
             f'push_delay_s = 0.05\nstatus_file = "{self.status_path}"\nbackoff_min_s = 0.05\nbackoff_max_s = 0.5\n'
             f'heartbeat_interval_s = 1.0\npush_batch = {push_batch}\ntimeout_s = 5.0\n'
-            f'kiosk_health_file = "{self.dir / "health.json"}"\n')
+            f'kiosk_health_file = "{self.dir / "health.json"}"\n{extra_sync}')
         self.log = ExitLog.open(self.exit_log_path, gate_id)
 
     def record(self, kind: EntryKind = EntryKind.CARD_PASS, **kw: Any) -> dict[str, Any]:

@@ -140,3 +140,24 @@ def test_a_gate_resends_what_an_office_restored_from_backup_lost(office: OfficeS
     assert [e["seq"] for e in office.events("north")] == [1, 2, 3, 4, 5, 6, 7]
     # Row 7 arrived before the resent rows: a gap was flagged, then closed by the resend.
     assert all(f["kind"] == "gap" and f["resolved_at"] for f in office.flags())
+
+
+def test_new_events_are_pushed_while_a_long_first_pull_is_running(office: OfficeServer, tmp_path: Path) -> None:
+    from office.changes import put_rows
+
+    with office.engine.begin() as conn:
+        put_rows(conn, "default", schema.guards, [
+            {"guard_id": f"G{i:05d}", "name": "保安", "badge_uid": f"B{i}", "pin_hash": "x", "role": "guard", "active": 1}
+            for i in range(30_000)], fresh=True)
+    gate = GateSite(tmp_path, "north", office, extra_sync="page_size = 200\n")
+    d = DaemonThread(gate)
+    replica = Replica.open(gate.replica_path)
+    try:
+        assert wait_for(lambda: (replica.meta("pull_cursor") or "0") != "0")   # the first pull is under way
+        recorded = time.monotonic()
+        gate.record()
+        assert wait_for(lambda: len(office.events("north")) == 1, timeout=5)
+        assert time.monotonic() - recorded < 1.0
+        assert replica.counts()["guards"] < 30_000                              # ...and still is
+    finally:
+        d.stop()
