@@ -161,3 +161,36 @@ def test_new_events_are_pushed_while_a_long_first_pull_is_running(office: Office
         assert replica.counts()["guards"] < 30_000                              # ...and still is
     finally:
         d.stop()
+
+
+def test_a_permit_photo_reaches_the_gate_byte_for_byte(office: OfficeServer, tmp_path: Path) -> None:
+    jpeg = bytes(range(256)) * 40
+    permit = office.issue_permit("CARD-P", photo=(jpeg, "image/jpeg"))
+    gate = GateSite(tmp_path, "north", office)
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once()
+    finally:
+        daemon.close()
+    replica = Replica.open(gate.replica_path)
+    found = replica.permit_by_card("CARD-P")
+    assert found is not None and found.holder.photo == permit["photo"]
+    assert replica.photo(found.holder.photo) == jpeg
+
+
+def test_a_gate_pulls_everything_again_from_a_new_office_database(office: OfficeServer, tmp_path: Path) -> None:
+    office.issue_permit("CARD-E")
+    gate = GateSite(tmp_path, "north", office)
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once()
+        old_epoch = daemon.status["office_epoch"]
+        with office.engine.begin() as conn:  # as if the office database were rebuilt: new epoch, numbering restarts
+            conn.execute(schema.estates.update().values(epoch="rebuilt", change_seq=0))
+            conn.execute(schema.changes.delete())
+        office.issue_permit("CARD-F")
+        assert daemon.run_once()
+    finally:
+        daemon.close()
+    assert old_epoch != "rebuilt" and daemon.status["office_epoch"] == "rebuilt"
+    assert Replica.open(gate.replica_path).permit_by_card("CARD-F") is not None
