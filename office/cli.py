@@ -8,68 +8,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CONFIG = "config/office.toml"
-
-
-def _cfg(args: argparse.Namespace) -> Any:
-    from kiosk.settings import load
-    from office.config import OfficeConfig
-
-    path = args.config
-    if path is None and Path(DEFAULT_CONFIG).exists():
-        path = DEFAULT_CONFIG
-    cfg = load(OfficeConfig, path)
-    if getattr(args, "estate", None):
-        from dataclasses import replace
-
-        cfg = replace(cfg, estate=args.estate)
-    return cfg
-
-
-def _engine(cfg: Any) -> Any:
-    from office.db import open_office
-
-    return open_office(cfg.database.url, cfg.estate)
-
-
-def _when(text: str | None, cfg: Any, *, end: bool = False) -> datetime | None:
-    """A date or ISO datetime typed at the office, in the estate's zone; a bare end date means its end."""
-    from zoneinfo import ZoneInfo
-
-    from office.errors import OfficeError
-
-    if text is None:
-        return None
-    zone = ZoneInfo(cfg.timezone)
-    try:
-        if len(text) == 10:
-            d = date.fromisoformat(text)
-            return datetime.combine(d + timedelta(days=1) if end else d, time(0), zone)
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise OfficeError(f"{text!r}: expected a date (2026-11-29) or date and time (2026-11-29T14:00)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=zone)
-
-
-def _now(cfg: Any) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(cfg.timezone))
+from office.cli_support import DEFAULT_CONFIG, office_config, office_engine, now_in, parse_approval, parse_item, when
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     from office.records import import_public_keys
     from sync.keys import PRIVATE_NAME, new_keys
 
-    cfg = _cfg(args)
+    cfg = office_config(args)
     if not (Path(cfg.keys) / PRIVATE_NAME).exists():
         kid, path = new_keys(cfg.keys)
         print(f"new signing key {kid}: {path}")
-    engine = _engine(cfg)
+    engine = office_engine(cfg)
     with engine.begin() as conn:
         added = import_public_keys(conn, cfg.estate, cfg.keys)
     print(f"office database ready: {cfg.database.url} (estate {cfg.estate}); keys published: {', '.join(added) or 'none new'}")
@@ -79,15 +33,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from office.server import serve
 
-    serve(_cfg(args), args.host, args.port)
+    serve(office_config(args), args.host, args.port)
     return 0
 
 
 def cmd_add_gate(args: argparse.Namespace) -> int:
     from office.records import add_gate
 
-    cfg = _cfg(args)
-    with _engine(cfg).begin() as conn:
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
         credential = add_gate(conn, cfg.estate, args.name, args.label or "")
     if args.credential_file:
         p = Path(args.credential_file)
@@ -104,8 +58,8 @@ def cmd_add_gate(args: argparse.Namespace) -> int:
 def cmd_add_unit(args: argparse.Namespace) -> int:
     from office.records import add_unit
 
-    cfg = _cfg(args)
-    with _engine(cfg).begin() as conn:
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
         row = add_unit(conn, cfg.estate, args.unit, args.building or "", args.room or "")
     print(f"unit {row['unit_id']} (building {row['building']}, room {row['room']})")
     return 0
@@ -114,8 +68,8 @@ def cmd_add_unit(args: argparse.Namespace) -> int:
 def cmd_set_fees(args: argparse.Namespace) -> int:
     from office.records import set_fees
 
-    cfg = _cfg(args)
-    with _engine(cfg).begin() as conn:
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
         set_fees(conn, cfg.estate, args.unit, args.unpaid)
     print(f"unit {args.unit}: fees {'UNPAID (no slips)' if args.unpaid else 'paid'}")
     return 0
@@ -129,18 +83,18 @@ def cmd_issue_permit(args: argparse.Namespace) -> int:
     from office.records import issue_permit
     from sync.keys import load_hmac_key
 
-    cfg = _cfg(args)
+    cfg = office_config(args)
     photo = None
     if args.photo:
         try:
             photo = (Path(args.photo).read_bytes(), mimetypes.guess_type(args.photo)[0] or "image/jpeg")
         except OSError as exc:
             raise OfficeError(f"{args.photo}: cannot read photo: {exc.strerror}") from None
-    with _engine(cfg).begin() as conn:
+    with office_engine(cfg).begin() as conn:
         row = issue_permit(
             conn, cfg.estate, card_uid=args.card, kind=PermitKind(args.kind), holder_name=args.name,
             unit_id=args.unit, id_number=args.id_number or "", hmac_key=load_hmac_key(cfg.keys),
-            valid_from=_when(args.valid_from, cfg) or _now(cfg), valid_until=_when(args.valid_until, cfg, end=True),
+            valid_from=when(args.valid_from, cfg) or now_in(cfg), valid_until=when(args.valid_until, cfg, end=True),
             phone=args.phone or "", photo=photo, permit_id=args.permit_id or "")
     print(f"permit {row['permit_id']} on card {row['card_uid']} for {row['holder_name']} ({row['unit_id']}), "
           f"valid until {row['valid_until']}")
@@ -150,8 +104,8 @@ def cmd_issue_permit(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace, status: Any, verb: str) -> int:
     from office.records import set_permit_status
 
-    cfg = _cfg(args)
-    with _engine(cfg).begin() as conn:
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
         row = set_permit_status(conn, cfg.estate, args.permit, status)
     print(f"permit {row['permit_id']} (card {row['card_uid']}) {verb}; gates refuse it after their next pull")
     return 0
@@ -169,49 +123,23 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return _status(args, PermitStatus.REVOKED, "revoked")
 
 
-def parse_item(text: str) -> Any:
-    """'name:quantity[:spec]', e.g. '冰箱:1:180cm'."""
-    from kiosk.core.model import SlipItem
-    from office.errors import OfficeError
-
-    name, _, rest = text.partition(":")
-    qty, _, spec = rest.partition(":")
-    try:
-        return SlipItem(name.strip(), int(qty or "1"), spec.strip())
-    except ValueError:
-        raise OfficeError(f"item {text!r}: expected name:quantity[:spec], e.g. 冰箱:1:180cm") from None
-
-
-def parse_approval(text: str, at: datetime) -> Any:
-    """'role=name', e.g. 'butler_head=王经理'."""
-    from kiosk.core.model import Approval, ApprovalRole
-    from office.errors import OfficeError
-
-    role, _, name = text.partition("=")
-    try:
-        return Approval(ApprovalRole(role.strip()), name.strip() or role.strip(), at)
-    except ValueError:
-        roles = ", ".join(r.value for r in ApprovalRole)
-        raise OfficeError(f"approval {text!r}: expected role=name with role one of {roles}") from None
-
-
 def cmd_issue_slip(args: argparse.Namespace) -> int:
     from kiosk.core.model import SlipKind
     from office.slips import SlipRequest, issue_slip
     from sync.keys import load_hmac_key, load_private
 
-    cfg = _cfg(args)
-    now = _now(cfg)
-    start = _when(args.valid_from, cfg) or now
+    cfg = office_config(args)
+    now = now_in(cfg)
+    start = when(args.valid_from, cfg) or now
     req = SlipRequest(
         kind=SlipKind(args.kind), unit_id=args.unit, applicant_name=args.applicant,
         applicant_phone=args.phone or "", mover_name=args.mover or args.applicant,
         mover_id_number=args.mover_id or "", mover_permit_id=args.mover_permit or "",
         items=[parse_item(i) for i in args.item], valid_from=start,
-        valid_until=_when(args.valid_until, cfg, end=True) or start + timedelta(days=1),
+        valid_until=when(args.valid_until, cfg, end=True) or start + timedelta(days=1),
         approvals=[parse_approval(a, now) for a in args.approve], purpose=args.purpose or "",
         exit_gate_id=args.exit_gate or "")
-    with _engine(cfg).begin() as conn:
+    with office_engine(cfg).begin() as conn:
         issued = issue_slip(conn, cfg.estate, req, private=load_private(cfg.keys), hmac_key=load_hmac_key(cfg.keys),
                             out_dir=args.out or cfg.slips_dir, now=now)
     print(f"slip {issued.slip_id} issued; QR code: {issued.png} and {issued.svg}")
@@ -221,8 +149,8 @@ def cmd_issue_slip(args: argparse.Namespace) -> int:
 def cmd_cancel_slip(args: argparse.Namespace) -> int:
     from office.slips import cancel_slip
 
-    cfg = _cfg(args)
-    with _engine(cfg).begin() as conn:
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
         cancel_slip(conn, cfg.estate, args.slip)
     print(f"slip {args.slip} cancelled; gates refuse it after their next pull")
     return 0
@@ -232,8 +160,8 @@ def cmd_add_guard(args: argparse.Namespace) -> int:
     from kiosk.core.model import Role
     from office.records import add_guard
 
-    cfg = _cfg(args)
-    with _engine(cfg).begin() as conn:
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
         add_guard(conn, cfg.estate, args.guard, args.name, args.badge, args.pin, Role(args.role))
     print(f"guard {args.guard} ({args.name}) added")
     return 0
@@ -242,8 +170,8 @@ def cmd_add_guard(args: argparse.Namespace) -> int:
 def cmd_set_rule(args: argparse.Namespace) -> int:
     from office.records import set_rule
 
-    cfg = _cfg(args)
-    with _engine(cfg).begin() as conn:
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
         set_rule(conn, cfg.estate, args.name, args.value)
     print(f"rule {args.name} = {args.value}")
     return 0
@@ -253,12 +181,12 @@ def cmd_export_log(args: argparse.Namespace) -> int:
     from office.errors import OfficeError
     from office.export import log_rows, to_csv, to_json
 
-    cfg = _cfg(args)
+    cfg = office_config(args)
     try:
         first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
     except ValueError:
         raise OfficeError("--from and --to are dates like 2026-11-29") from None
-    with _engine(cfg).connect() as conn:
+    with office_engine(cfg).connect() as conn:
         rows = log_rows(conn, cfg.estate, first, last, args.gate or "")
     data = to_csv(rows) if args.format == "csv" else to_json(rows)
     if args.out:
@@ -273,8 +201,8 @@ def cmd_flags(args: argparse.Namespace) -> int:
     from office.errors import NotFound
     from office.ingest import list_flags, resolve_flag
 
-    cfg = _cfg(args)
-    engine = _engine(cfg)
+    cfg = office_config(args)
+    engine = office_engine(cfg)
     if args.resolve is not None:
         with engine.begin() as conn:
             if not resolve_flag(conn, cfg.estate, args.resolve):
@@ -291,6 +219,25 @@ def cmd_flags(args: argparse.Namespace) -> int:
         print(f"#{f['flag_id']} {f['raised_at'][:19]} {f['kind']:<16} {state:<10} {f['message']}")
     if not flags:
         print("no open flags")
+    return 0
+
+
+def cmd_gates(args: argparse.Namespace) -> int:
+    from office.ingest import list_gates
+
+    cfg = office_config(args)
+    with office_engine(cfg).connect() as conn:
+        gates = list_gates(conn, cfg.estate)
+    if args.json:
+        print(json.dumps(gates, ensure_ascii=False, indent=1))
+        return 0
+    for g in gates:
+        beat = g["heartbeat"] or {}
+        print(f"{g['gate_id']:<6} {g['name']:<12} last seen {(g['last_seen'] or 'never')[:19]:<19} "
+              f"rows {g['head_seq']:<7} outbox {beat.get('outbox_depth', '?'):<5} reader {beat.get('reader', '?')}, "
+              f"camera {beat.get('camera', '?')}, clock offset {beat.get('clock_offset_s', '?')} s")
+    if not gates:
+        print("no gates (add one with `gatepass office add-gate NAME`)")
     return 0
 
 
@@ -374,6 +321,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gate")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--out", help="file to write (default: standard output)")
+    p = add("gates", cmd_gates, "list gates: last heartbeat, rows received, device health, clock offset")
+    p.add_argument("--json", action="store_true")
     p = add("flags", cmd_flags, "list anomalies the office flagged (gaps, forks, edits, double use)")
     p.add_argument("--all", action="store_true", help="include resolved flags")
     p.add_argument("--json", action="store_true")

@@ -198,6 +198,14 @@ def heartbeat(conn: Connection, gate_id: str, info: Mapping[str, Any]) -> None:
         last_seen=utcnow(), heartbeat=json.dumps(dict(info), ensure_ascii=False)))
 
 
+def list_gates(conn: Connection, estate: str) -> list[dict[str, Any]]:
+    """Gates of an estate with their chain head and last heartbeat (never the credential hash)."""
+    g = schema.gates
+    rows = conn.execute(select(g.c.gate_id, g.c.name, g.c.created_at, g.c.head_seq, g.c.last_seen, g.c.heartbeat)
+                        .where(g.c.estate == estate).order_by(g.c.gate_id)).mappings()
+    return [dict(r, heartbeat=json.loads(r["heartbeat"]) if r["heartbeat"] else None) for r in rows]
+
+
 def list_flags(conn: Connection, estate: str, *, include_resolved: bool = False) -> list[dict[str, Any]]:
     f = schema.flags
     q = select(f).where(f.c.estate == estate).order_by(f.c.flag_id)

@@ -139,3 +139,21 @@ def test_flags_are_listed_and_can_be_resolved(site: Path, capsys: pytest.Capture
     assert run("flags") == 0
     assert "no open flags" in capsys.readouterr().out
     assert run("flags", "--resolve", "1") == 2
+
+
+def test_gates_lists_each_gate_with_its_last_heartbeat(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from office.db import open_office
+    from office.ingest import heartbeat
+
+    assert run("add-gate", "north", "--label", "北门") == 0
+    assert run("add-gate", "south") == 0
+    with open_office("sqlite:///office.db").begin() as conn:
+        heartbeat(conn, "north", {"reader": "ok", "camera": "offline", "outbox_depth": 7, "clock_offset_s": 0.4})
+    capsys.readouterr()
+    assert run("gates") == 0
+    north, south = capsys.readouterr().out.splitlines()
+    assert north.startswith("north") and "北门" in north and "outbox 7" in north and "camera offline" in north
+    assert "last seen never" in south
+    assert run("gates", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [g["gate_id"] for g in listed] == ["north", "south"] and "token_hash" not in listed[0]
