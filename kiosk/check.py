@@ -99,18 +99,19 @@ def check_slip(db: Path, text: str, at: datetime, gate: Gate, hours: LargeItemHo
     return out
 
 
-def decode_image(path: Path) -> str:
-    """Read a QR code from an image file, with the same decoder the kiosk uses."""
+def decode_image(path: Path, decoder: str = "zxing") -> str:
+    """Read a QR code from an image file with the kiosk's own decoder (and its fallback pass)."""
     import cv2
-    import zxingcpp
+
+    from drivers.qr import decode_frame, make_decoder
 
     img = cv2.imread(str(path))
     if img is None:
         raise GatepassError(f"{path}: not an image file (or missing)")
-    found = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)
+    found = decode_frame(make_decoder(decoder), img)
     if not found:
         raise GatepassError(f"{path}: no QR code found in the image")
-    return str(found[0].text)
+    return found[0]
 
 
 def render_text(result: dict[str, Any]) -> str:

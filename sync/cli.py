@@ -1,8 +1,88 @@
-"""Subcommands of the `sync` package."""
+"""`gatepass sync`: run the gate's sync daemon beside the kiosk (systemd/gatepass-sync.service)."""
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = "config/kiosk.toml"
+
+
+def load_credential(path: str) -> str:
+    from sync.errors import SyncError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise SyncError(f"{path}: gate credential not found (the office makes one with `gatepass office add-gate NAME`)") from None
+    except OSError as exc:
+        raise SyncError(f"{path}: cannot read the gate credential: {exc.strerror}") from None
+    if "." not in text:
+        raise SyncError(f"{path}: not a gate credential (expected <gate_id>.<secret> as printed by add-gate)")
+    return text
+
+
+def make_daemon(config_path: str | None) -> Any:
+    """The daemon for a kiosk config file (its [gate], [store] and [sync] tables)."""
+    from kiosk.config import KioskConfig
+    from kiosk.settings import load
+    from sync.daemon import SyncDaemon
+    from sync.errors import SyncError
+
+    if config_path is None and Path(DEFAULT_CONFIG).exists():
+        config_path = DEFAULT_CONFIG
+    cfg = load(KioskConfig, config_path)
+    if not cfg.sync.office_url:
+        raise SyncError(f"{config_path or 'embedded defaults'}: [sync] office_url is empty: this gate has no office to sync with")
+    credential = load_credential(cfg.sync.credential_file)
+    if credential.partition(".")[0] != cfg.gate.id:
+        raise SyncError(f"{cfg.sync.credential_file}: credential is for gate {credential.partition('.')[0]!r}, "
+                        f"but this kiosk is gate {cfg.gate.id!r}")
+    return SyncDaemon(cfg.sync, gate_id=cfg.gate.id, replica_path=cfg.store.replica,
+                      exit_log_path=cfg.store.exit_log, credential=credential)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    daemon = make_daemon(args.config)
+    try:
+        if args.once:
+            ok = daemon.run_once()
+            status = daemon.status
+            print(f"pull cursor {status['pull_cursor']}, push cursor {status['push_cursor']}, "
+                  f"outbox {status['outbox_depth']}" + (f"; last error: {status['last_error']}" if not ok else ""))
+            return 0 if ok else 1
+
+        def stop(_signum: int, _frame: Any) -> None:
+            daemon.stop_event.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        daemon.run()
+        return 0
+    finally:
+        daemon.close()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this package's subcommands to the `gatepass` parser."""
+    """Add `gatepass sync` to the `gatepass` parser."""
+    p = sub.add_parser("sync", help="run the gate's sync daemon (replica pull, exit-log push, heartbeat)",
+                       description="Sync this gate with the office: pull the replica, push the exit log.")
+    p.add_argument("--config", help=f"the kiosk's config file (default {DEFAULT_CONFIG} if present)")
+    p.add_argument("--once", action="store_true", help="pull, push and heartbeat once, then exit (1 if anything failed)")
+    p.set_defaults(func=cmd_sync)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sync`: the same as `gatepass sync`, without the kiosk's parser."""
+    from kiosk.errors import GatepassError
+
+    parser = argparse.ArgumentParser(prog="gatepass")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["sync", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except GatepassError as exc:
+        print(f"gatepass sync: {exc}", file=sys.stderr)
+        return 2

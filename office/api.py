@@ -1,0 +1,175 @@
+"""The gate API, versioned under /api/v1: replica pull, event push, heartbeat.
+
+Each gate authenticates with its own bearer credential (``<gate_id>.<secret>``, from
+`gatepass office add-gate`). Bodies are size-checked before anything parses them.
+OpenAPI is published by FastAPI at /openapi.json and /docs.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, and_, select
+
+from office import schema
+from office.config import OfficeConfig
+from office.ingest import heartbeat, ingest
+from office.limits import BodyLimit
+from office.records import gate_for_credential
+
+API = "/api/v1"
+HEX64 = r"^[0-9a-f]{64}$"
+
+
+def server_time() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class EventRow(BaseModel):
+    """One exit-log row exactly as the gate stored and hashed it (kiosk/exitlog.py)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    seq: int = Field(ge=1)
+    event_id: str = Field(min_length=1, max_length=64)
+    gate_id: str = Field(min_length=1, max_length=6)
+    kind: str = Field(min_length=1, max_length=16)
+    at: str = Field(min_length=1, max_length=40)
+    clock_synced: bool
+    guard_id: str = Field(default="", max_length=64)
+    card_uid: str = Field(default="", max_length=64)
+    permit_id: str = Field(default="", max_length=32)
+    slip_id: str = Field(default="", max_length=64)
+    reasons: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict)
+    prev_hash: str = Field(pattern=HEX64)
+    hash: str = Field(pattern=HEX64)
+
+
+class PushBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventRow] = Field(max_length=10_000)
+
+
+class Rejection(BaseModel):
+    seq: int
+    reason: str     # fork | edited | foreign_event_id
+    detail: str
+
+
+class PushReply(BaseModel):
+    acked_seq: int = Field(description="Every row up to here is stored at the office; resume after it.")
+    accepted: int
+    duplicates: int
+    held: int = Field(description="Rows kept ahead of a gap, accepted once the gap fills.")
+    rejected: list[Rejection]
+    epoch: str
+    server_time: str
+
+
+class Change(BaseModel):
+    seq: int
+    table: str
+    op: str = Field(description="upsert | delete")
+    key: list[Any]
+    row: dict[str, Any] | None = Field(description="The replica row; null for a tombstone.")
+
+
+class PullPage(BaseModel):
+    epoch: str = Field(description="Identifies the office database; a new epoch means pull from zero.")
+    changes: list[Change]
+    last_seq: int = Field(description="Cursor to send as `since` next time.")
+    more: bool
+    server_time: str
+
+
+class Heartbeat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    versions: dict[str, Annotated[str, Field(max_length=64)]] = Field(default_factory=dict, max_length=16)
+    reader: str = Field(default="unknown", max_length=200)
+    camera: str = Field(default="unknown", max_length=200)
+    outbox_depth: int = Field(default=0, ge=0)
+    clock_offset_s: float | None = None
+    sent_at: str = Field(default="", max_length=40)
+
+
+class HeartbeatReply(BaseModel):
+    server_time: str
+
+
+def current_gate(request: Request) -> dict[str, Any]:
+    """The gate whose bearer credential came with the request, or 401."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    gate = None
+    if scheme.lower() == "bearer" and credential:
+        with request.app.state.engine.connect() as conn:
+            gate = gate_for_credential(conn, credential.strip())
+    if gate is None:
+        raise HTTPException(401, "missing or wrong gate credential", headers={"WWW-Authenticate": "Bearer"})
+    return gate
+
+
+Gate = Annotated[dict[str, Any], Depends(current_gate)]
+
+
+def create_app(cfg: OfficeConfig, engine: Engine) -> FastAPI:
+    app = FastAPI(title="gatepass office", version="1", summary="Gate sync API: replica pull, exit-log push, heartbeat")
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(BodyLimit, max_bytes=cfg.server.max_body_bytes)
+    app.state.engine = engine
+    max_events = cfg.server.max_events_per_push
+
+    def epoch_of(conn: Any, estate: str) -> str:
+        return str(conn.execute(select(schema.estates.c.epoch).where(schema.estates.c.estate_id == estate)).scalar_one())
+
+    @app.get(f"{API}/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "server_time": server_time()}
+
+    @app.get(f"{API}/replica", responses={200: {"model": PullPage}}, response_class=Response)
+    def pull(gate: Gate, since: Annotated[int, Query(ge=0)] = 0,
+             limit: Annotated[int, Query(ge=1)] = 1000) -> Response:
+        """Changes to this gate's estate after ``since``, oldest first; deletions as tombstones."""
+        limit = min(limit, cfg.server.max_page)
+        c = schema.changes
+        with engine.connect() as conn:
+            epoch = epoch_of(conn, gate["estate"])
+            rows = conn.execute(select(c.c.seq, c.c.tbl, c.c.op, c.c.pk, c.c.body)
+                                .where(and_(c.c.estate == gate["estate"], c.c.seq > since))
+                                .order_by(c.c.seq).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        # The stored key and body are already JSON: splice them in rather than decode and re-encode.
+        parts = [f'{{"seq":{int(r.seq)},"table":"{r.tbl}","op":"{r.op}","key":{r.pk},"row":{r.body or "null"}}}'
+                 for r in rows]
+        last = int(rows[-1].seq) if rows else since
+        body = (f'{{"epoch":{json.dumps(epoch)},"last_seq":{last},"more":{"true" if more else "false"},'
+                f'"server_time":"{server_time()}","changes":[' + ",".join(parts) + "]}")
+        return Response(body.encode("utf-8"), media_type="application/json")
+
+    @app.post(f"{API}/events", response_model=PushReply)
+    def push(gate: Gate, body: PushBody) -> PushReply:
+        """Exit-log rows of the calling gate, in any order, any number of times."""
+        if len(body.events) > max_events:
+            raise HTTPException(422, f"at most {max_events} events per push")
+        foreign = [e.seq for e in body.events if e.gate_id != gate["gate_id"]]
+        if foreign:
+            raise HTTPException(403, f"gate {gate['gate_id']} may push only its own events (rows {foreign[:5]} are another gate's)")
+        with engine.begin() as conn:
+            result = ingest(conn, gate, [e.model_dump() for e in body.events])
+            epoch = epoch_of(conn, gate["estate"])
+        return PushReply(acked_seq=result.acked_seq, accepted=result.accepted, duplicates=result.duplicates,
+                         held=result.held, rejected=[Rejection(**r) for r in result.rejected], epoch=epoch,
+                         server_time=server_time())
+
+    @app.post(f"{API}/heartbeat", response_model=HeartbeatReply)
+    def beat(gate: Gate, body: Heartbeat) -> HeartbeatReply:
+        """The gate's health; the reply's server time lets it measure its clock offset."""
+        with engine.begin() as conn:
+            heartbeat(conn, gate["gate_id"], body.model_dump())
+        return HeartbeatReply(server_time=server_time())
+
+    return app

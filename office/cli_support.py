@@ -1,0 +1,81 @@
+"""Helpers of the office commands: settings, database, dates typed at the front desk, slip lines."""
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = "config/office.toml"
+
+
+def office_config(args: argparse.Namespace) -> Any:
+    from kiosk.settings import load
+    from office.config import OfficeConfig
+
+    path = args.config
+    if path is None and Path(DEFAULT_CONFIG).exists():
+        path = DEFAULT_CONFIG
+    cfg = load(OfficeConfig, path)
+    if getattr(args, "estate", None):
+        from dataclasses import replace
+
+        cfg = replace(cfg, estate=args.estate)
+    return cfg
+
+
+def office_engine(cfg: Any) -> Any:
+    from office.db import open_office
+
+    return open_office(cfg.database.url, cfg.estate)
+
+
+def when(text: str | None, cfg: Any, *, end: bool = False) -> datetime | None:
+    """A date or ISO datetime typed at the office, in the estate's zone; a bare end date means its end."""
+    from zoneinfo import ZoneInfo
+
+    from office.errors import OfficeError
+
+    if text is None:
+        return None
+    zone = ZoneInfo(cfg.timezone)
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            return datetime.combine(d + timedelta(days=1) if end else d, time(0), zone)
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise OfficeError(f"{text!r}: expected a date (2026-11-29) or date and time (2026-11-29T14:00)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=zone)
+
+
+def now_in(cfg: Any) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(cfg.timezone))
+
+
+def parse_item(text: str) -> Any:
+    """'name:quantity[:spec]', e.g. '冰箱:1:180cm'."""
+    from kiosk.core.model import SlipItem
+    from office.errors import OfficeError
+
+    name, _, rest = text.partition(":")
+    qty, _, spec = rest.partition(":")
+    try:
+        return SlipItem(name.strip(), int(qty or "1"), spec.strip())
+    except ValueError:
+        raise OfficeError(f"item {text!r}: expected name:quantity[:spec], e.g. 冰箱:1:180cm") from None
+
+
+def parse_approval(text: str, at: datetime) -> Any:
+    """'role=name', e.g. 'butler_head=王经理'."""
+    from kiosk.core.model import Approval, ApprovalRole
+    from office.errors import OfficeError
+
+    role, _, name = text.partition("=")
+    try:
+        return Approval(ApprovalRole(role.strip()), name.strip() or role.strip(), at)
+    except ValueError:
+        roles = ", ".join(r.value for r in ApprovalRole)
+        raise OfficeError(f"approval {text!r}: expected role=name with role one of {roles}") from None

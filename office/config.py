@@ -1,0 +1,36 @@
+"""Settings of the office server (config/office.toml): one frozen dataclass per table."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    #: SQLAlchemy URL: a SQLite file by default, e.g. postgresql+psycopg://user@host/gatepass in production.
+    url: str = "sqlite:///var/office.db"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Bodies larger than this are refused with 413 before they are parsed.
+    max_body_bytes: int = 8 * 1024 * 1024
+    #: Most exit-log rows one push may carry; more is a 422.
+    max_events_per_push: int = 2000
+    #: Most replica changes one pull page returns.
+    max_page: int = 5000
+
+
+@dataclass(frozen=True)
+class OfficeConfig:
+    #: The estate that commands act on unless told otherwise (estates scope gates, permits, slips...).
+    estate: str = "default"
+    #: Local zone for dates typed at the office (slip windows, export ranges).
+    timezone: str = "Asia/Shanghai"
+    #: Ed25519 signing key and ID-HMAC key (made by `gatepass office init`).
+    keys: str = "var/office-keys"
+    #: Where `issue-slip` writes the slip's QR code (PNG and SVG).
+    slips_dir: str = "var/slips"
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)

@@ -1,0 +1,227 @@
+"""Accepting a gate's exit-log rows: exactly once, in chain order, anomalies flagged.
+
+The office keeps each gate's head (last accepted seq and hash). A pushed row is
+accepted only if it is the next one and continues the chain (sync/chain.py), so
+replays are recognised by (gate, seq) and event id and answered as duplicates, rows
+ahead of a gap are held until the gap fills, and a row that was edited, or that
+contradicts what the office already holds (a fork), is refused and flagged. Nothing
+is silently dropped: the gate keeps every row, and the ack tells it where to resume.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from office import schema
+from office.changes import lock_estate, put_rows
+from office.db import utcnow
+from sync.chain import row_hash
+from sync.slip_token import MAX_SLIP_ID
+
+#: Exit-log kinds that consume a slip (kiosk/exitlog.py releases_of).
+CONSUMING_KINDS = frozenset({"release", "override"})
+
+
+@dataclass
+class PushResult:
+    acked_seq: int
+    accepted: int = 0
+    duplicates: int = 0
+    held: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def raise_flag(conn: Connection, estate: str, kind: str, dedupe_key: str, message: str, *,
+               gate_id: str = "", seq: int | None = None, slip_id: str = "", detail: Mapping[str, Any] | None = None) -> bool:
+    """Record an anomaly once (by ``dedupe_key``); return whether it is new."""
+    f = schema.flags
+    if conn.execute(select(f.c.flag_id).where(f.c.dedupe_key == dedupe_key)).first():
+        return False
+    conn.execute(insert(f).values(
+        estate=estate, gate_id=gate_id, kind=kind, seq=seq, slip_id=slip_id, message=message,
+        detail=json.dumps(dict(detail or {}), ensure_ascii=False, default=str), dedupe_key=dedupe_key,
+        raised_at=utcnow(), resolved_at=None))
+    return True
+
+
+def _stored(row: Mapping[str, Any], estate: str) -> dict[str, Any]:
+    out = {k: row[k] for k in ("gate_id", "seq", "event_id", "kind", "at", "guard_id", "card_uid",
+                               "permit_id", "slip_id", "prev_hash", "hash")}
+    out.update(estate=estate, clock_synced=int(bool(row["clock_synced"])),
+               reasons=json.dumps(list(row["reasons"]), ensure_ascii=False),
+               detail=json.dumps(row["detail"], ensure_ascii=False, sort_keys=True), received_at=utcnow())
+    return out
+
+
+class _Gate:
+    """One push's view of a gate's chain head, locked for the length of the transaction."""
+
+    def __init__(self, conn: Connection, gate: Mapping[str, Any]) -> None:
+        g = schema.gates
+        self.conn, self.gate_id, self.estate = conn, str(gate["gate_id"]), str(gate["estate"])
+        # Writing first takes the lock (SQLite: the write lock; PostgreSQL: the gate's row).
+        conn.execute(update(g).where(g.c.gate_id == self.gate_id).values(last_seen=utcnow()))
+        head = conn.execute(select(g.c.head_seq, g.c.head_hash).where(g.c.gate_id == self.gate_id)).one()
+        self.seq, self.hash = int(head.head_seq), str(head.head_hash)
+        self.result = PushResult(acked_seq=self.seq)
+        #: Rows accepted in this push, inserted together at the end (one executemany, not one statement each).
+        self.accepted: dict[int, dict[str, Any]] = {}
+        self.known_ids: set[str] = set()
+
+    def prefetch(self, rows: list[Mapping[str, Any]]) -> None:
+        """Which offered event ids the office already holds, in one query per thousand rows."""
+        e = schema.events
+        ids = [str(r["event_id"]) for r in rows]
+        for i in range(0, len(ids), 1000):
+            self.known_ids.update(self.conn.execute(select(e.c.event_id).where(e.c.event_id.in_(ids[i:i + 1000]))).scalars())
+
+    def stored(self, seq: int) -> tuple[str, str] | None:
+        """(event_id, hash) the office holds at ``seq``, counting rows accepted in this push."""
+        if seq in self.accepted:
+            return self.accepted[seq]["event_id"], self.accepted[seq]["hash"]
+        e = schema.events
+        have = self.conn.execute(select(e.c.event_id, e.c.hash).where(e.c.gate_id == self.gate_id, e.c.seq == seq)).first()
+        return (have.event_id, have.hash) if have is not None else None
+
+    def reject(self, row: Mapping[str, Any], kind: str, why: str) -> None:
+        seq = int(row["seq"])
+        self.result.rejected.append({"seq": seq, "reason": kind, "detail": why})
+        raise_flag(self.conn, self.estate, kind, f"{kind}:{self.gate_id}:{seq}:{row.get('hash')}",
+                   f"gate {self.gate_id} row {seq}: {why}", gate_id=self.gate_id, seq=seq,
+                   slip_id=str(row.get("slip_id") or "")[:10], detail={"offered": dict(row)})
+
+    def offer(self, row: Mapping[str, Any]) -> bool:
+        """Try to accept ``row`` as the next one; return whether it was accepted."""
+        seq = int(row["seq"])
+        if row["prev_hash"] != self.hash:
+            self.reject(row, "fork", "does not continue the chain the office holds (prev_hash differs)")
+            return False
+        if row_hash(self.hash, row) != row["hash"]:
+            self.reject(row, "edited", "hash does not match the row's contents (row edited)")
+            return False
+        if row["event_id"] in self.known_ids:
+            self.reject(row, "foreign_event_id", "event id already recorded under another sequence number")
+            return False
+        self.accepted[seq] = _stored(row, self.estate)
+        self.known_ids.add(str(row["event_id"]))
+        self.seq, self.hash = seq, str(row["hash"])
+        self.result.accepted += 1
+        if row["kind"] in CONSUMING_KINDS and row["slip_id"]:
+            self._consume(row)
+        return True
+
+    def _consume(self, row: Mapping[str, Any]) -> None:
+        """Record a slip's use; a second use anywhere is flagged as double use."""
+        c = schema.consumed_slips
+        slip_id = str(row["slip_id"])
+        if len(slip_id) > MAX_SLIP_ID:
+            raise_flag(self.conn, self.estate, "bad_slip_id", f"bad_slip_id:{row['event_id']}",
+                       f"gate {self.gate_id} row {row['seq']}: released against {slip_id[:20]!r}, not a slip id",
+                       gate_id=self.gate_id, seq=int(row["seq"]))
+            return
+        lock_estate(self.conn, self.estate)  # so that two gates' releases of one slip see each other
+        earlier = self.conn.execute(select(c.c.gate_id, c.c.at).where(
+            and_(c.c.estate == self.estate, c.c.slip_id == slip_id))).all()
+        if not any(r.gate_id == self.gate_id for r in earlier):
+            put_rows(self.conn, self.estate, c, [{"slip_id": slip_id, "gate_id": self.gate_id, "at": row["at"]}])
+        if earlier:
+            uses = [{"gate_id": r.gate_id, "at": r.at} for r in earlier] + [{"gate_id": self.gate_id, "at": row["at"]}]
+            gates = ", ".join(u["gate_id"] for u in uses)
+            raise_flag(self.conn, self.estate, "double_use", f"double_use:{slip_id}:{row['event_id']}",
+                       f"slip {slip_id} released more than once (gates {gates})", gate_id=self.gate_id,
+                       seq=int(row["seq"]), slip_id=slip_id[:10], detail={"uses": uses, "event_id": row["event_id"]})
+
+    def hold(self, row: Mapping[str, Any]) -> None:
+        h = schema.held_events
+        key = and_(h.c.gate_id == self.gate_id, h.c.seq == int(row["seq"]))
+        if self.conn.execute(select(h.c.seq).where(key)).first() is None:
+            self.conn.execute(insert(h).values(gate_id=self.gate_id, seq=int(row["seq"]),
+                                               body=json.dumps(dict(row), ensure_ascii=False), received_at=utcnow()))
+        self.result.held += 1
+        missing = self.seq + 1
+        raise_flag(self.conn, self.estate, "gap", f"gap:{self.gate_id}:{missing}",
+                   f"gate {self.gate_id}: row {row['seq']} arrived but row {missing} has not", gate_id=self.gate_id,
+                   seq=missing)
+
+    def drain_held(self) -> None:
+        """Accept held rows that now continue the chain; resolve the gaps they close."""
+        h = schema.held_events
+        while True:
+            held = self.conn.execute(select(h.c.body).where(h.c.gate_id == self.gate_id, h.c.seq == self.seq + 1)).first()
+            if held is None:
+                break
+            row = json.loads(held.body)
+            self.prefetch([row])
+            if not self.offer(row):
+                break
+            self.conn.execute(delete(h).where(h.c.gate_id == self.gate_id, h.c.seq == self.seq))
+        self.conn.execute(delete(h).where(h.c.gate_id == self.gate_id, h.c.seq <= self.seq))
+        f = schema.flags
+        self.conn.execute(update(f).where(f.c.gate_id == self.gate_id, f.c.kind == "gap", f.c.resolved_at.is_(None),
+                                          f.c.seq <= self.seq).values(resolved_at=utcnow()))
+
+    def save(self) -> PushResult:
+        g = schema.gates
+        if self.accepted:
+            self.conn.execute(insert(schema.events), list(self.accepted.values()))
+        self.conn.execute(update(g).where(g.c.gate_id == self.gate_id).values(head_seq=self.seq, head_hash=self.hash))
+        self.result.acked_seq = self.seq
+        return self.result
+
+
+def ingest(conn: Connection, gate: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> PushResult:
+    """Apply one pushed batch (rows of the authenticated gate only) inside the caller's transaction."""
+    g = _Gate(conn, gate)
+    g.prefetch(rows)
+    for row in sorted(rows, key=lambda r: int(r["seq"])):
+        seq = int(row["seq"])
+        if seq <= g.seq:
+            have = g.stored(seq)
+            if have is not None and have == (row["event_id"], row["hash"]):
+                g.result.duplicates += 1
+            else:
+                g.reject(row, "fork", "differs from the row the office already accepted at this sequence number")
+        elif seq == g.seq + 1:
+            g.offer(row)
+        else:
+            g.hold(row)
+    g.drain_held()
+    return g.save()
+
+
+def heartbeat(conn: Connection, gate_id: str, info: Mapping[str, Any]) -> None:
+    g = schema.gates
+    conn.execute(update(g).where(g.c.gate_id == gate_id).values(
+        last_seen=utcnow(), heartbeat=json.dumps(dict(info), ensure_ascii=False)))
+
+
+def list_gates(conn: Connection, estate: str) -> list[dict[str, Any]]:
+    """Gates of an estate with their chain head and last heartbeat (never the credential hash)."""
+    g = schema.gates
+    rows = conn.execute(select(g.c.gate_id, g.c.name, g.c.created_at, g.c.head_seq, g.c.last_seen, g.c.heartbeat)
+                        .where(g.c.estate == estate).order_by(g.c.gate_id)).mappings()
+    return [dict(r, heartbeat=json.loads(r["heartbeat"]) if r["heartbeat"] else None) for r in rows]
+
+
+def list_flags(conn: Connection, estate: str, *, include_resolved: bool = False) -> list[dict[str, Any]]:
+    f = schema.flags
+    q = select(f).where(f.c.estate == estate).order_by(f.c.flag_id)
+    if not include_resolved:
+        q = q.where(f.c.resolved_at.is_(None))
+    out = []
+    for r in conn.execute(q).mappings():
+        d = dict(r)
+        d["detail"] = json.loads(d["detail"] or "{}")
+        out.append(d)
+    return out
+
+
+def resolve_flag(conn: Connection, estate: str, flag_id: int) -> bool:
+    f = schema.flags
+    done = conn.execute(update(f).where(f.c.estate == estate, f.c.flag_id == flag_id, f.c.resolved_at.is_(None))
+                        .values(resolved_at=utcnow()))
+    return done.rowcount == 1
+

@@ -1,0 +1,179 @@
+"""Office commands on units, permits, guards, rules, signing keys and gates.
+
+Each function runs inside one transaction the caller opens (``engine.begin()``), so a
+command either lands whole, with its replica changes, or not at all.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from kiosk.core.model import TEMPORARY_PASS_MAX_DAYS, PermitKind, PermitStatus, Role
+from office import schema
+from office.changes import get_row, lock_estate, patch, put_rows
+from office.db import utcnow
+from office.errors import NotFound, OfficeError, Refused
+from sync.chain import GENESIS
+from sync.keys import id_hash, load_public_dir, mask_id
+from sync.slip_token import MAX_GATE_ID, MAX_UNIT_ID
+
+GATE_ID = re.compile(r"^[a-z0-9_-]{1,%d}$" % MAX_GATE_ID)
+PIN_ITERATIONS = 60_000   # as kiosk/core/rules.py checks it on a Raspberry Pi
+
+
+def token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "") -> str:
+    """Register a gate; return its credential (shown once, stored only as a hash)."""
+    if not GATE_ID.match(gate_id):
+        raise OfficeError(f"gate id {gate_id!r}: use 1-{MAX_GATE_ID} lowercase letters, digits, '-' or '_'")
+    if conn.execute(select(schema.gates.c.gate_id).where(schema.gates.c.gate_id == gate_id)).first():
+        raise Refused(f"gate {gate_id!r} already exists")
+    secret = secrets.token_hex(32)
+    conn.execute(insert(schema.gates).values(
+        gate_id=gate_id, estate=estate, name=name or gate_id, token_hash=token_digest(secret),
+        created_at=utcnow(), head_seq=0, head_hash=GENESIS))
+    return f"{gate_id}.{secret}"
+
+
+def gate_for_credential(conn: Connection, credential: str) -> dict[str, Any] | None:
+    """The gate a bearer credential belongs to, or None; compared in constant time."""
+    gate_id, _, secret = credential.partition(".")
+    if not gate_id or not secret:
+        return None
+    row = conn.execute(select(schema.gates).where(schema.gates.c.gate_id == gate_id)).mappings().first()
+    if row is None or not hmac.compare_digest(row["token_hash"], token_digest(secret)):
+        return None
+    return dict(row)
+
+
+def add_unit(conn: Connection, estate: str, unit_id: str, building: str = "", room: str = "") -> dict[str, Any]:
+    """A unit such as 3-2-1502 (building 3, entrance 2, room 1502); building and room default from the id."""
+    if not unit_id or len(unit_id.encode("utf-8")) > MAX_UNIT_ID:
+        raise OfficeError(f"unit id {unit_id!r}: 1 to {MAX_UNIT_ID} bytes, like 3-2-1502")
+    parts = unit_id.split("-")
+    old = get_row(conn, estate, schema.units, {"unit_id": unit_id})
+    row = {"unit_id": unit_id, "building": building or parts[0], "room": room or parts[-1],
+           "unpaid_fees": old["unpaid_fees"] if old else 0}
+    put_rows(conn, estate, schema.units, [row])
+    return row
+
+
+def require_unit(conn: Connection, estate: str, unit_id: str) -> dict[str, Any]:
+    row = get_row(conn, estate, schema.units, {"unit_id": unit_id})
+    if row is None:
+        raise NotFound(f"no unit {unit_id!r} in estate {estate!r} (add it with `gatepass office add-unit`)")
+    return row
+
+
+def set_fees(conn: Connection, estate: str, unit_id: str, unpaid: bool) -> dict[str, Any]:
+    """Record whether a unit owes property, water or electricity fees (unpaid: no slip)."""
+    require_unit(conn, estate, unit_id)
+    return patch(conn, estate, schema.units, {"unit_id": unit_id}, unpaid_fees=int(unpaid))
+
+
+def issue_permit(
+    conn: Connection, estate: str, *, card_uid: str, kind: PermitKind, holder_name: str, unit_id: str,
+    id_number: str, hmac_key: bytes, valid_from: datetime, valid_until: datetime | None = None,
+    phone: str = "", photo: tuple[bytes, str] | None = None, permit_id: str = "",
+) -> dict[str, Any]:
+    """Issue a card permit: a year by default, a temporary pass three days at most."""
+    lock_estate(conn, estate)  # the one-active-permit-per-card check must see other clerks' permits
+    require_unit(conn, estate, unit_id)
+    if valid_from.tzinfo is None:
+        raise OfficeError("permit validity needs a timezone")
+    if valid_until is None:
+        days = TEMPORARY_PASS_MAX_DAYS if kind is PermitKind.TEMPORARY else 365
+        valid_until = valid_from + timedelta(days=days)
+    if valid_until <= valid_from:
+        raise Refused("a permit must end after it starts")
+    if kind is PermitKind.TEMPORARY and valid_until - valid_from > timedelta(days=TEMPORARY_PASS_MAX_DAYS):
+        raise Refused(f"a temporary pass (临时通行证) is valid for at most {TEMPORARY_PASS_MAX_DAYS} days")
+    if not card_uid:
+        raise OfficeError("a permit needs the card's UID")
+    p = schema.permits
+    clash = conn.execute(select(p.c.permit_id).where(
+        p.c.estate == estate, p.c.card_uid == card_uid, p.c.status == PermitStatus.ACTIVE.value)).first()
+    if clash:
+        raise Refused(f"card {card_uid} is already on active permit {clash.permit_id}; revoke or report it lost first")
+    permit_id = permit_id or "P" + secrets.token_hex(4).upper()
+    photo_id = ""
+    if photo is not None:
+        data, mime = photo
+        photo_id = "ph-" + hashlib.sha256(data).hexdigest()[:16]
+        put_rows(conn, estate, schema.photos, [{"photo_id": photo_id, "mime": mime, "data": data}])
+    row = {
+        "permit_id": permit_id, "card_uid": card_uid, "kind": kind.value, "holder_name": holder_name,
+        "id_masked": mask_id(id_number) if id_number else "", "id_hash": id_hash(hmac_key, id_number) if id_number else "",
+        "photo": photo_id, "phone": phone, "unit_id": unit_id, "valid_from": valid_from.isoformat(),
+        "valid_until": valid_until.isoformat(), "status": PermitStatus.ACTIVE.value,
+    }
+    put_rows(conn, estate, p, [row])
+    return row
+
+
+def find_permit(conn: Connection, estate: str, permit_or_card: str) -> dict[str, Any]:
+    """A permit by its id, or the newest permit on a card UID."""
+    p = schema.permits
+    row = conn.execute(select(p).where(p.c.estate == estate, p.c.permit_id == permit_or_card)).mappings().first()
+    if row is None:
+        row = conn.execute(select(p).where(p.c.estate == estate, p.c.card_uid == permit_or_card)
+                           .order_by(p.c.valid_until.desc())).mappings().first()
+    if row is None:
+        raise NotFound(f"no permit or card {permit_or_card!r} in estate {estate!r}")
+    return dict(row)
+
+
+def set_permit_status(conn: Connection, estate: str, permit_or_card: str, status: PermitStatus) -> dict[str, Any]:
+    """Report a card lost or revoke a permit; gates refuse the card after their next pull."""
+    row = find_permit(conn, estate, permit_or_card)
+    return patch(conn, estate, schema.permits, {"permit_id": row["permit_id"]}, status=status.value)
+
+
+def hash_pin(pin: str, salt: bytes | None = None, iterations: int = PIN_ITERATIONS) -> str:
+    """pbkdf2_sha256$iterations$salt_hex$hash_hex, the form the kiosk checks."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def add_guard(conn: Connection, estate: str, guard_id: str, name: str, badge_uid: str, pin: str,
+              role: Role = Role.GUARD) -> dict[str, Any]:
+    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+        raise OfficeError("a guard's PIN is 4 to 8 digits")
+    row = {"guard_id": guard_id, "name": name, "badge_uid": badge_uid, "pin_hash": hash_pin(pin),
+           "role": role.value, "active": 1}
+    put_rows(conn, estate, schema.guards, [row])
+    return row
+
+
+def set_rule(conn: Connection, estate: str, name: str, value_json: str) -> dict[str, Any]:
+    try:
+        value = json.loads(value_json)
+    except json.JSONDecodeError as exc:
+        raise OfficeError(f"rule {name}: value is not JSON: {exc}") from None
+    row = {"name": name, "value": json.dumps(value, ensure_ascii=False)}
+    put_rows(conn, estate, schema.rules, [row])
+    return row
+
+
+def import_public_keys(conn: Connection, estate: str, keys_dir: str | Path) -> list[str]:
+    """Publish the office's public keys (keys_dir/*.pub) to gates; return the new key ids."""
+    added = []
+    for kid, raw in load_public_dir(keys_dir).items():
+        if get_row(conn, estate, schema.signing_keys, {"key_id": kid}) is None:
+            put_rows(conn, estate, schema.signing_keys,
+                     [{"key_id": kid, "public_key": base64.b64encode(raw).decode("ascii"), "revoked": 0}])
+            added.append(kid)
+    return added

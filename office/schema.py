@@ -1,0 +1,212 @@
+"""The office database in SQLAlchemy Core: portable between SQLite and PostgreSQL.
+
+Entity tables mirror the gate's replica tables (kiosk/store.py) with an ``estate``
+column in front, so that a write to one of them becomes a replica change with no
+translation. ``changes`` holds, per estate, the latest change of every replicated
+row under a monotonic sequence number; gates pull ``seq > cursor``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    BigInteger,
+)
+
+metadata = MetaData()
+
+
+def _key(name: str, length: int = 64) -> Column:
+    return Column(name, String(length), primary_key=True)
+
+
+estates = Table(
+    "estates", metadata,
+    _key("estate_id", 32),
+    Column("name", Text, nullable=False, default=""),
+    # The last change sequence number handed out in this estate; writers lock this row,
+    # so sequence order is commit order and a pulling gate never skips a change.
+    Column("change_seq", BigInteger, nullable=False, default=0),
+    # Random id of this office database: a gate that sees a new epoch pulls from zero.
+    Column("epoch", String(32), nullable=False),
+)
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", String(40), nullable=False),
+)
+
+changes = Table(
+    "changes", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("estate", String(32), nullable=False),
+    Column("tbl", String(32), nullable=False),
+    Column("pk", Text, nullable=False),          # JSON list of the key values
+    Column("op", String(8), nullable=False),      # "upsert" | "delete"
+    Column("body", Text),                         # JSON of the replica row; NULL for a tombstone
+    UniqueConstraint("estate", "tbl", "pk", name="changes_one_per_row"),
+    Index("changes_by_estate_seq", "estate", "seq"),
+)
+
+units = Table(
+    "units", metadata,
+    _key("estate", 32), _key("unit_id", 10),
+    Column("building", Text, nullable=False, default=""),
+    Column("room", Text, nullable=False, default=""),
+    Column("unpaid_fees", Integer, nullable=False, default=0),
+)
+
+permits = Table(
+    "permits", metadata,
+    _key("estate", 32), _key("permit_id", 32),
+    Column("card_uid", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("holder_name", Text, nullable=False),
+    Column("id_masked", Text, nullable=False, default=""),
+    Column("id_hash", String(64), nullable=False, default=""),
+    Column("photo", String(64), nullable=False, default=""),
+    Column("phone", Text, nullable=False, default=""),
+    Column("unit_id", String(10), nullable=False),
+    Column("valid_from", String(40), nullable=False),
+    Column("valid_until", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Index("permits_by_card", "estate", "card_uid"),
+)
+
+slips = Table(
+    "slips", metadata,
+    _key("estate", 32), _key("slip_id", 10),
+    Column("kind", String(16), nullable=False),
+    Column("unit_id", String(10), nullable=False),
+    Column("applicant_name", Text, nullable=False),
+    Column("applicant_phone", Text, nullable=False, default=""),
+    Column("mover_name", Text, nullable=False),
+    Column("mover_id_masked", Text, nullable=False, default=""),
+    Column("mover_id_hash", String(64), nullable=False, default=""),
+    Column("mover_photo", String(64), nullable=False, default=""),
+    Column("mover_permit_id", String(32), nullable=False, default=""),
+    Column("purpose", Text, nullable=False, default=""),
+    Column("valid_from", String(40), nullable=False),
+    Column("valid_until", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("exit_gate_id", String(6), nullable=False, default=""),
+    Column("approvals", Text, nullable=False, default="[]"),
+    Column("items_digest", String(16), nullable=False),
+)
+
+slip_items = Table(
+    "slip_items", metadata,
+    _key("estate", 32), _key("slip_id", 10),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("spec", Text, nullable=False, default=""),
+)
+
+guards = Table(
+    "guards", metadata,
+    _key("estate", 32), _key("guard_id", 32),
+    Column("name", Text, nullable=False),
+    Column("badge_uid", String(64), nullable=False),
+    Column("pin_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("active", Integer, nullable=False, default=1),
+)
+
+signing_keys = Table(
+    "signing_keys", metadata,
+    _key("estate", 32), _key("key_id", 8),
+    Column("public_key", Text, nullable=False),
+    Column("revoked", Integer, nullable=False, default=0),
+)
+
+rules = Table(
+    "rules", metadata,
+    _key("estate", 32), _key("name", 64),
+    Column("value", Text, nullable=False),
+)
+
+consumed_slips = Table(
+    "consumed_slips", metadata,
+    _key("estate", 32), _key("slip_id", 10), _key("gate_id", 6),
+    Column("at", String(40), nullable=False),
+)
+
+photos = Table(
+    "photos", metadata,
+    _key("estate", 32), _key("photo_id", 64),
+    Column("mime", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+#: Replicated tables by name, as the gate's replica names them.
+REPLICATED: dict[str, Table] = {
+    t.name: t for t in (units, permits, slips, slip_items, guards, signing_keys, rules, consumed_slips, photos)
+}
+
+gates = Table(
+    "gates", metadata,
+    _key("gate_id", 6),
+    Column("estate", String(32), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    # The last exit-log row accepted from this gate: the chain continues from here.
+    Column("head_seq", BigInteger, nullable=False, default=0),
+    Column("head_hash", String(64), nullable=False),
+    Column("last_seen", String(40)),
+    Column("heartbeat", Text),                    # JSON of the last heartbeat
+)
+
+events = Table(
+    "events", metadata,
+    Column("gate_id", String(6), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("estate", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("clock_synced", Integer, nullable=False),
+    Column("guard_id", Text, nullable=False, default=""),
+    Column("card_uid", Text, nullable=False, default=""),
+    Column("permit_id", Text, nullable=False, default=""),
+    Column("slip_id", Text, nullable=False, default=""),
+    Column("reasons", Text, nullable=False, default="[]"),
+    Column("detail", Text, nullable=False, default="{}"),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Index("events_by_estate_at", "estate", "at"),
+)
+
+#: Rows that arrived ahead of a gap in a gate's chain: kept, not accepted, until the gap fills.
+held_events = Table(
+    "held_events", metadata,
+    Column("gate_id", String(6), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("body", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+)
+
+flags = Table(
+    "flags", metadata,
+    Column("flag_id", Integer, primary_key=True, autoincrement=True),
+    Column("estate", String(32), nullable=False),
+    Column("gate_id", String(6), nullable=False, default=""),
+    Column("kind", String(24), nullable=False),   # gap | fork | edited | double_use | foreign_event_id | bad_slip_id
+    Column("seq", BigInteger),
+    Column("slip_id", String(10), nullable=False, default=""),
+    Column("message", Text, nullable=False),
+    Column("detail", Text, nullable=False, default="{}"),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("raised_at", String(40), nullable=False),
+    Column("resolved_at", String(40)),
+)

@@ -1,0 +1,140 @@
+"""Issuing and cancelling item-release slips (物品放行条, form R-KF001).
+
+The front desk's checks come first: the unit exists and owes no fees, the approvals
+the slip's kind needs are all there. Only then is the slip stored, signed with the
+office's Ed25519 key and written out as a QR code (PNG to print, SVG to scale).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, func, select
+
+from kiosk.core.model import REQUIRED_APPROVALS, Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
+from office import schema
+from office.changes import get_row, lock_estate, patch, put_rows
+from office.errors import NotFound, OfficeError, Refused
+from office.records import require_unit
+from sync.keys import id_hash, mask_id
+from sync.slip_token import MAX_GATE_ID, TokenFieldError, items_digest, sign
+
+
+@dataclass(frozen=True)
+class SlipRequest:
+    kind: SlipKind
+    unit_id: str
+    applicant_name: str
+    mover_name: str
+    items: Sequence[SlipItem]
+    valid_from: datetime
+    valid_until: datetime
+    approvals: Sequence[Approval]
+    applicant_phone: str = ""
+    mover_id_number: str = ""
+    mover_permit_id: str = ""
+    purpose: str = ""
+    exit_gate_id: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedSlip:
+    slip_id: str
+    token: str
+    png: Path
+    svg: Path
+
+
+def next_slip_id(conn: Connection, estate: str, day: datetime) -> str:
+    """S + yymmdd + three digits, numbered per day: S261129001 (10 characters)."""
+    prefix = "S" + day.strftime("%y%m%d")
+    s = schema.slips
+    last = conn.execute(select(func.max(s.c.slip_id)).where(s.c.estate == estate, s.c.slip_id.like(prefix + "%"))).scalar()
+    n = int(last[len(prefix):]) + 1 if last else 1
+    if n > 999:
+        raise Refused(f"more than 999 slips on {day:%Y-%m-%d}")
+    return f"{prefix}{n:03d}"
+
+
+def check(conn: Connection, estate: str, req: SlipRequest) -> None:
+    """Refuse a slip the front desk must not issue; the message says what is missing."""
+    unit = require_unit(conn, estate, req.unit_id)
+    if unit["unpaid_fees"]:
+        raise Refused(f"unit {req.unit_id} has unpaid property, water or electricity fees: no slip until they are paid (欠费不予放行)")
+    missing = [r for r in REQUIRED_APPROVALS[req.kind] if r not in {a.role for a in req.approvals}]
+    if missing:
+        names = ", ".join(f"{r.value} ({r.label_zh})" for r in missing)
+        raise Refused(f"a {req.kind.value} slip needs approval by: {names}")
+    if not req.items:
+        raise OfficeError("a slip lists at least one item")
+    if any(i.quantity < 1 for i in req.items):
+        raise OfficeError("item quantities are whole numbers of at least 1")
+    if req.valid_from.tzinfo is None or req.valid_until.tzinfo is None:
+        raise OfficeError("a slip's time window needs a timezone")
+    if req.valid_until <= req.valid_from:
+        raise Refused("a slip's time window must end after it starts")
+    if req.kind is SlipKind.MOVE_OUT and not req.exit_gate_id:
+        raise Refused("a move-out slip (迁出) names its designated exit gate")
+    if len(req.exit_gate_id) > MAX_GATE_ID:
+        raise OfficeError(f"exit gate id {req.exit_gate_id!r} is longer than {MAX_GATE_ID}")
+    if req.mover_permit_id and get_row(conn, estate, schema.permits, {"permit_id": req.mover_permit_id}) is None:
+        raise NotFound(f"no permit {req.mover_permit_id!r} for the mover")
+
+
+def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25519PrivateKey,
+               hmac_key: bytes, out_dir: str | Path, now: datetime) -> IssuedSlip:
+    lock_estate(conn, estate)  # two clerks must not get the same slip number
+    check(conn, estate, req)
+    slip_id = next_slip_id(conn, estate, now)
+    digest = items_digest(req.items)
+    claims = TokenClaims(slip_id=slip_id, kind=req.kind, unit_id=req.unit_id, valid_from=req.valid_from,
+                         valid_until=req.valid_until, item_count=len(req.items), items_digest=digest,
+                         key_id="", exit_gate_id=req.exit_gate_id)
+    try:
+        token = sign(claims, private)
+    except TokenFieldError as exc:
+        raise Refused(f"slip cannot be signed: {exc}") from None
+    row: dict[str, Any] = {
+        "slip_id": slip_id, "kind": req.kind.value, "unit_id": req.unit_id,
+        "applicant_name": req.applicant_name, "applicant_phone": req.applicant_phone,
+        "mover_name": req.mover_name,
+        "mover_id_masked": mask_id(req.mover_id_number) if req.mover_id_number else "",
+        "mover_id_hash": id_hash(hmac_key, req.mover_id_number) if req.mover_id_number else "",
+        "mover_photo": "", "mover_permit_id": req.mover_permit_id, "purpose": req.purpose,
+        "valid_from": req.valid_from.isoformat(), "valid_until": req.valid_until.isoformat(),
+        "status": SlipStatus.ISSUED.value, "exit_gate_id": req.exit_gate_id,
+        "approvals": json.dumps([{"role": a.role.value, "name": a.name, "at": a.at.isoformat() if a.at else None}
+                                 for a in req.approvals], ensure_ascii=False),
+        "items_digest": digest,
+    }
+    put_rows(conn, estate, schema.slips, [row])
+    put_rows(conn, estate, schema.slip_items, [
+        {"slip_id": slip_id, "line": i, "name": it.name, "quantity": it.quantity, "spec": it.spec}
+        for i, it in enumerate(req.items)])
+    png, svg = write_qr(token, Path(out_dir), slip_id)
+    return IssuedSlip(slip_id, token, png, svg)
+
+
+def write_qr(token: str, out_dir: Path, slip_id: str) -> tuple[Path, Path]:
+    import segno
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        qr = segno.make(token, error="q", boost_error=False)
+        png, svg = out_dir / f"{slip_id}.png", out_dir / f"{slip_id}.svg"
+        qr.save(str(png), scale=6, border=4)
+        qr.save(str(svg), scale=6, border=4)
+    except OSError as exc:
+        raise OfficeError(f"{out_dir}: cannot write the slip's QR code: {exc.strerror}") from None
+    return png, svg
+
+
+def cancel_slip(conn: Connection, estate: str, slip_id: str) -> dict[str, Any]:
+    """Cancel a slip; gates refuse it after their next pull."""
+    if get_row(conn, estate, schema.slips, {"slip_id": slip_id}) is None:
+        raise NotFound(f"no slip {slip_id!r} in estate {estate!r}")
+    return patch(conn, estate, schema.slips, {"slip_id": slip_id}, status=SlipStatus.CANCELLED.value)

@@ -1,0 +1,262 @@
+"""The gate's sync daemon: pull the replica, push the exit log, report health.
+
+One thread, one loop, three duties on their own schedules: push whenever the exit
+log grows (checked every ``push_delay_s``), pull at start and every
+``pull_interval_s``, heartbeat every ``heartbeat_interval_s``. Each duty that fails
+backs off exponentially with jitter and retries by itself. Progress is two cursors in
+the replica's ``replica_meta``: a kill -9 at any instant loses nothing and repeats
+nothing the office has not already recognised as a duplicate.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from kiosk.store import Replica
+from sync.client import OfficeClient
+from sync.config import SyncConfig
+from kiosk.errors import GatepassError
+from sync.errors import OfficeRefused, OfficeUnreachable, SyncError
+from sync.notify import notify, watchdog_interval_s
+from sync.outbox import Outbox
+from sync.replica_writer import LAST_PULL_AT, OFFICE_EPOCH, PULL_CURSOR, PUSH_CURSOR, ReplicaWriter
+from sync.status import write_status
+
+#: How often the status file is rewritten even when nothing changed (the kiosk's liveness check).
+STATUS_REFRESH_S = 5.0
+
+
+def utc_iso(ts: float | None = None) -> str:
+    return datetime.fromtimestamp(time.time() if ts is None else ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Backoff:
+    """Exponential backoff with jitter: the n-th retry waits a random time in [d/2, d], d = min(max, min·2ⁿ)."""
+
+    def __init__(self, minimum_s: float, maximum_s: float, rng: random.Random | None = None) -> None:
+        self.minimum, self.maximum, self.failures = minimum_s, maximum_s, 0
+        self.rng = rng or random.Random()
+
+    def failed(self) -> float:
+        d = min(self.maximum, self.minimum * (2 ** min(self.failures, 30)))
+        self.failures += 1
+        return self.rng.uniform(d / 2, d)
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+class SyncDaemon:
+    def __init__(self, cfg: SyncConfig, *, gate_id: str, replica_path: str | Path, exit_log_path: str | Path,
+                 credential: str, client: OfficeClient | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.cfg, self.gate_id, self.clock = cfg, gate_id, clock
+        self.replica = Replica.open(replica_path)
+        self.writer = ReplicaWriter(self.replica)
+        self.outbox = Outbox(exit_log_path)
+        self.client = client or OfficeClient(cfg.office_url, credential, timeout_s=cfg.timeout_s)
+        self.stop_event = threading.Event()
+        self.pull_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
+        self.push_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
+        self.beat_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
+        self.status: dict[str, Any] = {
+            "gate_id": gate_id, "pid": os.getpid(), "updated_at": None, "state": "starting", "ok": None,
+            "error": None, "office_url": cfg.office_url,
+            "last_pull_at": self.writer.meta(LAST_PULL_AT), "last_pull_attempt_at": None,
+            "pull_cursor": self.writer.int_meta(PULL_CURSOR),
+            "last_push_at": None, "last_push_attempt_at": None, "push_cursor": self.writer.int_meta(PUSH_CURSOR),
+            "outbox_depth": 0, "last_error": None, "last_error_at": None, "clock_offset_s": None,
+            "office_epoch": self.writer.meta(OFFICE_EPOCH),
+        }
+        self._status_written = 0.0
+        self._watchdog_s = watchdog_interval_s()
+        self._last_ping = -1e9
+
+    # ------------------------------------------------------------------ duties
+
+    def pull(self) -> int:
+        """Pull pages until the office has no more; return how many changes were applied."""
+        self.status["last_pull_attempt_at"] = utc_iso()
+        applied = 0
+        while not self.stop_event.is_set():
+            since = self.writer.int_meta(PULL_CURSOR)
+            page = self.client.pull(since, self.cfg.page_size)
+            epoch = str(page.get("epoch", ""))
+            known = self.writer.meta(OFFICE_EPOCH)
+            if known and epoch and known != epoch and since > 0:
+                self.writer.restart_from_zero(epoch)
+                self._error(f"office database changed (epoch {known} -> {epoch}); pulling the replica again")
+                continue
+            changes = page.get("changes") or []
+            self.writer.apply_page(changes, int(page.get("last_seq", since)), epoch, utc_iso(), self.cfg.rows_per_commit)
+            applied += len(changes)
+            if not page.get("more"):
+                break
+            self._between_pages()
+        self.status.update(last_pull_at=self.writer.meta(LAST_PULL_AT), pull_cursor=self.writer.int_meta(PULL_CURSOR),
+                           office_epoch=self.writer.meta(OFFICE_EPOCH))
+        return applied
+
+    def _between_pages(self) -> None:
+        """A first pull can take minutes on a Pi: keep pushing new events and pinging the watchdog."""
+        try:
+            if self.pending() > 0:
+                self.push()
+        except (GatepassError, sqlite3.Error) as exc:
+            self._error(str(exc))
+        self._ping_watchdog()
+        self.write_status()
+
+    def _ping_watchdog(self) -> None:
+        now = self.clock()
+        if self._watchdog_s and now - self._last_ping >= self._watchdog_s:
+            notify("WATCHDOG=1", f"STATUS=sync {self.status['state']}, outbox {self.status['outbox_depth']}")
+            self._last_ping = now
+
+    def pending(self) -> int:
+        depth = max(0, self.outbox.last_seq() - self.writer.int_meta(PUSH_CURSOR))
+        self.status["outbox_depth"] = depth
+        return depth
+
+    def push(self) -> int:
+        """Push every row after the push cursor; return how many the office newly accepted."""
+        accepted = 0
+        while not self.stop_event.is_set():
+            cursor = self.writer.int_meta(PUSH_CURSOR)
+            rows = self.outbox.rows(cursor, self.cfg.push_batch)
+            if not rows:
+                break
+            self.status["last_push_attempt_at"] = utc_iso()
+            reply = self.client.push(rows)
+            acked = min(int(reply["acked_seq"]), rows[-1]["seq"])
+            accepted += int(reply.get("accepted", 0))
+            if acked != cursor:
+                self.writer.set_meta({PUSH_CURSOR: str(acked)})
+            self.status["push_cursor"] = acked
+            if acked < cursor:  # the office holds less than it once acknowledged (restored backup): resend
+                self._error(f"office acknowledges only up to row {acked}, not {cursor}; sending again from there")
+                continue
+            if acked == cursor:
+                reasons = "; ".join(f"row {r['seq']}: {r['reason']}" for r in reply.get("rejected", [])[:3])
+                raise OfficeRefused(f"office did not accept row {cursor + 1}" + (f" ({reasons})" if reasons else
+                                    f" (it holds {reply.get('held', 0)} rows ahead of a gap)"), 200)
+        self.pending()
+        self.status["last_push_at"] = utc_iso()
+        return accepted
+
+    def heartbeat(self) -> None:
+        info: dict[str, Any] = {
+            "versions": {"gatepass": _version(), "replica_cursor": str(self.writer.int_meta(PULL_CURSOR))},
+            "outbox_depth": self.status["outbox_depth"], "clock_offset_s": self.status["clock_offset_s"],
+            "sent_at": utc_iso(),
+        }
+        info.update(_kiosk_health(self.cfg.kiosk_health_file))
+        sent = time.time()
+        reply = self.client.heartbeat(info)
+        received = time.time()
+        try:
+            server = datetime.fromisoformat(str(reply["server_time"])).timestamp()
+            self.status["clock_offset_s"] = round(server - (sent + received) / 2, 3)
+        except (KeyError, ValueError):
+            pass
+
+    # ------------------------------------------------------------------ loop
+
+    def _error(self, message: str) -> None:
+        self.status.update(last_error=message, last_error_at=utc_iso())
+
+    def _attempt(self, duty: Callable[[], Any], backoff: Backoff) -> float | None:
+        """Run a duty; None on success, else the delay before the next try."""
+        try:
+            duty()
+        except (GatepassError, sqlite3.Error, KeyError, TypeError, ValueError) as exc:
+            # Anything the office or the disk does wrong is retried later, never fatal.
+            self._error(str(exc) if isinstance(exc, GatepassError) else f"{type(exc).__name__}: {exc}")
+            self.status.update(state="offline" if isinstance(exc, OfficeUnreachable) else "error", ok=False,
+                               error=self.status["last_error"])
+            return backoff.failed()
+        backoff.succeeded()
+        self.status.update(state="ok", ok=True, error=None)
+        return None
+
+    def write_status(self, force: bool = False) -> None:
+        now = self.clock()
+        if force or now - self._status_written >= STATUS_REFRESH_S:
+            self.status["updated_at"] = utc_iso()
+            try:
+                write_status(self.cfg.status_file, self.status)
+            except OSError as exc:
+                self._error(f"{self.cfg.status_file}: cannot write status: {exc.strerror}")
+            self._status_written = now
+
+    def run_once(self) -> bool:
+        """Pull, push, heartbeat once (`gatepass sync --once`); return whether all succeeded."""
+        ok = self._attempt(self.pull, self.pull_backoff) is None
+        ok = self._attempt(self.push, self.push_backoff) is None and ok
+        self.pending()
+        ok = self._attempt(self.heartbeat, self.beat_backoff) is None and ok
+        self.write_status(force=True)
+        return ok
+
+    def run(self) -> None:
+        now = self.clock()
+        next_pull = next_push = next_beat = now
+        ready = False
+        while not self.stop_event.is_set():
+            now = self.clock()
+            changed = False
+            if now >= next_pull:
+                delay = self._attempt(self.pull, self.pull_backoff)
+                next_pull = now + (self.cfg.pull_interval_s if delay is None else delay)
+                changed = True
+            if now >= next_push and self._safe_pending() > 0:
+                delay = self._attempt(self.push, self.push_backoff)
+                next_push = self.clock() + (0 if delay is None else delay)
+                changed = True
+            if now >= next_beat:
+                delay = self._attempt(self.heartbeat, self.beat_backoff)
+                next_beat = now + (self.cfg.heartbeat_interval_s if delay is None else delay)
+            if not ready:
+                notify("READY=1")
+                ready = True
+            self.write_status(force=changed)
+            self._ping_watchdog()
+            self.stop_event.wait(self.cfg.push_delay_s)
+        notify("STOPPING=1")
+        self.status.update(state="stopped", ok=None)
+        self.write_status(force=True)
+
+    def _safe_pending(self) -> int:
+        try:
+            return self.pending()
+        except SyncError as exc:
+            self._error(str(exc))
+            return 0
+
+    def close(self) -> None:
+        self.outbox.close()
+        self.client.close()
+        self.replica.db.conn.close()
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("gatepass")
+    except Exception:  # noqa: BLE001 - not installed as a distribution (source checkout)
+        return "dev"
+
+
+def _kiosk_health(path: str) -> dict[str, str]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: str(data[k])[:200] for k in ("reader", "camera") if k in data} if isinstance(data, dict) else {}

@@ -1,0 +1,65 @@
+"""Read the kiosk's exit log without ever writing it.
+
+The kiosk is the exit log's only writer. The daemon opens the file with
+``PRAGMA query_only`` (SQLite then refuses any write on this connection), never runs
+its migrations, and only polls ``max(seq)``, which is cheap enough to do five times a
+second. A log that does not exist yet (kiosk not started) simply has nothing to send.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sync.errors import SyncError
+
+
+class Outbox:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+
+    def _open(self) -> sqlite3.Connection | None:
+        if self._conn is None:
+            if not self.path.exists():
+                return None
+            conn = sqlite3.connect(str(self.path), timeout=1.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            conn.row_factory = sqlite3.Row
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def last_seq(self) -> int:
+        conn = self._open()
+        if conn is None:
+            return 0
+        try:
+            return int(conn.execute("select coalesce(max(seq), 0) from exit_log").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return 0
+            raise SyncError(f"{self.path}: cannot read the exit log: {exc}") from None
+
+    def rows(self, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        """Rows after ``after_seq`` decoded exactly as kiosk/exitlog.py hashed them."""
+        conn = self._open()
+        if conn is None:
+            return []
+        try:
+            found = conn.execute("select * from exit_log where seq > ? order by seq limit ?", (after_seq, limit)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise SyncError(f"{self.path}: cannot read the exit log: {exc}") from None
+        out = []
+        for r in found:
+            d = dict(r)
+            d["reasons"] = json.loads(d["reasons"])
+            d["detail"] = json.loads(d["detail"])
+            d["clock_synced"] = bool(d["clock_synced"])
+            out.append(d)
+        return out

@@ -1,0 +1,122 @@
+"""Apply pulled changes to the gate's replica, a few hundred rows per transaction.
+
+The pull cursor lives in ``replica_meta`` and moves in the same transaction as the
+rows it covers, so a crash at any point leaves the replica consistent with its cursor
+and the next pull resumes exactly there. Transactions stay short (``rows_per_commit``)
+because the kiosk reads this file between frames.
+"""
+from __future__ import annotations
+
+import base64
+import sqlite3
+import time
+from typing import Any, Iterable
+
+from kiosk.store import REPLICA_TABLES, Replica
+from sync.errors import SyncError
+
+PULL_CURSOR = "pull_cursor"
+PUSH_CURSOR = "push_cursor"
+OFFICE_EPOCH = "office_epoch"
+LAST_PULL_AT = "last_pull_at"
+BINARY_COLUMNS: dict[str, tuple[str, ...]] = {"photos": ("data",)}
+
+
+class ReplicaWriter:
+    def __init__(self, replica: Replica) -> None:
+        self.replica = replica
+        self.conn: sqlite3.Connection = replica.db.conn
+        # Checkpoint after each page, outside any transaction, rather than inside whichever
+        # commit crosses the WAL threshold: keeps every write transaction short.
+        self.conn.execute("PRAGMA wal_autocheckpoint=0")
+        # The replica is derived data: after a power cut it may lose its last commits, but WAL
+        # keeps rows and cursor together, so the next pull simply fetches them again. No fsync
+        # per commit, then (the exit log, which is the record, keeps synchronous=FULL).
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.columns = {t: [r[1] for r in self.conn.execute(f"pragma table_info([{t}])")] for t in REPLICA_TABLES}
+        #: Longest write transaction so far (seconds): the kiosk may wait this long at worst.
+        self.longest_commit_s = 0.0
+        self._upsert_sql: dict[str, str] = {}
+        self._delete_sql: dict[str, str] = {}
+        for table, pks in REPLICA_TABLES.items():
+            cols = self.columns[table]
+            updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in cols if c not in pks) or f"[{pks[0]}] = excluded.[{pks[0]}]"
+            self._upsert_sql[table] = (
+                f"insert into [{table}] ({', '.join(f'[{c}]' for c in cols)}) values ({', '.join('?' for _ in cols)}) "
+                f"on conflict({', '.join(f'[{k}]' for k in pks)}) do update set {updates}")
+            self._delete_sql[table] = f"delete from [{table}] where " + " and ".join(f"[{k}] = ?" for k in pks)
+
+    def meta(self, name: str) -> str | None:
+        row = self.conn.execute("select value from replica_meta where name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def int_meta(self, name: str) -> int:
+        return int(self.meta(name) or 0)
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self.conn.execute("insert into replica_meta (name, value) values (?, ?) "
+                          "on conflict(name) do update set value = excluded.value", (name, value))
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        """Write cursors or marks in one short transaction."""
+        self._transaction(lambda: [self._set_meta(k, v) for k, v in values.items()])
+
+    def _transaction(self, body: Any) -> None:
+        try:
+            self.conn.execute("begin immediate")
+        except sqlite3.OperationalError as exc:
+            raise SyncError(f"replica is busy: {exc}") from None
+        started = time.perf_counter()
+        try:
+            body()
+            self.conn.execute("commit")
+        except BaseException:
+            self.conn.execute("rollback")
+            raise
+        self.longest_commit_s = max(self.longest_commit_s, time.perf_counter() - started)
+
+    def _row_values(self, table: str, row: dict[str, Any]) -> list[Any]:
+        for name in BINARY_COLUMNS.get(table, ()):
+            if row.get(name) is not None:
+                row[name] = base64.b64decode(row[name])
+        return [row.get(c) for c in self.columns[table]]
+
+    def _apply_chunk(self, changes: list[dict[str, Any]]) -> None:
+        upserts: dict[str, list[list[Any]]] = {}
+        deletes: dict[str, list[list[Any]]] = {}
+        for ch in changes:
+            table = ch["table"]
+            if table not in REPLICA_TABLES:
+                continue  # a table this gate's version does not know: skip it, keep the cursor moving
+            if ch["op"] == "delete":
+                deletes.setdefault(table, []).append(list(ch["key"]))
+            else:
+                upserts.setdefault(table, []).append(self._row_values(table, dict(ch["row"])))
+        # The office sends at most one change per row in a page, so grouping by table keeps the outcome.
+        for table, rows in deletes.items():
+            self.conn.executemany(self._delete_sql[table], rows)
+        for table, rows in upserts.items():
+            self.conn.executemany(self._upsert_sql[table], rows)
+
+    def apply_page(self, changes: list[dict[str, Any]], last_seq: int, epoch: str, pulled_at: str,
+                   rows_per_commit: int) -> None:
+        """Apply one pulled page in small transactions, each moving the cursor past its rows."""
+        chunks: Iterable[list[dict[str, Any]]] = (
+            changes[i:i + rows_per_commit] for i in range(0, len(changes), max(1, rows_per_commit)))
+        for chunk in chunks:
+            def body(chunk: list[dict[str, Any]] = chunk) -> None:
+                self._apply_chunk(chunk)
+                self._set_meta(PULL_CURSOR, str(chunk[-1]["seq"]))
+                self._set_meta(OFFICE_EPOCH, epoch)
+            try:
+                self._transaction(body)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SyncError(f"office sent a change the replica cannot take: {exc!r}") from None
+        self.set_meta({PULL_CURSOR: str(max(last_seq, self.int_meta(PULL_CURSOR))), OFFICE_EPOCH: epoch,
+                       LAST_PULL_AT: pulled_at})
+        if changes:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def restart_from_zero(self, epoch: str) -> None:
+        """The office database is a different one (new epoch): pull everything again."""
+        self.set_meta({PULL_CURSOR: "0", PUSH_CURSOR: "0", OFFICE_EPOCH: epoch})

@@ -1,0 +1,159 @@
+"""Front-desk commands as a clerk runs them: `gatepass office ...` against a real database file."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from office.__main__ import main
+from sync.keys import load_public_dir
+from sync.slip_token import verify
+
+TODAY = datetime.now().date()
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "office.toml").write_text(
+        'keys = "keys"\nslips_dir = "slips"\n[database]\nurl = "sqlite:///office.db"\n')
+    assert run("init") == 0
+    assert run("add-unit", "3-2-1502") == 0
+    return tmp_path
+
+
+def run(*argv: str) -> int:
+    return main([argv[0], "--config", "office.toml", *argv[1:]])
+
+
+def slip_args(*extra: str) -> list[str]:
+    return ["issue-slip", "--unit", "3-2-1502", "--kind", "owner", "--applicant", "张三", "--mover-id", "440101199001011234",
+            "--item", "冰箱:1:180cm", "--item", "纸箱:3", *extra]
+
+
+def test_add_gate_prints_the_credential_once_and_stores_only_its_hash(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("add-gate", "north") == 0
+    credential = capsys.readouterr().out.strip().splitlines()[-1]
+    assert credential.startswith("north.") and len(credential.split(".")[1]) == 64
+    assert credential.split(".")[1].encode() not in (site / "office.db").read_bytes()
+    assert run("add-gate", "north") == 2                            # a second gate of that name is refused
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_a_slip_is_refused_while_the_unit_has_unpaid_fees(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("set-fees", "3-2-1502", "--unpaid") == 0
+    assert run(*slip_args("--approve", "handler=李", "--approve", "butler_head=王")) == 2
+    assert "unpaid" in capsys.readouterr().err
+    assert not (site / "slips").exists()
+    assert run("set-fees", "3-2-1502", "--paid") == 0
+    assert run(*slip_args("--approve", "handler=李", "--approve", "butler_head=王")) == 0
+
+
+def test_a_slip_missing_an_approval_its_kind_needs_is_refused(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(*slip_args("--approve", "handler=李")) == 2
+    assert "butler_head (管家部负责人)" in capsys.readouterr().err
+    args = slip_args("--approve", "handler=李", "--approve", "customer_service=赵")
+    args[args.index("owner")] = "contractor"
+    assert run(*args) == 2
+    assert "security (保安部)" in capsys.readouterr().err
+
+
+def test_an_issued_slip_is_a_signed_qr_code_the_gate_can_verify(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+    import zxingcpp
+
+    assert run(*slip_args("--approve", "handler=李", "--approve", "butler_head=王",
+                          "--from", f"{TODAY}T09:00", "--until", f"{TODAY}T18:00")) == 0
+    slip_id = "S" + datetime.now().strftime("%y%m%d") + "001"
+    png, svg = site / "slips" / f"{slip_id}.png", site / "slips" / f"{slip_id}.svg"
+    assert svg.read_text().lstrip().startswith("<?xml")
+    decoded = zxingcpp.read_barcodes(cv2.imread(str(png)))
+    assert len(decoded) == 1
+    verdict = verify(decoded[0].text, load_public_dir(site / "keys"))
+    assert verdict.ok and verdict.claims is not None
+    assert verdict.claims.slip_id == slip_id and verdict.claims.item_count == 2 and verdict.claims.unit_id == "3-2-1502"
+    assert verdict.claims.valid_until - verdict.claims.valid_from == timedelta(hours=9)
+
+
+def test_a_temporary_pass_is_at_most_three_days(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["issue-permit", "--card", "C9", "--unit", "3-2-1502", "--name", "王五", "--kind", "temporary"]
+    assert run(*base, "--from", str(TODAY), "--until", str(TODAY + timedelta(days=3))) == 2
+    assert "at most 3 days" in capsys.readouterr().err
+    assert run(*base, "--from", str(TODAY), "--until", str(TODAY + timedelta(days=2))) == 0
+
+
+def test_a_permit_keeps_the_photo_and_never_the_plain_id_number(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo = site / "face.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")
+    assert run("issue-permit", "--card", "C1", "--unit", "3-2-1502", "--name", "张三",
+               "--id-number", "44010119900101123X", "--photo", str(photo)) == 0
+    db = (site / "office.db").read_bytes() + (site / "office.db-wal").read_bytes()
+    assert b"44010119900101123X" not in db
+    assert "4401**********123X".encode() in db
+    assert run("report-lost", "C1") == 0
+    assert "reported lost" in capsys.readouterr().out
+    assert run("issue-permit", "--card", "C1", "--unit", "3-2-1502", "--name", "张三") == 0  # re-issue after a loss
+
+
+def test_export_log_writes_csv_for_excel_and_json(site: Path) -> None:
+    from kiosk.core.events import EntryKind, LogEntry
+    from kiosk.exitlog import ExitLog
+    from office.db import open_office
+    from office.ingest import ingest
+    from office.records import add_gate
+    from tests.office.harness import CST
+
+    engine = open_office("sqlite:///office.db")
+    log = ExitLog.memory("north")
+    log.append(LogEntry(EntryKind.REFUSAL, datetime.now(CST), reasons=("slip.unpaid_fees",),
+                        detail={"note": "欠费"}), clock_synced=True)
+    with engine.begin() as conn:
+        add_gate(conn, "default", "north")
+        gate = {"gate_id": "north", "estate": "default"}
+        assert ingest(conn, gate, list(log.rows())).accepted == 1
+    assert run("export-log", "--from", str(TODAY - timedelta(days=1)), "--to", str(TODAY + timedelta(days=1)),
+               "--out", "log.csv") == 0
+    data = (site / "log.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("gate_id,seq,at,kind") and "欠费" in lines[1] and "slip.unpaid_fees" in lines[1]
+    assert run("export-log", "--from", str(TODAY), "--to", str(TODAY), "--format", "json", "--out", "log.json") == 0
+    assert json.loads((site / "log.json").read_text())[0]["reasons"] == ["slip.unpaid_fees"]
+    assert run("export-log", "--from", "2020-01-01", "--to", "2020-01-02", "--format", "json", "--out", "none.json") == 0
+    assert json.loads((site / "none.json").read_text()) == []
+
+
+def test_flags_are_listed_and_can_be_resolved(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from office.db import open_office
+    from office.ingest import raise_flag
+
+    with open_office("sqlite:///office.db").begin() as conn:
+        raise_flag(conn, "default", "double_use", "k1", "slip S1 released more than once (gates north, south)")
+    capsys.readouterr()
+    assert run("flags") == 0
+    out = capsys.readouterr().out
+    assert "double_use" in out and "OPEN" in out
+    assert run("flags", "--resolve", "1") == 0
+    assert run("flags") == 0
+    assert "no open flags" in capsys.readouterr().out
+    assert run("flags", "--resolve", "1") == 2
+
+
+def test_gates_lists_each_gate_with_its_last_heartbeat(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from office.db import open_office
+    from office.ingest import heartbeat
+
+    assert run("add-gate", "north", "--label", "北门") == 0
+    assert run("add-gate", "south") == 0
+    with open_office("sqlite:///office.db").begin() as conn:
+        heartbeat(conn, "north", {"reader": "ok", "camera": "offline", "outbox_depth": 7, "clock_offset_s": 0.4})
+    capsys.readouterr()
+    assert run("gates") == 0
+    north, south = capsys.readouterr().out.splitlines()
+    assert north.startswith("north") and "北门" in north and "outbox 7" in north and "camera offline" in north
+    assert "last seen never" in south
+    assert run("gates", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [g["gate_id"] for g in listed] == ["north", "south"] and "token_hash" not in listed[0]

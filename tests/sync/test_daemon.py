@@ -1,0 +1,196 @@
+"""The sync daemon against a real office on loopback: what a gate and the office would notice."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.core.events import EntryKind
+from kiosk.core.model import PermitStatus
+from kiosk.store import Replica
+from office import schema
+from sync.status import STATUS_KEYS, read_status
+from tests.office.harness import CST, DaemonThread, GateSite, OfficeServer, wait_for
+
+
+def test_a_new_event_reaches_the_office_within_a_second(office: OfficeServer, tmp_path: Path) -> None:
+    gate = GateSite(tmp_path, "north", office)
+    d = DaemonThread(gate)
+    try:
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("last_pull_at") is not None)
+        started = time.monotonic()
+        row = gate.record()
+        assert wait_for(lambda: len(office.events("north")) == 1, timeout=5)
+        assert time.monotonic() - started < 1.0
+        assert office.events("north")[0]["event_id"] == row["event_id"]
+    finally:
+        d.stop()
+
+
+def test_first_pull_fills_the_replica_and_status_reports_it(office: OfficeServer, tmp_path: Path) -> None:
+    permit = office.issue_permit("CARD-1")
+    slip_id = office.issue_slip()
+    gate = GateSite(tmp_path, "north", office)
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once()
+    finally:
+        daemon.close()
+    replica = Replica.open(gate.replica_path)
+    found = replica.permit_by_card("CARD-1")
+    assert found is not None and found.permit_id == permit["permit_id"] and found.holder.id_masked.startswith("4401")
+    slip = replica.slip(slip_id)
+    assert slip is not None and slip[0].items[0].name == "冰箱"
+    assert replica.signing_keys()  # the office's public key, so fresh slips verify at the gate
+    status = read_status(gate.status_path)
+    assert status is not None and status["state"] == "ok" and status["ok"] is True and status["pull_cursor"] > 0
+    assert set(status) == set(STATUS_KEYS) and status["last_pull_at"] is not None
+    assert status["clock_offset_s"] is not None and abs(status["clock_offset_s"]) < 1
+
+
+def test_revoking_a_card_reaches_the_gate_within_two_pull_intervals(office: OfficeServer, tmp_path: Path) -> None:
+    office.issue_permit("CARD-7")
+    gate = GateSite(tmp_path, "north", office, pull_interval_s=0.5)
+    d = DaemonThread(gate)
+    replica = Replica.open(gate.replica_path)
+    try:
+        assert wait_for(lambda: replica.permit_by_card("CARD-7") is not None)
+        from office.records import set_permit_status
+
+        with office.engine.begin() as conn:
+            set_permit_status(conn, "default", "CARD-7", PermitStatus.REVOKED)
+        revoked_at = time.monotonic()
+        assert wait_for(lambda: replica.permit_by_card("CARD-7").status is PermitStatus.REVOKED, timeout=3)
+        assert time.monotonic() - revoked_at <= 2 * 0.5 + 0.3
+        try:
+            from kiosk.core.rules import decide_card  # the gate's own decision, where the kiosk branch has landed
+        except ImportError:
+            return
+        from kiosk.core.reasons import Reason
+
+        assert decide_card(replica.permit_by_card("CARD-7"), datetime.now(CST)).reason is Reason.CARD_REVOKED
+    finally:
+        d.stop()
+
+
+def test_the_outbox_drains_by_itself_after_the_office_comes_back(office: OfficeServer, tmp_path: Path) -> None:
+    gate = GateSite(tmp_path, "north", office)
+    d = DaemonThread(gate)
+    try:
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("last_pull_at") is not None)
+        office.stop()
+        for _ in range(30):
+            gate.record()
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("state") == "offline", timeout=5)
+        time.sleep(1.0)
+        status = read_status(gate.status_path)
+        assert status is not None and status["outbox_depth"] == 30 and "unreachable" in status["error"]
+        assert status["ok"] is False and status["last_pull_attempt_at"] > status["last_pull_at"]
+        office.start()
+        assert wait_for(lambda: len(office.events("north")) == 30, timeout=5)
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("outbox_depth") == 0, timeout=5)
+        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("error") is None, timeout=5)
+        assert [e["seq"] for e in office.events("north")] == list(range(1, 31))
+    finally:
+        d.stop()
+
+
+def test_a_slip_used_at_two_offline_gates_is_flagged_and_both_gates_learn_it(office: OfficeServer, tmp_path: Path) -> None:
+    slip_id = office.issue_slip()
+    north, south = GateSite(tmp_path, "north", office), GateSite(tmp_path, "south", office)
+    # Both gates offline (no daemon running): each releases against the same slip.
+    north.record(EntryKind.RELEASE, slip_id=slip_id, guard_id="g1")
+    south.record(EntryKind.RELEASE, slip_id=slip_id, guard_id="g2")
+    for site in (north, south):
+        daemon = site.daemon()
+        try:
+            assert daemon.run_once()
+        finally:
+            daemon.close()
+    flags = office.flags("double_use")
+    assert len(flags) == 1 and flags[0]["slip_id"] == slip_id
+    for site in (north, south):  # the next pull tells each gate about both uses
+        daemon = site.daemon()
+        try:
+            assert daemon.run_once()
+        finally:
+            daemon.close()
+        used_at = {c.gate_id for c in Replica.open(site.replica_path).consumptions(slip_id)}
+        assert used_at == {"north", "south"}
+    assert office.count(schema.consumed_slips) == 2
+
+
+def test_a_gate_resends_what_an_office_restored_from_backup_lost(office: OfficeServer, tmp_path: Path) -> None:
+    from sqlalchemy import delete, update
+
+    gate = GateSite(tmp_path, "north", office)
+    for _ in range(6):
+        gate.record()
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once() and len(office.events("north")) == 6
+        head = office.events("north")[1]["hash"]
+        with office.engine.begin() as conn:   # the office loses its last four rows
+            conn.execute(delete(schema.events).where(schema.events.c.seq > 2))
+            conn.execute(update(schema.gates).values(head_seq=2, head_hash=head))
+        gate.record()
+        assert daemon.run_once()
+    finally:
+        daemon.close()
+    assert [e["seq"] for e in office.events("north")] == [1, 2, 3, 4, 5, 6, 7]
+    # Row 7 arrived before the resent rows: a gap was flagged, then closed by the resend.
+    assert all(f["kind"] == "gap" and f["resolved_at"] for f in office.flags())
+
+
+def test_new_events_are_pushed_while_a_long_first_pull_is_running(office: OfficeServer, tmp_path: Path) -> None:
+    from office.changes import put_rows
+
+    with office.engine.begin() as conn:
+        put_rows(conn, "default", schema.guards, [
+            {"guard_id": f"G{i:05d}", "name": "保安", "badge_uid": f"B{i}", "pin_hash": "x", "role": "guard", "active": 1}
+            for i in range(30_000)], fresh=True)
+    gate = GateSite(tmp_path, "north", office, extra_sync="page_size = 200\n")
+    d = DaemonThread(gate)
+    replica = Replica.open(gate.replica_path)
+    try:
+        assert wait_for(lambda: (replica.meta("pull_cursor") or "0") != "0")   # the first pull is under way
+        recorded = time.monotonic()
+        gate.record()
+        assert wait_for(lambda: len(office.events("north")) == 1, timeout=5)
+        assert time.monotonic() - recorded < 1.0
+        assert replica.counts()["guards"] < 30_000                              # ...and still is
+    finally:
+        d.stop()
+
+
+def test_a_permit_photo_reaches_the_gate_byte_for_byte(office: OfficeServer, tmp_path: Path) -> None:
+    jpeg = bytes(range(256)) * 40
+    permit = office.issue_permit("CARD-P", photo=(jpeg, "image/jpeg"))
+    gate = GateSite(tmp_path, "north", office)
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once()
+    finally:
+        daemon.close()
+    replica = Replica.open(gate.replica_path)
+    found = replica.permit_by_card("CARD-P")
+    assert found is not None and found.holder.photo == permit["photo"]
+    assert replica.photo(found.holder.photo) == jpeg
+
+
+def test_a_gate_pulls_everything_again_from_a_new_office_database(office: OfficeServer, tmp_path: Path) -> None:
+    office.issue_permit("CARD-E")
+    gate = GateSite(tmp_path, "north", office)
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once()
+        old_epoch = daemon.status["office_epoch"]
+        with office.engine.begin() as conn:  # as if the office database were rebuilt: new epoch, numbering restarts
+            conn.execute(schema.estates.update().values(epoch="rebuilt", change_seq=0))
+            conn.execute(schema.changes.delete())
+        office.issue_permit("CARD-F")
+        assert daemon.run_once()
+    finally:
+        daemon.close()
+    assert old_epoch != "rebuilt" and daemon.status["office_epoch"] == "rebuilt"
+    assert Replica.open(gate.replica_path).permit_by_card("CARD-F") is not None
