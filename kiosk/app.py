@@ -118,7 +118,8 @@ def demo_config(cfg: KioskConfig, data_dir: Path) -> KioskConfig:
     store = replace(cfg.store, replica=str(data_dir / "replica.db"), exit_log=str(data_dir / "exitlog.db"),
                     keys=str(data_dir / "keys"))
     gate = replace(cfg.gate, id=DEMO_GATE, designated_exit=True)
-    sync = replace(cfg.sync, status_file=str(data_dir / "sync-status.json"))
+    sync = replace(cfg.sync, status_file=str(data_dir / "sync-status.json"),
+                   kiosk_health_file=str(data_dir / "kiosk-health.json"))
     return replace(cfg, store=store, gate=gate, sync=sync)
 
 
@@ -141,8 +142,9 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     exit_log = ExitLog.open(cfg.store.exit_log, cfg.gate.id)
     resolver = Resolver(replica, exit_log, cfg.rules.hours(), load_public_dir(cfg.store.keys))
     timeouts = Timeouts(cfg.flow.result_timeout_s, cfg.flow.interaction_timeout_s, cfg.flow.pin_timeout_s)
-    monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check) if clock_check else \
-        StatusMonitor(Path(cfg.sync.status_file))
+    health_file = Path(cfg.sync.kiosk_health_file)
+    monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check, health_file=health_file) if clock_check \
+        else StatusMonitor(Path(cfg.sync.status_file), health_file=health_file)
     state = initial_state(cfg.gate.to_gate(), timeouts)
     gate_io_holder: list[Any] = []
 

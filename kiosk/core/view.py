@@ -84,6 +84,7 @@ class Status:
     camera_detail: str = ""
     sync_ok: bool | None = None           # None: no sync status file yet
     sync_detail: str = ""
+    sync_state: str = ""                  # ok | offline | error | not_running ("" unknown)
     replica_age_s: float | None = None    # None: never synced
     pending: int | None = None            # exit-log rows not yet pushed
     clock_synced: bool | None = None      # None: unknown (warned, like False)
@@ -177,12 +178,16 @@ def status_items(s: Status) -> tuple[tuple[Text, Tone], ...]:
             out.append((Text(f"{zh}正常", f"{en} ok"), Tone.OK))
         else:
             out.append((Text(f"{zh}离线", f"{en} offline"), Tone.BAD))
-    if s.sync_ok is None:
+    if s.sync_state == "not_running":
+        out.append((Text("同步程序未运行", "sync not running"), Tone.BAD))
+    elif s.sync_state == "offline":        # offline is normal: the gate decides from its replica
+        out.append((Text("物业中心离线", "office offline"), Tone.WARN))
+    elif s.sync_ok is None:
         out.append((Text("同步未知", "sync ?"), Tone.WARN))
     elif s.sync_ok:
         out.append((Text("同步正常", "sync ok"), Tone.OK))
     else:
-        out.append((Text("同步中断", "sync down"), Tone.BAD))
+        out.append((Text("同步出错", "sync error"), Tone.BAD))
     if s.replica_age_s is None:
         out.append((Text("数据未同步", "data never synced"), Tone.WARN))
     else:

@@ -25,6 +25,11 @@ from kiosk.ui.widgets import Page
 TICK_EVERY_S = 0.25
 
 
+def _health_text(online: bool | None, detail: str) -> str:
+    state = "unknown" if online is None else "online" if online else "offline"
+    return f"{state}: {detail}" if detail else state
+
+
 class StatusBoard:
     """Assembles the status bar's facts; SQLite reads here are cached for a few seconds."""
 
@@ -56,9 +61,12 @@ class StatusBoard:
         age = max(0.0, (now - pulled).total_seconds()) if pulled is not None else None
         last = self.exit_log.last_seq
         pushed = sync.pushed_seq if sync and sync.pushed_seq is not None else 0
+        if self.monitor is not None:
+            self.monitor.health = {"reader": _health_text(reader, reader_d), "camera": _health_text(camera, camera_d)}
         return Status(
             reader=reader, reader_detail=reader_d, camera=camera, camera_detail=camera_d,
             sync_ok=sync.ok if sync else None, sync_detail=sync.detail if sync else "",
+            sync_state=sync.state if sync else "",
             replica_age_s=age, pending=max(0, last - pushed),
             clock_synced=self.monitor.clock_synced if self.monitor else None,
         )

@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -27,32 +27,47 @@ class SyncSnapshot:
     pushed_seq: int | None = None
     last_pull_at: datetime | None = None
     detail: str = ""
+    state: str = ""                 # ok | offline | error | not_running; "" unknown
 
 
-def read_sync_status(path: Path) -> SyncSnapshot:
-    """The sync daemon's JSON status file; tolerant of missing keys, explicit about damage.
+STALE_AFTER_S = 30.0                # the daemon rewrites its file at least every 5 s (docs/sync.md)
 
-    Keys read: ``pushed_seq`` (or ``push_cursor``), ``last_pull_at`` (ISO 8601),
-    ``ok`` (bool, default true), ``error`` (text).
+
+def read_sync_status(path: Path, now: datetime | None = None) -> SyncSnapshot:
+    """The sync daemon's JSON status file (sync/status.py), tolerant of missing keys.
+
+    Keys read: ``ok``, ``error``, ``state``, ``updated_at`` (an old file means the daemon
+    is not running), ``push_cursor`` (or ``pushed_seq``), ``last_pull_at``.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return SyncSnapshot()
     except (OSError, ValueError) as exc:
-        return SyncSnapshot(ok=False, detail=f"status file unreadable: {exc}")
+        return SyncSnapshot(ok=False, detail=f"status file unreadable: {exc}", state="error")
     if not isinstance(data, dict):
-        return SyncSnapshot(ok=False, detail="status file is not an object")
-    pushed = data.get("pushed_seq", data.get("push_cursor"))
-    pulled = data.get("last_pull_at")
-    at: datetime | None = None
-    if isinstance(pulled, str):
-        try:
-            at = datetime.fromisoformat(pulled)
-        except ValueError:
-            at = None
+        return SyncSnapshot(ok=False, detail="status file is not an object", state="error")
+    pushed = data.get("push_cursor", data.get("pushed_seq"))
     ok = bool(data.get("ok", not data.get("error")))
-    return SyncSnapshot(ok, int(pushed) if isinstance(pushed, int) else None, at, str(data.get("error") or ""))
+    state = str(data.get("state") or ("ok" if ok else "error"))
+    updated = _when(data.get("updated_at"))
+    now = now or datetime.now(timezone.utc)
+    if state == "stopped" or (updated is not None and (now - updated).total_seconds() > STALE_AFTER_S):
+        state, ok = "not_running", False
+    elif state not in ("ok", "offline", "error"):
+        state = "ok" if ok else "error"
+    return SyncSnapshot(ok, int(pushed) if isinstance(pushed, int) else None, _when(data.get("last_pull_at")),
+                        str(data.get("error") or data.get("last_error") or ""), state)
+
+
+def _when(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
 _TIME_ERROR = 5
@@ -84,8 +99,11 @@ class StatusMonitor:
     """Background poller: sync status once a second, clock sync every 30 s."""
 
     def __init__(self, status_file: Path, clock_check: Callable[[], bool | None] = clock_synchronised,
-                 interval_s: float = 1.0, clock_every_s: float = 30.0) -> None:
+                 interval_s: float = 1.0, clock_every_s: float = 30.0, health_file: Path | None = None) -> None:
         self.status_file = status_file
+        self.health_file = health_file
+        self.health: dict[str, str] = {}      # published by the owner thread, whole dicts only
+        self._health_written: dict[str, str] | None = None
         self.clock_check = clock_check
         self.interval_s = interval_s
         self.clock_every_s = clock_every_s
@@ -98,6 +116,20 @@ class StatusMonitor:
         self.sync = read_sync_status(self.status_file)
         if with_clock:
             self.clock_synced = self.clock_check()
+        self._write_health()
+
+    def _write_health(self) -> None:
+        """Reader and camera health for the sync daemon's heartbeats ([sync] kiosk_health_file)."""
+        health = self.health
+        if self.health_file is None or not health or health == self._health_written:
+            return
+        from sync.status import write_status
+
+        try:
+            write_status(self.health_file, health)
+            self._health_written = health
+        except OSError:
+            pass
 
     def start(self) -> "StatusMonitor":
         self._thread = threading.Thread(target=self._run, name="gatepass-status", daemon=True)
