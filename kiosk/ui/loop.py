@@ -91,7 +91,9 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
                 if kiosk.controller.state.scene is not Scene.OUT_OF_SERVICE:
                     kiosk.controller.dispatch(Fault("kiosk", f"{type(exc).__name__}: {exc}"), now)
                 fallback(screen, session, f"{type(exc).__name__}: {exc}")
-            pygame.display.flip()
+                session.painted = True
+            if session.painted:
+                pygame.display.flip()
             notifier.ping()
             # Wait out the frame, but wake as soon as a card or slip arrives.
             kiosk.controller.wait(period - (time.monotonic() - started))

@@ -96,7 +96,7 @@ class ScriptRunner:
         self.s.update(now, force_tick=True)
         before = self.scenes[-1] if self.scenes else None
         f = self.s.draw(self.surface, now)
-        for o in f.overflows:
+        for o in (f.overflows if self.s.painted else ()):
             self.overflows.append((self.s.scene.value, o))
         if self.s.scene.value != before:
             self.scenes.append(self.s.scene.value)

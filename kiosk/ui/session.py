@@ -7,6 +7,7 @@ clock is passed in, which is what lets a script run a whole shift in a second.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -91,6 +92,8 @@ class Session:
         self._preview_src: Any = None
         self._preview: pygame.Surface | None = None
         self.page = 0                         # checklist page: screen-local, never core state
+        self.painted = False
+        self._painted_key: tuple[Any, ...] | None = None
         self._page_case: object = None
 
     @property
@@ -136,14 +139,29 @@ class Session:
             self._preview = pygame.surfarray.make_surface(arr.swapaxes(0, 1))
         return self._preview
 
-    def draw(self, surface: pygame.Surface, now: datetime) -> Frame:
-        """Paint the current state; reads only."""
+    def draw(self, surface: pygame.Surface, now: datetime, force: bool = False) -> Frame:
+        """Paint the current state; reads only.
+
+        When nothing on screen would change (same view, same preview frame, same page),
+        the frame is not repainted and `painted` is False: a gate that sits idle redraws
+        once a second for the clock instead of thirty times, leaving the Pi's CPU to
+        the QR decoder.
+        """
         state = self.controller.state
-        if state.case is not self._page_case and (state.case is None or self._page_case is None
-                                                   or state.case.decision is not self._page_case.decision):  # type: ignore[attr-defined]
+        case = state.case
+        if case is not self._page_case and (case is None or self._page_case is None
+                                            or case.decision is not getattr(self._page_case, "decision", None)):
             self.page = 0                     # a new slip starts on its first page
-        self._page_case = state.case
+        self._page_case = case
         view = view_of(state, now, self.board.status(now), self._extras())
+        preview = self._preview_surface()
+        # What is on screen: the raw status (float ages) is drawn only through status_items.
+        key = (replace(view, status=Status()), id(preview), self.page, surface.get_size(), id(surface))
+        if not force and key == self._painted_key:
+            self.painted = False
+            return self.frame
         self.view = view
-        self.frame = self.renderer.draw(surface, view, self._preview_surface(), self.page)
+        self.frame = self.renderer.draw(surface, view, preview, self.page)
+        self._painted_key = key
+        self.painted = True
         return self.frame

@@ -153,3 +153,22 @@ def test_records_carry_whether_the_clock_was_synchronised(kiosk, demo):
     assert kiosk.exit_log.recent(1)[0]["clock_synced"] is True
     assert isinstance(kiosk.controller.carried[0], Record)
     assert not any(isinstance(c, OpenGate) for c in kiosk.controller.carried)
+
+
+def test_an_idle_gate_repaints_only_when_something_on_screen_changes(kiosk, demo):
+    from kiosk.app import SimClock
+
+    clock = SimClock(demo.now)
+    pygame.init()
+    session = make_session(kiosk, (800, 480))
+    session.scanner = None                      # no moving camera preview
+    surface = pygame.Surface((800, 480))
+    state_before = kiosk.controller.state
+    session.draw(surface, clock.now())
+    assert session.painted
+    session.draw(surface, clock.now())
+    assert not session.painted                  # same second, same screen
+    assert kiosk.controller.state is state_before   # drawing never changes state
+    clock.advance(1)
+    session.draw(surface, clock.now())
+    assert session.painted                      # the clock moved
