@@ -51,6 +51,10 @@ def open_display(width: int, height: int, fullscreen: bool) -> pygame.Surface:
         else:
             screen = pygame.display.set_mode((width, height))
         pygame.display.set_caption("gatepass 门岗")
+        driver = pygame.display.get_driver()
+        if driver in ("dummy", "offscreen") and os.environ.get("SDL_VIDEODRIVER") != driver:
+            pygame.display.quit()
+            raise DisplayError(f"SDL found no screen and fell back to its {driver!r} driver")
     except pygame.error as exc:
         driver = os.environ.get("SDL_VIDEODRIVER", "(auto)")
         raise DisplayError(f"cannot open the screen with SDL_VIDEODRIVER={driver}: {exc}; "
