@@ -120,7 +120,12 @@ def render_text(result: dict[str, Any]) -> str:
     for m in result["messages"]:
         lines.append(f"  {m['code']}: {m['zh']} / {m['en']} -> {m['next_zh']} / {m['next_en']}")
     for key in ("card", "slip", "guard"):
-        if key in result:
-            for k, v in result[key].items():
+        for k, v in result.get(key, {}).items():
+            if k == "items":
+                lines.append(f"  {key}.items:")
+                lines.extend(f"    - {i['name']} ×{i['quantity']} {i['spec']}".rstrip() for i in v)
+            elif k == "approvals":
+                lines.append(f"  {key}.approvals: " + ", ".join(f"{a['role_zh']} {a['name']}" for a in v))
+            else:
                 lines.append(f"  {key}.{k}: {v}")
     return "\n".join(lines)

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time
+from typing import Any
 
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 from kiosk.core.flow import Timeouts
 from kiosk.core.model import Gate, LargeItemHours
+from kiosk.errors import ConfigError
+from kiosk.settings import build
 from sync.config import SyncConfig
 
 
@@ -46,6 +49,17 @@ class RulesConfig:
             working_days=frozenset(self.working_days),
             allow_non_working_days=self.allow_non_working_days,
         )
+
+
+#: The replica rule by which the office sets large-item hours for the whole estate.
+LARGE_ITEM_HOURS_RULE = "large_item_hours"
+
+
+def parse_hours_rule(value: Any) -> LargeItemHours:
+    """The office's large_item_hours rule (a JSON object with [rules] keys), strictly."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"rule {LARGE_ITEM_HOURS_RULE}: expected a JSON object with keys of [rules]")
+    return build(RulesConfig, value, f"rule {LARGE_ITEM_HOURS_RULE}").hours()
 
 
 @dataclass(frozen=True)

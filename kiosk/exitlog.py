@@ -54,7 +54,8 @@ def m001_exit_log(db: Database) -> None:
     )
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def decode_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row as it was hashed: JSON columns parsed, the clock flag a bool."""
     out = dict(row)
     out["reasons"] = json.loads(out["reasons"])
     out["detail"] = json.loads(out["detail"])
@@ -139,14 +140,14 @@ class ExitLog:
             sql += " limit ?"
             params.append(limit)
         for r in self.db.query(sql, params):
-            yield _decode(r)
+            yield decode_row(r)
 
     def recent(self, n: int = 10) -> list[dict[str, Any]]:
-        return [_decode(r) for r in self.db.query("select * from exit_log order by seq desc limit ?", [n])]
+        return [decode_row(r) for r in self.db.query("select * from exit_log order by seq desc limit ?", [n])]
 
     def releases_of(self, slip_id: str) -> list[dict[str, Any]]:
         return [
-            _decode(r)
+            decode_row(r)
             for r in self.db.query(
                 "select * from exit_log where slip_id = ? and kind in ('release', 'override') order by seq",
                 [slip_id],

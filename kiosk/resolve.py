@@ -7,8 +7,10 @@ other gates, from the replica).
 """
 from __future__ import annotations
 
+from kiosk.config import LARGE_ITEM_HOURS_RULE, parse_hours_rule
 from kiosk.core.events import CardPresented, SlipEvidence
 from kiosk.core.model import Consumption, LargeItemHours
+from kiosk.errors import ConfigError
 from kiosk.exitlog import ExitLog
 from kiosk.store import Replica
 from sync import slip_token
@@ -29,6 +31,16 @@ class Resolver:
         self.hours = hours
         self.extra_keys = dict(extra_keys or {})
 
+    def large_item_hours(self) -> LargeItemHours:
+        """The office's estate-wide rule when it has published one, else this gate's config."""
+        value = self.replica.rule(LARGE_ITEM_HOURS_RULE)
+        if value is None:
+            return self.hours
+        try:
+            return parse_hours_rule(value)
+        except ConfigError:
+            return self.hours     # the office validates rules before publishing; keep the gate's own
+
     def keys(self) -> dict[str, bytes]:
         keys = dict(self.extra_keys)
         keys.update(self.replica.signing_keys())
@@ -42,6 +54,7 @@ class Resolver:
         verdict = slip_token.verify(text, self.keys())
         if not verdict.ok or verdict.claims is None:
             return SlipEvidence(text=text[:200], token_reason=verdict.reason, hours=self.hours)
+        hours = self.large_item_hours()
         claims = verdict.claims
         found = self.replica.slip(claims.slip_id)
         slip, digest = found if found else (None, "")
@@ -53,5 +66,5 @@ class Resolver:
         used.extend(self.replica.consumptions(claims.slip_id))
         return SlipEvidence(
             text=text, token_reason=None, claims=claims, slip=slip, unit=unit,
-            consumptions=tuple(used), items_digest=digest, hours=self.hours,
+            consumptions=tuple(used), items_digest=digest, hours=hours,
         )

@@ -158,11 +158,26 @@ def add_guard(conn: Connection, estate: str, guard_id: str, name: str, badge_uid
     return row
 
 
+def check_rule(name: str, value: Any) -> None:
+    """Refuse a rule the gates would not understand, before it reaches them."""
+    from kiosk.config import LARGE_ITEM_HOURS_RULE, parse_hours_rule
+    from kiosk.errors import ConfigError
+
+    known = {LARGE_ITEM_HOURS_RULE: parse_hours_rule}
+    if name not in known:
+        raise OfficeError(f"rule {name}: unknown rule (known: {', '.join(sorted(known))})")
+    try:
+        known[name](value)
+    except ConfigError as exc:
+        raise OfficeError(str(exc)) from None
+
+
 def set_rule(conn: Connection, estate: str, name: str, value_json: str) -> dict[str, Any]:
     try:
         value = json.loads(value_json)
     except json.JSONDecodeError as exc:
         raise OfficeError(f"rule {name}: value is not JSON: {exc}") from None
+    check_rule(name, value)
     row = {"name": name, "value": json.dumps(value, ensure_ascii=False)}
     put_rows(conn, estate, schema.rules, [row])
     return row

@@ -7,11 +7,11 @@ second. A log that does not exist yet (kiosk not started) simply has nothing to 
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+from kiosk.exitlog import decode_row
 from sync.errors import SyncError
 
 
@@ -55,11 +55,4 @@ class Outbox:
             found = conn.execute("select * from exit_log where seq > ? order by seq limit ?", (after_seq, limit)).fetchall()
         except sqlite3.DatabaseError as exc:
             raise SyncError(f"{self.path}: cannot read the exit log: {exc}") from None
-        out = []
-        for r in found:
-            d = dict(r)
-            d["reasons"] = json.loads(d["reasons"])
-            d["detail"] = json.loads(d["detail"])
-            d["clock_synced"] = bool(d["clock_synced"])
-            out.append(d)
-        return out
+        return [decode_row(dict(r)) for r in found]
