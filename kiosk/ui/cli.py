@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `gatepass kiosk` to the parser."""
     p = sub.add_parser(
         "kiosk", help="run the gate screen (full screen; --window on a desktop; --demo with demo data)",
