@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
 .PHONY: run test test-all bench faults sysdeps venv clean demo-data
 
 run: venv
-	$(PY) -m kiosk.cli walk
+	$(PY) -m kiosk.cli kiosk --demo
 
 test: venv
 	$(PY) -m pytest -q -m "not slow and not faults"
