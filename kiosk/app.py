@@ -8,6 +8,7 @@ explicitly, never as a silent fallback (DESIGN.md principle 3).
 from __future__ import annotations
 
 import os
+import queue
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -16,7 +17,8 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from kiosk.config import KioskConfig
-from kiosk.core.flow import Timeouts, initial_state
+from kiosk.core.events import ExitRequested
+from kiosk.core.flow import initial_state
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.store import Replica
@@ -89,6 +91,8 @@ def build_devices(cfg: KioskConfig, emit: Emit, demo: bool) -> Devices:
         reader = drivers.make_reader(cfg.reader, emit)
         scanner = drivers.make_scanner(cfg.camera, emit)
         gate_io = drivers.make_gate_io(cfg.gpio)
+    # The exit-request button is read on gpiozero's thread: it only queues an event.
+    gate_io.on_exit_request = lambda: emit(ExitRequested())
     return Devices(reader, scanner, RecordingGateIO(gate_io))
 
 
@@ -141,31 +145,14 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     replica = Replica.open(cfg.store.replica)
     exit_log = ExitLog.open(cfg.store.exit_log, cfg.gate.id)
     resolver = Resolver(replica, exit_log, cfg.rules.hours(), load_public_dir(cfg.store.keys))
-    timeouts = Timeouts(cfg.flow.result_timeout_s, cfg.flow.interaction_timeout_s, cfg.flow.pin_timeout_s)
+    timeouts = cfg.flow.timeouts()
     health_file = Path(cfg.sync.kiosk_health_file)
     monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check, health_file=health_file) if clock_check \
         else StatusMonitor(Path(cfg.sync.status_file), health_file=health_file)
     state = initial_state(cfg.gate.to_gate(), timeouts)
-    gate_io_holder: list[Any] = []
-
-    class _LateGateIO:
-        """The controller is made before the devices (they need its emit); forward to them."""
-
-        def open_gate(self) -> None:
-            gate_io_holder[0].open_gate()
-
-        def signal(self, pattern: str) -> None:
-            gate_io_holder[0].signal(pattern)
-
-        def safe_state(self) -> None:
-            gate_io_holder[0].safe_state()
-
-        def close(self) -> None:
-            gate_io_holder[0].close()
-
-    controller = Controller(state, resolver, exit_log, _LateGateIO(), lambda: monitor.clock_synced)
-    devices = build_devices(cfg, controller.emit, demo is not None)
-    gate_io_holder.append(devices.gate_io)
+    events: queue.SimpleQueue[object] = queue.SimpleQueue()
+    devices = build_devices(cfg, events.put, demo is not None)
+    controller = Controller(state, resolver, exit_log, devices.gate_io, lambda: monitor.clock_synced, events)
     devices.start()
     if monitor_thread:
         monitor.start()

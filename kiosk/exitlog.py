@@ -9,6 +9,8 @@ rows after its own push cursor and never writes here.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import uuid
 from pathlib import Path
@@ -52,6 +54,13 @@ def m001_exit_log(db: Database) -> None:
         create table log_head (id integer primary key check (id = 1), seq integer not null, hash text not null);
         """
     )
+
+
+@log_migrations()
+def m002_probe(db: Database) -> None:
+    """A scratch table: the kiosk tries a write here (and rolls it back) to learn whether
+    the log can take rows again after a full disk, without adding a row to the log."""
+    db.execute("create table probe (data blob)")
 
 
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +141,30 @@ class ExitLog:
         self._seq = row["seq"]
         self._head = row["hash"]
         return row
+
+    def probe(self, min_free_bytes: int = 1 << 20) -> str | None:
+        """Why a new row could not be recorded now, or None when it could."""
+        conn = self.db.conn
+        try:
+            if self.path != ":memory:":
+                folder = Path(self.path).resolve().parent
+                free = shutil.disk_usage(folder).free
+                if free < min_free_bytes:
+                    return f"{folder}: only {free} bytes free"
+                scratch = folder / ".exitlog-probe"
+                with open(scratch, "wb") as f:
+                    f.write(b"\0" * 8192)
+                    f.flush()
+                    os.fsync(f.fileno())
+                scratch.unlink()
+            conn.execute("begin immediate")
+            try:
+                conn.execute("insert into probe (data) values (zeroblob(16384))")
+            finally:
+                conn.execute("rollback")
+        except (OSError, sqlite3.DatabaseError) as exc:
+            return str(exc)
+        return None
 
     def rows(self, after_seq: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
         sql = "select * from exit_log where seq > ? order by seq"

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from kiosk.core.events import (
-    Action, CardPresented, EntryKind, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern,
+    Action, CardPresented, EntryKind, ExitRequested, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern,
     SlipPresented, Tick,
 )
 from kiosk.core.flow import MAX_PIN_FAILURES, Scene, State, Timeouts, initial_state, step
@@ -293,6 +293,19 @@ def test_a_fault_puts_the_gate_out_of_service_with_outputs_off_until_recovered()
     assert s.scene is Scene.OUT_OF_SERVICE and cmds == []
     s, _ = play([Recovered("store")], s)
     assert s.scene is Scene.IDLE and s.guard == GUARD
+
+
+def test_exit_button_opens_and_is_recorded_without_disturbing_the_slip_in_hand():
+    s, _ = play([slip_in(), Press(Action.ALL_MATCH)], on_shift())
+    s2, cmds = play([ExitRequested()], s)
+    assert s2.scene is Scene.SLIP_IDENTITY and s2.case == s.case
+    assert [e.kind for e in records(cmds)] == [EntryKind.EXIT_REQUEST] and OpenGate() in cmds
+
+
+def test_exit_button_does_nothing_while_out_of_service():
+    s, _ = play([Fault("gpio", "relay driver failed")], on_shift())
+    s, cmds = play([ExitRequested()], s)
+    assert s.scene is Scene.OUT_OF_SERVICE and cmds == []
 
 
 def test_step_is_pure():

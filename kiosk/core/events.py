@@ -113,6 +113,11 @@ class Press:
 
 
 @dataclass(frozen=True)
+class ExitRequested:
+    """The exit-request button inside the gate was pressed (a pedestrian leaving, no items)."""
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes; ``now`` comes with every step."""
 
@@ -130,7 +135,7 @@ class Recovered:
     source: str
 
 
-Event = Union[CardPresented, SlipPresented, Press, Tick, Fault, Recovered]
+Event = Union[CardPresented, SlipPresented, Press, ExitRequested, Tick, Fault, Recovered]
 
 # ---------------------------------------------------------------- commands
 
@@ -146,6 +151,7 @@ class EntryKind(str, enum.Enum):
     REPORT = "report"
     SHIFT_START = "shift_start"
     SHIFT_END = "shift_end"
+    EXIT_REQUEST = "exit_request"
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,6 @@ Command = Union[Record, OpenGate, Signal, SafeState]
 
 __all__ = [
     "Action", "CardPresented", "CardRead", "CardRemoved", "Command", "DeviceHealth", "EntryKind",
-    "Event", "Fault", "LogEntry", "OpenGate", "Press", "Record", "Recovered", "SafeState", "Signal",
+    "Event", "ExitRequested", "Fault", "LogEntry", "OpenGate", "Press", "Record", "Recovered", "SafeState", "Signal",
     "SignalPattern", "SlipEvidence", "SlipPresented", "SlipScanned", "Tick",
 ]

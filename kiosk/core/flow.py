@@ -24,6 +24,7 @@ from kiosk.core.events import (
     Command,
     EntryKind,
     Event,
+    ExitRequested,
     Fault,
     LogEntry,
     OpenGate,
@@ -154,6 +155,9 @@ def step(s: State, event: Event, now: datetime) -> Step:
         return _slip(s, event, now)
     if isinstance(event, Press):
         return _press(s, event, now)
+    if isinstance(event, ExitRequested):
+        # Free egress on foot: recorded like every opening, the scene in hand stays as it is.
+        return s, [_entry(s, EntryKind.EXIT_REQUEST, now), OpenGate()]
     return s, []
 
 

@@ -488,6 +488,7 @@ _KIND_TEXT: dict[str, tuple[str, Tone]] = {
     "card_pass": ("刷卡通行 card ok", Tone.OK), "card_denied": ("刷卡拒绝 card refused", Tone.BAD),
     "override": ("主管放行 override", Tone.WARN), "report": ("报告 report", Tone.WARN),
     "shift_start": ("签到 sign-in", Tone.NEUTRAL), "shift_end": ("签退 sign-out", Tone.NEUTRAL),
+    "exit_request": ("按钮开门 exit button", Tone.NEUTRAL),
 }
 
 
@@ -524,12 +525,27 @@ def _recent(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     )
 
 
+_FAULT_ZH = {
+    "store": "出门记录无法写入,不能放行", "gpio": "闸门控制故障", "reader": "读卡器故障",
+    "camera": "摄像头故障", "core": "程序故障", "kiosk": "程序故障",
+}
+
+
+def _fault_text(fault: str) -> Text:
+    """The guard reads what broke in Chinese; the technician reads the exact error beneath."""
+    if "full" in fault.lower():
+        zh = "存储空间已满,无法记录放行;清理空间后自动恢复"
+    else:
+        zh = _FAULT_ZH.get(fault.split(":", 1)[0], "故障")
+    return Text(zh, fault or "unknown fault")
+
+
 def _out_of_service(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     return View(
         Scene.OUT_OF_SERVICE, Layout.MESSAGE, Tone.BAD, Text("暂停服务", "Out of service"),
         headline=Text("闸门已关闭 · 暂停放行", "Gate closed · no releases"),
         next_step=Text("请联系物业服务中心或技术人员", "Call the office or the technician"),
-        reasons=(Text("故障原因", s.fault or "unknown fault"),), **base,
+        reasons=(_fault_text(s.fault),), **base,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
 from kiosk.core.events import (
@@ -24,6 +24,7 @@ from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 
 log = logging.getLogger("gatepass.kiosk")
+STORE_PROBE_INTERVAL = timedelta(seconds=5)
 
 
 class GateIO(Protocol):
@@ -47,13 +48,15 @@ class Controller:
     def __init__(
         self, state: State, resolver: Resolver, exit_log: ExitLog, gate_io: GateIO,
         clock_synced: Callable[[], bool | None] = lambda: None,
+        events: queue.SimpleQueue[object] | None = None,
     ) -> None:
         self.state = state
         self.resolver = resolver
         self.exit_log = exit_log
         self.gate_io = gate_io
         self.clock_synced = clock_synced
-        self.events: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.events: queue.SimpleQueue[object] = events if events is not None else queue.SimpleQueue()
+        self._next_store_probe: datetime | None = None
         self._early: list[object] = []
         self.health: dict[str, tuple[bool, str]] = {}
         self.carried: list[Command] = []          # commands carried out since last read (scripts, tests)
@@ -107,7 +110,27 @@ class Controller:
         return self.dispatch(press, now)
 
     def tick(self, now: datetime) -> Outcome:
+        self._probe_store(now)
         return self.dispatch(Tick(), now)
+
+    def _probe_store(self, now: datetime) -> None:
+        """Out of service because the log could not be written: look every few seconds
+        whether it can be again (space freed, disk back), and come back by itself."""
+        if self.state.scene is not Scene.OUT_OF_SERVICE or not self.state.fault.startswith("store:"):
+            self._next_store_probe = None
+            return
+        if self._next_store_probe is None:
+            self._next_store_probe = now + STORE_PROBE_INTERVAL   # first look after one interval
+            return
+        if now < self._next_store_probe:
+            return
+        self._next_store_probe = now + STORE_PROBE_INTERVAL
+        problem = self.exit_log.probe()
+        if problem is None:
+            log.warning("exit log writable again; back in service")
+            self.dispatch(Recovered("store"), now)
+        else:
+            log.warning("exit log still not writable: %s", problem)
 
     def _resolve(self, raw: object) -> Event | None:
         if isinstance(raw, CardRead):

@@ -172,3 +172,54 @@ def test_an_idle_gate_repaints_only_when_something_on_screen_changes(kiosk, demo
     clock.advance(1)
     session.draw(surface, clock.now())
     assert session.painted                      # the clock moved
+
+
+def test_a_full_log_closes_the_gate_says_so_and_recovers_when_space_returns(kiosk, demo):
+    """SQLite's own page limit stands in for a full disk: the same SQLITE_FULL error."""
+    clock = SimClock(demo.now)
+    _sign_in(kiosk, demo, clock)
+    db = kiosk.exit_log.db
+    db.execute("pragma wal_checkpoint(truncate)")
+    pages = db.execute("pragma page_count").fetchone()[0]
+    db.execute(f"pragma max_page_count = {pages}")
+    seq_before = kiosk.exit_log.last_seq
+    opened = sum(w == "open_gate" for _, w in kiosk.devices.gate_io.calls)
+    for _ in range(40):       # fill the last free pages
+        kiosk.controller.handle_raw(CardRead(demo.cards["valid"]), clock.now())
+        if kiosk.controller.state.scene is Scene.OUT_OF_SERVICE:
+            break
+        clock.advance(9)
+        kiosk.controller.tick(clock.now())
+    state = kiosk.controller.state
+    assert state.scene is Scene.OUT_OF_SERVICE and "full" in state.fault
+    recorded = kiosk.exit_log.last_seq - seq_before
+    opened_now = sum(w == "open_gate" for _, w in kiosk.devices.gate_io.calls) - opened
+    assert opened_now == recorded            # every opening has its row; the refused one did not open
+    # still full: probes keep it closed, and a card changes nothing
+    for _ in range(3):
+        clock.advance(6)
+        kiosk.controller.tick(clock.now())
+    assert kiosk.exit_log.probe() is not None
+    kiosk.controller.handle_raw(CardRead(demo.cards["valid"]), clock.now())
+    assert kiosk.controller.state.scene is Scene.OUT_OF_SERVICE
+    session = make_session(kiosk, (800, 480))
+    session.update(clock.now())
+    surface = pygame.Surface((800, 480))
+    session.draw(surface, clock.now())
+    assert "暂停服务" in session.view.title.zh and "full" in " ".join(r.en for r in session.view.reasons)
+    # space returns: within one probe interval the gate is back and records again
+    db.execute(f"pragma max_page_count = {pages * 100}")
+    clock.advance(6)
+    kiosk.controller.tick(clock.now())
+    assert kiosk.controller.state.scene is Scene.IDLE and kiosk.controller.state.guard is not None
+    kiosk.controller.handle_raw(CardRead(demo.cards["valid"]), clock.now())
+    assert kiosk.exit_log.recent(1)[0]["kind"] == "card_pass"
+    kiosk.exit_log.verify()
+
+
+def test_the_exit_button_opens_the_gate_and_is_recorded(kiosk, demo):
+    clock = SimClock(demo.now)
+    kiosk.devices.gate_io.inner.on_exit_request()
+    kiosk.controller.pump(clock.now())
+    assert kiosk.exit_log.recent(1)[0]["kind"] == "exit_request"
+    assert any(w == "open_gate" for _, w in kiosk.devices.gate_io.calls)
