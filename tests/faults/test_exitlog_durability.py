@@ -43,24 +43,35 @@ def _ack(line: str, acked: dict[int, str]) -> None:
         acked[int(parts[1])] = parts[2]
 
 
-def _kill_trials(tmp_path: Path, trials: int) -> None:
-    path = tmp_path / "exitlog.db"
+def _kill_trials(tmp_path: Path, trials: int, kiosk_data: Path | None = None) -> None:
+    """Kill -9 a recording process at random moments; every acknowledged event must remain.
+
+    With ``kiosk_data`` the process is the real kiosk assembly recording releases
+    (tests/faults/kiosk_harness.py); without, a bare exit-log writer (faster).
+    """
+    path = (kiosk_data or tmp_path) / "exitlog.db"
     rng = random.Random(1234)
     acked: dict[int, str] = {}
+    cmd = ([sys.executable, "-m", "tests.faults.kiosk_harness", str(kiosk_data)] if kiosk_data
+           else [sys.executable, "-c", RECORDER, str(path)])
     for trial in range(trials):
-        proc = subprocess.Popen([sys.executable, "-c", RECORDER, str(path)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).resolve().parents[2])
         assert proc.stdout is not None and proc.stderr is not None
         first = proc.stdout.readline().split()
         assert first and first[0] == "ready", proc.stderr.read()
         assert int(first[1]) >= max(acked, default=0), "acknowledged events vanished after a restart"
-        deadline = time.monotonic() + rng.uniform(0.005, 0.08)
+        deadline = time.monotonic() + rng.uniform(0.005, 0.15 if kiosk_data else 0.08)
         while time.monotonic() < deadline:
             _ack(proc.stdout.readline(), acked)
+        if proc.poll() is not None:
+            raise AssertionError(f"the recorder died by itself:\n{proc.stderr.read()}")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         for line in proc.stdout.read().splitlines(keepends=True):   # acks written before the kill
             _ack(line, acked)
+    assert acked, "no event was acknowledged: the campaign proved nothing"
+    print(f"kill -9 campaign: {trials} kills, {len(acked)} acknowledged events")
     log = ExitLog.open(path, "north")
     assert log.db.execute("pragma integrity_check").fetchone()[0] == "ok"
     stored = {r["seq"]: r["event_id"] for r in log.rows()}
@@ -69,14 +80,26 @@ def _kill_trials(tmp_path: Path, trials: int) -> None:
     log.verify()
 
 
-def test_acknowledged_releases_survive_kill_9(tmp_path):
+def _kiosk_data(demo, tmp_path: Path) -> Path:
+    d = tmp_path / "gate"
+    shutil.copytree(demo.data_dir, d)
+    for suffix in ("", "-wal", "-shm"):
+        (d / f"exitlog.db{suffix}").unlink(missing_ok=True)
+    return d
+
+
+def test_acknowledged_events_survive_kill_9_of_the_writer(tmp_path):
     _kill_trials(tmp_path, 8)
 
 
+def test_acknowledged_releases_survive_kill_9_of_the_kiosk(demo, tmp_path):
+    _kill_trials(tmp_path, 4, _kiosk_data(demo, tmp_path))
+
+
 @pytest.mark.faults
-@pytest.mark.timeout(3600)
-def test_acknowledged_releases_survive_1000_kill_9(tmp_path):
-    _kill_trials(tmp_path, 1000)
+@pytest.mark.timeout(5400)
+def test_acknowledged_releases_survive_1000_kill_9_of_the_kiosk(demo, tmp_path):
+    _kill_trials(tmp_path, 1000, _kiosk_data(demo, tmp_path))
 
 
 def _log_with_wal(path: Path, n: int) -> tuple[ExitLog, list[dict]]:
