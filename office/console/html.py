@@ -52,9 +52,11 @@ header .brand{font-size:18px;font-weight:700;white-space:nowrap}
 header .brand small{display:block;font-size:11px;font-weight:400;opacity:.75}
 nav{display:flex;gap:2px;flex:1}
 nav a{color:#dbe6f3;text-decoration:none;padding:6px 12px;border-radius:4px;line-height:1.15}
-nav a .en{color:#9fb6d1}
+nav a .en{color:#c3d3e6}
 nav a.on{background:#fff;color:#1f3a5f}nav a.on .en{color:#5a6b80}
 nav a:hover{background:#2d507f}nav a.on:hover{background:#fff}
+nav .count{background:#c62828;color:#fff;border-radius:9px;padding:0 6px;margin-left:4px;font-size:12px;
+ font-weight:700}
 .who{font-size:13px;text-align:right;white-space:nowrap}
 .who form{display:inline}
 .who button{margin-left:8px;background:transparent;color:#fff;border:1px solid #8aa4c4;border-radius:3px;
@@ -63,7 +65,7 @@ main{padding:14px 18px;max-width:1880px}
 h1{font-size:21px;margin:2px 0 10px}h1 .en{font-size:13px;font-weight:400;color:#5a6b80}
 .bi{display:inline-block}.bi .zh,.bi .en{display:block}.bi .en{font-size:.78em;color:#5a6b80}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d5dae1}
-th,td{padding:5px 8px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
+th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 th{background:#e9edf2;font-weight:600;position:sticky;top:0;font-size:14px}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.time{white-space:nowrap;font-variant-numeric:tabular-nums}
@@ -108,9 +110,15 @@ NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yeste
 
 
 def page(title_zh: str, title_en: str, body: Any, session: Session | None, active: str = "",
-         estate_name: str = "") -> str:
+         estate_name: str = "", open_flags: int = 0) -> str:
     if session is not None:
-        links = join(tag("a", bi(zh, en), href=f"/console/{key}", class_="on" if key == active else None)
+        def label(key: str, zh: str, en: str) -> Safe:
+            if key == "flags" and open_flags:
+                return bi(join([esc(zh), tag("span", str(open_flags), class_="count",
+                                             title=f"{open_flags} 条未处理 open")]), en)
+            return bi(zh, en)
+
+        links = join(tag("a", label(key, zh, en), href=f"/console/{key}", class_="on" if key == active else None)
                      for key, zh, en in NAV)
         who = tag("div", join([esc(session.name), " (", esc(session.username), ")",
                                tag("form", join([csrf_field(session), tag("button", "退出 Sign out", type="submit")]),

@@ -111,6 +111,11 @@ def reasons_cell(r: dict[str, Any]) -> Safe:
     return tag("div", join(lines, "<br>"), class_="reason")
 
 
+def gate_label(gate_id: str, gates: dict[str, str]) -> Safe:
+    label = gates.get(gate_id, "")
+    return bi(gate_id, label if label != gate_id else "")
+
+
 def row_class(kind: str) -> str:
     return "shift" if kind.startswith("shift") else kind
 
@@ -127,7 +132,7 @@ def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], gua
         body.append(tag("tr", join([
             tag("td", join([esc(c.local(r["at"])), "" if r["clock_synced"] else
                             tag("div", "时钟未校准 clock not synced", class_="note")]), class_="time"),
-            tag("td", bi(r["gate_id"], gates.get(r["gate_id"], "") if gates.get(r["gate_id"]) != r["gate_id"] else "")),
+            tag("td", gate_label(r["gate_id"], gates)),
             tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
             tag("td", subject(r, permits)),
             tag("td", bi(guard or r["guard_id"], r["guard_id"] if guard else "")),
@@ -196,7 +201,7 @@ def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[
         tag("th", bi(*KINDS[k]), class_="num") for k in FILTER_KINDS] + [tag("th", bi("合计", "Total"), class_="num")]))
     body = []
     for gid in gate_ids + ["__all__"]:
-        cells = [tag("td", bi("合计", "All gates") if gid == "__all__" else bi(gid, gates.get(gid, "")))]
+        cells = [tag("td", bi("合计", "All gates") if gid == "__all__" else gate_label(gid, gates))]
         for k in FILTER_KINDS:
             n = sum(v for (g, kk), v in counts.items() if kk == k and (gid == "__all__" or g == gid))
             link = f"{PREFIX}/log?{q}&kind={k}" + ("" if gid == "__all__" else f"&gate={gid}")

@@ -42,8 +42,11 @@ def flag_what(f: dict[str, Any]) -> Safe:
     if uses:
         facts_zh.append("使用记录:" + ";".join(f"{u.get('gate_id')} {u.get('at', '')[:19].replace('T', ' ')}"
                                                 for u in uses))
+    if uses:
+        facts_en.append("used at " + "; ".join(f"{u.get('gate_id')} {u.get('at', '')[:19].replace('T', ' ')}"
+                                               for u in uses))
     return join([tag("div", bi(title_zh, title_en), style="font-weight:600"),
-                 tag("div", "、".join(facts_zh)) if facts_zh else "",
+                 tag("div", bi(",".join(facts_zh), ", ".join(facts_en))) if facts_zh else "",
                  tag("div", bi(zh, en)),
                  tag("div", f["message"], class_="note")])
 
@@ -146,7 +149,7 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
                    class_="empty")
     now = datetime.now(timezone.utc)
     head = tag("tr", join(tag("th", bi(zh, en), class_=cls) for zh, en, cls in (
-        ("岗亭", "Gate", None), ("最后心跳", "Last heard", None), ("已收记录", "Rows received", "num"),
+        ("岗亭", "Gate", None), ("最后联系", "Last heard", None), ("已收记录", "Rows received", "num"),
         ("待发送", "Outbox", "num"), ("时钟偏差", "Clock offset", "num"), ("读卡器", "Card reader", None),
         ("摄像头", "Camera", None), ("版本", "Versions", None))))
     body = []
@@ -162,7 +165,7 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
             mins = int((now - seen).total_seconds() // 60)
             ago_zh = "刚刚" if mins < 1 else f"{mins} 分钟前" if mins < 120 else f"{mins // 60} 小时前"
             ago_en = "just now" if mins < 1 else f"{mins} min ago" if mins < 120 else f"{mins // 60} h ago"
-            seen_cell = bi(f"{c.local(g['last_seen'])}({ago_zh})", ("无心跳 NO HEARTBEAT · " if stale else "") + ago_en)
+            seen_cell = bi(f"{c.local(g['last_seen'])}({ago_zh})", ("SILENT · " if stale else "") + ago_en)
         offset = beat.get("clock_offset_s")
         off_cell = "—" if offset is None else tag("span", f"{offset:+.1f} 秒 s",
                                                   class_="bad" if abs(float(offset)) > 30 else None)

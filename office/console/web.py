@@ -94,7 +94,15 @@ class Console:
 
     def html(self, title_zh: str, title_en: str, body: Any, session: auth.Session | None, active: str = "",
              status: int = 200) -> HTMLResponse:
-        return HTMLResponse(page(title_zh, title_en, body, session, active, self.estate_name), status,
+        open_flags = 0
+        if session is not None:
+            from sqlalchemy import func
+
+            f = schema.flags
+            with self.engine.connect() as conn:
+                open_flags = int(conn.execute(select(func.count()).select_from(f).where(
+                    f.c.estate == self.cfg.estate, f.c.resolved_at.is_(None))).scalar_one())
+        return HTMLResponse(page(title_zh, title_en, body, session, active, self.estate_name, open_flags), status,
                             headers=HEADERS)
 
     def local(self, iso: str | None) -> str:
@@ -154,7 +162,7 @@ def login_form(c: Console, next_: str, error: Any = "", status: int = 200) -> HT
                                                        autocomplete="current-password", required=True)])),
         tag("input", "", type="hidden", name="next", value=next_),
         tag("button", "登录 Sign in", type="submit"),
-        tag("p", "账号由管理员用 gatepass office add-staff 创建。Accounts are made with `gatepass office add-staff`.",
+        tag("p", "账号由管理员用 gatepass office add-staff 创建。Accounts are made with gatepass office add-staff.",
             class_="note"),
     ]), method="post", action=f"{PREFIX}/login", class_="login")
     return c.html("员工登录", "Staff sign-in", body, None, status=status)

@@ -301,3 +301,26 @@ def test_a_clerk_cancels_a_slip_from_the_slips_page(desk: Desk) -> None:
         assert "已作废" in c.get(r.headers["location"]).text
     with desk.office.engine.connect() as conn:
         assert conn.execute(select(schema.slips.c.status).where(schema.slips.c.slip_id == other)).scalar() == "cancelled"
+
+
+def test_add_staff_makes_an_account_that_signs_in_and_stores_no_plain_password(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from office.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "office.toml").write_text('keys = "keys"\n[database]\nurl = "sqlite:///office.db"\n')
+    monkeypatch.setenv("GATEPASS_STAFF_PASSWORD", "s3cret-desk-pw")
+    assert main(["init", "--config", "office.toml"]) == 0
+    assert main(["add-staff", "zhaomin", "--name", "赵敏", "--role", "butler", "--config", "office.toml"]) == 0
+    assert "zhaomin" in capsys.readouterr().out
+    assert b"s3cret-desk-pw" not in (tmp_path / "office.db").read_bytes()
+    monkeypatch.setenv("GATEPASS_STAFF_PASSWORD", "short")
+    assert main(["add-staff", "zhaomin", "--config", "office.toml"]) == 2       # too short: refused
+    from office.console.auth import check_password
+    from office.db import open_office
+
+    engine = open_office("sqlite:///office.db")
+    with engine.connect() as conn:
+        assert check_password(conn, "default", "zhaomin", "s3cret-desk-pw")["role"] == "butler"
+        assert check_password(conn, "default", "zhaomin", "wrong") is None
+    engine.dispose()
