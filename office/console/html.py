@@ -77,6 +77,7 @@ tr.shift td{color:#6b7785}
 .k-release,.k-card_pass{background:#e3f4e6;color:#1b6b2a}
 .k-refusal,.k-card_denied{background:#fde4e4;color:#a11}
 .k-override{background:#e69b00;color:#fff}.k-report{background:#c62828;color:#fff}
+.badge .en{color:inherit;opacity:.85}
 .k-shift_start,.k-shift_end{background:#eceff3;color:#555}
 .filters{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end;background:#fff;border:1px solid #d5dae1;
  padding:8px 10px;margin-bottom:10px}
