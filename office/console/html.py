@@ -52,8 +52,8 @@ header .brand{font-size:18px;font-weight:700;white-space:nowrap}
 header .brand small{display:block;font-size:11px;font-weight:400;opacity:.75}
 nav{display:flex;gap:2px;flex:1}
 nav a{color:#dbe6f3;text-decoration:none;padding:6px 12px;border-radius:4px;line-height:1.15}
-nav a .en{color:#c3d3e6}
-nav a.on{background:#fff;color:#1f3a5f}nav a.on .en{color:#5a6b80}
+nav a .bi .en{color:#c3d3e6}
+nav a.on{background:#fff;color:#1f3a5f}nav a.on .bi .en{color:#5a6b80}
 nav a:hover{background:#2d507f}nav a.on:hover{background:#fff}
 nav .count{background:#c62828;color:#fff;border-radius:9px;padding:0 6px;margin-left:4px;font-size:12px;
  font-weight:700}

@@ -123,7 +123,7 @@ def row_class(kind: str) -> str:
 
 
 def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], guards: dict[str, str],
-              permits: dict[str, dict[str, Any]]) -> Safe:
+              permits: dict[str, dict[str, Any]], one_day: bool = False) -> Safe:
     head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
         ("时间", "Time"), ("岗亭", "Gate"), ("类型", "Kind"), ("放行条 / 卡", "Slip / card"),
         ("值班人员", "Guard"), ("原因 / 说明", "Reasons / notes"))))
@@ -132,7 +132,7 @@ def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], gua
         zh, en = kind_label(r["kind"])
         guard = guards.get(r["guard_id"], "")
         body.append(tag("tr", join([
-            tag("td", join([esc(c.local(r["at"])), "" if r["clock_synced"] else
+            tag("td", join([esc(c.local(r["at"])[11:] if one_day else c.local(r["at"])), "" if r["clock_synced"] else
                             tag("div", "时钟未校准 clock not synced", class_="note")]), class_="time"),
             tag("td", gate_label(r["gate_id"], gates)),
             tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
@@ -166,7 +166,7 @@ def add_log_routes(router: Any, c: Console) -> None:
         if len(rows) > MAX_ROWS:
             parts.append(tag("div", f"只显示前 {MAX_ROWS} 条,全部请下载 CSV。Showing the first {MAX_ROWS}; the CSV has all.",
                              class_="error"))
-        parts.append(log_table(c, rows, gates, guards, permits) if rows else
+        parts.append(log_table(c, rows, gates, guards, permits, f.first == f.last) if rows else
                      tag("div", bi("没有符合条件的记录", "No events match"), class_="empty"))
         return c.html("出入记录", "Exit log", join(parts), s, "log")
 

@@ -195,6 +195,8 @@ def add_auth_routes(router: Any, c: Console) -> None:
 
         staff = await run_in_threadpool(check)
         if staff is None:
+            if len(c.failures) > 10_000:          # a spray of made-up usernames must not grow memory without end
+                c.failures = {u: ts for u, ts in c.failures.items() if ts and now - ts[-1] < LOCK_SECONDS}
             c.failures[username] = recent + [now]
             return login_form(c, next_, bi("用户名或密码错误", "Wrong username or password"), 401)
         c.failures.pop(username, None)

@@ -158,6 +158,7 @@ def test_every_page_renders_for_a_front_desk_pc_in_chromium(desk: Desk, tmp_path
             f"document.querySelector('form.login').submit()")
         assert browser.js("location.pathname") == "/console/log"
         assert browser.js("document.cookie") == ""                 # HttpOnly: scripts cannot read the session
+        keep(browser.screenshot(shots / "console-log-today-1366x768.png"))     # where sign-in lands: today's log
         for name in PAGES:
             query = f"?from={desk.yesterday}&to={desk.today}" if name == "log" else ""
             browser.open(f"{desk.url}/console/{name}{query}")
