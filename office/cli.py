@@ -167,6 +167,20 @@ def cmd_add_guard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_staff(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from office.console.auth import add_staff
+
+    cfg = office_config(args)
+    password = os.environ.get("GATEPASS_STAFF_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    with office_engine(cfg).begin() as conn:
+        add_staff(conn, cfg.estate, args.username, args.name or args.username, password, args.role)
+    print(f"staff {args.username} ({args.name or args.username}, {args.role}) can sign in at /console")
+    return 0
+
+
 def cmd_set_rule(args: argparse.Namespace) -> int:
     from office.records import set_rule
 
@@ -312,6 +326,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--badge", required=True)
     p.add_argument("--pin", required=True)
     p.add_argument("--role", default="guard", choices=[r.value for r in Role])
+    p = add("add-staff", cmd_add_staff, "add a staff account for the web console, or reset its password "
+            "(asks for it; or $GATEPASS_STAFF_PASSWORD)")
+    p.add_argument("username")
+    p.add_argument("--name", help="display name, e.g. 王丽")
+    p.add_argument("--role", default="front_desk", choices=["front_desk", "butler", "admin"])
     p = add("set-rule", cmd_set_rule, "set a gate rule (JSON value)")
     p.add_argument("name")
     p.add_argument("value")

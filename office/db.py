@@ -27,8 +27,14 @@ def _v1(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _v2(conn: Connection) -> None:
+    from office.console.schema import create_console_tables
+
+    create_console_tables(conn)
+
+
 #: Versioned migrations, applied in order, each in its own transaction.
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1)]
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
 
 
 def open_engine(url: str) -> Engine:

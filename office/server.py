@@ -20,7 +20,11 @@ def build(cfg: OfficeConfig) -> tuple[FastAPI, Engine]:
     engine = open_office(cfg.database.url, cfg.estate)
     with engine.begin() as conn:
         import_public_keys(conn, cfg.estate, cfg.keys)
-    return create_app(cfg, engine), engine
+    app = create_app(cfg, engine)
+    from office.console import mount  # the staff console under /console (docs/console.md)
+
+    mount(app, cfg, engine)
+    return app, engine
 
 
 def serve(cfg: OfficeConfig, host: str | None = None, port: int | None = None) -> None:

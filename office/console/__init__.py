@@ -1,0 +1,25 @@
+"""The staff web console (前台 and 管家部): exit log, yesterday's summary, flags, gates, slips.
+
+Served by the office server under /console (see docs/console.md); staff sign in with
+accounts made by `gatepass office add-staff`. The gate API under /api/v1 is separate.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from office.config import OfficeConfig
+
+
+def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine) -> None:
+    """Add the console's routes to the office app (its tables exist: migrations ran)."""
+    from office.console.logview import add_log_routes
+    from office.console.pages import add_pages
+    from office.console.web import PREFIX, add_auth_routes, make_console
+
+    console = make_console(cfg, engine)
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    add_auth_routes(router, console)
+    add_log_routes(router, console)
+    add_pages(router, console)
+    app.include_router(router)

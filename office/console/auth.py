@@ -1,0 +1,143 @@
+"""Staff accounts and sessions of the console.
+
+A session is a cookie ``<payload>.<signature>``: the payload names the staff member, when
+the session began and a random nonce; the signature is HMAC-SHA256 under a secret kept in
+the office database (made on first start), so any office process serving the same
+database accepts it. The CSRF token of a session is derived from its nonce under the same
+secret, and every form carries it. Passwords are stored as PBKDF2 hashes in the form the
+guards' PINs use (kiosk/core/rules.py checks both).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from kiosk.core.rules import check_pin
+from office.console.schema import console_audit, console_secrets, staff
+from office.db import utcnow
+from office.errors import OfficeError, Refused
+from office.records import hash_pin
+
+COOKIE = "gatepass_staff"
+#: A session lasts one long shift; then the clerk signs in again.
+SESSION_SECONDS = 12 * 3600
+#: An office PC is not a Raspberry Pi: staff passwords get more rounds than guards' PINs.
+PASSWORD_ITERATIONS = 200_000
+ROLES = {"front_desk": ("前台", "Front desk"), "butler": ("管家部", "Butler department"),
+         "admin": ("管理员", "Administrator")}
+USERNAME = re.compile(r"^[a-z0-9_.-]{2,32}$")
+#: A hash to check a password against when the username does not exist: the answer takes as long.
+_DUMMY_HASH = hash_pin("not-a-password", b"\0" * 16, PASSWORD_ITERATIONS)
+
+
+@dataclass(frozen=True)
+class Session:
+    username: str
+    name: str
+    role: str
+    estate: str
+    nonce: str
+    csrf: str
+
+
+def add_staff(conn: Connection, estate: str, username: str, name: str, password: str, role: str = "front_desk") -> None:
+    """Create a staff account, or reset its password, name and role (which voids its sessions)."""
+    if not USERNAME.match(username):
+        raise OfficeError(f"username {username!r}: 2-32 lowercase letters, digits, '.', '-' or '_'")
+    if role not in ROLES:
+        raise OfficeError(f"role {role!r}: one of {', '.join(ROLES)}")
+    if len(password) < 8:
+        raise Refused("a staff password has at least 8 characters")
+    row = {"estate": estate, "name": name or username, "role": role, "active": 1,
+           "password_hash": hash_pin(password, iterations=PASSWORD_ITERATIONS)}
+    if conn.execute(select(staff.c.username).where(staff.c.username == username)).first():
+        conn.execute(update(staff).where(staff.c.username == username).values(**row, sessions_after=utcnow()))
+    else:
+        conn.execute(insert(staff).values(username=username, created_at=utcnow(), **row))
+
+
+def check_password(conn: Connection, estate: str, username: str, password: str) -> dict[str, Any] | None:
+    """The active staff member of this estate with that password, or None (in about constant time)."""
+    row = conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
+    ok = check_pin(password, row["password_hash"] if row else _DUMMY_HASH)
+    if row is None or not ok or not row["active"] or row["estate"] != estate:
+        return None
+    return dict(row)
+
+
+def session_secret(engine: Engine) -> bytes:
+    """The database's session-signing secret, made the first time a console starts."""
+    with engine.begin() as conn:
+        got = conn.execute(select(console_secrets.c.value).where(console_secrets.c.name == "session")).scalar()
+        if got is None:
+            got = secrets.token_hex(32)
+            conn.execute(insert(console_secrets).values(name="session", value=got, created_at=utcnow()))
+    return bytes.fromhex(got)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(secret: bytes, purpose: str, data: str) -> str:
+    return _b64(hmac.new(secret, f"{purpose}:{data}".encode("utf-8"), hashlib.sha256).digest())
+
+
+def make_cookie(secret: bytes, username: str, now: float | None = None) -> str:
+    payload = _b64(json.dumps({"u": username, "iat": int((now or time.time()) * 1000), "n": secrets.token_hex(16)},
+                              separators=(",", ":")).encode("utf-8"))
+    return f"{payload}.{_sign(secret, 'session', payload)}"
+
+
+def csrf_token(secret: bytes, nonce: str) -> str:
+    return _sign(secret, "csrf", nonce)
+
+
+def read_session(conn: Connection, secret: bytes, estate: str, cookie: str | None,
+                 now: float | None = None) -> Session | None:
+    """The session a cookie carries, if its signature holds, it has not expired or been voided,
+    and its staff member is still active in this estate."""
+    if not cookie or "." not in cookie:
+        return None
+    payload, _, sig = cookie.partition(".")
+    if not hmac.compare_digest(sig, _sign(secret, "session", payload)):
+        return None
+    try:
+        claims = json.loads(_unb64(payload))
+        username, iat, nonce = str(claims["u"]), int(claims["iat"]) / 1000, str(claims["n"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    now = now or time.time()
+    if not iat <= now + 60 or now - iat > SESSION_SECONDS:
+        return None
+    row = conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
+    if row is None or not row["active"] or row["estate"] != estate:
+        return None
+    if row["sessions_after"] and iat < datetime.fromisoformat(row["sessions_after"]).timestamp():
+        return None
+    return Session(username, row["name"], row["role"], estate, nonce, csrf_token(secret, nonce))
+
+
+def end_sessions(conn: Connection, username: str) -> None:
+    """Sign a staff member out everywhere (the cookie is stateless; this voids older ones)."""
+    conn.execute(update(staff).where(staff.c.username == username).values(
+        sessions_after=datetime.now(timezone.utc).isoformat(timespec="microseconds")))
+
+
+def audit(conn: Connection, estate: str, username: str, action: str, target: str = "") -> None:
+    conn.execute(insert(console_audit).values(estate=estate, at=utcnow(), username=username, action=action,
+                                              target=target))

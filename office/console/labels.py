@@ -1,0 +1,81 @@
+"""Words staff read: exit-log kinds, reasons, guards' choices and flag kinds, Chinese and English."""
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.core.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
+
+#: Exit-log kinds staff filter by, in the order of the filter.
+KINDS: dict[str, tuple[str, str]] = {
+    "release": ("放行", "Release"),
+    "refusal": ("拒绝放行", "Refusal"),
+    "card_pass": ("刷卡通行", "Card pass"),
+    "card_denied": ("刷卡被拒", "Card denied"),
+    "override": ("主管强制放行", "Override"),
+    "report": ("上报", "Report"),
+    "shift_start": ("上岗", "Shift start"),
+    "shift_end": ("下岗", "Shift end"),
+}
+FILTER_KINDS = ("release", "refusal", "card_pass", "card_denied", "override", "report")
+
+CHOICES: dict[str, dict[str, tuple[str, str]]] = {
+    "mismatch": {k: (zh, en) for k, zh, en in MISMATCH_CHOICES},
+    "override_reason": {k: (zh, en) for k, zh, en in OVERRIDE_CHOICES},
+    "report": {k: (zh, en) for k, zh, en in REPORT_CHOICES},
+}
+DETAIL_LABEL = {"mismatch": ("不符", "Mismatch"), "override_reason": ("强制放行原因", "Override reason"),
+                "report": ("上报", "Report")}
+
+FLAG_KINDS: dict[str, tuple[str, str, str, str]] = {
+    # kind: (title zh, title en, what it means zh, what it means en)
+    "gap": ("记录缺失", "Gap in a gate's log",
+            "岗亭的某条记录尚未送达,之后的记录已暂存。网络恢复后通常会自动补齐并自动解除。",
+            "A row from the gate has not arrived; later rows are held. It usually fills in and clears by itself."),
+    "fork": ("记录冲突", "Conflicting record (fork)",
+             "岗亭送来的记录与物业已存的记录矛盾:可能是岗亭数据库被替换或还原。请核查该岗亭。",
+             "The gate sent a row that contradicts what the office holds: its database may have been replaced "
+             "or restored. Check the gate."),
+    "edited": ("记录被改动", "Record edited",
+               "记录内容与其校验值不符,记录在岗亭上被改动过。未入库,请报告保安部。",
+               "The row's contents do not match its hash: it was changed on the gate. Not stored; report to security."),
+    "foreign_event_id": ("事件编号重复", "Event id reused",
+                         "同一事件编号出现在另一序号下,疑似复制或伪造的记录。",
+                         "The same event id came under another sequence number: a copied or forged row."),
+    "double_use": ("放行条重复使用", "Slip used more than once",
+                   "同一张放行条被放行了不止一次。请核对纸质放行条并询问相关岗亭。",
+                   "One slip was released more than once. Check the paper slip and ask the gates involved."),
+    "bad_slip_id": ("放行条编号异常", "Not a slip number",
+                    "岗亭按一个不是放行条编号的内容放行了物品。请核查。",
+                    "A gate released items against something that is not a slip number. Check it."),
+}
+
+
+def kind_label(kind: str) -> tuple[str, str]:
+    return KINDS.get(kind, (kind, kind))
+
+
+def reason_label(code: str) -> tuple[str, str]:
+    try:
+        text = Reason(code).text
+    except ValueError:
+        return code, code
+    return text.zh, text.en
+
+
+def detail_labels(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """The guard's recorded choices (mismatch, override reason, report), as (zh, en) lines."""
+    out = []
+    for key, (lzh, len_) in DETAIL_LABEL.items():
+        value = detail.get(key)
+        if value:
+            zh, en = CHOICES[key].get(str(value), (str(value), str(value)))
+            out.append((f"{lzh}:{zh}", f"{len_}: {en}"))
+    if detail.get("supervisor_id"):
+        out.append((f"授权主管:{detail['supervisor_id']}", f"Supervisor: {detail['supervisor_id']}"))
+    if detail.get("used_at_gate"):
+        out.append((f"已在 {detail['used_at_gate']} 使用", f"Used at {detail['used_at_gate']}"))
+    return out
+
+
+def flag_label(kind: str) -> tuple[str, str, str, str]:
+    return FLAG_KINDS.get(kind, (kind, kind, "", ""))

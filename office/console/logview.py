@@ -1,0 +1,243 @@
+"""The exit log for staff: a day's (or a range's) events, filtered by gate and kind, with the
+CSV export the CLI makes, and yesterday's counts for the 08:30 archive check."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from office import schema
+from office.console.html import Safe, bi, esc, join, tag
+from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
+from office.console.web import HEADERS, PREFIX, Console, guarded
+from office.export import log_rows, to_csv
+from office.records import GATE_ID
+
+#: Rows shown on one page; the CSV has them all.
+MAX_ROWS = 2000
+#: Longest range one page or CSV covers.
+MAX_DAYS = 92
+
+
+def today(c: Console) -> date:
+    return datetime.now(c.zone).date()
+
+
+def names(c: Console, rows: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
+    """Gate labels, guard names and permit holders for the rows (names come from users: escaped later)."""
+    g, gu, p = schema.gates, schema.guards, schema.permits
+    permit_ids = sorted({r["permit_id"] for r in rows if r["permit_id"]})
+    with c.engine.connect() as conn:
+        gates = {r.gate_id: r.name for r in conn.execute(select(g.c.gate_id, g.c.name).where(g.c.estate == c.cfg.estate))}
+        guards = {r.guard_id: r.name for r in conn.execute(
+            select(gu.c.guard_id, gu.c.name).where(gu.c.estate == c.cfg.estate))}
+        permits: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(permit_ids), 500):
+            for r in conn.execute(select(p.c.permit_id, p.c.holder_name, p.c.unit_id).where(
+                    p.c.estate == c.cfg.estate, p.c.permit_id.in_(permit_ids[i:i + 500]))).mappings():
+                permits[r["permit_id"]] = dict(r)
+    return gates, guards, permits
+
+
+class Filters:
+    """The query string of the log page, checked; ``error`` says what was wrong with it."""
+
+    def __init__(self, c: Console, request: Request) -> None:
+        q = request.query_params
+        self.error = ""
+        t = today(c)
+        try:
+            self.first = date.fromisoformat(q.get("from") or t.isoformat())
+            self.last = date.fromisoformat(q.get("to") or q.get("from") or t.isoformat())
+        except ValueError:
+            self.error = "日期格式应为 2026-11-29 / Dates look like 2026-11-29"
+            self.first = self.last = t
+        if self.last < self.first:
+            self.first, self.last = self.last, self.first
+        if (self.last - self.first).days >= MAX_DAYS:
+            self.error = f"最多查询 {MAX_DAYS} 天 / At most {MAX_DAYS} days at a time"
+            self.first = self.last - timedelta(days=MAX_DAYS - 1)
+        gate = q.get("gate", "")
+        self.gate = gate if GATE_ID.match(gate) else ""
+        kind = q.get("kind", "")
+        self.kind = kind if kind in KINDS else ""
+
+    def query(self, **override: str) -> str:
+        from urllib.parse import urlencode
+
+        params = {"from": self.first.isoformat(), "to": self.last.isoformat(), "gate": self.gate, "kind": self.kind}
+        params.update(override)
+        return urlencode({k: v for k, v in params.items() if v})
+
+    def rows(self, c: Console) -> list[dict[str, Any]]:
+        with c.engine.connect() as conn:
+            rows = log_rows(conn, c.cfg.estate, self.first, self.last, self.gate)
+        return [r for r in rows if r["kind"] == self.kind] if self.kind else rows
+
+
+def filter_form(f: Filters, gates: dict[str, str]) -> Safe:
+    gate_opts = join([tag("option", "全部 All", value="")] + [
+        tag("option", f"{gid} {label}" if label != gid else gid, value=gid, selected=gid == f.gate)
+        for gid, label in sorted(gates.items())])
+    kind_opts = join([tag("option", "全部 All", value="")] + [
+        tag("option", f"{KINDS[k][0]} {KINDS[k][1]}", value=k, selected=k == f.kind) for k in FILTER_KINDS])
+    return tag("form", join([
+        tag("label", join([bi("开始日期", "From"), tag("input", "", type="date", name="from", value=f.first.isoformat())])),
+        tag("label", join([bi("结束日期", "To"), tag("input", "", type="date", name="to", value=f.last.isoformat())])),
+        tag("label", join([bi("岗亭", "Gate"), tag("select", gate_opts, name="gate")])),
+        tag("label", join([bi("类型", "Kind"), tag("select", kind_opts, name="kind")])),
+        tag("button", "查询 Show", type="submit"),
+        tag("a", "今天 Today", href=f"{PREFIX}/log", class_="button light"),
+        tag("a", "下载 CSV (Excel)", href=f"{PREFIX}/log.csv?{f.query()}", class_="button light"),
+    ]), method="get", action=f"{PREFIX}/log", class_="filters")
+
+
+def subject(r: dict[str, Any], permits: dict[str, dict[str, Any]]) -> Safe:
+    """Slip number, or card with its holder and unit."""
+    if r["slip_id"]:
+        return bi(join(["放行条 ", tag("code", r["slip_id"])]), "Slip")
+    if r["card_uid"] or r["permit_id"]:
+        holder = permits.get(r["permit_id"])
+        who = f"{holder['holder_name']} · {holder['unit_id']}" if holder else (r["permit_id"] or "未登记 unregistered")
+        return bi(join(["卡 ", tag("code", r["card_uid"])]), who)
+    return Safe("")
+
+
+def reasons_cell(r: dict[str, Any]) -> Safe:
+    lines = [bi(*reason_label(code)) for code in r["reasons"]]
+    lines += [bi(zh, en) for zh, en in detail_labels(r["detail"])]
+    return tag("div", join(lines, "<br>"), class_="reason")
+
+
+def gate_label(gate_id: str, gates: dict[str, str]) -> Safe:
+    label = gates.get(gate_id, "")
+    return bi(gate_id, label if label != gate_id else "")
+
+
+def row_class(kind: str) -> str:
+    return "shift" if kind.startswith("shift") else kind
+
+
+def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], guards: dict[str, str],
+              permits: dict[str, dict[str, Any]], one_day: bool = False) -> Safe:
+    head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
+        ("时间", "Time"), ("岗亭", "Gate"), ("类型", "Kind"), ("放行条 / 卡", "Slip / card"),
+        ("值班人员", "Guard"), ("原因 / 说明", "Reasons / notes"))))
+    body = []
+    for r in rows[:MAX_ROWS]:
+        zh, en = kind_label(r["kind"])
+        guard = guards.get(r["guard_id"], "")
+        body.append(tag("tr", join([
+            tag("td", join([esc(c.local(r["at"])[11:] if one_day else c.local(r["at"])), "" if r["clock_synced"] else
+                            tag("div", "时钟未校准 clock not synced", class_="note")]), class_="time"),
+            tag("td", gate_label(r["gate_id"], gates)),
+            tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
+            tag("td", subject(r, permits)),
+            tag("td", bi(guard or r["guard_id"], r["guard_id"] if guard else "")),
+            tag("td", reasons_cell(r)),
+        ]), class_=row_class(r["kind"])))
+    return tag("table", join([tag("thead", head), tag("tbody", join(body))]))
+
+
+def add_log_routes(router: Any, c: Console) -> None:
+    @router.get("/log", response_class=HTMLResponse)
+    @guarded
+    def log_page(request: Request) -> Response:
+        s = c.require(request)
+        f = Filters(c, request)
+        rows = f.rows(c)
+        gates, guards, permits = names(c, rows)
+        counts = Counter(r["kind"] for r in rows)
+        span = f.first.isoformat() if f.first == f.last else f"{f.first.isoformat()} — {f.last.isoformat()}"
+        summary = tag("p", join([
+            esc(f"{span}:共 {len(rows)} 条  "),
+            join(tag("span", f"{KINDS[k][0]} {counts[k]}  ", class_="bad" if k in ("override", "report") else None)
+                 for k in FILTER_KINDS if counts[k]),
+            tag("span", f" · {len(rows)} events", class_="note"),
+        ]), class_="summary")
+        parts = [filter_form(f, gates)]
+        if f.error:
+            parts.append(tag("div", f.error, class_="error"))
+        parts.append(summary)
+        if len(rows) > MAX_ROWS:
+            parts.append(tag("div", f"只显示前 {MAX_ROWS} 条,全部请下载 CSV。Showing the first {MAX_ROWS}; the CSV has all.",
+                             class_="error"))
+        parts.append(log_table(c, rows, gates, guards, permits, f.first == f.last) if rows else
+                     tag("div", bi("没有符合条件的记录", "No events match"), class_="empty"))
+        return c.html("出入记录", "Exit log", join(parts), s, "log")
+
+    @router.get("/log.csv")
+    @guarded
+    def log_csv(request: Request) -> Response:
+        c.require(request)
+        f = Filters(c, request)
+        name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{'-' + f.gate if f.gate else ''}.csv"
+        return Response(to_csv(f.rows(c)), media_type="text/csv; charset=utf-8",
+                        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+    @router.get("/yesterday", response_class=HTMLResponse)
+    @guarded
+    def yesterday(request: Request) -> Response:
+        s = c.require(request)
+        try:
+            day = date.fromisoformat(request.query_params.get("day", ""))
+        except ValueError:
+            day = today(c) - timedelta(days=1)
+        with c.engine.connect() as conn:
+            rows = log_rows(conn, c.cfg.estate, day, day)
+        gates, _guards, _permits = names(c, rows)
+        return c.html("昨日汇总", "Yesterday's summary", summary_body(c, day, rows, gates), s, "yesterday")
+
+
+def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[str, str]) -> Safe:
+    """Counts per gate and kind, and the slips released that day: the paper slips the gates
+    hand to the front desk by 08:30 the next morning."""
+    counts = Counter((r["gate_id"], r["kind"]) for r in rows)
+    gate_ids = sorted(set(gates) | {r["gate_id"] for r in rows})
+    q = f"from={day.isoformat()}&to={day.isoformat()}"
+    head = tag("tr", join([tag("th", bi("岗亭", "Gate"))] + [
+        tag("th", bi(*KINDS[k]), class_="num") for k in FILTER_KINDS] + [tag("th", bi("合计", "Total"), class_="num")]))
+    body = []
+    for gid in gate_ids + ["__all__"]:
+        cells = [tag("td", bi("合计", "All gates") if gid == "__all__" else gate_label(gid, gates))]
+        for k in FILTER_KINDS:
+            n = sum(v for (g, kk), v in counts.items() if kk == k and (gid == "__all__" or g == gid))
+            link = f"{PREFIX}/log?{q}&kind={k}" + ("" if gid == "__all__" else f"&gate={gid}")
+            cls = "num" + (" bad" if n and k in ("override", "report", "refusal", "card_denied") else "")
+            cells.append(tag("td", tag("a", str(n), href=link) if n else "0", class_=cls))
+        total = sum(v for (g, kk), v in counts.items() if kk in FILTER_KINDS and (gid == "__all__" or g == gid))
+        cells.append(tag("td", str(total), class_="num"))
+        body.append(tag("tr", join(cells), style="font-weight:600" if gid == "__all__" else None))
+    released = [r for r in rows if r["kind"] in ("release", "override") and r["slip_id"]]
+    slips = join(tag("tr", join([tag("td", c.local(r["at"]), class_="time"), tag("td", r["gate_id"]),
+                                 tag("td", tag("code", r["slip_id"])),
+                                 tag("td", tag("span", bi(*kind_label(r["kind"])), class_=f"badge k-{r['kind']}")),
+                                 tag("td", "☐")]), class_=r["kind"]) for r in released)
+    overrides = sum(v for (_g, k), v in counts.items() if k == "override")
+    reports = sum(v for (_g, k), v in counts.items() if k == "report")
+    cards = tag("div", join([
+        tag("div", join([tag("b", str(len(released))), bi("张放行条应于今日08:30前交前台",
+                                                           "paper slips due at the front desk by 08:30")]),
+            class_="card"),
+        tag("div", join([tag("b", str(overrides)), bi("次主管强制放行", "overrides")]),
+            class_="card warn" if overrides else "card"),
+        tag("div", join([tag("b", str(reports)), bi("次上报", "reports")]), class_="card alert" if reports else "card"),
+    ]), class_="cards")
+    prev, nxt = day - timedelta(days=1), day + timedelta(days=1)
+    nav = tag("p", join([
+        esc(f"日期 {day.isoformat()} "),
+        tag("a", "← 前一天", href=f"{PREFIX}/yesterday?day={prev.isoformat()}"), " · ",
+        tag("a", "后一天 →", href=f"{PREFIX}/yesterday?day={nxt.isoformat()}"), " · ",
+        tag("a", "查看当日记录 Open that day's log", href=f"{PREFIX}/log?{q}"), " · ",
+        tag("a", "下载 CSV", href=f"{PREFIX}/log.csv?{q}"),
+    ]), class_="summary")
+    slip_table = (tag("table", join([tag("thead", tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
+        ("放行时间", "Released at"), ("岗亭", "Gate"), ("放行条", "Slip"), ("类型", "Kind"), ("纸质联已收", "Paper copy in"))))),
+        tag("tbody", slips)])) if released else tag("div", bi("当日没有放行条放行", "No slips released that day"), class_="empty"))
+    return join([nav, cards, tag("table", join([tag("thead", head), tag("tbody", join(body))])),
+                 tag("h2", bi("当日放行的放行条(核对纸质联)", "Slips released that day (tick off the paper copies)"),
+                     style="font-size:17px;margin:16px 0 8px"), slip_table])

@@ -1,0 +1,49 @@
+"""Tables of the staff console: staff accounts, the session-signing secret, an audit trail.
+
+They hang on the office's one ``MetaData`` (so tests that drop the schema drop them too)
+and are created by migration 2 in office/db.py. None is replicated to gates.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text
+
+from office.schema import metadata
+
+staff = Table(
+    "staff", metadata,
+    Column("username", String(32), primary_key=True),
+    Column("estate", String(32), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("role", String(16), nullable=False),           # front_desk | butler | admin
+    Column("password_hash", Text, nullable=False),        # pbkdf2_sha256$iterations$salt$hash, as guards' PINs
+    Column("active", Integer, nullable=False, default=1),
+    Column("created_at", String(40), nullable=False),
+    # Sessions signed before this instant are void: set by sign-out and by a password change.
+    Column("sessions_after", String(40)),
+)
+
+#: Secrets of this office database; "session" signs staff session cookies.
+console_secrets = Table(
+    "console_secrets", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+#: Who did what in the console (sign-in, resolve a flag, cancel a slip): records must be complete.
+console_audit = Table(
+    "console_audit", metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("estate", String(32), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("username", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", Text, nullable=False, default=""),
+    Index("console_audit_by_estate_at", "estate", "at"),
+)
+
+
+def create_console_tables(conn: Connection) -> None:
+    """Migration 2: the console's tables (checkfirst: a fresh database may have them from migration 1)."""
+    for table in (staff, console_secrets, console_audit):
+        table.create(conn, checkfirst=True)

@@ -1,0 +1,227 @@
+"""The console's plumbing: who is signed in, CSRF on every form, sign-in and sign-out.
+
+Pages are plain GETs that need a session (no session: 303 to the sign-in page);
+every state change is a POST form carrying the session's CSRF token, refused with 403
+without it or from another origin. The gate API under /api/v1 is not touched.
+"""
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qs, quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
+
+from office import schema
+from office.config import OfficeConfig
+from office.console import auth
+from office.console.html import bi, join, page, tag
+
+PREFIX = "/console"
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+#: Wrong passwords per username before sign-in is refused for LOCK_SECONDS.
+MAX_FAILURES, LOCK_SECONDS = 5, 300
+
+
+class Denied(Exception):
+    """A request the console refuses; carries the response to send."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+@dataclass
+class Console:
+    cfg: OfficeConfig
+    engine: Engine
+    secret: bytes
+    zone: ZoneInfo
+    estate_name: str = ""
+    failures: dict[str, list[float]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ sessions
+
+    def session(self, request: Request) -> auth.Session | None:
+        with self.engine.connect() as conn:
+            return auth.read_session(conn, self.secret, self.cfg.estate, request.cookies.get(auth.COOKIE))
+
+    def require(self, request: Request) -> auth.Session:
+        """The signed-in staff member, or Denied: a redirect to sign-in for pages, 401 for the rest."""
+        s = self.session(request)
+        if s is not None:
+            return s
+        if request.method == "GET" and not request.url.path.endswith(".csv"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise Denied(RedirectResponse(f"{PREFIX}/login?next={quote(target, safe='')}", 303, headers=HEADERS))
+        raise Denied(self.html("请先登录", "Sign in first", tag("p", tag("a", "登录 Sign in", href=f"{PREFIX}/login")),
+                               None, status=401))
+
+    async def form(self, request: Request, session: auth.Session | None) -> dict[str, str]:
+        """A POSTed form, after the same-origin and CSRF checks (session None: the sign-in form)."""
+        origin = request.headers.get("origin")
+        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+            raise Denied(self.forbidden())
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            raise Denied(self.forbidden())
+        body = await request.body()
+        if len(body) > 16 * 1024:
+            raise Denied(Response("form too large", 413))
+        data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+        if session is not None and not hmac.compare_digest(data.get("csrf", ""), session.csrf):
+            raise Denied(self.forbidden())
+        return data
+
+    def forbidden(self) -> HTMLResponse:
+        return self.html("请求被拒绝", "Request refused",
+                         tag("p", bi("表单已过期或来源不明,请返回页面重新操作。",
+                                     "The form expired or came from elsewhere; go back, reload and try again.")),
+                         None, status=403)
+
+    # ------------------------------------------------------------ rendering
+
+    def html(self, title_zh: str, title_en: str, body: Any, session: auth.Session | None, active: str = "",
+             status: int = 200) -> HTMLResponse:
+        open_flags = 0
+        if session is not None:
+            from sqlalchemy import func
+
+            f = schema.flags
+            with self.engine.connect() as conn:
+                open_flags = int(conn.execute(select(func.count()).select_from(f).where(
+                    f.c.estate == self.cfg.estate, f.c.resolved_at.is_(None))).scalar_one())
+        return HTMLResponse(page(title_zh, title_en, body, session, active, self.estate_name, open_flags), status,
+                            headers=HEADERS)
+
+    def local(self, iso: str | None) -> str:
+        """An ISO instant as the estate's wall-clock time, ``2026-11-29 14:03:07``."""
+        from datetime import datetime
+
+        if not iso:
+            return ""
+        try:
+            return datetime.fromisoformat(iso).astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return iso
+
+
+def make_console(cfg: OfficeConfig, engine: Engine) -> Console:
+    with engine.connect() as conn:
+        name = conn.execute(select(schema.estates.c.name).where(schema.estates.c.estate_id == cfg.estate)).scalar()
+    return Console(cfg, engine, auth.session_secret(engine), ZoneInfo(cfg.timezone), name or cfg.estate)
+
+
+def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn Denied into its response, so handlers read straight through."""
+    import functools
+    import inspect
+
+    if inspect.iscoroutinefunction(handler):
+        @functools.wraps(handler)
+        async def run_async(*a: Any, **kw: Any) -> Any:
+            try:
+                return await handler(*a, **kw)
+            except Denied as d:
+                return d.response
+        return run_async
+
+    @functools.wraps(handler)
+    def run(*a: Any, **kw: Any) -> Any:
+        try:
+            return handler(*a, **kw)
+        except Denied as d:
+            return d.response
+    return run
+
+
+def safe_next(target: str) -> str:
+    """Only a console path may follow sign-in (no open redirect)."""
+    if target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return f"{PREFIX}/log"
+
+
+def login_form(c: Console, next_: str, error: Any = "", status: int = 200) -> HTMLResponse:
+    body = tag("form", join([
+        tag("div", error, class_="error") if error else "",
+        tag("label", join([bi("用户名", "Username"), tag("input", "", name="username", autocomplete="username",
+                                                         required=True, autofocus=True)])),
+        tag("label", join([bi("密码", "Password"), tag("input", "", name="password", type="password",
+                                                       autocomplete="current-password", required=True)])),
+        tag("input", "", type="hidden", name="next", value=next_),
+        tag("button", "登录 Sign in", type="submit"),
+        tag("p", "账号由管理员用 gatepass office add-staff 创建。Accounts are made with gatepass office add-staff.",
+            class_="note"),
+    ]), method="post", action=f"{PREFIX}/login", class_="login")
+    return c.html("员工登录", "Staff sign-in", body, None, status=status)
+
+
+def add_auth_routes(router: Any, c: Console) -> None:
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = "") -> Response:
+        if c.session(request) is not None:
+            return RedirectResponse(safe_next(next), 303, headers=HEADERS)
+        return login_form(c, safe_next(next))
+
+    @router.post("/login", response_class=HTMLResponse)
+    @guarded
+    async def login(request: Request) -> Response:
+        data = await c.form(request, None)
+        username = data.get("username", "").strip().lower()
+        next_ = safe_next(data.get("next", ""))
+        now = time.monotonic()
+        recent = [t for t in c.failures.get(username, []) if now - t < LOCK_SECONDS]
+        if len(recent) >= MAX_FAILURES:
+            return login_form(c, next_, bi("密码错误次数过多,请5分钟后再试。",
+                                           "Too many wrong passwords; try again in 5 minutes."), 429)
+
+        def check() -> dict[str, Any] | None:
+            with c.engine.begin() as conn:
+                staff = auth.check_password(conn, c.cfg.estate, username, data.get("password", ""))
+                auth.audit(conn, c.cfg.estate, username[:32], "sign_in" if staff else "sign_in_refused")
+                return staff
+
+        staff = await run_in_threadpool(check)
+        if staff is None:
+            if len(c.failures) > 10_000:          # a spray of made-up usernames must not grow memory without end
+                c.failures = {u: ts for u, ts in c.failures.items() if ts and now - ts[-1] < LOCK_SECONDS}
+            c.failures[username] = recent + [now]
+            return login_form(c, next_, bi("用户名或密码错误", "Wrong username or password"), 401)
+        c.failures.pop(username, None)
+        response = RedirectResponse(next_, 303, headers=HEADERS)
+        response.set_cookie(auth.COOKIE, auth.make_cookie(c.secret, staff["username"]), max_age=auth.SESSION_SECONDS,
+                            path=PREFIX, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+        return response
+
+    @router.post("/logout")
+    @guarded
+    async def logout(request: Request) -> Response:
+        s = c.require(request)
+        await c.form(request, s)
+
+        def end() -> None:
+            with c.engine.begin() as conn:
+                auth.end_sessions(conn, s.username)
+                auth.audit(conn, c.cfg.estate, s.username, "sign_out")
+
+        await run_in_threadpool(end)
+        response = RedirectResponse(f"{PREFIX}/login", 303, headers=HEADERS)
+        response.delete_cookie(auth.COOKIE, path=PREFIX, httponly=True, samesite="strict")
+        return response
+
+    @router.get("/")
+    def root() -> Response:
+        return RedirectResponse(f"{PREFIX}/log", 303, headers=HEADERS)
+
