@@ -7,16 +7,18 @@ VAR    ?= var
 # Debian packages the Python stack loads at run time: zbar for pyzbar, a CJK font
 # for the kiosk's Chinese text, fontconfig to find it.
 SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
+# Only the tests need these: Chromium renders the office console's pages to PNG.
+TEST_PACKAGES := chromium
 
-.PHONY: run test test-all bench faults sysdeps venv clean demo-data
+.PHONY: run test test-all bench faults sysdeps test-sysdeps venv clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
 
-test: venv
+test: venv test-sysdeps
 	$(PY) -m pytest -q -m "not slow and not faults"
 
-test-all: venv
+test-all: venv test-sysdeps
 	$(PY) -m pytest -q
 
 bench: venv
@@ -27,6 +29,9 @@ faults: venv
 
 sysdeps:
 	@bash scripts/sysdeps.sh $(SYSTEM_PACKAGES)
+
+test-sysdeps:
+	@bash scripts/sysdeps.sh $(TEST_PACKAGES)
 
 venv: sysdeps $(VENV)/.installed
 
