@@ -23,6 +23,10 @@ class StampedEvents(Events):
         self.stamps.append((time.perf_counter(), event))
         super().__call__(event)
 
+    def stamp_of(self, event: Any) -> float:
+        """When the driver emitted this very event object."""
+        return next(t for t, e in reversed(self.stamps) if e is event)
+
 
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100) of a non-empty list."""

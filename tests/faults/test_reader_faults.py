@@ -307,3 +307,157 @@ def test_the_parsers_find_every_card_and_refuse_every_damaged_frame(protocol):
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))
 def test_the_parsers_survive_100k_mixed_frames(protocol):
     _parser_campaign(protocol, CAMPAIGN_FRAMES, seed=2026)
+
+
+# ================================================================ the driver over a real pty
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class HostilePn532(threading.Thread):
+    """A PN532 on the far side of the pty that answers each poll with garbage first.
+
+    `polls` is the script: for each InListPassiveTarget, the garbage to send before
+    the answer, and the answer itself. Once the script is done it answers "no card".
+    Set-up commands and InDeselect get a plain ACK and answer.
+    """
+
+    def __init__(self, port: PtyPort, polls: list[tuple[list[bytes], bytes]]) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.polls = polls
+        self.next_poll = 0
+        self.frames_sent = 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        buf = b""
+        fd = self.port.master
+        while not self.stopping.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if not ready:
+                continue
+            parsed = pn532.parse_pn532(buf + os.read(fd, 4096))
+            buf = parsed.rest
+            for frame in parsed.frames:
+                if frame.kind == "info":
+                    _write_all(fd, self._reply(frame.data[0]))
+
+    def _reply(self, code: int) -> bytes:
+        if code != pn532.IN_LIST_PASSIVE_TARGET:
+            return pn532.ACK + _answer(code, b"\x00" if code == pn532.IN_DESELECT else b"")
+        if self.next_poll >= len(self.polls):
+            return pn532.ACK + _answer(code, b"\x00")
+        garbage, answer = self.polls[self.next_poll]
+        self.next_poll += 1
+        self.frames_sent += len(garbage) + 1
+        return pn532.ACK + b"".join(garbage) + answer
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+
+
+def _pn532_polls(stream: Stream, rng: random.Random) -> list[tuple[list[bytes], bytes]]:
+    """The stream's garbage and card answers as poll replies; some polls find a card-less
+    or malformed answer instead (more garbage, the driver must report no card)."""
+    polls: list[tuple[list[bytes], bytes]] = []
+    pending: list[bytes] = []
+    for ok, data in stream.items:
+        if not ok:
+            pending.append(data if rng.random() < 0.7 else rng.choice([_pn_host_echo, _pn_wrong_code])(rng))
+            continue
+        if rng.random() < 0.1:
+            polls.append((pending, _pn_bad_target(rng)))
+            pending = []
+        polls.append((pending, data))
+        pending = []
+    return polls
+
+
+def reader_cfg(link: Path, protocol: str, **kw: Any) -> ReaderConfig:
+    base: dict[str, Any] = dict(port=str(link), protocol=protocol, line_digits="hex", removal_gap_s=0.5,
+                                reopen_min_s=0.05, reopen_max_s=0.2)
+    if protocol == "pn532":
+        base.update(baudrate=115200, poll_interval_s=0.0, answer_timeout_s=0.5, silent_polls=3)
+    base.update(kw)
+    return ReaderConfig(**base)
+
+
+def _driver_campaign(tmp_path: Path, protocol: str, n_frames: int, seed: int) -> None:
+    valid, garbage, size = PROTOCOLS[protocol]
+    if protocol == "pn532":
+        garbage = PN532_GARBAGE
+    stream = build_stream(n_frames, seed, valid, garbage, size)
+    expected = [_frame_uid(protocol, f) for ok, f in stream.items if ok]
+    expected = [u for i, u in enumerate(expected) if i == 0 or u != expected[i - 1]]   # one read per presentation
+    assert expected == stream.cards
+    port = PtyPort(tmp_path / "gatepass-reader")
+    events = StampedEvents()
+    rejects = [0]
+    buf_max = [0]
+    holder: list[SerialCardReader] = []
+
+    def on_reject(r: Reject) -> None:
+        # called on the reader thread right after it stored the parser's tail
+        rejects[0] += 1
+        if holder:
+            buf_max[0] = max(buf_max[0], len(holder[0]._buf))
+
+    reader = SerialCardReader(reader_cfg(port.link, protocol), events, on_reject=on_reject)
+    assert isinstance(make_reader(reader_cfg(port.link, protocol), events), SerialCardReader)
+    holder.append(reader)
+    module = None
+    started = time.perf_counter()
+    try:
+        if protocol == "pn532":
+            module = HostilePn532(port, _pn532_polls(stream, random.Random(seed + 2)))
+            module.start()
+        reader.start()
+        events.wait_for(lambda e: isinstance(e, DeviceHealth) and e.online)
+        last = format_hex(stream.cards[-1])
+        if protocol != "pn532":
+            wire, rng = stream.wire(), random.Random(seed + 3)
+            i = 0
+            while i < len(wire):
+                n = rng.randint(1, 4096)
+                _write_all(port.master, wire[i:i + n])
+                i += n
+        events.wait_for(lambda e: isinstance(e, CardRead) and e.uid == last, timeout=600)
+        elapsed = time.perf_counter() - started
+        assert reader._thread is not None and reader._thread.is_alive()
+        assert reader.online
+    finally:
+        if module is not None:
+            module.stop()
+        reader.stop()
+        port.close()
+    events.drain(0.05)
+    reads = [e.uid for e in events.seen if isinstance(e, CardRead)]
+    foreign = [u for u in reads if u.startswith(f"{FOREIGN:02X}")]
+    assert foreign == [], f"damaged frames taken for cards: {foreign[:5]}"
+    assert reads == [format_hex(u) for u in stream.cards], "a card was missed or read twice"
+    assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True], "the reader had to reconnect"
+    assert rejects[0] > 0 and buf_max[0] <= REST_MAX[protocol]
+    frames = module.frames_sent if module is not None else len(stream.items)
+    print(f"[driver {protocol}] frames={frames} cards={len(reads)} rejects={rejects[0]} "
+          f"buffer_max={buf_max[0]} B elapsed={elapsed:.1f} s")
+
+
+def format_hex(uid: bytes) -> str:
+    return uid.hex().upper()
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+def test_the_reader_over_a_pty_reads_every_card_through_garbage(tmp_path, protocol):
+    _driver_campaign(tmp_path, protocol, SMALL_FRAMES, seed=5)
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+def test_the_reader_over_a_pty_survives_100k_mixed_frames(tmp_path, protocol):
+    _driver_campaign(tmp_path, protocol, CAMPAIGN_FRAMES, seed=2027)
