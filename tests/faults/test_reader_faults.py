@@ -461,3 +461,82 @@ def test_the_reader_over_a_pty_reads_every_card_through_garbage(tmp_path, protoc
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))
 def test_the_reader_over_a_pty_survives_100k_mixed_frames(tmp_path, protocol):
     _driver_campaign(tmp_path, protocol, CAMPAIGN_FRAMES, seed=2027)
+
+
+# ================================================================ unplug and replug
+
+RECOVERY_BOUND_S = 3.0        # issue 6: back within 3 seconds of being plugged in again
+# The shipped reopen_max_s (10 s) cannot meet that bound after a long unplug: the backoff
+# sleeps up to 10 s between attempts. 2 s does (bound = reopen_max_s + one open), at the
+# cost of one failed open() every 2 s while a reader is missing. The campaign runs the
+# shipped settings with only this one changed; see docs/reliability.md.
+PROPOSED_REOPEN_MAX_S = 2.0
+
+
+def online(flag: bool) -> Callable[[Any], bool]:
+    return lambda e: isinstance(e, DeviceHealth) and e.device == "reader" and e.online is flag
+
+
+def _replug_campaign(tmp_path: Path, cfg_kw: dict[str, Any], downtimes: list[float]) -> list[float]:
+    """Unplug and replug a reader len(downtimes) times; the replug-to-online times."""
+    port = PtyPort(tmp_path / "gatepass-reader")
+    cfg = ReaderConfig(port=str(port.link), removal_gap_s=0.3, **cfg_kw)
+    events = StampedEvents()
+    reader = make_reader(cfg, events)
+    assert isinstance(reader, SerialCardReader)
+    recoveries: list[float] = []
+    try:
+        reader.start()
+        thread = reader._thread
+        events.wait_for(online(True))
+        for k, down in enumerate(downtimes):
+            uid = format_hex(_card_uid(k))
+            port.write(rdm_frame(_card_uid(k)))
+            events.wait_for(lambda e: isinstance(e, CardRead) and e.uid == uid)
+            port.unplug()
+            events.wait_for(online(False))
+            time.sleep(down)
+            plugged = time.perf_counter()
+            port.plug()
+            back = events.wait_for(online(True), timeout=30)
+            recoveries.append(events.stamp_of(back) - plugged)
+        uid = format_hex(_card_uid(len(downtimes)))
+        port.write(rdm_frame(_card_uid(len(downtimes))))
+        events.wait_for(lambda e: isinstance(e, CardRead) and e.uid == uid)
+        assert reader._thread is thread and thread is not None and thread.is_alive(), "the reader was restarted"
+    finally:
+        reader.stop()
+        port.close()
+    health = [e.online for e in events.seen if isinstance(e, DeviceHealth)]
+    assert health == [True] + [False, True] * len(downtimes)
+    reads = [e.uid for e in events.seen if isinstance(e, CardRead)]
+    assert reads == [format_hex(_card_uid(k)) for k in range(len(downtimes) + 1)]
+    return recoveries
+
+
+def test_a_reader_unplugged_and_replugged_a_few_times_comes_back_each_time(tmp_path):
+    _replug_campaign(tmp_path, dict(reopen_min_s=0.05, reopen_max_s=0.2), [0.0, 0.1, 0.3])
+
+
+def campaign_downtimes(trials: int, seed: int) -> list[float]:
+    """Mostly quick replugs; every 20th one long enough for the backoff to reach its cap."""
+    rng = random.Random(seed)
+    return [rng.uniform(3.6, 5.4) if k % 20 == 19 else rng.uniform(0.02, 0.6) for k in range(trials)]
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(1800)
+def test_a_reader_unplugged_100_times_is_back_within_3_s_each_time(tmp_path):
+    recoveries = _replug_campaign(tmp_path, dict(reopen_max_s=PROPOSED_REOPEN_MAX_S), campaign_downtimes(100, 6))
+    figures("reader replug->online, reopen_max_s=2.0", recoveries, "s", 1.0)
+    assert max(recoveries) <= RECOVERY_BOUND_S
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(120)
+@pytest.mark.xfail(strict=True, reason="finding: shipped reopen_max_s = 10 s backs off past the 3 s bound "
+                                       "after an unplug of 8 s (proposed default: 2.0)")
+def test_with_the_shipped_backoff_a_reader_unplugged_8_s_is_back_within_3_s(tmp_path):
+    recoveries = _replug_campaign(tmp_path, dict(), [8.0])
+    figures("reader replug->online after 8 s unplugged, shipped reopen_max_s=10", recoveries, "s", 1.0)
+    assert max(recoveries) <= RECOVERY_BOUND_S
