@@ -1,0 +1,99 @@
+"""The camera taken away and given back, over and over, without restarting the kiosk.
+
+The source is an image folder, the camera source that supports loss without a
+V4L2 device: renaming it away is the camera unplugged (the next frame cannot be
+read), renaming it back with a new slip in it is the camera plugged in again with a
+slip in view. Each cycle must give DeviceHealth offline, then online, then the new
+slip. (A video file source does not notice deletion: the open file keeps playing,
+which is why the folder is used.) Recovery is timed from the rename back to the
+online event, stamped on the camera's thread.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import pytest
+
+from drivers import make_scanner, synth
+from drivers.camera import CameraScanner
+from drivers.config import CameraConfig
+from kiosk.core.events import DeviceHealth, SlipScanned
+
+from .conftest import StampedEvents, figures
+from .test_reader_faults import PROPOSED_REOPEN_MAX_S, RECOVERY_BOUND_S, campaign_downtimes
+
+import time
+
+
+def online(flag: bool) -> Callable[[Any], bool]:
+    return lambda e: isinstance(e, DeviceHealth) and e.device == "camera" and e.online is flag
+
+
+def slip_text(k: int) -> str:
+    return f"GP1:FAULTCAMPAIGNSLIP{k:04d}"
+
+
+def _put_slip(folder: Path, k: int) -> None:
+    for old in folder.iterdir():
+        old.unlink()
+    cv2.imwrite(str(folder / f"slip{k:04d}.png"), synth.slip_frame(slip_text(k)))
+
+
+def _replug_campaign(tmp_path: Path, cfg_kw: dict[str, Any], downtimes: list[float]) -> list[float]:
+    camera, away = tmp_path / "camera", tmp_path / "unplugged"
+    camera.mkdir()
+    _put_slip(camera, 0)
+    events = StampedEvents()
+    scanner = make_scanner(CameraConfig(source=str(camera), **cfg_kw), events)
+    assert isinstance(scanner, CameraScanner)
+    recoveries: list[float] = []
+    try:
+        scanner.start()
+        thread = scanner._thread
+        events.wait_for(online(True))
+        for k, down in enumerate(downtimes):
+            text = slip_text(k)
+            events.wait_for(lambda e: isinstance(e, SlipScanned) and e.text == text)
+            camera.rename(away)
+            events.wait_for(online(False))
+            _put_slip(away, k + 1)
+            time.sleep(down)
+            plugged = time.perf_counter()
+            away.rename(camera)
+            back = events.wait_for(online(True), timeout=30)
+            recoveries.append(events.stamp_of(back) - plugged)
+        last = slip_text(len(downtimes))
+        events.wait_for(lambda e: isinstance(e, SlipScanned) and e.text == last)
+        assert scanner._thread is thread and thread is not None and thread.is_alive(), "the camera was restarted"
+    finally:
+        scanner.stop()
+    health = [e.online for e in events.seen if isinstance(e, DeviceHealth)]
+    assert health == [True] + [False, True] * len(downtimes)
+    scans = [e.text for e in events.seen if isinstance(e, SlipScanned)]
+    assert scans == [slip_text(k) for k in range(len(downtimes) + 1)]
+    return recoveries
+
+
+def test_a_camera_taken_away_and_given_back_a_few_times_comes_back_with_the_slip_in_view(tmp_path):
+    _replug_campaign(tmp_path, dict(reopen_min_s=0.05, reopen_max_s=0.2), [0.0, 0.1, 0.3])
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(1800)
+def test_a_camera_unplugged_100_times_is_back_within_3_s_each_time(tmp_path):
+    recoveries = _replug_campaign(tmp_path, dict(reopen_max_s=PROPOSED_REOPEN_MAX_S), campaign_downtimes(100, 7))
+    figures("camera replug->online, reopen_max_s=2.0", recoveries, "s", 1.0)
+    assert max(recoveries) <= RECOVERY_BOUND_S
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(120)
+@pytest.mark.xfail(strict=True, reason="finding: shipped reopen_max_s = 10 s backs off past the 3 s bound "
+                                       "after an unplug of 8 s (proposed default: 2.0)")
+def test_with_the_shipped_backoff_a_camera_unplugged_8_s_is_back_within_3_s(tmp_path):
+    recoveries = _replug_campaign(tmp_path, dict(), [8.0])
+    figures("camera replug->online after 8 s unplugged, shipped reopen_max_s=10", recoveries, "s", 1.0)
+    assert max(recoveries) <= RECOVERY_BOUND_S
