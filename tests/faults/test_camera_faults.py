@@ -7,25 +7,33 @@ slip in view. Each cycle must give DeviceHealth offline, then online, then the n
 slip. (A video file source does not notice deletion: the open file keeps playing,
 which is why the folder is used.) Recovery is timed from the rename back to the
 online event, stamped on the camera's thread.
+
+Also: QR codes of injection and random text, and odd image files (1x1, grey,
+16-bit, with alpha, 12 megapixels) in view of the running camera.
 """
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 import cv2
+import numpy as np
 import pytest
 
 from drivers import make_scanner, synth
 from drivers.camera import CameraScanner
 from drivers.config import CameraConfig
-from kiosk.core.events import DeviceHealth, SlipScanned
+from drivers.qr import decode_frame, make_decoder
+from kiosk.core.events import DeviceHealth, SlipEvidence, SlipScanned
+from kiosk.core.model import Gate, LargeItemHours
+from kiosk.core.rules import decide_slip
+from sync import slip_token
 
 from .conftest import StampedEvents, figures
 from .test_reader_faults import PROPOSED_REOPEN_MAX_S, RECOVERY_BOUND_S, campaign_downtimes
-
-import time
+from .test_token_faults import INJECTIONS, KEYS, NOW
 
 
 def online(flag: bool) -> Callable[[Any], bool]:
@@ -97,3 +105,66 @@ def test_with_the_shipped_backoff_a_camera_unplugged_8_s_is_back_within_3_s(tmp_
     recoveries = _replug_campaign(tmp_path, dict(), [8.0])
     figures("camera replug->online after 8 s unplugged, shipped reopen_max_s=10", recoveries, "s", 1.0)
     assert max(recoveries) <= RECOVERY_BOUND_S
+
+
+# ---------------------------------------------------------------- hostile codes in view
+
+def _hostile_texts(n_random: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = [s[:300] for s in INJECTIONS if "\ud800" not in s]
+    ranges = [(0x00, 0x7F), (0x80, 0x2FF), (0x4E00, 0x9FFF), (0x1F300, 0x1F6FF), (0x2000, 0x206F)]
+    for _ in range(n_random):
+        lo, hi = rng.choice(ranges)
+        texts.append("".join(chr(rng.randint(lo, hi)) for _ in range(rng.randint(1, 120))))
+    return list(dict.fromkeys(t for t in texts if t.strip()))
+
+
+def _hostile_codes(tmp_path: Path, n_random: int, seed: int) -> None:
+    """A camera shown QR codes of injection and random text, and odd image files:
+    it stays online, reports each code once, and every one is refused as a slip."""
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    decoder = make_decoder("zxing")
+    expected: set[str] = set()
+    for k, text in enumerate(_hostile_texts(n_random, seed)):
+        frame = synth.slip_frame(text, 640, 480, 0.8)
+        cv2.imwrite(str(folder / f"code{k:04d}.png"), frame)
+        expected.update(decode_frame(decoder, frame))     # what zxing makes of it (control characters as <NUL> etc.)
+    odd = {"tiny.png": np.zeros((1, 1, 3), np.uint8), "gray.png": np.full((480, 640), 128, np.uint8),
+           "deep.png": np.full((480, 640, 3), 40000, np.uint16), "alpha.png": np.zeros((480, 640, 4), np.uint8),
+           "huge.jpg": np.random.default_rng(seed).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)}
+    for name, img in odd.items():
+        cv2.imwrite(str(folder / name), img)
+    events = StampedEvents()
+    scanner = make_scanner(CameraConfig(source=str(folder), max_fps=60, repeat_gap_s=600), events)
+    assert scanner is not None
+    seen: set[str] = set()
+    try:
+        scanner.start()
+        while seen != expected:
+            seen.add(events.wait_for(lambda e: isinstance(e, SlipScanned), timeout=30).text)
+        assert scanner.online
+    finally:
+        scanner.stop()
+    events.drain(0.05)
+    scans = [e.text for e in events.seen if isinstance(e, SlipScanned)]
+    assert len(scans) == len(set(scans)), "a code in view was reported twice"
+    assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]
+    gate, hours = Gate("north", "北门"), LargeItemHours()
+    for text in scans:
+        verdict = slip_token.verify(text, KEYS)
+        assert not verdict.ok
+        ev = SlipEvidence(text=text[:200], token_reason=verdict.reason, hours=hours)
+        assert not decide_slip(ev, gate, NOW).allowed
+    print(f"[camera hostile codes] images={len(expected) + len(odd)} scans={len(scans)} all refused; "
+          f"bad frames={scanner.bad_frames}")
+
+
+def test_hostile_codes_and_odd_images_in_view_are_read_once_and_refused(tmp_path):
+    _hostile_codes(tmp_path, 5, seed=1)
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(600)
+def test_a_hundred_and_fifty_hostile_codes_in_view_are_read_once_and_refused(tmp_path):
+    _hostile_codes(tmp_path, 110, seed=2026)
