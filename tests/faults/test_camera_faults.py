@@ -168,3 +168,26 @@ def test_hostile_codes_and_odd_images_in_view_are_read_once_and_refused(tmp_path
 @pytest.mark.timeout(600)
 def test_a_hundred_and_fifty_hostile_codes_in_view_are_read_once_and_refused(tmp_path):
     _hostile_codes(tmp_path, 110, seed=2026)
+
+
+def test_one_damaged_image_in_a_folder_source_is_skipped_not_taken_for_a_lost_camera(tmp_path):
+    # Before the fix the camera went offline at the damaged file, reopened, went online,
+    # and reported the slip in view again: flapping health and a repeated scan every cycle.
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), synth.slip_frame(slip_text(1)))
+    (folder / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n but the rest is not an image")
+    cv2.imwrite(str(folder / "c.png"), synth.slip_frame(slip_text(2)))
+    events = StampedEvents()
+    scanner = CameraScanner(CameraConfig(source=str(folder), max_fps=50, reopen_min_s=0.05, reopen_max_s=0.2), events)
+    scanner.start()
+    try:
+        for k in (1, 2):
+            events.wait_for(lambda e: isinstance(e, SlipScanned) and e.text == slip_text(k))
+        time.sleep(0.5)                     # several passes over the folder, damaged file included
+        assert scanner.online
+    finally:
+        scanner.stop()
+    events.drain(0.05)
+    assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]
+    assert sorted(e.text for e in events.seen if isinstance(e, SlipScanned)) == [slip_text(1), slip_text(2)]
