@@ -259,36 +259,40 @@ def _parser_campaign(protocol: str, n_frames: int, seed: int) -> None:
     valid, garbage, size = PROTOCOLS[protocol]
     stream = build_stream(n_frames, seed, valid, garbage, size)
     wire = stream.wire()
+    sent = [f for ok, f in stream.items if ok]
+    expected = [_frame_uid(protocol, f) for f in sent]
     rng = random.Random(seed + 1)
-    found: list[bytes] = []
-    rejects = 0
+    matched = rejects = 0
     rest, rest_max = b"", 0
+    # found frames are checked against `expected` as they come, not kept: so what
+    # tracemalloc sees growing is the parser's own state, which must stay flat
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        peak_growth = 0
-        i = 0
+        growth_max = 0
+        i = reads = 0
         while i < len(wire):
             n = rng.randint(1, 512)           # reads arrive in any sizes
             frames, rej, rest = _parse(protocol, rest + wire[i:i + n])
             i += n
-            found += frames
+            for uid in frames:
+                assert uid[0] != FOREIGN, f"damaged frame taken for card {uid.hex()}"
+                assert matched < len(expected) and uid == expected[matched], \
+                    f"frame {matched}: found {uid.hex()}, sent {expected[matched].hex() if matched < len(expected) else None}"
+                matched += 1
             rejects += len(rej)
             rest_max = max(rest_max, len(rest))
-            if i % 64 == 0:
-                peak_growth = max(peak_growth, tracemalloc.get_traced_memory()[0] - base)
+            reads += 1
+            if reads % 64 == 0:
+                growth_max = max(growth_max, tracemalloc.get_traced_memory()[0] - base)
     finally:
         tracemalloc.stop()
-    sent = [f for ok, f in stream.items if ok]
-    expected = [_frame_uid(protocol, f) for f in sent]
-    assert found == expected, "the parser lost a valid frame or invented one"
-    assert all(uid[0] != FOREIGN for uid in found)
+    assert matched == len(expected), f"the parser lost {len(expected) - matched} valid frames"
     assert rejects >= stream.garbage * 0.5 and rejects > 0
     assert rest_max <= REST_MAX[protocol], f"parser kept {rest_max} bytes between reads"
-    # what grows is the list of found UIDs (kept by the test); the parser itself holds one frame
-    assert peak_growth < 200 * len(found) + (1 << 20)
+    assert growth_max < 256 * 1024, f"parser memory grew by {growth_max} bytes"
     print(f"[parser {protocol}] frames={len(stream.items)} valid={len(sent)} garbage={stream.garbage} "
-          f"bytes={len(wire)} rejects={rejects} rest_max={rest_max}")
+          f"bytes={len(wire)} rejects={rejects} rest_max={rest_max} traced_growth_max={growth_max // 1024} KiB")
 
 
 def _frame_uid(protocol: str, frame: bytes) -> bytes:
@@ -310,6 +314,8 @@ def test_the_parsers_survive_100k_mixed_frames(protocol):
 
 
 # ================================================================ the driver over a real pty
+# (SerialCardReader is built directly here, not through make_reader, to pass on_reject;
+# the replug campaign below goes through make_reader.)
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
@@ -408,7 +414,6 @@ def _driver_campaign(tmp_path: Path, protocol: str, n_frames: int, seed: int) ->
             buf_max[0] = max(buf_max[0], len(holder[0]._buf))
 
     reader = SerialCardReader(reader_cfg(port.link, protocol), events, on_reject=on_reject)
-    assert isinstance(make_reader(reader_cfg(port.link, protocol), events), SerialCardReader)
     holder.append(reader)
     module = None
     started = time.perf_counter()
