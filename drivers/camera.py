@@ -97,12 +97,7 @@ class FileSource:
 
     def read(self) -> np.ndarray:
         if self.cap is None:
-            path = self.images[self.index % len(self.images)]
-            self.index += 1
-            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if frame is None:
-                raise SourceLost(f"cannot read image {path}")
-            return frame
+            return self._next_image()
         ok, frame = self.cap.read()
         if not ok:   # end of file: loop
             self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -110,6 +105,24 @@ class FileSource:
         if not ok or frame is None:
             raise SourceLost(f"cannot read video file {self.path}")
         return frame
+
+    def _next_image(self) -> np.ndarray:
+        """The next readable image of the folder.
+
+        A damaged or vanished file is skipped like a bad frame: taking it for a lost
+        camera made the source flap offline/online at that file, restart at the first
+        image and never reach the ones after it. The folder itself gone, or not one
+        readable image left in it, is a lost camera.
+        """
+        for _ in range(len(self.images)):
+            path = self.images[self.index % len(self.images)]
+            self.index += 1
+            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if frame is not None:
+                return frame
+            if not self.path.is_dir():
+                raise SourceLost(f"folder {self.path} is gone")
+        raise SourceLost(f"no readable image in folder {self.path}")
 
     def close(self) -> None:
         if self.cap is not None:
