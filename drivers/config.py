@@ -24,7 +24,7 @@ class ReaderConfig:
     answer_timeout_s: float = 0.5  # pn532: wait this long for ACK / response
     silent_polls: int = 3          # pn532: this many unanswered polls in a row: offline
     reopen_min_s: float = 0.5      # first retry after the reader is lost ...
-    reopen_max_s: float = 10.0     # ... doubling up to this
+    reopen_max_s: float = 2.0      # ... doubling up to this (a replugged reader is back within 3 s)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class CameraConfig:
     preview_width: int = 160
     preview_height: int = 120
     reopen_min_s: float = 0.5
-    reopen_max_s: float = 10.0
+    reopen_max_s: float = 2.0       # a replugged camera is back within 3 s
 
 
 @dataclass(frozen=True)

@@ -475,7 +475,6 @@ RECOVERY_BOUND_S = 3.0        # issue 6: back within 3 seconds of being plugged 
 # sleeps up to 10 s between attempts. 2 s does (bound = reopen_max_s + one open), at the
 # cost of one failed open() every 2 s while a reader is missing. The campaign runs the
 # shipped settings with only this one changed; see docs/reliability.md.
-PROPOSED_REOPEN_MAX_S = 2.0
 
 
 def online(flag: bool) -> Callable[[Any], bool]:
@@ -532,16 +531,14 @@ def campaign_downtimes(trials: int, seed: int) -> list[float]:
 @pytest.mark.faults
 @pytest.mark.timeout(1800)
 def test_a_reader_unplugged_100_times_is_back_within_3_s_each_time(tmp_path):
-    recoveries = _replug_campaign(tmp_path, dict(reopen_max_s=PROPOSED_REOPEN_MAX_S), campaign_downtimes(100, 6))
-    figures("reader replug->online, reopen_max_s=2.0", recoveries, "s", 1.0)
+    recoveries = _replug_campaign(tmp_path, dict(), campaign_downtimes(100, 6))
+    figures("reader replug->online, shipped settings", recoveries, "s", 1.0)
     assert max(recoveries) <= RECOVERY_BOUND_S
 
 
 @pytest.mark.faults
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, reason="finding: shipped reopen_max_s = 10 s backs off past the 3 s bound "
-                                       "after an unplug of 8 s (proposed default: 2.0)")
 def test_with_the_shipped_backoff_a_reader_unplugged_8_s_is_back_within_3_s(tmp_path):
     recoveries = _replug_campaign(tmp_path, dict(), [8.0])
-    figures("reader replug->online after 8 s unplugged, shipped reopen_max_s=10", recoveries, "s", 1.0)
+    figures("reader replug->online after 8 s unplugged, shipped settings", recoveries, "s", 1.0)
     assert max(recoveries) <= RECOVERY_BOUND_S
