@@ -9,10 +9,9 @@ of view for `repeat_gap_s`, while a different slip is reported at once.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -20,8 +19,9 @@ import numpy as np
 from drivers.config import CameraConfig
 from drivers.interfaces import Emit
 from drivers.presence import Presence
+from drivers.supervised import SupervisedDevice
 from drivers.qr import decode_frame, make_decoder
-from kiosk.core.events import DeviceHealth, SlipScanned
+from kiosk.core.events import SlipScanned
 
 log = logging.getLogger("gatepass.drivers.camera")
 
@@ -145,42 +145,23 @@ def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
 
 
-class CameraScanner:
+class CameraScanner(SupervisedDevice):
     """SlipScanned / DeviceHealth("camera", ...) from a camera; `preview()` for the UI."""
 
+    device = "camera"
+
     def __init__(self, cfg: CameraConfig, emit: Emit, source: FrameSource | None = None) -> None:
+        super().__init__(emit, f"camera {cfg.source}", cfg.reopen_min_s, cfg.reopen_max_s, log)
         self.cfg = cfg
         self.decoder = make_decoder(cfg.decoder)
         self.source = source or open_source(cfg.source, cfg)
-        self._app_emit = emit
         self._presence = Presence(cfg.repeat_gap_s, single=False)
         self._preview: np.ndarray | None = None
-        self._online: bool | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.bad_frames = 0
-
-    @property
-    def online(self) -> bool:
-        return bool(self._online)
 
     def preview(self) -> np.ndarray | None:
         """The latest frame, small and RGB, for the guard's screen (None before the first)."""
         return self._preview
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return                      # already running: one thread per device
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"camera {self.cfg.source}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._online = None             # stopped is not online; a restart reports afresh
 
     def feed(self, frame: np.ndarray, now: float | None = None) -> list[str]:
         """Handle one frame as the thread does: preview, decode, one event per new slip.
@@ -202,29 +183,17 @@ class CameraScanner:
         self._presence.expire(now)
         return texts
 
-    def _run(self) -> None:
-        delay = self.cfg.reopen_min_s
-        while not self._stop.is_set():
-            try:
-                self.source.open()
-                self._set_online(True, f"{self.cfg.source} open")
-                delay = self.cfg.reopen_min_s
-                self._capture_loop()
-                reason = "stopped"
-            except Exception as exc:  # noqa: BLE001 - nothing may end this thread
-                reason = str(exc) or type(exc).__name__
-                if not isinstance(exc, SourceLost):
-                    log.exception("camera %s: unexpected failure", self.cfg.source)
-            try:
-                self.source.close()
-            except Exception:  # noqa: BLE001 - a vanished camera may fail to release; it is gone either way
-                log.exception("camera %s: close failed", self.cfg.source)
-            self._presence.clear()
-            if self._stop.is_set():
-                break
-            self._set_online(False, f"camera {self.cfg.source}: {reason}")
-            self._stop.wait(delay)
-            delay = min(delay * 2, self.cfg.reopen_max_s)
+    def _session(self) -> None:
+        self.source.open()
+        self._set_online(True, f"{self.cfg.source} open")
+        self._capture_loop()
+
+    def _expected_loss(self, exc: Exception) -> bool:
+        return isinstance(exc, SourceLost)
+
+    def _teardown(self) -> None:
+        self._presence.clear()
+        self.source.close()
 
     def _capture_loop(self) -> None:
         # a slip is held up for a second or more: decoding every camera frame would
@@ -241,14 +210,3 @@ class CameraScanner:
                     log.exception("camera %s: frame could not be decoded (%d so far)", self.cfg.source, self.bad_frames)
             self._stop.wait(max(0.0, period - (time.monotonic() - started)))
 
-    def _emit(self, event: Any) -> None:
-        """Hand an event to the app; a failing app handler loses that event, not the camera."""
-        try:
-            self._app_emit(event)
-        except Exception:  # noqa: BLE001 - the app's bug is logged there, the camera scans on
-            log.exception("camera %s: the app's handler failed on %r", self.cfg.source, event)
-
-    def _set_online(self, online: bool, detail: str) -> None:
-        if online != self._online:
-            self._online = online
-            self._emit(DeviceHealth("camera", online, detail))

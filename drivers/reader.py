@@ -10,9 +10,8 @@ Framing is done by the pure parsers in `frames.py` / `pn532.py`.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from typing import Any, Callable
+from typing import Callable
 
 import serial
 
@@ -21,7 +20,8 @@ from drivers.config import ReaderConfig
 from drivers.frames import Parsed, Reject, format_uid, parse_line, parse_rdm6300
 from drivers.interfaces import Emit
 from drivers.presence import Presence
-from kiosk.core.events import CardRead, CardRemoved, DeviceHealth
+from drivers.supervised import SupervisedDevice
+from kiosk.core.events import CardRead, CardRemoved
 from kiosk.errors import DriverError
 
 log = logging.getLogger("gatepass.drivers.reader")
@@ -35,8 +35,10 @@ class ReaderLost(Exception):
     """The reader stopped working (unplugged, I/O error, no answer): reopen it."""
 
 
-class SerialCardReader:
+class SerialCardReader(SupervisedDevice):
     """CardRead / CardRemoved / DeviceHealth("reader", ...) from a serial reader."""
+
+    device = "reader"
 
     def __init__(self, cfg: ReaderConfig, emit: Emit,
                  on_reject: Callable[[Reject], None] | None = None) -> None:
@@ -45,57 +47,22 @@ class SerialCardReader:
         if cfg.line_digits not in ("decimal", "hex"):
             raise DriverError(f"reader {cfg.port}: line_digits {cfg.line_digits!r} is not one of: decimal, hex")
         format_uid(b"\x00", cfg.uid_format)  # raises DriverError on a bad uid_format
+        super().__init__(emit, cfg.port, cfg.reopen_min_s, cfg.reopen_max_s, log)
         self.cfg = cfg
-        self._app_emit = emit
         self._on_reject = on_reject
         self._presence = Presence(cfg.removal_gap_s, single=True)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._serial: serial.SerialBase | None = None
         self._buf = b""
-        self._online: bool | None = None
-
-    @property
-    def online(self) -> bool:
-        return bool(self._online)
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return                      # already running: one thread per device
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"reader {self.cfg.port}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._online = None             # stopped is not online; a restart reports afresh
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _run(self) -> None:
-        delay = self.cfg.reopen_min_s
-        while not self._stop.is_set():
-            try:
-                self._session()
-                reason = "stopped"
-            except Exception as exc:  # noqa: BLE001 - nothing may end this thread
-                reason = str(exc) or type(exc).__name__
-                if not isinstance(exc, (ReaderLost, serial.SerialException, OSError)):
-                    log.exception("reader %s: unexpected failure", self.cfg.port)
-            was_online = self._online
-            self._close()
-            for uid in self._presence.clear():
-                self._emit(CardRemoved(uid))
-            if self._stop.is_set():
-                break
-            self._set_online(False, f"{self.cfg.port}: {reason}")
-            if was_online:
-                delay = self.cfg.reopen_min_s
-            self._stop.wait(delay)
-            delay = min(delay * 2, self.cfg.reopen_max_s)
+    def _expected_loss(self, exc: Exception) -> bool:
+        return isinstance(exc, (ReaderLost, serial.SerialException, OSError))
+
+    def _teardown(self) -> None:
+        self._close()
+        for uid in self._presence.clear():
+            self._emit(CardRemoved(uid))
 
     def _session(self) -> None:
         self._buf = b""
@@ -118,18 +85,6 @@ class SerialCardReader:
             except Exception:  # noqa: BLE001 - a vanished device may fail to close; it is gone either way
                 pass
             self._serial = None
-
-    def _emit(self, event: Any) -> None:
-        """Hand an event to the app; a failing app handler loses that event, not the reader."""
-        try:
-            self._app_emit(event)
-        except Exception:  # noqa: BLE001 - the app's bug is logged there, the reader reads on
-            log.exception("reader %s: the app's handler failed on %r", self.cfg.port, event)
-
-    def _set_online(self, online: bool, detail: str) -> None:
-        if online != self._online:
-            self._online = online
-            self._emit(DeviceHealth("reader", online, detail))
 
     # ------------------------------------------------------------------ card edges
 
