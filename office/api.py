@@ -23,6 +23,8 @@ from office.records import gate_for_credential
 
 API = "/api/v1"
 HEX64 = r"^[0-9a-f]{64}$"
+#: Sequence numbers and cursors are BIGINT columns: anything larger is refused (422), never sent to the database.
+MAX_SEQ = 2**63 - 1
 
 
 def server_time() -> str:
@@ -33,7 +35,7 @@ class EventRow(BaseModel):
     """One exit-log row exactly as the gate stored and hashed it (kiosk/exitlog.py)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=MAX_SEQ)
     event_id: str = Field(min_length=1, max_length=64)
     gate_id: str = Field(min_length=1, max_length=6)
     kind: str = Field(min_length=1, max_length=16)
@@ -130,7 +132,7 @@ def create_app(cfg: OfficeConfig, engine: Engine) -> FastAPI:
         return {"ok": True, "server_time": server_time()}
 
     @app.get(f"{API}/replica", responses={200: {"model": PullPage}}, response_class=Response)
-    def pull(gate: Gate, since: Annotated[int, Query(ge=0)] = 0,
+    def pull(gate: Gate, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
              limit: Annotated[int, Query(ge=1)] = 1000) -> Response:
         """Changes to this gate's estate after ``since``, oldest first; deletions as tombstones."""
         limit = min(limit, cfg.server.max_page)
