@@ -51,7 +51,7 @@ def _set(text: str, key: str, value: str) -> str:
 
 def gate_behind(proxy: NetProxy, office: OfficeServer, tmp_path: Path) -> GateSite:
     """A gate whose daemon reaches the office only through ``proxy``, with short timers."""
-    gate = GateSite(tmp_path, "north", office, pull_interval_s=0.3, push_batch=4)
+    gate = GateSite(tmp_path, "north", office, pull_interval_s=0.3, push_batch=20)
     text = gate.config.read_text().replace(f'office_url = "{office.url}"', f'office_url = "{proxy.url}"')
     for key, value in (("timeout_s", "1.0"), ("backoff_min_s", "0.05"), ("backoff_max_s", "0.5"),
                        ("heartbeat_interval_s", "0.5"), ("push_delay_s", "0.05")):
@@ -83,7 +83,7 @@ def kiosk_writer(log: ExitLog, act: Activity, stop: threading.Event, rng: random
             act.recorded.append(log.append(entry, clock_synced=True)["event_id"])
         except StoreError as exc:  # busy for a moment: the kiosk retries; nothing was committed
             act.errors.append(str(exc))
-        stop.wait(rng.uniform(0.0, 0.06))
+        stop.wait(rng.uniform(0.0, 0.2))  # ~10 events a second: a very busy gate
 
 
 def office_writer(office: OfficeServer, act: Activity, stop: threading.Event, rng: random.Random) -> None:
@@ -144,7 +144,7 @@ def replica_columns(path: Path) -> dict[str, list[str]]:
 
 
 def converged(gate: GateSite, office: OfficeServer, recorded: list[str]) -> bool:
-    if len(office.events("north")) < len(recorded):
+    if office.count(schema.events) < len(recorded):  # cheap test first: the office runs in this process
         return False
     try:
         mine = replica_tables(gate.replica_path)
@@ -197,7 +197,7 @@ def cut_campaign(office: OfficeServer, tmp_path: Path, *, cuts: int, cut_s: tupl
             w.join(10)
         assert not any(w.is_alive() for w in writers)
         restored = time.monotonic()
-        assert wait_for(lambda: converged(gate, office, act.recorded), timeout=drain_timeout_s, interval=0.05), \
+        assert wait_for(lambda: converged(gate, office, act.recorded), timeout=drain_timeout_s, interval=0.2), \
             f"not converged {drain_timeout_s} s after the last cut: office has {len(office.events('north'))} " \
             f"of {len(act.recorded)} events; status {read_status(gate.status_path)}"
         drain_s = time.monotonic() - restored
@@ -252,3 +252,4 @@ def test_network_cut_campaign(office: OfficeServer, tmp_path: Path) -> None:
     assert all(n >= 10 for n in fig.by_mode.values())
     assert fig.proxy["cut_responses"] >= 5, "some replies must have been cut after the office committed"
     assert fig.drain_s < 10
+
