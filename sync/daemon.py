@@ -139,6 +139,13 @@ class SyncDaemon:
             if acked != cursor:
                 self.writer.set_meta({PUSH_CURSOR: str(acked)})
             self.status["push_cursor"] = acked
+            if acked > cursor:
+                # A long backlog on a slow link can keep this loop going for minutes: keep the
+                # watchdog fed and the status fresh (the kiosk calls a status older than 5 s dead).
+                self.status["last_push_at"] = utc_iso()
+                self.pending()
+                self._ping_watchdog()
+                self.write_status()
             if acked < cursor:  # the office holds less than it once acknowledged (restored backup): resend
                 self._error(f"office acknowledges only up to row {acked}, not {cursor}; sending again from there")
                 continue

@@ -12,6 +12,8 @@ Modes (``NetProxy.set_mode``), applied to new *and* already open connections:
   is cut partway: the first chunk from the office is forwarded only in part and the
   connection is reset. The classic "the office stored it, the gate never heard".
 
+``set_latency(seconds)`` delays each chunk from the office to the client (a slow link), in any mode.
+
 Only loopback addresses are accepted. Threads only; ``close()`` stops everything.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 
 PASS, DROP, BLACKHOLE, CUT = "pass", "drop", "blackhole", "cut"
@@ -137,6 +140,8 @@ class _Conn:
             if mode == DROP or p._stopping:
                 self.abort()
                 return
+            if not up and p.latency_s > 0:
+                time.sleep(p.latency_s)
             if mode == CUT and not up:
                 keep = p._rng_cut(len(data))  # outside the lock: _rng_cut takes it
                 try:
@@ -172,6 +177,7 @@ class NetProxy:
         self._conns: set[_Conn] = set()
         self._stopping = False
         self.mode = PASS
+        self.latency_s = 0.0
         self.stats = Stats()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -198,6 +204,9 @@ class NetProxy:
             self._cond.notify_all()
         for c in victims:
             c.abort()
+
+    def set_latency(self, seconds: float) -> None:
+        self.latency_s = max(0.0, float(seconds))
 
     def open_connections(self) -> int:
         with self._cond:

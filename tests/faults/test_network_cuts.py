@@ -253,3 +253,61 @@ def test_network_cut_campaign(office: OfficeServer, tmp_path: Path) -> None:
     assert fig.proxy["cut_responses"] >= 5, "some replies must have been cut after the office committed"
     assert fig.drain_s < 10
 
+
+def test_a_slow_link_draining_a_backlog_keeps_status_and_watchdog_alive(office: OfficeServer, tmp_path: Path) -> None:
+    """systemd kills a daemon that misses WatchdogSec, and the kiosk calls one whose status is
+    older than 5 s "not running": both must keep coming while a long backlog drains slowly."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    from tests.office.harness import ROOT
+
+    proxy = NetProxy(office.port)
+    gate = gate_behind(proxy, office, tmp_path)
+    gate.config.write_text(_set(gate.config.read_text(), "push_batch", "3"))
+    sock_dir = tempfile.mkdtemp(prefix="gp-notify-")               # AF_UNIX paths must be short
+    address = os.path.join(sock_dir, "notify")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(address)
+    listener.settimeout(0.2)
+    pings: list[float] = []
+
+    def receive() -> str:
+        try:
+            return listener.recv(4096).decode()
+        except socket.timeout:
+            return ""
+
+    stamps: set[str] = set()
+    env = dict(os.environ, NOTIFY_SOCKET=address, WATCHDOG_USEC="2000000")   # WatchdogSec=2: ping every 1 s
+    proc = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(gate.config)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: "READY=1" in receive(), timeout=10)
+        # Running and ready (systemd now enforces WatchdogSec); then the link turns slow and a
+        # burst of 60 events (20 requests) waits to be pushed.
+        proxy.set_latency(0.25)                                    # each reply takes >= 0.25 s
+        backlog = [gate.record()["event_id"] for _ in range(60)]
+        burst = time.monotonic()
+        deadline = time.monotonic() + 60
+        while len(office.events("north")) < len(backlog) and time.monotonic() < deadline:
+            message = receive()
+            if "WATCHDOG=1" in message:
+                pings.append(time.monotonic())
+            stamps.add(str((read_status(gate.status_path) or {}).get("updated_at")))
+        drained = time.monotonic()
+    finally:
+        proc.terminate()
+        rc = proc.wait(10)
+        listener.close()
+        proxy.close()
+        err = proc.stderr.read().decode() if proc.stderr else ""
+    assert rc == 0, err
+    assert [e["event_id"] for e in office.events("north")] == backlog
+    marks = [burst, *pings, drained]
+    gaps = [b - a for a, b in zip(marks, marks[1:])]
+    assert max(gaps) < 2.0, f"the watchdog went {max(gaps):.1f} s without a ping while the backlog drained"
+    assert len(stamps) >= 2, "the status file was not rewritten while the backlog drained"
