@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, and_, select
 
 from office import schema
@@ -29,6 +29,16 @@ MAX_SEQ = 2**63 - 1
 
 def server_time() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class EventRow(BaseModel):
@@ -49,6 +59,15 @@ class EventRow(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str = Field(pattern=HEX64)
     hash: str = Field(pattern=HEX64)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> "EventRow":
+        # PostgreSQL text cannot hold NUL: refuse it here (422) on every database alike,
+        # rather than let the first query on it fail (500). `detail` is stored as JSON,
+        # where NUL is escaped, so it may hold any text (e.g. a scanned code).
+        if _has_nul(self.model_dump(exclude={"detail"})):
+            raise ValueError("text must not contain NUL (0x00) characters")
+        return self
 
 
 class PushBody(BaseModel):

@@ -153,3 +153,18 @@ def test_api_fuzz_campaign(office: OfficeServer, request: pytest.FixtureRequest)
     check(tally, min_calls=2000)
     assert_still_serving(office)
 
+
+def test_nul_characters_in_a_pushed_row_get_422_on_every_database(office: OfficeServer) -> None:
+    """PostgreSQL text cannot hold NUL: a row with one made the office's first query fail (500)."""
+    credential = office.add_gate(GATE)
+    with httpx.Client(base_url=office.url + "/api/v1", timeout=10,
+                      headers={"Authorization": f"Bearer {credential}"}) as c:
+        row = rows_of(GATE, 1)[0]
+        for name in ("event_id", "kind", "at", "guard_id", "card_uid", "permit_id", "slip_id"):
+            r = c.post("/events", json={"events": [dict(row, **{name: "a\x00b"})]})
+            assert r.status_code == 422 and "NUL" in r.text, (name, r.status_code, r.text[:200])
+        assert c.post("/events", json={"events": [dict(row, reasons=["x\x00"])]}).status_code == 422
+        # detail is stored as JSON (NUL escaped): such a row is judged on its hash like any other
+        assert c.post("/events", json={"events": [dict(row, detail={"text": "a\x00b"})]}).status_code == 200
+        assert c.post("/events", json={"events": [row]}).json()["acked_seq"] == 1
+    assert len(office.events(GATE)) == 1
