@@ -201,7 +201,10 @@ def cut_campaign(office: OfficeServer, tmp_path: Path, *, cuts: int, cut_s: tupl
             f"not converged {drain_timeout_s} s after the last cut: office has {len(office.events('north'))} " \
             f"of {len(act.recorded)} events; status {read_status(gate.status_path)}"
         drain_s = time.monotonic() - restored
-        assert wait_for(lambda: (read_status(gate.status_path) or {}).get("outbox_depth") == 0, timeout=10)
+        # The kiosk's status bar sees a healthy link again: nothing waiting, no error shown.
+        assert wait_for(lambda: (lambda st: st.get("outbox_depth") == 0 and st.get("state") == "ok"
+                                 and st.get("error") is None)(read_status(gate.status_path) or {}), timeout=10), \
+            read_status(gate.status_path)
         assert proc.poll() is None, "the daemon must survive every cut"
     finally:
         stop.set()

@@ -1,6 +1,6 @@
 """The office's gate API fuzzed from its own OpenAPI spec (schemathesis): never a 5xx.
 
-A real office (uvicorn on 127.0.0.1, SQLite file) publishes /openapi.json; schemathesis
+A real office (uvicorn on 127.0.0.1; SQLite file, or PostgreSQL with GATEPASS_PG_URL) publishes /openapi.json; schemathesis
 loads it from the running server and generates requests for every operation, both
 schema-conforming (positive) and schema-violating (negative), each sent with a valid gate
 credential and without one. No response may have a status of 500 or more, no request may
@@ -14,12 +14,10 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
