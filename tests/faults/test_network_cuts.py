@@ -264,9 +264,22 @@ def test_network_cut_campaign(office: OfficeServer, tmp_path: Path, request: pyt
     assert fig.drain_s < 10
 
 
-def test_a_slow_link_draining_a_backlog_keeps_status_and_watchdog_alive(office: OfficeServer, tmp_path: Path) -> None:
-    """systemd kills a daemon that misses WatchdogSec, and the kiosk calls one whose status is
-    older than 5 s "not running": both must keep coming while a long backlog drains slowly."""
+def _permit_status(replica: Path, card: str) -> str | None:
+    conn = sqlite3.connect(f"file:{replica}?mode=ro", uri=True, timeout=1)
+    try:
+        row = conn.execute("select status from permits where card_uid = ?", (card,)).fetchone()
+        return row[0] if row else None
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def test_a_slow_link_draining_a_backlog_keeps_watchdog_status_and_revocations_coming(
+        office: OfficeServer, tmp_path: Path) -> None:
+    """systemd kills a daemon that misses WatchdogSec, the kiosk calls one whose status is
+    older than 5 s "not running", and a revoked card must be refused within two pull
+    intervals: all three must hold while a long backlog drains over a slow link."""
     import os
     import socket
     import subprocess
@@ -278,6 +291,7 @@ def test_a_slow_link_draining_a_backlog_keeps_status_and_watchdog_alive(office: 
     proxy = NetProxy(office.port)
     gate = gate_behind(proxy, office, tmp_path)
     gate.config.write_text(_set(gate.config.read_text(), "push_batch", "3"))
+    office.issue_permit("CARD-9")
     sock_dir = tempfile.mkdtemp(prefix="gp-notify-")               # AF_UNIX paths must be short
     address = os.path.join(sock_dir, "notify")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -291,23 +305,32 @@ def test_a_slow_link_draining_a_backlog_keeps_status_and_watchdog_alive(office: 
         except socket.timeout:
             return ""
 
-    stamps: set[str] = set()
+    oldest_status_s = 0.0
     env = dict(os.environ, NOTIFY_SOCKET=address, WATCHDOG_USEC="2000000")   # WatchdogSec=2: ping every 1 s
     proc = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(gate.config)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         assert wait_for(lambda: "READY=1" in receive(), timeout=10)
+        assert wait_for(lambda: _permit_status(gate.replica_path, "CARD-9") == "active", timeout=10)
         # Running and ready (systemd now enforces WatchdogSec); then the link turns slow and a
-        # burst of 60 events (20 requests) waits to be pushed.
+        # burst of 36 events (12 requests) waits to be pushed.
         proxy.set_latency(0.25)                                    # each reply takes >= 0.25 s
-        backlog = [gate.record()["event_id"] for _ in range(60)]
+        backlog = [gate.record()["event_id"] for _ in range(36)]
         burst = time.monotonic()
+        with office.engine.begin() as conn:
+            set_permit_status(conn, "default", "CARD-9", PermitStatus.REVOKED)
+        revoked_seen: float | None = None
         deadline = time.monotonic() + 60
         while len(office.events("north")) < len(backlog) and time.monotonic() < deadline:
             message = receive()
             if "WATCHDOG=1" in message:
                 pings.append(time.monotonic())
-            stamps.add(str((read_status(gate.status_path) or {}).get("updated_at")))
+            updated = (read_status(gate.status_path) or {}).get("updated_at")
+            if updated:
+                age = time.time() - datetime.fromisoformat(updated).timestamp()
+                oldest_status_s = max(oldest_status_s, age)
+            if revoked_seen is None and _permit_status(gate.replica_path, "CARD-9") == "revoked":
+                revoked_seen = time.monotonic()
         drained = time.monotonic()
     finally:
         proc.terminate()
@@ -320,4 +343,9 @@ def test_a_slow_link_draining_a_backlog_keeps_status_and_watchdog_alive(office: 
     marks = [burst, *pings, drained]
     gaps = [b - a for a, b in zip(marks, marks[1:])]
     assert max(gaps) < 2.0, f"the watchdog went {max(gaps):.1f} s without a ping while the backlog drained"
-    assert len(stamps) >= 2, "the status file was not rewritten while the backlog drained"
+    assert oldest_status_s < 6.5, f"the status file went {oldest_status_s:.1f} s without a rewrite (the kiosk's limit: 5 s)"
+    # pull_interval_s = 0.3 and every reply takes >= 0.25 s: a few pull rounds at most, well
+    # before the backlog is through (pulls used to wait for the whole drain).
+    assert revoked_seen is not None and revoked_seen - burst < 2.5, \
+        f"revocation at the gate after {'(never)' if revoked_seen is None else f'{revoked_seen - burst:.1f} s'}; " \
+        f"the backlog was through after {drained - burst:.1f} s"
