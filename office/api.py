@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, and_, select
 
 from office import schema
@@ -23,17 +23,29 @@ from office.records import gate_for_credential
 
 API = "/api/v1"
 HEX64 = r"^[0-9a-f]{64}$"
+#: Sequence numbers and cursors are BIGINT columns: anything larger is refused (422), never sent to the database.
+MAX_SEQ = 2**63 - 1
 
 
 def server_time() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class EventRow(BaseModel):
     """One exit-log row exactly as the gate stored and hashed it (kiosk/exitlog.py)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=MAX_SEQ)
     event_id: str = Field(min_length=1, max_length=64)
     gate_id: str = Field(min_length=1, max_length=6)
     kind: str = Field(min_length=1, max_length=16)
@@ -47,6 +59,15 @@ class EventRow(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str = Field(pattern=HEX64)
     hash: str = Field(pattern=HEX64)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> "EventRow":
+        # PostgreSQL text cannot hold NUL: refuse it here (422) on every database alike,
+        # rather than let the first query on it fail (500). `detail` is stored as JSON,
+        # where NUL is escaped, so it may hold any text (e.g. a scanned code).
+        if _has_nul(self.model_dump(exclude={"detail"})):
+            raise ValueError("text must not contain NUL (0x00) characters")
+        return self
 
 
 class PushBody(BaseModel):
@@ -130,7 +151,7 @@ def create_app(cfg: OfficeConfig, engine: Engine) -> FastAPI:
         return {"ok": True, "server_time": server_time()}
 
     @app.get(f"{API}/replica", responses={200: {"model": PullPage}}, response_class=Response)
-    def pull(gate: Gate, since: Annotated[int, Query(ge=0)] = 0,
+    def pull(gate: Gate, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
              limit: Annotated[int, Query(ge=1)] = 1000) -> Response:
         """Changes to this gate's estate after ``since``, oldest first; deletions as tombstones."""
         limit = min(limit, cfg.server.max_page)

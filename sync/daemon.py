@@ -124,9 +124,15 @@ class SyncDaemon:
         self.status["outbox_depth"] = depth
         return depth
 
-    def push(self) -> int:
-        """Push every row after the push cursor; return how many the office newly accepted."""
+    def push(self, budget_s: float | None = None) -> int:
+        """Push every row after the push cursor; return how many the office newly accepted.
+
+        With ``budget_s``, stop after the batch that exceeds it (the run loop passes the pull
+        interval, so a long backlog on a slow link cannot hold back the pulls that bring
+        revocations); the rest goes in the next round.
+        """
         accepted = 0
+        started = self.clock()
         while not self.stop_event.is_set():
             cursor = self.writer.int_meta(PUSH_CURSOR)
             rows = self.outbox.rows(cursor, self.cfg.push_batch)
@@ -139,6 +145,15 @@ class SyncDaemon:
             if acked != cursor:
                 self.writer.set_meta({PUSH_CURSOR: str(acked)})
             self.status["push_cursor"] = acked
+            if acked > cursor:
+                # A long backlog on a slow link can keep this loop going for minutes: keep the
+                # watchdog fed and the status fresh (the kiosk calls a status older than 5 s dead).
+                self.status["last_push_at"] = utc_iso()
+                self.pending()
+                self._ping_watchdog()
+                self.write_status()
+                if budget_s is not None and self.clock() - started >= budget_s:
+                    break
             if acked < cursor:  # the office holds less than it once acknowledged (restored backup): resend
                 self._error(f"office acknowledges only up to row {acked}, not {cursor}; sending again from there")
                 continue
@@ -216,7 +231,7 @@ class SyncDaemon:
                 next_pull = now + (self.cfg.pull_interval_s if delay is None else delay)
                 changed = True
             if now >= next_push and self._safe_pending() > 0:
-                delay = self._attempt(self.push, self.push_backoff)
+                delay = self._attempt(lambda: self.push(budget_s=self.cfg.pull_interval_s), self.push_backoff)
                 next_push = self.clock() + (0 if delay is None else delay)
                 changed = True
             if now >= next_beat:
