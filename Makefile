@@ -19,7 +19,7 @@ test: venv test-sysdeps
 	$(PY) -m pytest -q -m "not slow and not faults"
 
 test-all: venv test-sysdeps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not faults"
 
 bench: venv
 	$(PY) -m bench $(if $(QUICK),--quick,)

@@ -246,16 +246,10 @@ def test_short_network_cuts_lose_and_repeat_nothing(office: OfficeServer, tmp_pa
     assert fig.proxy["resets"] >= 1
 
 
-def campaign_only(request: pytest.FixtureRequest) -> None:
-    """Like tests/sync/conftest.py: a campaign runs only when asked for (-m faults, `make faults`)."""
-    if "faults" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("fault campaign: run with -m faults (make faults)")
-
 
 @pytest.mark.faults
 @pytest.mark.timeout(600)
-def test_network_cut_campaign(office: OfficeServer, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    campaign_only(request)
+def test_network_cut_campaign(office: OfficeServer, tmp_path: Path) -> None:
     fig = cut_campaign(office, tmp_path, cuts=60, cut_s=(0.2, 3.0), pass_s=(0.05, 1.0), seed=2026)
     _report(fig)
     assert fig.events >= 1000

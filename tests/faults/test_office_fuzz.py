@@ -26,8 +26,6 @@ from tests.office.conftest import office  # noqa: F401 - the shared fixture (rea
 from tests.office.harness import OfficeServer
 from tests.office.test_api import rows_of
 
-#: schemathesis is not a declared test dependency yet: without it the fuzz tests skip, the rest runs.
-SCHEMATHESIS = "4.0"
 GATE = "north"
 
 
@@ -74,7 +72,8 @@ def _fuzz_one(op: Any, mode: Any, label: str, headers: dict[str, str], base: str
 
 def fuzz(office: OfficeServer, *, max_examples: int, anonymous_examples: int, seed_value: int) -> Tally:
     """``max_examples`` per operation and mode with the gate's credential, ``anonymous_examples`` without."""
-    schemathesis = pytest.importorskip("schemathesis", minversion=SCHEMATHESIS)
+    import schemathesis   # a test dependency (pyproject's [test] extra)
+
     modes = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
     credential = office.add_gate(GATE)
     office.issue_permit("CARD-1")       # so /replica has something to page through
@@ -137,16 +136,10 @@ def test_a_cursor_beyond_64_bits_is_refused_not_a_server_error(office: OfficeSer
     assert office.flags() == []
 
 
-def campaign_only(request: pytest.FixtureRequest) -> None:
-    """Like tests/sync/conftest.py: a campaign runs only when asked for (-m faults, `make faults`)."""
-    if "faults" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("fault campaign: run with -m faults (make faults)")
-
 
 @pytest.mark.faults
 @pytest.mark.timeout(600)
-def test_api_fuzz_campaign(office: OfficeServer, request: pytest.FixtureRequest) -> None:
-    campaign_only(request)
+def test_api_fuzz_campaign(office: OfficeServer) -> None:
     tally = fuzz(office, max_examples=300, anonymous_examples=100, seed_value=2026)
     check(tally, min_calls=2000)
     assert_still_serving(office)
