@@ -1,9 +1,8 @@
-"""Subcommands of the kiosk package: check, demo-data, log verify, keys new, config check, walk."""
+"""Subcommands of the kiosk package: check, demo-data, log verify/show, keys new, config check."""
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -64,12 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("file")
     c.add_argument("--kind", choices=["kiosk", "office"], default="kiosk")
     c.set_defaults(func=cmd_config_check)
-
-    p = sub.add_parser("walk", help="scripted walk through the gate flow in the terminal",
-                       description="Build demo data and walk the gate procedure in the terminal: sign-in, cards, "
-                       "slips, a release, refusals, an override; then print the exit log and verify it.")
-    p.add_argument("--dir", default="var/walk", help="where to put the demo data (default var/walk)")
-    p.set_defaults(func=cmd_walk)
 
 
 def _parse_at(text: str | None) -> datetime:
@@ -171,9 +164,3 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     load(cls, args.file)
     print(f"{args.file}: ok")
     return 0
-
-
-def cmd_walk(args: argparse.Namespace) -> int:
-    from kiosk.walk import walk
-
-    return walk(Path(args.dir), out=sys.stdout)
