@@ -30,7 +30,7 @@ def _open(db: Path) -> tuple[Replica, ExitLog | None]:
         raise StoreError(f"{db}: replica not found (make one with `gatepass demo-data`)")
     replica = Replica.open(db)
     log_path = db.with_name("exitlog.db")
-    log = ExitLog.open(log_path, gate_id="") if log_path.exists() else None
+    log = ExitLog.open_readonly(log_path) if log_path.exists() else None
     return replica, log
 
 

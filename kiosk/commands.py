@@ -121,13 +121,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_log_verify(args: argparse.Namespace) -> int:
-    from kiosk.errors import LogChainError, StoreError
+    from kiosk.errors import LogChainError
     from kiosk.exitlog import ExitLog
 
-    path = Path(args.db)
-    if not path.exists():
-        raise StoreError(f"{path}: exit log not found")
-    log = ExitLog.open(path, gate_id="")
+    log = ExitLog.open_readonly(args.db)
     try:
         log.verify()
     except LogChainError as exc:
@@ -140,7 +137,7 @@ def cmd_log_verify(args: argparse.Namespace) -> int:
 def cmd_log_show(args: argparse.Namespace) -> int:
     from kiosk.exitlog import ExitLog
 
-    for row in ExitLog.open(args.db, gate_id="").rows():
+    for row in ExitLog.open_readonly(args.db).rows():
         print(json.dumps(row, ensure_ascii=False))
     return 0
 

@@ -73,22 +73,35 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class ExitLog:
-    def __init__(self, db: Database, gate_id: str, path: str = ":memory:") -> None:
+    def __init__(self, db: Database, gate_id: str, path: str = ":memory:", read_only: bool = False) -> None:
         self.db = db
         self.gate_id = gate_id
         self.path = path
         try:
-            db.execute("PRAGMA synchronous=FULL")
-            log_migrations.apply(db)
+            if read_only:
+                db.execute("PRAGMA query_only=ON")
+            else:
+                db.execute("PRAGMA synchronous=FULL")
+                log_migrations.apply(db)
+            last = list(db.query("select seq, hash from exit_log order by seq desc limit 1"))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open exit log: {exc}") from None
-        last = list(db.query("select seq, hash from exit_log order by seq desc limit 1"))
         self._seq = int(last[0]["seq"]) if last else 0
         self._head = str(last[0]["hash"]) if last else GENESIS
 
     @classmethod
     def open(cls, path: str | Path, gate_id: str) -> "ExitLog":
         return cls(open_database(path), gate_id, str(path))
+
+    @classmethod
+    def open_readonly(cls, path: str | Path) -> "ExitLog":
+        """For tools that only read (check, log verify/show): never a second writer,
+        not even of a migration, on the kiosk's file."""
+        p = Path(path)
+        if not p.exists():
+            raise StoreError(f"{p}: exit log not found")
+        conn = sqlite3.connect(str(p), timeout=1.0, isolation_level=None, check_same_thread=False)
+        return cls(Database(conn), gate_id="", path=str(p), read_only=True)
 
     @classmethod
     def memory(cls, gate_id: str) -> "ExitLog":

@@ -131,3 +131,18 @@ def test_a_log_that_cannot_be_written_says_so_and_keeps_what_it_had(tmp_path):
 def test_verify_of_a_missing_file_is_a_clear_error(tmp_path):
     out = verify_cli(tmp_path / "nope.db")
     assert out.returncode == 2 and "not found" in out.stderr
+
+
+def test_reading_tools_never_write_the_kiosks_log(tmp_path):
+    """check and log verify open the log read-only: not even a migration may land on it."""
+    path = tmp_path / "log.db"
+    fill(path).db.conn.close()
+    before = path.read_bytes()
+    log = ExitLog.open_readonly(path)
+    log.verify()
+    assert log.last_seq == 6 and len(list(log.rows())) == 6
+    with pytest.raises(sqlite3.DatabaseError):
+        log.db.execute("insert into probe (data) values (x'00')")
+    assert verify_cli(path).returncode == 0
+    wal = tmp_path / "log.db-wal"          # a WAL reader may create an empty one; nothing is written to it
+    assert path.read_bytes() == before and (not wal.exists() or wal.stat().st_size == 0)
