@@ -13,7 +13,7 @@ import queue
 import sys
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 from kiosk.errors import DriverError
@@ -59,7 +59,7 @@ def _now() -> str:
 def run_reader(args: argparse.Namespace) -> int:
     from drivers.frames import Reject
     from drivers.reader import SerialCardReader
-    from kiosk.core.events import CardRead, DeviceHealth
+    from kiosk.core.events import CardRead
 
     if args.port == "fake":
         raise DriverError("reader: --port fake has no card to read; give the reader's device or URL")
@@ -72,21 +72,34 @@ def run_reader(args: argparse.Namespace) -> int:
         print(f"rejected {r.data.hex(' ')}: {r.reason}", file=sys.stderr, flush=True)
 
     reader = SerialCardReader(cfg, events.put, on_reject=show_reject if args.verbose else None)
-    reader.start()
+
+    def card_line(ev: Any) -> str | None:
+        if not isinstance(ev, CardRead):
+            return None
+        at = _now()
+        return (json.dumps({"uid": ev.uid, "protocol": ev.protocol, "at": at}) if args.json
+                else f"{at}  {ev.uid}  ({ev.protocol})")
+
+    return _print_events(reader, events, "reader", card_line, args.count)
+
+
+def _print_events(device: Any, events: queue.Queue[Any], name: str,
+                  line_of: Callable[[Any], str | None], count: int | None) -> int:
+    """Run a device and print one line per presentation (health on stderr) until ``count``."""
+    from kiosk.core.events import DeviceHealth
+
+    device.start()
     seen = 0
     try:
-        while not args.count or seen < args.count:
+        while not count or seen < count:
             ev = events.get()
             if isinstance(ev, DeviceHealth):
-                print(f"reader {'online' if ev.online else 'OFFLINE'}: {ev.detail}", file=sys.stderr, flush=True)
-            elif isinstance(ev, CardRead):
+                print(f"{name} {'online' if ev.online else 'OFFLINE'}: {ev.detail}", file=sys.stderr, flush=True)
+            elif (line := line_of(ev)) is not None:
                 seen += 1
-                at = _now()
-                line = (json.dumps({"uid": ev.uid, "protocol": ev.protocol, "at": at}) if args.json
-                        else f"{at}  {ev.uid}  ({ev.protocol})")
                 print(line, flush=True)
     finally:
-        reader.stop()
+        device.stop()
     return 0
 
 
@@ -124,26 +137,20 @@ def run_scan(args: argparse.Namespace) -> int:
 
 def _scan_live(args: argparse.Namespace) -> int:
     from drivers.camera import CameraScanner
-    from kiosk.core.events import DeviceHealth, SlipScanned
+    from kiosk.core.events import SlipScanned
 
     cfg = CameraConfig(source=args.camera, decoder=args.decoder, fallback=not args.no_fallback)
     events: queue.Queue[Any] = queue.Queue()
     scanner = CameraScanner(cfg, events.put)
-    scanner.start()
-    seen = 0
-    try:
-        while not args.count or seen < args.count:
-            ev = events.get()
-            if isinstance(ev, DeviceHealth):
-                print(f"camera {'online' if ev.online else 'OFFLINE'}: {ev.detail}", file=sys.stderr, flush=True)
-            elif isinstance(ev, SlipScanned):
-                seen += 1
-                at = _now()
-                print(json.dumps({"text": ev.text, "decoder": ev.decoder, "at": at}) if args.json
-                      else f"{at}  {ev.text}  [{ev.decoder}]", flush=True)
-    finally:
-        scanner.stop()
-    return 0
+
+    def slip_line(ev: Any) -> str | None:
+        if not isinstance(ev, SlipScanned):
+            return None
+        at = _now()
+        return (json.dumps({"text": ev.text, "decoder": ev.decoder, "at": at}) if args.json
+                else f"{at}  {ev.text}  [{ev.decoder}]")
+
+    return _print_events(scanner, events, "camera", slip_line, args.count)
 
 
 # ---------------------------------------------------------------------- gpio-test
