@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,16 +68,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=cmd_config_check)
 
 
-def _parse_at(text: str | None) -> datetime:
+def _parse_at(text: str | None, zone: str, clock: Clock | None = None) -> datetime:
+    """--at, or now; a time without an offset is the gate's wall-clock time, never the machine's."""
+    from domain.clock import EstateTime
     from kiosk.errors import GatepassError
 
+    estate = EstateTime.of(zone, clock)
     if not text:
-        return datetime.now(timezone.utc).astimezone()
+        return estate.now()
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
         raise GatepassError(f"--at {text!r}: expected an ISO 8601 time such as 2026-11-25T10:00:00+08:00") from None
-    return at if at.tzinfo else at.astimezone()
+    return estate.local(at)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -83,7 +89,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from kiosk.settings import load
 
     cfg = load(KioskConfig, args.config)
-    at = _parse_at(args.at)
+    at = _parse_at(args.at, cfg.gate.timezone, getattr(args, "clock", None))
     if args.card:
         result = check_card(Path(args.db), args.card, at)
     else:

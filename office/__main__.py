@@ -4,14 +4,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from domain.clock import Clock
 from kiosk.errors import GatepassError
 from office import cli
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, clock: Clock | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gatepass")
     cli.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["office", *(sys.argv[1:] if argv is None else argv)])
+    args.clock = clock
     try:
         return int(args.func(args) or 0)
     except GatepassError as exc:

@@ -94,7 +94,7 @@ def cmd_issue_permit(args: argparse.Namespace) -> int:
         row = issue_permit(
             conn, cfg.estate, card_uid=args.card, kind=PermitKind(args.kind), holder_name=args.name,
             unit_id=args.unit, id_number=args.id_number or "", hmac_key=load_hmac_key(cfg.keys),
-            valid_from=when(args.valid_from, cfg) or now_in(cfg), valid_until=when(args.valid_until, cfg, end=True),
+            valid_from=when(args.valid_from, cfg) or now_in(args, cfg), valid_until=when(args.valid_until, cfg, end=True),
             phone=args.phone or "", photo=photo, permit_id=args.permit_id or "")
     print(f"permit {row['permit_id']} on card {row['card_uid']} for {row['holder_name']} ({row['unit_id']}), "
           f"valid until {row['valid_until']}")
@@ -129,7 +129,7 @@ def cmd_issue_slip(args: argparse.Namespace) -> int:
     from sync.keys import load_hmac_key, load_private
 
     cfg = office_config(args)
-    now = now_in(cfg)
+    now = now_in(args, cfg)
     start = when(args.valid_from, cfg) or now
     req = SlipRequest(
         kind=SlipKind(args.kind), unit_id=args.unit, applicant_name=args.applicant,

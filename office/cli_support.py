@@ -49,10 +49,15 @@ def when(text: str | None, cfg: Any, *, end: bool = False) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=zone)
 
 
-def now_in(cfg: Any) -> datetime:
-    from zoneinfo import ZoneInfo
+def estate_time(args: argparse.Namespace, cfg: Any) -> Any:
+    """The estate's clock for this command: the injected one (tests, replays) or the system's."""
+    from domain.clock import EstateTime
 
-    return datetime.now(ZoneInfo(cfg.timezone))
+    return EstateTime.of(cfg.timezone, getattr(args, "clock", None))
+
+
+def now_in(args: argparse.Namespace, cfg: Any) -> datetime:
+    return estate_time(args, cfg).now()
 
 
 def parse_item(text: str) -> Any:

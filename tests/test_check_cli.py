@@ -140,3 +140,22 @@ def test_help_is_useful_on_every_subcommand():
     for sub in (["check"], ["demo-data"], ["log", "verify"], ["keys", "new"], ["config", "check"]):
         out = subprocess.run([sys.executable, "-m", "kiosk.cli", *sub, "--help"], capture_output=True, text=True)
         assert out.returncode == 0 and "usage: gatepass" in out.stdout and len(out.stdout) > 200, sub
+
+
+def test_check_reads_times_in_the_gates_zone_not_the_machines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large-item hours are the estate's: 06:30 typed at a machine in another zone is still 06:30 at the gate."""
+    import time
+    from datetime import datetime
+
+    from domain.clock import FixedClock
+    from kiosk.commands import _parse_at
+
+    for machine_zone in ("Etc/GMT+12", "Etc/GMT-14", "UTC"):
+        monkeypatch.setenv("TZ", machine_zone)
+        time.tzset()
+        typed = _parse_at("2026-12-01T06:30", "Asia/Shanghai")
+        assert typed.isoformat() == "2026-12-01T06:30:00+08:00"
+        now = _parse_at(None, "Asia/Shanghai", FixedClock(datetime.fromisoformat("2026-11-30T20:00:00+00:00")))
+        assert now.isoformat() == "2026-12-01T04:00:00+08:00"     # already tomorrow at the gate
+    monkeypatch.delenv("TZ")
+    time.tzset()

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from domain.clock import EstateTime, FixedClock
 from office.__main__ import main
 from sync.keys import load_public_dir
 from sync.slip_token import verify
 
-TODAY = datetime.now().date()
+#: 20:00 UTC is already tomorrow in the estate (Asia/Shanghai): the commands must count
+#: days in the estate's zone whatever the machine's zone and hour are.
+CLOCK = FixedClock(datetime.fromisoformat("2026-11-30T20:00:00+00:00"))
+ESTATE = EstateTime.of("Asia/Shanghai", CLOCK)
+TODAY = ESTATE.today()
 
 
 @pytest.fixture
@@ -25,7 +30,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(*argv: str) -> int:
-    return main([argv[0], "--config", "office.toml", *argv[1:]])
+    return main([argv[0], "--config", "office.toml", *argv[1:]], clock=CLOCK)
 
 
 def slip_args(*extra: str) -> list[str]:
@@ -66,7 +71,7 @@ def test_an_issued_slip_is_a_signed_qr_code_the_gate_can_verify(site: Path, caps
 
     assert run(*slip_args("--approve", "handler=李", "--approve", "butler_head=王",
                           "--from", f"{TODAY}T09:00", "--until", f"{TODAY}T18:00")) == 0
-    slip_id = "S" + datetime.now().strftime("%y%m%d") + "001"
+    slip_id = "S" + TODAY.strftime("%y%m%d") + "001"
     png, svg = site / "slips" / f"{slip_id}.png", site / "slips" / f"{slip_id}.svg"
     assert svg.read_text().lstrip().startswith("<?xml")
     decoded = zxingcpp.read_barcodes(cv2.imread(str(png)))
@@ -103,11 +108,10 @@ def test_export_log_writes_csv_for_excel_and_json(site: Path) -> None:
     from office.db import open_office
     from office.ingest import ingest
     from office.records import add_gate
-    from tests.office.harness import CST
 
     engine = open_office("sqlite:///office.db")
     log = ExitLog.memory("north")
-    log.append(LogEntry(EntryKind.REFUSAL, datetime.now(CST), reasons=("slip.unpaid_fees",),
+    log.append(LogEntry(EntryKind.REFUSAL, ESTATE.now(), reasons=("slip.unpaid_fees",),
                         detail={"note": "欠费"}), clock_synced=True)
     with engine.begin() as conn:
         add_gate(conn, "default", "north")
