@@ -16,6 +16,7 @@ run: venv
 	$(PY) -m kiosk.cli kiosk --demo
 
 test: venv test-sysdeps
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -m "not slow and not faults"
 
 test-all: venv test-sysdeps

@@ -32,8 +32,8 @@ def _replica_with(path: Path, n: int) -> list[str]:
 
 
 def _decision_latency(n: int, lookups: int) -> list[float]:
-    from kiosk.core.model import LargeItemHours
-    from kiosk.core.rules import decide_card
+    from domain.model import LargeItemHours
+    from domain.rules import decide_card
     from kiosk.resolve import Resolver
     from kiosk.store import Replica
 
@@ -55,7 +55,7 @@ def _decision_latency(n: int, lookups: int) -> list[float]:
 
 
 def _commit_latency(count: int) -> list[float]:
-    from kiosk.core.events import EntryKind, LogEntry
+    from domain.exitrow import EntryKind, LogEntry
     from kiosk.exitlog import ExitLog
 
     with tempfile.TemporaryDirectory() as d:
@@ -74,8 +74,8 @@ def _commit_latency(count: int) -> list[float]:
 def _verify_latency(count: int) -> list[float]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from kiosk.core.model import SlipKind, TokenClaims
-    from sync import slip_token
+    from domain.model import SlipKind, TokenClaims
+    from domain import slip_token
 
     key = Ed25519PrivateKey.generate()
     keys = {slip_token.key_id_of(slip_token.public_raw(key)): slip_token.public_raw(key)}

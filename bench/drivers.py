@@ -37,7 +37,7 @@ def reader_latency(samples: int) -> list[dict[str, Any]]:
     """Last byte of an RDM6300 frame written to the pty master -> CardRead delivered."""
     from drivers.config import ReaderConfig
     from drivers.reader import SerialCardReader
-    from kiosk.core.events import CardRead, DeviceHealth
+    from drivers.events import CardRead, DeviceHealth
 
     master, slave = os.openpty()
     tty.setraw(slave)

@@ -53,7 +53,8 @@ def bench_latency(kiosk: Any, demo: Any, samples: int, n_permits: int) -> list[d
     import pygame
 
     from kiosk.app import OffsetClock
-    from kiosk.core.events import Action, CardRead, Press
+    from kiosk.core.events import Action, Press
+    from drivers.events import CardRead
     from kiosk.ui.loop import make_session
 
     pygame.display.init()
@@ -153,7 +154,8 @@ def bench_fps(kiosk: Any, demo: Any, seconds: float) -> list[dict[str, Any]]:
     import pygame
 
     from kiosk.app import OffsetClock
-    from kiosk.core.events import Action, Press, SlipScanned
+    from kiosk.core.events import Action, Press
+    from drivers.events import SlipScanned
     from kiosk.core.flow import Scene
     from kiosk.ui.loop import make_session
 
@@ -201,7 +203,8 @@ def rss():
 import pygame
 from kiosk.app import SimClock, assemble, demo_config
 from kiosk.config import KioskConfig
-from kiosk.core.events import Action, CardRead, Press, SlipScanned
+from drivers.events import CardRead, SlipScanned
+from kiosk.core.events import Action, Press
 from kiosk.ui.loop import make_session
 data = Path(sys.argv[1]); n = int(sys.argv[2]); manifest = json.loads(sys.argv[3])
 class Demo:

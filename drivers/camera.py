@@ -21,7 +21,7 @@ from drivers.interfaces import Emit
 from drivers.presence import Presence
 from drivers.supervised import SupervisedDevice
 from drivers.qr import decode_frame, make_decoder
-from kiosk.core.events import SlipScanned
+from drivers.events import SlipScanned
 
 log = logging.getLogger("gatepass.drivers.camera")
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
-from kiosk.errors import DriverError
+from domain.errors import DriverError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,7 +59,7 @@ def _now() -> str:
 def run_reader(args: argparse.Namespace) -> int:
     from drivers.frames import Reject
     from drivers.reader import SerialCardReader
-    from kiosk.core.events import CardRead
+    from drivers.events import CardRead
 
     if args.port == "fake":
         raise DriverError("reader: --port fake has no card to read; give the reader's device or URL")
@@ -86,7 +86,7 @@ def run_reader(args: argparse.Namespace) -> int:
 def _print_events(device: Any, events: queue.Queue[Any], name: str,
                   line_of: Callable[[Any], str | None], count: int | None) -> int:
     """Run a device and print one line per presentation (health on stderr) until ``count``."""
-    from kiosk.core.events import DeviceHealth
+    from drivers.events import DeviceHealth
 
     device.start()
     seen = 0
@@ -137,7 +137,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
 def _scan_live(args: argparse.Namespace) -> int:
     from drivers.camera import CameraScanner
-    from kiosk.core.events import SlipScanned
+    from drivers.events import SlipScanned
 
     cfg = CameraConfig(source=args.camera, decoder=args.decoder, fallback=not args.no_fallback)
     events: queue.Queue[Any] = queue.Queue()
@@ -161,9 +161,9 @@ def run_gpio_test(args: argparse.Namespace) -> int:
     from drivers.gpio import GpioGateIO
 
     if args.config:
-        from kiosk.config import KioskConfig
-        from kiosk.settings import load
-        cfg = load(KioskConfig, args.config).gpio
+        from domain.settings import load_table
+
+        cfg = load_table(GpioConfig, args.config, "gpio")
     else:
         cfg = replace(GpioConfig(), pin_factory="lgpio")
     if args.pin_factory:

@@ -13,7 +13,7 @@ import numpy as np
 
 from drivers.config import CameraConfig
 from drivers.interfaces import Emit
-from kiosk.core.events import CardRead, CardRemoved, DeviceHealth, SlipScanned
+from drivers.events import CardRead, CardRemoved, DeviceHealth, SlipScanned
 
 
 

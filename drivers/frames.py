@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from kiosk.errors import DriverError
+from domain.errors import DriverError
 
 F = TypeVar("F")
 

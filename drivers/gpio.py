@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from drivers.config import GpioConfig
-from kiosk.errors import DriverError
+from domain.errors import DriverError
 
 log = logging.getLogger("gatepass.drivers.gpio")
 

@@ -17,7 +17,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from kiosk.errors import DriverError
+from domain.errors import DriverError
 
 DECODERS = ("zxing", "pyzbar")
 

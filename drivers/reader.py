@@ -21,8 +21,8 @@ from drivers.frames import Parsed, Reject, format_uid, parse_line, parse_rdm6300
 from drivers.interfaces import Emit
 from drivers.presence import Presence
 from drivers.supervised import SupervisedDevice
-from kiosk.core.events import CardRead, CardRemoved
-from kiosk.errors import DriverError
+from drivers.events import CardRead, CardRemoved
+from domain.errors import DriverError
 
 log = logging.getLogger("gatepass.drivers.reader")
 

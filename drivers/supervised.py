@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from drivers.interfaces import Emit
-from kiosk.core.events import DeviceHealth
+from drivers.events import DeviceHealth
 
 
 class SupervisedDevice:

@@ -140,7 +140,7 @@ def build_demo_data(data_dir: Path, permits: int = 200) -> Any:
 def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
              clock_check: Callable[[], bool | None] | None = None) -> Kiosk:
     """Open the stores, the devices and the controller; start nothing that draws."""
-    from sync.keys import load_public_dir
+    from domain.keyfiles import load_public_dir
 
     replica = Replica.open(cfg.store.replica)
     exit_log = ExitLog.open(cfg.store.exit_log, cfg.gate.id)

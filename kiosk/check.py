@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.model import Gate, LargeItemHours
-from kiosk.core.reasons import Reason
-from kiosk.core.rules import decide_card, decide_slip, effective_until
-from kiosk.errors import GatepassError, StoreError
+from domain.model import Gate, LargeItemHours
+from domain.reasons import Reason
+from domain.rules import decide_card, decide_slip, effective_until
+from domain.errors import GatepassError, StoreError
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.store import Replica
@@ -65,7 +65,7 @@ def check_slip(db: Path, text: str, at: datetime, gate: Gate, hours: LargeItemHo
     replica, log = _open(db)
     extra: dict[str, bytes] = {}
     if keys_dir:
-        from sync.keys import load_public_dir
+        from domain.keyfiles import load_public_dir
 
         extra = load_public_dir(keys_dir)
     evidence = Resolver(replica, log, hours, extra).slip(text)

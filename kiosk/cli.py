@@ -1,14 +1,22 @@
 """The `gatepass` command: one entry point, a subcommand per job.
 
-Each package registers its own subcommands (kiosk/commands.py, drivers/cli.py,
-sync/cli.py, office/cli.py) and imports heavy libraries only when its command runs.
+Each package registers its own subcommands (kiosk/commands.py, kiosk/ui/cli.py,
+drivers/cli.py, sync/cli.py, office/cli.py) through the `gatepass.commands` entry
+points in pyproject.toml, so this dispatcher imports none of them by name: the gate
+application does not depend on the office or the sync daemon. Each imports heavy
+libraries only when its command runs.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import entry_points
 
-from kiosk.errors import GatepassError
+from domain.errors import GatepassError
+
+
+#: The entry-point group through which each package adds its subcommands.
+COMMANDS = "gatepass.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,14 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
         "and the office back end it syncs to.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from drivers import cli as drivers_cli
-    from kiosk import commands as kiosk_commands
-    from kiosk.ui import cli as kiosk_ui_cli
-    from office import cli as office_cli
-    from sync import cli as sync_cli
-
-    for module in (kiosk_commands, kiosk_ui_cli, drivers_cli, sync_cli, office_cli):
-        module.register(sub)
+    plugins = sorted(entry_points(group=COMMANDS), key=lambda ep: ep.name)
+    if not plugins:
+        raise SystemExit("gatepass: no commands registered: install the package (pip install -e .) "
+                         "so that its gatepass.commands entry points exist")
+    for ep in plugins:
+        ep.load()(sub)
     return parser
 
 

@@ -11,6 +11,16 @@ if TYPE_CHECKING:
     from domain.clock import Clock
 
 
+#: Entry-point group naming each kind of settings file `gatepass config check` knows (pyproject.toml).
+CONFIG_KINDS = "gatepass.configs"
+
+
+def config_kinds() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return sorted(ep.name for ep in entry_points(group=CONFIG_KINDS))
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the kiosk package's subcommands to the `gatepass` parser."""
     p = sub.add_parser(
@@ -64,14 +74,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = c_sub.add_parser("check", help="validate a config file", description="Validate a kiosk (or office) TOML "
                          "file: unknown keys, wrong types and malformed TOML are named with file and key.")
     c.add_argument("file")
-    c.add_argument("--kind", choices=["kiosk", "office"], default="kiosk")
+    c.add_argument("--kind", choices=config_kinds(), default="kiosk")
     c.set_defaults(func=cmd_config_check)
 
 
 def _parse_at(text: str | None, zone: str, clock: Clock | None = None) -> datetime:
     """--at, or now; a time without an offset is the gate's wall-clock time, never the machine's."""
     from domain.clock import EstateTime
-    from kiosk.errors import GatepassError
+    from domain.errors import GatepassError
 
     estate = EstateTime.of(zone, clock)
     if not text:
@@ -86,7 +96,7 @@ def _parse_at(text: str | None, zone: str, clock: Clock | None = None) -> dateti
 def cmd_check(args: argparse.Namespace) -> int:
     from kiosk.check import check_card, check_slip, decode_image, render_text
     from kiosk.config import KioskConfig
-    from kiosk.settings import load
+    from domain.settings import load
 
     cfg = load(KioskConfig, args.config)
     at = _parse_at(args.at, cfg.gate.timezone, getattr(args, "clock", None))
@@ -127,7 +137,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_log_verify(args: argparse.Namespace) -> int:
-    from kiosk.errors import LogChainError
+    from domain.errors import LogChainError
     from kiosk.exitlog import ExitLog
 
     log = ExitLog.open_readonly(args.db)
@@ -149,7 +159,7 @@ def cmd_log_show(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_new(args: argparse.Namespace) -> int:
-    from sync.keys import new_keys
+    from domain.keyfiles import new_keys
 
     kid, private = new_keys(args.dir)
     print(f"key {kid}: private {private} (keep at the office), public {Path(args.dir) / (kid + '.pub')} (for gates)")
@@ -157,13 +167,11 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from kiosk.settings import load
+    from importlib.metadata import entry_points
 
-    cls: Any
-    if args.kind == "office":
-        from office.config import OfficeConfig as cls  # type: ignore[no-redef]
-    else:
-        from kiosk.config import KioskConfig as cls  # type: ignore[no-redef]
-    load(cls, args.file)
+    from domain.settings import load
+
+    kinds = {ep.name: ep for ep in entry_points(group=CONFIG_KINDS)}
+    load(kinds[args.kind].load(), args.file)
     print(f"{args.file}: ok")
     return 0

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time
-from typing import Any
 
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 from kiosk.core.flow import Timeouts
-from kiosk.core.model import Gate, LargeItemHours
-from kiosk.errors import ConfigError
-from kiosk.settings import build
-from sync.config import SyncConfig
+from domain.model import Gate
+from domain.hours import RulesConfig
 
 
 @dataclass(frozen=True)
@@ -34,35 +30,6 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
-class RulesConfig:
-    large_items_from: time = time(7, 0)
-    large_items_until: time = time(21, 0)
-    allow_non_working_days: bool = False
-    holidays: tuple[date, ...] = ()
-    working_days: tuple[date, ...] = ()   # weekend days that are working days (调休)
-
-    def hours(self) -> LargeItemHours:
-        return LargeItemHours(
-            start=self.large_items_from,
-            end=self.large_items_until,
-            holidays=frozenset(self.holidays),
-            working_days=frozenset(self.working_days),
-            allow_non_working_days=self.allow_non_working_days,
-        )
-
-
-#: The replica rule by which the office sets large-item hours for the whole estate.
-LARGE_ITEM_HOURS_RULE = "large_item_hours"
-
-
-def parse_hours_rule(value: Any) -> LargeItemHours:
-    """The office's large_item_hours rule (a JSON object with [rules] keys), strictly."""
-    if not isinstance(value, dict):
-        raise ConfigError(f"rule {LARGE_ITEM_HOURS_RULE}: expected a JSON object with keys of [rules]")
-    return build(RulesConfig, value, f"rule {LARGE_ITEM_HOURS_RULE}").hours()
-
-
-@dataclass(frozen=True)
 class FlowConfig:
     result_timeout_s: float = 8.0
     interaction_timeout_s: float = 120.0
@@ -79,6 +46,28 @@ class DisplayConfig:
     fullscreen: bool = True
     font: str = ""          # path of a CJK font; empty: found through fontconfig
     fps: int = 30
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    office_url: str = ""             # empty: no office (demo); the daemon refuses to start
+    credential_file: str = "var/gate.credential"
+    pull_interval_s: float = 30.0
+    push_delay_s: float = 0.2        # how often the exit log is checked for new rows
+    status_file: str = "var/sync-status.json"
+    #: Replica changes asked for per pull request.
+    page_size: int = 2000
+    #: Replica rows written per transaction: keeps the write lock shorter than a frame.
+    rows_per_commit: int = 250
+    #: Exit-log rows sent per push request.
+    push_batch: int = 500
+    heartbeat_interval_s: float = 60.0
+    #: Failures back off from this delay, doubling (with jitter) up to backoff_max_s.
+    backoff_min_s: float = 0.5
+    backoff_max_s: float = 60.0
+    timeout_s: float = 15.0
+    #: JSON written by the kiosk with its devices' health ({"reader": ..., "camera": ...}); sent in heartbeats.
+    kiosk_health_file: str = "var/kiosk-health.json"
 
 
 @dataclass(frozen=True)

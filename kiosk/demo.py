@@ -3,7 +3,7 @@
 `build_demo` makes a replica with residents (Chinese names, buildings and units),
 guards with badges and PINs, permits of every state, slips of every kind and every
 way a slip can be refused, their QR codes as PNG files, and an office key pair.
-It is the office's signing code (sync/slip_token.py) that mints the slips, so
+It is the office's signing code (domain/slip_token.py) that mints the slips, so
 demo slips verify exactly like real ones.
 """
 from __future__ import annotations
@@ -15,26 +15,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.model import (
-    REQUIRED_APPROVALS,
-    Approval,
-    ApprovalRole,
-    Guard,
-    Permit,
-    PermitKind,
-    PermitStatus,
-    Person,
-    Role,
-    Slip,
-    SlipItem,
-    SlipKind,
-    SlipStatus,
-    TokenClaims,
-)
-from kiosk.core.rules import hash_pin
+from domain.model import REQUIRED_APPROVALS, Approval, ApprovalRole, Guard, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, SlipStatus, TokenClaims
+from domain.secrets import hash_pin, id_hash, mask_id
 from kiosk.store import Replica, guard_row, permit_row, slip_rows
-from sync import keys as keyring
-from sync import slip_token
+from domain import keyfiles as keyring
+from domain import slip_token
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍鹏辉建华红梅飞鑫波宇浩凯婷雪琳晨阳欣怡子轩梓涵一诺浩然雨桐思远嘉怡俊杰志强海燕晓东文博佳琪"
@@ -184,7 +169,7 @@ def build_demo(data_dir: str | Path, permits: int = 200, now: datetime | None = 
         uid = f"{0x3C00000000 + i * 7919 + 17:010X}"
         permit = Permit(
             permit_id=f"R{i:06d}", card_uid=uid, kind=kind,
-            holder=Person(_name(rng), keyring.mask_id(id_number), keyring.id_hash(hmac_key, id_number), photo_id,
+            holder=Person(_name(rng), mask_id(id_number), id_hash(hmac_key, id_number), photo_id,
                           f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}"),
             unit_id=unit, valid_from=start, valid_until=end, status=status,
         )
@@ -226,7 +211,7 @@ def build_demo(data_dir: str | Path, permits: int = 200, now: datetime | None = 
             mover = mover_permit.holder
         else:
             mid = _id_number(rng, rng.randint(1965, 2000))
-            mover = Person(_name(rng), keyring.mask_id(mid), keyring.id_hash(hmac_key, mid))
+            mover = Person(_name(rng), mask_id(mid), id_hash(hmac_key, mid))
         s = Slip(
             slip_id=slip_id, kind=kind, unit_id=unit or owner_permit.unit_id,
             applicant=Person(owner_permit.holder.name, phone=owner_permit.holder.phone), mover=mover, items=items,

@@ -1,7 +1,7 @@
 """The exit log: append-only, hash-chained, durable before it is acknowledged.
 
 Only the kiosk writes this file. Each row gets a UUID, this gate's next sequence
-number and a hash over the previous row's hash and its own fields (sync/chain.py).
+number and a hash over the previous row's hash and its own fields (domain/chain.py).
 `synchronous=FULL` makes a committed release survive a power cut; triggers refuse
 UPDATE and DELETE so that no code path can rewrite history. The sync daemon reads
 rows after its own push cursor and never writes here.
@@ -18,10 +18,10 @@ from typing import Any, Iterator
 
 from sqlite_utils import Database, Migrations
 
-from kiosk.core.events import LogEntry
-from kiosk.errors import LogChainError, StoreError
+from domain.exitrow import LogEntry
+from domain.errors import LogChainError, StoreError
 from kiosk.store import open_database
-from sync.chain import GENESIS, first_break, row_hash
+from domain.chain import GENESIS, first_break, row_hash
 
 log_migrations = Migrations("gatepass.exitlog")
 

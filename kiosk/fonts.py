@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.errors import GatepassError
+from domain.errors import GatepassError
 
 
 class FontError(GatepassError):

@@ -7,13 +7,14 @@ other gates, from the replica).
 """
 from __future__ import annotations
 
-from kiosk.config import LARGE_ITEM_HOURS_RULE, parse_hours_rule
-from kiosk.core.events import CardPresented, SlipEvidence
-from kiosk.core.model import Consumption, LargeItemHours
-from kiosk.errors import ConfigError
+from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
+from kiosk.core.events import CardPresented
+from domain.rules import SlipEvidence
+from domain.model import Consumption, LargeItemHours
+from domain.errors import ConfigError
 from kiosk.exitlog import ExitLog
 from kiosk.store import Replica
-from sync import slip_token
+from domain import slip_token
 
 from datetime import datetime
 

@@ -14,23 +14,8 @@ from typing import Any, Iterable, Mapping
 
 from sqlite_utils import Database, Migrations
 
-from kiosk.core.model import (
-    Approval,
-    ApprovalRole,
-    Consumption,
-    Guard,
-    Permit,
-    PermitKind,
-    PermitStatus,
-    Person,
-    Role,
-    Slip,
-    SlipItem,
-    SlipKind,
-    SlipStatus,
-    Unit,
-)
-from kiosk.errors import StoreError
+from domain.model import Approval, ApprovalRole, Consumption, Guard, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, SlipStatus, Unit
+from domain.errors import StoreError
 
 replica_migrations = Migrations("gatepass.replica")
 

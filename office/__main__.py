@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from domain.clock import Clock
-from kiosk.errors import GatepassError
+from domain.errors import GatepassError
 from office import cli
 
 

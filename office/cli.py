@@ -17,7 +17,7 @@ from office.cli_support import DEFAULT_CONFIG, office_config, office_engine, now
 
 def cmd_init(args: argparse.Namespace) -> int:
     from office.records import import_public_keys
-    from sync.keys import PRIVATE_NAME, new_keys
+    from domain.keyfiles import PRIVATE_NAME, new_keys
 
     cfg = office_config(args)
     if not (Path(cfg.keys) / PRIVATE_NAME).exists():
@@ -78,10 +78,10 @@ def cmd_set_fees(args: argparse.Namespace) -> int:
 def cmd_issue_permit(args: argparse.Namespace) -> int:
     import mimetypes
 
-    from kiosk.core.model import PermitKind
+    from domain.model import PermitKind
     from office.errors import OfficeError
     from office.records import issue_permit
-    from sync.keys import load_hmac_key
+    from domain.keyfiles import load_hmac_key
 
     cfg = office_config(args)
     photo = None
@@ -112,21 +112,21 @@ def _status(args: argparse.Namespace, status: Any, verb: str) -> int:
 
 
 def cmd_report_lost(args: argparse.Namespace) -> int:
-    from kiosk.core.model import PermitStatus
+    from domain.model import PermitStatus
 
     return _status(args, PermitStatus.LOST, "reported lost")
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from kiosk.core.model import PermitStatus
+    from domain.model import PermitStatus
 
     return _status(args, PermitStatus.REVOKED, "revoked")
 
 
 def cmd_issue_slip(args: argparse.Namespace) -> int:
-    from kiosk.core.model import SlipKind
+    from domain.model import SlipKind
     from office.slips import SlipRequest, issue_slip
-    from sync.keys import load_hmac_key, load_private
+    from domain.keyfiles import load_hmac_key, load_private
 
     cfg = office_config(args)
     now = now_in(args, cfg)
@@ -157,7 +157,7 @@ def cmd_cancel_slip(args: argparse.Namespace) -> int:
 
 
 def cmd_add_guard(args: argparse.Namespace) -> int:
-    from kiosk.core.model import Role
+    from domain.model import Role
     from office.records import add_guard
 
     cfg = office_config(args)
@@ -257,7 +257,7 @@ def cmd_gates(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `gatepass office ...` to the `gatepass` parser."""
-    from kiosk.core.model import ApprovalRole, PermitKind, Role, SlipKind
+    from domain.model import ApprovalRole, PermitKind, Role, SlipKind
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help=f"office settings (TOML; default {DEFAULT_CONFIG} if present)")

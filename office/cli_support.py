@@ -10,7 +10,7 @@ DEFAULT_CONFIG = "config/office.toml"
 
 
 def office_config(args: argparse.Namespace) -> Any:
-    from kiosk.settings import load
+    from domain.settings import load
     from office.config import OfficeConfig
 
     path = args.config
@@ -62,7 +62,7 @@ def now_in(args: argparse.Namespace, cfg: Any) -> datetime:
 
 def parse_item(text: str) -> Any:
     """'name:quantity[:spec]', e.g. '冰箱:1:180cm'."""
-    from kiosk.core.model import SlipItem
+    from domain.model import SlipItem
     from office.errors import OfficeError
 
     name, _, rest = text.partition(":")
@@ -75,7 +75,7 @@ def parse_item(text: str) -> Any:
 
 def parse_approval(text: str, at: datetime) -> Any:
     """'role=name', e.g. 'butler_head=王经理'."""
-    from kiosk.core.model import Approval, ApprovalRole
+    from domain.model import Approval, ApprovalRole
     from office.errors import OfficeError
 
     role, _, name = text.partition("=")

@@ -1,7 +1,7 @@
 """Errors the office raises on purpose: part of gatepass's one hierarchy."""
 from __future__ import annotations
 
-from kiosk.errors import GatepassError
+from domain.errors import GatepassError
 
 
 class OfficeError(GatepassError):

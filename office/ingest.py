@@ -1,7 +1,7 @@
 """Accepting a gate's exit-log rows: exactly once, in chain order, anomalies flagged.
 
 The office keeps each gate's head (last accepted seq and hash). A pushed row is
-accepted only if it is the next one and continues the chain (sync/chain.py), so
+accepted only if it is the next one and continues the chain (domain/chain.py), so
 replays are recognised by (gate, seq) and event id and answered as duplicates, rows
 ahead of a gap are held until the gap fills, and a row that was edited, or that
 contradicts what the office already holds (a fork), is refused and flagged. Nothing
@@ -18,8 +18,8 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from office import schema
 from office.changes import lock_estate, put_rows
 from office.db import utcnow
-from sync.chain import row_hash
-from sync.slip_token import MAX_SLIP_ID
+from domain.chain import row_hash
+from domain.slip_token import MAX_SLIP_ID
 
 #: Exit-log kinds that consume a slip (kiosk/exitlog.py releases_of).
 CONSUMING_KINDS = frozenset({"release", "override"})

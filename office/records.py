@@ -17,17 +17,17 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from kiosk.core.model import TEMPORARY_PASS_MAX_DAYS, PermitKind, PermitStatus, Role
+from domain.model import TEMPORARY_PASS_MAX_DAYS, PermitKind, PermitStatus, Role
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.db import utcnow
 from office.errors import NotFound, OfficeError, Refused
-from sync.chain import GENESIS
-from sync.keys import id_hash, load_public_dir, mask_id
-from sync.slip_token import MAX_GATE_ID, MAX_UNIT_ID
+from domain.chain import GENESIS
+from domain.keyfiles import load_public_dir
+from domain.secrets import hash_pin, id_hash, mask_id
+from domain.slip_token import MAX_GATE_ID, MAX_UNIT_ID
 
 GATE_ID = re.compile(r"^[a-z0-9_-]{1,%d}$" % MAX_GATE_ID)
-PIN_ITERATIONS = 60_000   # as kiosk/core/rules.py checks it on a Raspberry Pi
 
 
 def token_digest(secret: str) -> str:
@@ -141,18 +141,11 @@ def set_permit_status(conn: Connection, estate: str, permit_or_card: str, status
     return patch(conn, estate, schema.permits, {"permit_id": row["permit_id"]}, status=status.value)
 
 
-def hash_pin(pin: str, salt: bytes | None = None, iterations: int = PIN_ITERATIONS) -> str:
-    """pbkdf2_sha256$iterations$salt_hex$hash_hex, the form the kiosk checks."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
 def add_guard(conn: Connection, estate: str, guard_id: str, name: str, badge_uid: str, pin: str,
               role: Role = Role.GUARD) -> dict[str, Any]:
     if not pin.isdigit() or not 4 <= len(pin) <= 8:
         raise OfficeError("a guard's PIN is 4 to 8 digits")
-    row = {"guard_id": guard_id, "name": name, "badge_uid": badge_uid, "pin_hash": hash_pin(pin),
+    row = {"guard_id": guard_id, "name": name, "badge_uid": badge_uid, "pin_hash": hash_pin(pin, secrets.token_bytes(16)),
            "role": role.value, "active": 1}
     put_rows(conn, estate, schema.guards, [row])
     return row
@@ -160,8 +153,8 @@ def add_guard(conn: Connection, estate: str, guard_id: str, name: str, badge_uid
 
 def check_rule(name: str, value: Any) -> None:
     """Refuse a rule the gates would not understand, before it reaches them."""
-    from kiosk.config import LARGE_ITEM_HOURS_RULE, parse_hours_rule
-    from kiosk.errors import ConfigError
+    from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
+    from domain.errors import ConfigError
 
     known = {LARGE_ITEM_HOURS_RULE: parse_hours_rule}
     if name not in known:

@@ -15,13 +15,13 @@ from typing import Any, Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, func, select
 
-from kiosk.core.model import REQUIRED_APPROVALS, Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
+from domain.model import REQUIRED_APPROVALS, Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.errors import NotFound, OfficeError, Refused
 from office.records import require_unit
-from sync.keys import id_hash, mask_id
-from sync.slip_token import MAX_GATE_ID, TokenFieldError, items_digest, sign
+from domain.secrets import id_hash, mask_id
+from domain.slip_token import MAX_GATE_ID, TokenFieldError, items_digest, sign
 
 
 @dataclass(frozen=True)

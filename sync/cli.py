@@ -27,7 +27,7 @@ def load_credential(path: str) -> str:
 def make_daemon(config_path: str | None) -> Any:
     """The daemon for a kiosk config file (its [gate], [store] and [sync] tables)."""
     from kiosk.config import KioskConfig
-    from kiosk.settings import load
+    from domain.settings import load
     from sync.daemon import SyncDaemon
     from sync.errors import SyncError
 
@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m sync`: the same as `gatepass sync`, without the kiosk's parser."""
-    from kiosk.errors import GatepassError
+    from domain.errors import GatepassError
 
     parser = argparse.ArgumentParser(prog="gatepass")
     register(parser.add_subparsers(dest="command", required=True))

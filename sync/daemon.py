@@ -21,13 +21,13 @@ from typing import Any, Callable
 
 from kiosk.store import Replica
 from sync.client import OfficeClient
-from sync.config import SyncConfig
-from kiosk.errors import GatepassError
+from kiosk.config import SyncConfig
+from domain.errors import GatepassError
 from sync.errors import OfficeRefused, OfficeUnreachable, SyncError
 from sync.notify import notify, watchdog_interval_s
 from sync.outbox import Outbox
 from sync.replica_writer import LAST_PULL_AT, OFFICE_EPOCH, PULL_CURSOR, PUSH_CURSOR, ReplicaWriter
-from sync.status import write_status
+from domain.statusfiles import write_status
 
 #: How often the status file is rewritten even when nothing changed (the kiosk's liveness check).
 STATUS_REFRESH_S = 5.0

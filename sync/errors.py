@@ -1,7 +1,7 @@
 """Errors of the gate's sync daemon: part of gatepass's one hierarchy."""
 from __future__ import annotations
 
-from kiosk.errors import GatepassError
+from domain.errors import GatepassError
 
 
 class SyncError(GatepassError):

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from kiosk.core.model import (
-    REQUIRED_APPROVALS, Approval, Gate, Guard, LargeItemHours, Permit, PermitKind, PermitStatus, Person, Role,
-    Slip, SlipItem, SlipKind, SlipStatus, TokenClaims, Unit,
-)
-from kiosk.core.events import SlipEvidence
-from kiosk.core.rules import hash_pin
+from domain.model import REQUIRED_APPROVALS, Approval, Gate, Guard, LargeItemHours, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, SlipStatus, TokenClaims, Unit
+from domain.rules import SlipEvidence
+from domain.secrets import hash_pin
 
 TZ = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)     # a Wednesday morning

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from kiosk.core.model import Gate, LargeItemHours
-from kiosk.core.reasons import Reason
-from kiosk.core.rules import decide_slip
+from domain.model import Gate, LargeItemHours
+from domain.reasons import Reason
+from domain.rules import decide_slip
 from kiosk.resolve import Resolver
 from kiosk.store import Replica
 from office.errors import OfficeError

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk.core.events import EntryKind, LogEntry
-from kiosk.errors import LogChainError, StoreError
+from domain.exitrow import EntryKind, LogEntry
+from domain.errors import LogChainError, StoreError
 from kiosk.exitlog import ExitLog
 from tests.factories import NOW
 

@@ -5,13 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk.core.events import (
-    Action, CardPresented, EntryKind, ExitRequested, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern,
-    SlipPresented, Tick,
-)
+from kiosk.core.events import Action, CardPresented, ExitRequested, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick
+from domain.exitrow import EntryKind
 from kiosk.core.flow import MAX_PIN_FAILURES, Scene, Timeouts, initial_state, step
-from kiosk.core.model import PermitStatus, SlipStatus
-from kiosk.core.reasons import Reason
+from domain.model import PermitStatus, SlipStatus
+from domain.reasons import Reason
 from tests.factories import GATE, GUARD, GUARD2, NOW, SUPERVISOR, evidence, permit, slip
 
 

@@ -6,9 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from kiosk.core.model import ApprovalRole, Consumption, LargeItemHours, PermitKind, PermitStatus, SlipKind, SlipStatus
-from kiosk.core.reasons import REASON_TEXT, Reason
-from kiosk.core.rules import check_pin, decide_card, decide_slip, hash_pin
+from domain.model import ApprovalRole, Consumption, LargeItemHours, PermitKind, PermitStatus, SlipKind, SlipStatus
+from domain.reasons import REASON_TEXT, Reason
+from domain.secrets import check_pin, hash_pin
+from domain.rules import decide_card, decide_slip
 from tests.factories import GATE, NOW, evidence, permit, slip
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import KioskConfig
-from kiosk.errors import ConfigError
-from kiosk.settings import load
+from domain.errors import ConfigError
+from domain.settings import load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ def test_every_shipped_config_file_is_valid_and_documents_every_key():
     import dataclasses
     import tomllib
 
-    from kiosk.settings import build
+    from domain.settings import build
 
     kiosk_toml = ROOT / "config" / "kiosk.toml"
     if not kiosk_toml.exists():

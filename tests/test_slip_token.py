@@ -9,9 +9,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.core.model import SlipItem, SlipKind, TokenClaims
-from kiosk.core.reasons import Reason
-from sync import slip_token as tok
+from domain.model import SlipItem, SlipKind, TokenClaims
+from domain.reasons import Reason
+from domain import slip_token as tok
 
 KEY = Ed25519PrivateKey.generate()
 KEYS = {tok.key_id_of(tok.public_raw(KEY)): tok.public_raw(KEY)}

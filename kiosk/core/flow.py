@@ -18,28 +18,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.core.events import (
-    Action,
-    CardPresented,
-    Command,
-    EntryKind,
-    Event,
-    ExitRequested,
-    Fault,
-    LogEntry,
-    OpenGate,
-    Press,
-    Record,
-    Recovered,
-    SafeState,
-    Signal,
-    SignalPattern,
-    SlipPresented,
-    Tick,
-)
-from kiosk.core.model import Gate, Guard, Permit, Role
-from kiosk.core.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
-from kiosk.core.rules import CardDecision, SlipDecision, check_pin, decide_card, decide_slip
+from kiosk.core.events import Action, CardPresented, Command, Event, ExitRequested, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick
+from domain.exitrow import EntryKind, LogEntry
+from domain.model import Gate, Guard, Permit, Role
+from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
+from domain.rules import CardDecision, SlipDecision, decide_card, decide_slip
+from domain.secrets import check_pin
 
 MAX_PIN_FAILURES = 5
 PIN_LENGTH_MAX = 8

@@ -13,9 +13,9 @@ from typing import Any
 
 from kiosk.core.events import Action
 from kiosk.core.flow import RESULT_SCENES, Scene, State
-from kiosk.core.model import Person, Role
-from kiosk.core.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
-from kiosk.core.rules import SlipDecision
+from domain.model import Person, Role
+from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
+from domain.rules import SlipDecision
 from kiosk.core.view_types import (  # noqa: F401 - re-exported: the painter imports them from here
     Button, Extras, Fact, ItemLine, Layout, Status, Text, Tone, View, _date, _local, _minute, status_items,
 )

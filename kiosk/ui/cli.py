@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
     if not text:
         return default
-    from kiosk.errors import ConfigError
+    from domain.errors import ConfigError
 
     try:
         w, h = (int(x) for x in text.lower().split("x"))
@@ -56,8 +56,8 @@ def _data_dir(arg: str | None) -> Path:
 def cmd_kiosk(args: argparse.Namespace) -> int:
     from kiosk.app import has_display
     from kiosk.config import KioskConfig
-    from kiosk.errors import ConfigError
-    from kiosk.settings import load
+    from domain.errors import ConfigError
+    from domain.settings import load
 
     cfg = load(KioskConfig, args.config)
     headless = args.headless or (args.demo and not args.window and not has_display())

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
-from kiosk.core.events import (
-    CardRead, Command, DeviceHealth, Event, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal,
-    SlipPresented, SlipScanned, Tick,
-)
+from drivers.events import CardRead, DeviceHealth, SlipScanned
+from kiosk.core.events import Command, Event, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SlipPresented, Tick
 from kiosk.core.flow import Scene, State, step
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver

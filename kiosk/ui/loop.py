@@ -16,7 +16,7 @@ import pygame
 
 from kiosk.core.events import Fault
 from kiosk.core.flow import Scene
-from kiosk.errors import GatepassError
+from domain.errors import GatepassError
 from kiosk.fonts import find_cjk_font
 from kiosk.ui.input import InputTranslator, Quit
 from kiosk.ui.render import Renderer

@@ -28,8 +28,9 @@ from typing import Any, TextIO
 
 import pygame
 
-from kiosk.core.events import Action, DeviceHealth, Fault, Press, Recovered
-from kiosk.errors import ConfigError
+from kiosk.core.events import Action, Fault, Press, Recovered
+from drivers.events import DeviceHealth
+from domain.errors import ConfigError
 from kiosk.ui.controller import describe_row
 from kiosk.ui.input import hit_test
 from kiosk.ui.session import Session

@@ -34,7 +34,7 @@ STALE_AFTER_S = 30.0                # the daemon rewrites its file at least ever
 
 
 def read_sync_status(path: Path, now: datetime | None = None) -> SyncSnapshot:
-    """The sync daemon's JSON status file (sync/status.py), tolerant of missing keys.
+    """The sync daemon's JSON status file (domain/statusfiles.py), tolerant of missing keys.
 
     Keys read: ``ok``, ``error``, ``state``, ``updated_at`` (an old file means the daemon
     is not running), ``push_cursor`` (or ``pushed_seq``), ``last_pull_at``.
@@ -123,7 +123,7 @@ class StatusMonitor:
         health = self.health
         if self.health_file is None or not health or health == self._health_written:
             return
-        from sync.status import write_status
+        from domain.statusfiles import write_status
 
         try:
             write_status(self.health_file, health)

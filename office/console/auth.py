@@ -5,7 +5,7 @@ the session began and a random nonce; the signature is HMAC-SHA256 under a secre
 the office database (made on first start), so any office process serving the same
 database accepts it. The CSRF token of a session is derived from its nonce under the same
 secret, and every form carries it. Passwords are stored as PBKDF2 hashes in the form the
-guards' PINs use (kiosk/core/rules.py checks both).
+guards' PINs use (domain/rules.py checks both).
 """
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from kiosk.core.rules import check_pin
+from domain.secrets import check_pin
 from office.console.schema import console_audit, console_secrets, staff
 from office.db import utcnow
 from office.errors import OfficeError, Refused
-from office.records import hash_pin
+from domain.secrets import hash_pin
 
 COOKIE = "gatepass_staff"
 #: A session lasts one long shift; then the clerk signs in again.
@@ -59,7 +59,7 @@ def add_staff(conn: Connection, estate: str, username: str, name: str, password:
     if len(password) < 8:
         raise Refused("a staff password has at least 8 characters")
     row = {"estate": estate, "name": name or username, "role": role, "active": 1,
-           "password_hash": hash_pin(password, iterations=PASSWORD_ITERATIONS)}
+           "password_hash": hash_pin(password, secrets.token_bytes(16), PASSWORD_ITERATIONS)}
     if conn.execute(select(staff.c.username).where(staff.c.username == username)).first():
         conn.execute(update(staff).where(staff.c.username == username).values(**row, sessions_after=utcnow()))
     else:

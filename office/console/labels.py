@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.core.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
+from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
 
 #: Exit-log kinds staff filter by, in the order of the filter.
 KINDS: dict[str, tuple[str, str]] = {

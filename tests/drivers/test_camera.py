@@ -12,8 +12,8 @@ from drivers import synth
 from drivers.camera import CameraScanner
 from drivers.config import CameraConfig
 from drivers.qr import decode_frame, make_decoder
-from kiosk.core.events import DeviceHealth, SlipScanned
-from kiosk.errors import DriverError
+from drivers.events import DeviceHealth, SlipScanned
+from domain.errors import DriverError
 
 from .ptys import Events
 

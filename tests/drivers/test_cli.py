@@ -85,6 +85,6 @@ def test_gpio_test_walks_every_output_and_shows_the_inputs(capsys):
 
 
 def test_gpio_test_on_a_machine_without_lgpio_fails_loudly():
-    from kiosk.errors import DriverError
+    from domain.errors import DriverError
     with pytest.raises(DriverError, match="lgpio"):
         gatepass("gpio-test", "--auto")

@@ -8,8 +8,8 @@ import pytest
 
 import drivers
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
-from kiosk.core.events import CardRead, CardRemoved, DeviceHealth, SlipScanned
-from kiosk.errors import DriverError
+from drivers.events import CardRead, CardRemoved, DeviceHealth, SlipScanned
+from domain.errors import DriverError
 
 from .ptys import Events
 
@@ -74,7 +74,7 @@ def test_a_bad_camera_decoder_or_pin_factory_fails_at_construction():
 def test_every_driver_setting_loads_from_toml_through_the_strict_loader(tmp_path):
     import tomllib
 
-    from kiosk.settings import build
+    from domain.settings import build
     text = """
     [reader]
     port = "/dev/gatepass-reader"

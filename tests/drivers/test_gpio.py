@@ -10,7 +10,7 @@ from gpiozero.pins.mock import MockFactory
 from drivers.config import GpioConfig
 from drivers.gpio import GpioGateIO
 from kiosk.core.events import SignalPattern
-from kiosk.errors import DriverError
+from domain.errors import DriverError
 
 WAIT_S = 5.0
 

@@ -8,8 +8,8 @@ import pytest
 
 from drivers.config import ReaderConfig
 from drivers.reader import SerialCardReader
-from kiosk.core.events import CardRead, CardRemoved, DeviceHealth
-from kiosk.errors import DriverError
+from drivers.events import CardRead, CardRemoved, DeviceHealth
+from domain.errors import DriverError
 
 from .ptys import Events, Pn532Module, PtyPort
 from .test_frames import rdm_frame

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from kiosk.app import SimClock, assemble
 from kiosk.config import KioskConfig
-from kiosk.core.events import Action, CardRead, OpenGate, Press, SlipScanned
-from kiosk.core.model import SlipKind, TokenClaims
+from kiosk.core.events import Action, OpenGate, Press
+from drivers.events import CardRead, SlipScanned
+from domain.model import SlipKind, TokenClaims
 from kiosk.demo import default_now
-from sync import slip_token
-from sync.keys import load_private
+from domain import slip_token
+from domain.keyfiles import load_private
 
 
 def main(data_dir: Path) -> None:

@@ -26,10 +26,11 @@ from drivers import make_scanner, synth
 from drivers.camera import CameraScanner
 from drivers.config import CameraConfig
 from drivers.qr import decode_frame, make_decoder
-from kiosk.core.events import DeviceHealth, SlipEvidence, SlipScanned
-from kiosk.core.model import Gate, LargeItemHours
-from kiosk.core.rules import decide_slip
-from sync import slip_token
+from drivers.events import DeviceHealth, SlipScanned
+from domain.rules import SlipEvidence
+from domain.model import Gate, LargeItemHours
+from domain.rules import decide_slip
+from domain import slip_token
 
 from .conftest import StampedEvents, figures
 from .test_reader_faults import RECOVERY_BOUND_S, campaign_downtimes

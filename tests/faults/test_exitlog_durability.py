@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.exitlog import ExitLog
-from sync.chain import first_break
+from domain.chain import first_break
 
 RECORDER = """
 import sys
@@ -106,7 +106,7 @@ def _log_with_wal(path: Path, n: int) -> tuple[ExitLog, list[dict]]:
     """A log whose last rows live only in the WAL file, as after a crash before checkpoint."""
     from datetime import datetime, timezone
 
-    from kiosk.core.events import EntryKind, LogEntry
+    from domain.exitrow import EntryKind, LogEntry
 
     log = ExitLog.open(path, "north")
     log.db.execute("pragma wal_autocheckpoint = 0")

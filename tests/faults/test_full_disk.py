@@ -12,7 +12,8 @@ import pytest
 
 from kiosk.app import SimClock, assemble
 from kiosk.config import KioskConfig
-from kiosk.core.events import Action, CardRead, Press
+from kiosk.core.events import Action, Press
+from drivers.events import CardRead
 from kiosk.core.flow import Scene
 
 

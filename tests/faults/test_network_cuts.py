@@ -26,14 +26,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from kiosk.core.events import EntryKind, LogEntry
-from kiosk.core.model import PermitStatus
-from kiosk.errors import StoreError
+from domain.exitrow import EntryKind, LogEntry
+from domain.model import PermitStatus
+from domain.errors import StoreError
 from kiosk.exitlog import ExitLog
 from kiosk.store import REPLICA_TABLES
 from office import schema
 from office.records import set_fees, set_permit_status
-from sync.status import read_status
+from domain.statusfiles import read_status
 from tests.faults.netproxy import BLACKHOLE, CUT, DROP, PASS, NetProxy
 from tests.office.conftest import office  # noqa: F401 - the shared fixture (real uvicorn on 127.0.0.1)
 from tests.office.harness import CST, GateSite, OfficeServer, wait_for

@@ -25,7 +25,7 @@ from drivers import make_reader, pn532
 from drivers.config import ReaderConfig
 from drivers.frames import LINE_MAX, Reject, parse_line, parse_rdm6300
 from drivers.reader import SerialCardReader
-from kiosk.core.events import CardRead, DeviceHealth
+from drivers.events import CardRead, DeviceHealth
 from tests.drivers.ptys import PtyPort
 from tests.drivers.test_frames import rdm_frame
 

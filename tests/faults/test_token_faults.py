@@ -24,15 +24,15 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.core.events import SlipEvidence
-from kiosk.core.model import Gate, LargeItemHours, SlipItem, SlipKind, TokenClaims
-from kiosk.core.reasons import Reason
-from kiosk.core.rules import decide_slip
+from domain.rules import SlipEvidence
+from domain.model import Gate, LargeItemHours, SlipItem, SlipKind, TokenClaims
+from domain.reasons import Reason
+from domain.rules import decide_slip
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.store import Replica
-from sync import keys as keyring
-from sync import slip_token as tok
+from domain import keyfiles as keyring
+from domain import slip_token as tok
 
 from .conftest import figures
 

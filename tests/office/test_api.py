@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from kiosk.core.events import EntryKind, LogEntry
+from domain.exitrow import EntryKind, LogEntry
 from kiosk.exitlog import ExitLog
 from tests.office.harness import CST, OfficeServer
 from datetime import datetime

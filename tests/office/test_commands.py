@@ -9,8 +9,8 @@ import pytest
 
 from domain.clock import EstateTime, FixedClock
 from office.__main__ import main
-from sync.keys import load_public_dir
-from sync.slip_token import verify
+from domain.keyfiles import load_public_dir
+from domain.slip_token import verify
 
 #: 20:00 UTC is already tomorrow in the estate (Asia/Shanghai): the commands must count
 #: days in the estate's zone whatever the machine's zone and hour are.
@@ -103,7 +103,7 @@ def test_a_permit_keeps_the_photo_and_never_the_plain_id_number(site: Path, caps
 
 
 def test_export_log_writes_csv_for_excel_and_json(site: Path) -> None:
-    from kiosk.core.events import EntryKind, LogEntry
+    from domain.exitrow import EntryKind, LogEntry
     from kiosk.exitlog import ExitLog
     from office.db import open_office
     from office.ingest import ingest

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from kiosk.core.events import EntryKind, LogEntry
-from kiosk.core.model import Role
+from domain.exitrow import EntryKind, LogEntry
+from domain.model import Role
 from kiosk.exitlog import ExitLog
 from office import schema
 from office.console.auth import add_staff

@@ -68,7 +68,7 @@ def test_a_different_row_under_an_accepted_sequence_number_is_a_fork(office: Off
 def test_a_double_release_is_flagged_and_both_gates_get_the_consumptions(office: OfficeServer) -> None:
     from datetime import datetime
 
-    from kiosk.core.events import EntryKind, LogEntry
+    from domain.exitrow import EntryKind, LogEntry
     from kiosk.exitlog import ExitLog
     from tests.office.harness import CST
 
@@ -89,7 +89,7 @@ def test_simultaneous_pushes_of_one_slip_from_two_gates_are_still_flagged(office
     import threading
     from datetime import datetime
 
-    from kiosk.core.events import EntryKind, LogEntry
+    from domain.exitrow import EntryKind, LogEntry
     from kiosk.exitlog import ExitLog
     from tests.office.harness import CST
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from kiosk.core.events import EntryKind, LogEntry
+from domain.exitrow import EntryKind, LogEntry
 from kiosk.exitlog import ExitLog
 from office import schema
 from office.db import open_office

@@ -5,11 +5,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.core.events import EntryKind
-from kiosk.core.model import PermitStatus
+from domain.exitrow import EntryKind
+from domain.model import PermitStatus
 from kiosk.store import Replica
 from office import schema
-from sync.status import STATUS_KEYS, read_status
+from domain.statusfiles import STATUS_KEYS, read_status
 from tests.office.harness import CST, DaemonThread, GateSite, OfficeServer, wait_for
 
 
@@ -63,10 +63,10 @@ def test_revoking_a_card_reaches_the_gate_within_two_pull_intervals(office: Offi
         assert wait_for(lambda: replica.permit_by_card("CARD-7").status is PermitStatus.REVOKED, timeout=3)
         assert time.monotonic() - revoked_at <= 2 * 0.5 + 0.3
         try:
-            from kiosk.core.rules import decide_card  # the gate's own decision, where the kiosk branch has landed
+            from domain.rules import decide_card  # the gate's own decision, where the kiosk branch has landed
         except ImportError:
             return
-        from kiosk.core.reasons import Reason
+        from domain.reasons import Reason
 
         assert decide_card(replica.permit_by_card("CARD-7"), datetime.now(CST)).reason is Reason.CARD_REVOKED
     finally:

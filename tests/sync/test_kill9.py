@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.status import read_status
+from domain.statusfiles import read_status
 from tests.office.harness import GateSite, OfficeServer, wait_for
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import KioskConfig
-from kiosk.settings import load
+from domain.settings import load
 from kiosk.store import Replica
 from office import schema
 from office.changes import put_rows, remove_rows
 from office.config import DatabaseConfig, OfficeConfig, ServerConfig
-from sync.config import SyncConfig
+from kiosk.config import SyncConfig
 from sync.daemon import Backoff
-from sync.status import read_status, write_status
+from domain.statusfiles import read_status, write_status
 from tests.office.harness import ROOT, DaemonThread, GateSite, OfficeServer, wait_for
 
 

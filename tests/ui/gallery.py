@@ -9,14 +9,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from kiosk.core.events import Action, CardPresented, Fault, Press, SlipEvidence, SlipPresented
+from kiosk.core.events import Action, CardPresented, Fault, Press, SlipPresented
+from domain.rules import SlipEvidence
 from kiosk.core.flow import Scene, State, Timeouts, initial_state, step
-from kiosk.core.model import (
-    Approval, ApprovalRole, Consumption, Gate, Guard, LargeItemHours, Permit, PermitKind, PermitStatus,
-    Person, Role, Slip, SlipItem, SlipKind, TokenClaims, Unit,
-)
-from kiosk.core.reasons import Reason
-from kiosk.core.rules import hash_pin
+from domain.model import Approval, ApprovalRole, Consumption, Gate, Guard, LargeItemHours, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, TokenClaims, Unit
+from domain.reasons import Reason
+from domain.secrets import hash_pin
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)   # a Wednesday, inside large-item hours

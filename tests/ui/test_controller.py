@@ -9,9 +9,10 @@ import pytest
 
 from kiosk.app import SimClock, assemble, demo_config
 from kiosk.config import KioskConfig
-from kiosk.core.events import Action, CardRead, DeviceHealth, OpenGate, Press, Record, SlipScanned
+from kiosk.core.events import Action, OpenGate, Press, Record
+from drivers.events import CardRead, DeviceHealth, SlipScanned
 from kiosk.core.flow import Scene
-from kiosk.errors import StoreError
+from domain.errors import StoreError
 from kiosk.ui.input import SETTLE_S, InputTranslator
 from kiosk.ui.loop import make_session
 

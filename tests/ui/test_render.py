@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.core.events import Action, Press
 from kiosk.core.view import Extras, Status, view_of
-from kiosk.errors import GatepassError
+from domain.errors import GatepassError
 from kiosk.fonts import FontError, find_cjk_font
 from kiosk.ui.render import Renderer
 from kiosk.ui.text import Typesetter

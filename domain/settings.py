@@ -15,7 +15,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kiosk.errors import ConfigError
+from domain.errors import ConfigError
 
 T = TypeVar("T")
 
@@ -127,10 +127,8 @@ def build(cls: type[T], data: dict[str, Any], where: str = "") -> T:
         raise ConfigError(f"{where or cls.__name__}: {exc}") from None
 
 
-def load(cls: type[T], path: str | Path | None) -> T:
-    """Read ``path`` (TOML) into ``cls``; with no path, the embedded defaults."""
-    if path is None:
-        return cls()
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A settings file as a dict; a missing, unreadable, non-UTF-8 or malformed file is a ConfigError."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -139,12 +137,29 @@ def load(cls: type[T], path: str | Path | None) -> T:
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+
+
+def load(cls: type[T], path: str | Path | None) -> T:
+    """Read ``path`` (TOML) into ``cls``; with no path, the embedded defaults."""
+    if path is None:
+        return cls()
+    data = read_toml(path)
     try:
         return build(cls, data)
     except ConfigError as exc:
-        raise ConfigError(f"{p}: {exc}") from None
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_table(cls: type[T], path: str | Path, table: str) -> T:
+    """One table of a settings file (e.g. the kiosk file's [gpio] for `gatepass gpio-test`),
+    as strictly as `load` checks it; the file's other tables are not this caller's business."""
+    data = read_toml(path).get(table, {})
+    try:
+        return build(cls, data, table)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -30,8 +30,8 @@ from typing import Iterable, Mapping
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kiosk.core.model import SlipItem, SlipKind, TokenClaims
-from kiosk.core.reasons import Reason
+from domain.model import SlipItem, SlipKind, TokenClaims
+from domain.reasons import Reason
 
 PREFIX = "GP1:"
 VERSION = 1

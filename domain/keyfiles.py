@@ -17,8 +17,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.errors import KeyStoreError
-from sync.slip_token import key_id_of, public_raw
+from domain.errors import KeyStoreError
+from domain.slip_token import key_id_of, public_raw
 
 PRIVATE_NAME = "signing.key"
 HMAC_NAME = "id-hmac.key"
@@ -91,14 +91,3 @@ def load_hmac_key(directory: str | Path) -> bytes:
         raise KeyStoreError(f"{p}: not hex") from None
 
 
-def mask_id(id_number: str) -> str:
-    """4401**********123X: first four and last four characters, the rest hidden."""
-    s = id_number.strip().upper()
-    if len(s) <= 8:
-        return "*" * len(s)
-    return s[:4] + "*" * (len(s) - 8) + s[-4:]
-
-
-def id_hash(key: bytes, id_number: str) -> str:
-    """Keyed hash of a national ID number: matchable, not reversible without the key."""
-    return hmac.new(key, id_number.strip().upper().encode("ascii", "replace"), hashlib.sha256).hexdigest()

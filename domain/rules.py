@@ -6,27 +6,30 @@ one clear line.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from kiosk.core.events import SlipEvidence
-from kiosk.core.model import (
-    REQUIRED_APPROVALS,
-    TEMPORARY_PASS_MAX_DAYS,
-    ApprovalRole,
-    Consumption,
-    Gate,
-    Permit,
-    PermitKind,
-    PermitStatus,
-    Slip,
-    SlipKind,
-    SlipStatus,
-    TokenClaims,
-)
-from kiosk.core.reasons import Reason
+from domain.model import REQUIRED_APPROVALS, TEMPORARY_PASS_MAX_DAYS, ApprovalRole, Consumption, LargeItemHours, Unit, Gate, Permit, PermitKind, PermitStatus, Slip, SlipKind, SlipStatus, TokenClaims
+from domain.reasons import Reason
+
+
+@dataclass(frozen=True)
+class SlipEvidence:
+    """Everything the gate knows about a scanned slip, gathered by the app.
+
+    ``token_reason`` is None when the token verified; otherwise the reason it did not
+    (malformed, unknown key, bad signature). ``slip``/``unit`` are None when the replica
+    has not synced them yet.
+    """
+
+    text: str
+    token_reason: Reason | None
+    claims: TokenClaims | None = None
+    slip: Slip | None = None
+    unit: Unit | None = None
+    consumptions: tuple[Consumption, ...] = ()
+    items_digest: str = ""     # digest of the replica's item list, to compare with the token's
+    hours: LargeItemHours = field(default_factory=LargeItemHours)
 
 
 @dataclass(frozen=True)
@@ -136,26 +139,3 @@ def decide_slip(ev: SlipEvidence, gate: Gate, now: datetime) -> SlipDecision:
     return SlipDecision(tuple(seen), claims, slip, used, missing)
 
 
-# ----------------------------------------------------------------- guards' PINs
-
-PIN_ITERATIONS = 60_000
-
-
-def hash_pin(pin: str, salt: bytes, iterations: int = PIN_ITERATIONS) -> str:
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
-def check_pin(pin: str, pin_hash: str) -> bool:
-    """Constant-time check of a PIN against its stored hash; a malformed hash never matches."""
-    try:
-        scheme, iterations, salt_hex, digest_hex = pin_hash.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        rounds = int(iterations)
-        if not 1 <= rounds <= 2_000_000:
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), bytes.fromhex(salt_hex), rounds)
-        return hmac.compare_digest(digest.hex(), digest_hex)
-    except ValueError:
-        return False
