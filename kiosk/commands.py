@@ -118,10 +118,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
+    from domain.clock import ESTATE_ZONE
     from kiosk.demo import build_demo
 
     out = Path(args.out)
-    at = _parse_at(args.at) if args.at else None
+    at = _parse_at(args.at, ESTATE_ZONE) if args.at else None
     demo = build_demo(out, permits=args.permits, now=at)
     target = Path(args.db)
     if target.resolve() != demo.replica_path.resolve():
