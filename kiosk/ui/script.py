@@ -31,7 +31,7 @@ import pygame
 from kiosk.core.events import Action, Fault, Press, Recovered
 from drivers.events import DeviceHealth
 from domain.errors import ConfigError
-from kiosk.ui.controller import describe_row
+from kiosk.shell.controller import describe_row
 from kiosk.ui.input import hit_test
 from kiosk.ui.session import Session
 from kiosk.ui.widgets import Page
