@@ -5,7 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk.core.events import Action, CardPresented, ExitRequested, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick
+from kiosk.core.events import (
+    Action, CardPresented, DeviceChanged, ExitRequested, Fault, FaultKind, FaultSource, OpenGate, Press, Record, Recovered,
+    SafeState, Signal, SignalPattern, SlipPresented, Tick,
+)
 from domain.exitrow import EntryKind
 from kiosk.core.flow import MAX_PIN_FAILURES, Scene, Timeouts, initial_state, step
 from domain.model import PermitStatus, SlipStatus
@@ -284,13 +287,77 @@ def test_recent_events_scene_opens_and_times_out():
     assert s.scene is Scene.IDLE
 
 
+DISK_FULL = Fault(FaultSource.STORE, FaultKind.DISK_FULL, "exitlog.db: database or disk is full")
+
+
 def test_a_fault_puts_the_gate_out_of_service_with_outputs_off_until_recovered():
-    s, cmds = play([slip_in(), Fault("store", "disk full")], on_shift())
-    assert s.scene is Scene.OUT_OF_SERVICE and "disk full" in s.fault and cmds == [SafeState()]
+    s, cmds = play([slip_in(), DISK_FULL], on_shift())
+    assert s.scene is Scene.OUT_OF_SERVICE and s.fault == DISK_FULL and cmds == [SafeState()]
     s, cmds = play([card(), slip_in(), Press(Action.ALL_MATCH)], s)
     assert s.scene is Scene.OUT_OF_SERVICE and cmds == []
-    s, _ = play([Recovered("store")], s)
-    assert s.scene is Scene.IDLE and s.guard == GUARD
+    s, _ = play([Recovered(FaultSource.CAMERA)], s)        # not what broke: stays closed
+    assert s.scene is Scene.OUT_OF_SERVICE
+    s, _ = play([Recovered(FaultSource.STORE)], s)
+    assert s.scene is Scene.IDLE and s.guard == GUARD and s.fault is None
+
+
+# (device, online, scene before) -> scene after, and whether the outputs were made safe
+GPIO_RULE = [
+    (FaultSource.GPIO, False, Scene.IDLE, Scene.OUT_OF_SERVICE, True),
+    (FaultSource.GPIO, False, Scene.SLIP_ITEMS, Scene.OUT_OF_SERVICE, True),
+    (FaultSource.GPIO, False, Scene.SIGN_IN_PIN, Scene.OUT_OF_SERVICE, True),
+    (FaultSource.READER, False, Scene.IDLE, Scene.IDLE, False),
+    (FaultSource.CAMERA, False, Scene.SLIP_ITEMS, Scene.SLIP_ITEMS, False),
+    (FaultSource.GPIO, True, Scene.IDLE, Scene.IDLE, False),
+    (FaultSource.READER, True, Scene.SLIP_ITEMS, Scene.SLIP_ITEMS, False),
+]
+
+
+def _at(scene):
+    if scene is Scene.SLIP_ITEMS:
+        return play([slip_in()], on_shift())[0]
+    if scene is Scene.SIGN_IN_PIN:
+        return play([badge(GUARD2)], on_shift())[0]
+    return on_shift()
+
+
+@pytest.mark.parametrize("device, online, before, after, safe", GPIO_RULE)
+def test_device_health_table_only_gpio_offline_closes_the_gate(device, online, before, after, safe):
+    s0 = _at(before)
+    assert s0.scene is before
+    s, cmds = step(s0, DeviceChanged(device, online, "unplugged"), NOW + timedelta(seconds=30))
+    assert s.scene is after
+    assert (cmds == [SafeState()]) is safe
+    if after is Scene.OUT_OF_SERVICE:
+        assert s.fault == Fault(FaultSource.GPIO, FaultKind.DEVICE_OFFLINE, "unplugged")
+    else:
+        assert s == s0 and cmds == []
+
+
+# (what closed the gate, which device comes back online) -> back in service?
+GPIO_RECOVERY = [
+    (Fault(FaultSource.GPIO, FaultKind.DEVICE_OFFLINE, "gone"), FaultSource.GPIO, True),
+    (Fault(FaultSource.GPIO, FaultKind.DEVICE_FAILED, "relay driver error"), FaultSource.GPIO, True),
+    (Fault(FaultSource.GPIO, FaultKind.DEVICE_OFFLINE, "gone"), FaultSource.READER, False),
+    (Fault(FaultSource.READER, FaultKind.DEVICE_OFFLINE, "unplugged"), FaultSource.READER, True),
+    (DISK_FULL, FaultSource.GPIO, False),
+    (Fault(FaultSource.CORE, FaultKind.EXCEPTION, "KeyError: 'x'"), FaultSource.GPIO, False),
+]
+
+
+@pytest.mark.parametrize("fault, back, reopens", GPIO_RECOVERY)
+def test_only_the_device_that_closed_the_gate_reopens_it(fault, back, reopens):
+    s, _ = play([fault], on_shift())
+    s, cmds = play([DeviceChanged(back, True, "")], s)
+    assert (s.scene is Scene.IDLE) is reopens and cmds == []
+    assert s.guard == GUARD                         # the shift survives an outage
+    if not reopens:
+        assert s.scene is Scene.OUT_OF_SERVICE and s.fault == fault
+
+
+def test_gpio_offline_without_detail_still_says_what_broke():
+    s, _ = play([DeviceChanged(FaultSource.GPIO, False)], on_shift())
+    assert s.fault is not None and s.fault.message == "gate I/O offline"
 
 
 def test_exit_button_opens_and_is_recorded_without_disturbing_the_slip_in_hand():
@@ -301,7 +368,7 @@ def test_exit_button_opens_and_is_recorded_without_disturbing_the_slip_in_hand()
 
 
 def test_exit_button_does_nothing_while_out_of_service():
-    s, _ = play([Fault("gpio", "relay driver failed")], on_shift())
+    s, _ = play([Fault(FaultSource.GPIO, FaultKind.DEVICE_FAILED, "relay driver failed")], on_shift())
     s, cmds = play([ExitRequested()], s)
     assert s.scene is Scene.OUT_OF_SERVICE and cmds == []
 

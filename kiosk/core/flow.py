@@ -18,7 +18,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.core.events import Action, CardPresented, Command, Event, ExitRequested, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick
+from kiosk.core.events import (
+    Action, CardPresented, Command, DeviceChanged, Event, ExitRequested, Fault, FaultKind, FaultSource, OpenGate, Press,
+    Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick,
+)
 from domain.exitrow import EntryKind, LogEntry
 from domain.model import Gate, Guard, Permit, Role
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
@@ -49,6 +52,8 @@ class Scene(str, enum.Enum):
 
 RESULT_SCENES = frozenset({Scene.IDLE, Scene.CARD_RESULT, Scene.RELEASED, Scene.REFUSED})
 SLIP_SCENES = frozenset({Scene.SLIP_ITEMS, Scene.SLIP_IDENTITY, Scene.SIGN_OFF, Scene.MISMATCH_PICK})
+#: Devices without which the gate cannot be operated safely: offline closes the gate.
+GATE_CLOSING_DEVICES = frozenset({FaultSource.GPIO})
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class State:
     released_override: bool = False
     return_scene: Scene | None = None
     notice: Reason | None = None             # a banner on the current scene
-    fault: str = ""
+    fault: Fault | None = None                # why the gate is out of service
     deadline: datetime | None = None
 
 
@@ -122,9 +127,11 @@ def _slip_fields(case: SlipCase) -> dict[str, Any]:
 def step(s: State, event: Event, now: datetime) -> Step:
     """Advance the gate by one event. Pure: the same inputs give the same outputs."""
     if isinstance(event, Fault):
-        return _go(s, Scene.OUT_OF_SERVICE, now, None, fault=f"{event.source}: {event.message}"), [SafeState()]
+        return _out_of_service(s, event, now)
+    if isinstance(event, DeviceChanged):
+        return _device(s, event, now)
     if s.scene is Scene.OUT_OF_SERVICE:
-        if isinstance(event, Recovered):
+        if isinstance(event, Recovered) and s.fault is not None and event.source is s.fault.source:
             return _idle(s), []
         return s, []
     if isinstance(event, Recovered):
@@ -142,6 +149,22 @@ def step(s: State, event: Event, now: datetime) -> Step:
     if isinstance(event, ExitRequested):
         # Free egress on foot: recorded like every opening, the scene in hand stays as it is.
         return s, [_entry(s, EntryKind.EXIT_REQUEST, now), OpenGate()]
+    return s, []
+
+
+def _out_of_service(s: State, fault: Fault, now: datetime) -> Step:
+    return _go(s, Scene.OUT_OF_SERVICE, now, None, fault=fault), [SafeState()]
+
+
+def _device(s: State, ev: DeviceChanged, now: datetime) -> Step:
+    """Without the relay and LEDs the gate cannot be operated safely: GPIO offline closes it.
+    The device whose failure closed the gate coming back reopens service."""
+    if not ev.online:
+        if ev.device in GATE_CLOSING_DEVICES:
+            return _out_of_service(s, Fault(ev.device, FaultKind.DEVICE_OFFLINE, ev.detail or "gate I/O offline"), now)
+        return s, []
+    if s.scene is Scene.OUT_OF_SERVICE and s.fault is not None and s.fault.source is ev.device:
+        return _idle(s), []
     return s, []
 
 
