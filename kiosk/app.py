@@ -22,8 +22,8 @@ from kiosk.core.flow import initial_state
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.store import Replica
-from kiosk.ui.controller import Controller
-from kiosk.ui.devices import Devices, RecordingGateIO
+from kiosk.shell.controller import Controller
+from kiosk.shell.devices import Devices, RecordingGateIO
 from kiosk.ui.status import StatusMonitor
 
 Emit = Callable[[object], None]

@@ -5,9 +5,12 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk.core.events import Action, CardPresented, ExitRequested, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick
+from kiosk.core.events import (
+    Action, CardPresented, DeviceChanged, ExitRequested, Fault, FaultKind, FaultSource, OpenGate, Press, Record, Recovered,
+    SafeState, Signal, SignalPattern, SlipPresented, Tick,
+)
 from domain.exitrow import EntryKind
-from kiosk.core.flow import MAX_PIN_FAILURES, Scene, Timeouts, initial_state, step
+from kiosk.core.flow import MAX_PIN_FAILURES, PRESS_TABLE, Scene, Timeouts, initial_state, step
 from domain.model import PermitStatus, SlipStatus
 from domain.reasons import Reason
 from tests.factories import GATE, GUARD, GUARD2, NOW, SUPERVISOR, evidence, permit, slip
@@ -284,13 +287,77 @@ def test_recent_events_scene_opens_and_times_out():
     assert s.scene is Scene.IDLE
 
 
+DISK_FULL = Fault(FaultSource.STORE, FaultKind.DISK_FULL, "exitlog.db: database or disk is full")
+
+
 def test_a_fault_puts_the_gate_out_of_service_with_outputs_off_until_recovered():
-    s, cmds = play([slip_in(), Fault("store", "disk full")], on_shift())
-    assert s.scene is Scene.OUT_OF_SERVICE and "disk full" in s.fault and cmds == [SafeState()]
+    s, cmds = play([slip_in(), DISK_FULL], on_shift())
+    assert s.scene is Scene.OUT_OF_SERVICE and s.fault == DISK_FULL and cmds == [SafeState()]
     s, cmds = play([card(), slip_in(), Press(Action.ALL_MATCH)], s)
     assert s.scene is Scene.OUT_OF_SERVICE and cmds == []
-    s, _ = play([Recovered("store")], s)
-    assert s.scene is Scene.IDLE and s.guard == GUARD
+    s, _ = play([Recovered(FaultSource.CAMERA)], s)        # not what broke: stays closed
+    assert s.scene is Scene.OUT_OF_SERVICE
+    s, _ = play([Recovered(FaultSource.STORE)], s)
+    assert s.scene is Scene.IDLE and s.guard == GUARD and s.fault is None
+
+
+# (device, online, scene before) -> scene after, and whether the outputs were made safe
+GPIO_RULE = [
+    (FaultSource.GPIO, False, Scene.IDLE, Scene.OUT_OF_SERVICE, True),
+    (FaultSource.GPIO, False, Scene.SLIP_ITEMS, Scene.OUT_OF_SERVICE, True),
+    (FaultSource.GPIO, False, Scene.SIGN_IN_PIN, Scene.OUT_OF_SERVICE, True),
+    (FaultSource.READER, False, Scene.IDLE, Scene.IDLE, False),
+    (FaultSource.CAMERA, False, Scene.SLIP_ITEMS, Scene.SLIP_ITEMS, False),
+    (FaultSource.GPIO, True, Scene.IDLE, Scene.IDLE, False),
+    (FaultSource.READER, True, Scene.SLIP_ITEMS, Scene.SLIP_ITEMS, False),
+]
+
+
+def _at(scene):
+    if scene is Scene.SLIP_ITEMS:
+        return play([slip_in()], on_shift())[0]
+    if scene is Scene.SIGN_IN_PIN:
+        return play([badge(GUARD2)], on_shift())[0]
+    return on_shift()
+
+
+@pytest.mark.parametrize("device, online, before, after, safe", GPIO_RULE)
+def test_device_health_table_only_gpio_offline_closes_the_gate(device, online, before, after, safe):
+    s0 = _at(before)
+    assert s0.scene is before
+    s, cmds = step(s0, DeviceChanged(device, online, "unplugged"), NOW + timedelta(seconds=30))
+    assert s.scene is after
+    assert (cmds == [SafeState()]) is safe
+    if after is Scene.OUT_OF_SERVICE:
+        assert s.fault == Fault(FaultSource.GPIO, FaultKind.DEVICE_OFFLINE, "unplugged")
+    else:
+        assert s == s0 and cmds == []
+
+
+# (what closed the gate, which device comes back online) -> back in service?
+GPIO_RECOVERY = [
+    (Fault(FaultSource.GPIO, FaultKind.DEVICE_OFFLINE, "gone"), FaultSource.GPIO, True),
+    (Fault(FaultSource.GPIO, FaultKind.DEVICE_FAILED, "relay driver error"), FaultSource.GPIO, True),
+    (Fault(FaultSource.GPIO, FaultKind.DEVICE_OFFLINE, "gone"), FaultSource.READER, False),
+    (Fault(FaultSource.READER, FaultKind.DEVICE_OFFLINE, "unplugged"), FaultSource.READER, True),
+    (DISK_FULL, FaultSource.GPIO, False),
+    (Fault(FaultSource.CORE, FaultKind.EXCEPTION, "KeyError: 'x'"), FaultSource.GPIO, False),
+]
+
+
+@pytest.mark.parametrize("fault, back, reopens", GPIO_RECOVERY)
+def test_only_the_device_that_closed_the_gate_reopens_it(fault, back, reopens):
+    s, _ = play([fault], on_shift())
+    s, cmds = play([DeviceChanged(back, True, "")], s)
+    assert (s.scene is Scene.IDLE) is reopens and cmds == []
+    assert s.guard == GUARD                         # the shift survives an outage
+    if not reopens:
+        assert s.scene is Scene.OUT_OF_SERVICE and s.fault == fault
+
+
+def test_gpio_offline_without_detail_still_says_what_broke():
+    s, _ = play([DeviceChanged(FaultSource.GPIO, False)], on_shift())
+    assert s.fault is not None and s.fault.message == "gate I/O offline"
 
 
 def test_exit_button_opens_and_is_recorded_without_disturbing_the_slip_in_hand():
@@ -301,7 +368,7 @@ def test_exit_button_opens_and_is_recorded_without_disturbing_the_slip_in_hand()
 
 
 def test_exit_button_does_nothing_while_out_of_service():
-    s, _ = play([Fault("gpio", "relay driver failed")], on_shift())
+    s, _ = play([Fault(FaultSource.GPIO, FaultKind.DEVICE_FAILED, "relay driver failed")], on_shift())
     s, cmds = play([ExitRequested()], s)
     assert s.scene is Scene.OUT_OF_SERVICE and cmds == []
 
@@ -312,3 +379,114 @@ def test_step_is_pure():
     b = play(full_release(), s0)
     assert a[0] == b[0] and [type(c) for c in a[1]] == [type(c) for c in b[1]]
     assert records(a[1])[0].detail == records(b[1])[0].detail
+
+
+# ------------------------------------------------------------------ the press table and the return stack
+
+R, C = Press(Action.REPORT), Press(Action.CANCEL)
+EXPIRED_SLIP = evidence(slip(end=NOW - timedelta(minutes=1)))
+
+# (name, how to get there, taps, the scene and return stack after each tap)
+RETURN_PATHS = [
+    ("report over the mismatch picker, cancelled twice",
+     [slip_in(), Press(Action.MISMATCH)], [R, C, C],
+     [(Scene.REPORT_REASON, (Scene.SLIP_ITEMS, Scene.MISMATCH_PICK)),
+      (Scene.MISMATCH_PICK, (Scene.SLIP_ITEMS,)),
+      (Scene.SLIP_ITEMS, ())]),
+    ("report chosen over the mismatch picker goes back to the picker, then to the identity check",
+     [slip_in(), Press(Action.ALL_MATCH), Press(Action.MISMATCH)],
+     [R, Press(Action.REPORT_REASON, "suspicious_items"), C],
+     [(Scene.REPORT_REASON, (Scene.SLIP_IDENTITY, Scene.MISMATCH_PICK)),
+      (Scene.MISMATCH_PICK, (Scene.SLIP_IDENTITY,)),
+      (Scene.SLIP_IDENTITY, ())]),
+    ("report over the override badge, then a supervisor, then cancel back to the refusal",
+     [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE)], [R, C, badge(SUPERVISOR), C],
+     [(Scene.REPORT_REASON, (Scene.REFUSED, Scene.OVERRIDE_BADGE)),
+      (Scene.OVERRIDE_BADGE, (Scene.REFUSED,)),
+      (Scene.OVERRIDE_REASON, (Scene.REFUSED,)),
+      (Scene.REFUSED, ())]),
+    ("report over the override reason keeps the supervisor's authority for the override",
+     [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR)],
+     [R, C, Press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")],
+     [(Scene.REPORT_REASON, (Scene.REFUSED, Scene.OVERRIDE_REASON)),
+      (Scene.OVERRIDE_REASON, (Scene.REFUSED,)),
+      (Scene.RELEASED, ())]),
+    ("override of a denied card cancelled back to the card",
+     [card(permit(end=NOW))], [Press(Action.OVERRIDE), C],
+     [(Scene.OVERRIDE_BADGE, (Scene.CARD_RESULT,)), (Scene.CARD_RESULT, ())]),
+    ("cancel on a base scene abandons everything",
+     [slip_in()], [R, C, C],
+     [(Scene.REPORT_REASON, (Scene.SLIP_ITEMS,)), (Scene.SLIP_ITEMS, ()), (Scene.IDLE, ())]),
+    ("a mismatch refusal leaves nothing to return to",
+     [slip_in(), Press(Action.MISMATCH)], [Press(Action.MISMATCH_REASON, "wrong_quantity"), C],
+     [(Scene.REFUSED, ()), (Scene.IDLE, ())]),
+]
+
+
+@pytest.mark.parametrize("name, setup, taps, expected", RETURN_PATHS, ids=[p[0] for p in RETURN_PATHS])
+def test_sub_screens_return_through_each_screen_beneath(name, setup, taps, expected):
+    s, _ = play(setup, on_shift())
+    case = s.case
+    for tap, (scene, returns) in zip(taps, expected, strict=True):
+        s, _ = play([tap], s)
+        assert (s.scene, s.returns) == (scene, returns), tap
+    if s.scene in (Scene.SLIP_ITEMS, Scene.SLIP_IDENTITY):
+        assert s.case == case                      # the slip in hand survived the detour
+
+
+def test_a_report_over_the_picker_records_the_screen_it_was_made_from():
+    s, cmds = play([slip_in(), Press(Action.MISMATCH), R, Press(Action.REPORT_REASON, "suspicious_items")], on_shift())
+    [entry] = records(cmds)
+    assert entry.detail["scene"] == "mismatch_pick" and s.scene is Scene.MISMATCH_PICK
+
+
+# (how to get there, scene after the first timeout, stack after it, scene after the next)
+TIMEOUT_PATHS = [
+    ([slip_in(), Press(Action.MISMATCH), R], Scene.MISMATCH_PICK, (Scene.SLIP_ITEMS,), Scene.IDLE),
+    ([slip_in(), R], Scene.SLIP_ITEMS, (), Scene.IDLE),
+    ([slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), R], Scene.IDLE, (), Scene.IDLE),
+    ([slip_in(), Press(Action.MISMATCH)], Scene.IDLE, (), Scene.IDLE),
+    ([card(permit(end=NOW)), Press(Action.OVERRIDE)], Scene.IDLE, (), Scene.IDLE),
+]
+
+
+@pytest.mark.parametrize("setup, first, stack, second", TIMEOUT_PATHS)
+def test_timeouts_keep_a_slip_in_hand_only_one_level_down_and_idle_clears_the_stack(setup, first, stack, second):
+    s, _ = play(setup, on_shift())
+    later = NOW + timedelta(hours=1)
+    s, cmds = step(s, Tick(), later)
+    assert (s.scene, s.returns) == (first, stack) and cmds == []
+    s, _ = step(s, Tick(), later + timedelta(hours=1))
+    assert (s.scene, s.returns) == (second, ())
+    assert s.guard == GUARD
+
+
+def test_a_fault_clears_the_return_stack():
+    s, _ = play([slip_in(), Press(Action.MISMATCH), R, DISK_FULL, Recovered(FaultSource.STORE)], on_shift())
+    assert (s.scene, s.returns, s.case) == (Scene.IDLE, (), None)
+
+
+def _reachable_states():
+    s0 = on_shift()
+    paths = [[], [badge(GUARD2)], [badge()], [card()], [card(permit(end=NOW))], [slip_in()],
+             [slip_in(), Press(Action.ALL_MATCH)], [slip_in(), Press(Action.ALL_MATCH), Press(Action.CONFIRM_IDENTITY)],
+             [slip_in(), Press(Action.MISMATCH)], [slip_in(EXPIRED_SLIP)], [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE)],
+             [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR)], [R], [Press(Action.RECENT)]]
+    return [play(p, s0)[0] for p in paths]
+
+
+def test_a_button_not_in_the_table_for_a_screen_does_nothing_there():
+    states = _reachable_states()
+    assert {s.scene for s in states} >= set(Scene) - {Scene.RELEASED, Scene.OUT_OF_SERVICE}
+    for s in states:
+        for action in Action:
+            if (s.scene, action) in PRESS_TABLE:
+                continue
+            for value in ("", "0", "suspicious_items"):
+                assert step(s, Press(action, value), NOW + timedelta(seconds=30)) == (s, []), (s.scene, action)
+
+
+def test_every_row_of_the_table_is_reachable_from_a_real_screen():
+    scenes = {s.scene for s in _reachable_states()} | {Scene.RELEASED}
+    assert {scene for scene, _ in PRESS_TABLE} <= scenes
+    assert all(scene is not Scene.OUT_OF_SERVICE for scene, _ in PRESS_TABLE)

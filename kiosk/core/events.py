@@ -71,20 +71,61 @@ class Tick:
     """Time passes; ``now`` comes with every step."""
 
 
+class FaultSource(str, enum.Enum):
+    """What broke."""
+
+    READER = "reader"
+    CAMERA = "camera"
+    GPIO = "gpio"                # the gate relay, LEDs, buzzer and exit button
+    STORE = "store"              # the exit log (writes) or the replica (look-ups)
+    CORE = "core"                # the gate procedure itself raised
+    KIOSK = "kiosk"              # the frame loop (drawing, input) raised
+
+
+class FaultKind(str, enum.Enum):
+    """How it broke: decided where the exception is caught, so nobody parses messages."""
+
+    DISK_FULL = "disk_full"              # no room for the exit log's next row
+    LOG_WRITE = "log_write"              # the exit log refused a row for another reason
+    LOOKUP = "lookup"                    # the replica could not be read
+    DEVICE_OFFLINE = "device_offline"    # a driver reported its device gone
+    DEVICE_FAILED = "device_failed"      # a gate command (relay, signal) raised
+    EXCEPTION = "exception"              # a bug: unexpected exception in the core or a frame
+
+
 @dataclass(frozen=True)
 class Fault:
-    """A driver, the database or a command failed: the gate goes out of service."""
+    """A driver, the database or a command failed: the gate goes out of service.
 
-    source: str
-    message: str
+    ``message`` is the exact error, for the technician; the guard's wording comes from
+    ``source`` and ``kind``.
+    """
+
+    source: FaultSource
+    kind: FaultKind
+    message: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.source.value} {self.kind.value}: {self.message}"
+
+
+@dataclass(frozen=True)
+class DeviceChanged:
+    """A device went offline or came back (the shell's translation of a driver's health report)."""
+
+    device: FaultSource
+    online: bool
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class Recovered:
-    source: str
+    """The shell found that what failed works again (e.g. the exit log can take rows)."""
+
+    source: FaultSource
 
 
-Event = Union[CardPresented, SlipPresented, Press, ExitRequested, Tick, Fault, Recovered]
+Event = Union[CardPresented, SlipPresented, Press, ExitRequested, Tick, Fault, DeviceChanged, Recovered]
 
 # ---------------------------------------------------------------- commands
 
@@ -118,6 +159,7 @@ class SafeState:
 Command = Union[Record, OpenGate, Signal, SafeState]
 
 __all__ = [
-    "Action", "CardPresented", "Command", "EntryKind", "Event", "ExitRequested", "Fault", "LogEntry", "OpenGate",
+    "Action", "CardPresented", "Command", "DeviceChanged", "EntryKind", "Event", "ExitRequested", "Fault", "FaultKind",
+    "FaultSource", "LogEntry", "OpenGate",
     "Press", "Record", "Recovered", "SafeState", "Signal", "SignalPattern", "SlipEvidence", "SlipPresented", "Tick",
 ]

@@ -14,11 +14,15 @@ the rest, so a gate never opens for an event that was not recorded.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.core.events import Action, CardPresented, Command, Event, ExitRequested, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick
+from kiosk.core.events import (
+    Action, CardPresented, Command, DeviceChanged, Event, ExitRequested, Fault, FaultKind, FaultSource, OpenGate, Press,
+    Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick,
+)
 from domain.exitrow import EntryKind, LogEntry
 from domain.model import Gate, Guard, Permit, Role
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
@@ -49,6 +53,11 @@ class Scene(str, enum.Enum):
 
 RESULT_SCENES = frozenset({Scene.IDLE, Scene.CARD_RESULT, Scene.RELEASED, Scene.REFUSED})
 SLIP_SCENES = frozenset({Scene.SLIP_ITEMS, Scene.SLIP_IDENTITY, Scene.SIGN_OFF, Scene.MISMATCH_PICK})
+#: Screens opened on top of another one: Cancel (or choosing) goes back down the return
+#: stack. Going to any other scene starts afresh with an empty stack.
+SUBSCREENS = frozenset({Scene.REPORT_REASON, Scene.MISMATCH_PICK, Scene.OVERRIDE_BADGE, Scene.OVERRIDE_REASON})
+#: Devices without which the gate cannot be operated safely: offline closes the gate.
+GATE_CLOSING_DEVICES = frozenset({FaultSource.GPIO})
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,9 @@ class State:
     refusal_choice: str = ""
     supervisor: Guard | None = None
     released_override: bool = False
-    return_scene: Scene | None = None
+    returns: tuple[Scene, ...] = ()          # where Cancel goes back to, innermost last
     notice: Reason | None = None             # a banner on the current scene
-    fault: str = ""
+    fault: Fault | None = None                # why the gate is out of service
     deadline: datetime | None = None
 
 
@@ -107,8 +116,30 @@ def _idle(s: State) -> State:
 
 
 def _go(s: State, scene: Scene, now: datetime, seconds: float | None, **changes: Any) -> State:
+    """Show ``scene``. A sub-screen keeps the return stack; any other scene has nothing beneath it."""
     deadline = now + timedelta(seconds=seconds) if seconds else None
+    if scene not in SUBSCREENS:
+        changes.setdefault("returns", ())
     return replace(s, scene=scene, deadline=deadline, notice=None, **changes)
+
+
+def _enter(s: State, scene: Scene, now: datetime, seconds: float | None, **changes: Any) -> State:
+    """Open a sub-screen on top of the current scene, which Cancel returns to."""
+    return _go(s, scene, now, seconds, returns=s.returns + (s.scene,), **changes)
+
+
+def _back_seconds(s: State, scene: Scene) -> float | None:
+    if scene is Scene.IDLE:
+        return None
+    return s.timeouts.interaction if scene in SLIP_SCENES | SUBSCREENS else s.timeouts.result
+
+
+def _back(s: State, now: datetime, **changes: Any) -> State:
+    """Back to the scene beneath this one (idle if there is none)."""
+    if not s.returns:
+        return replace(_idle(s), **changes)
+    back = s.returns[-1]
+    return _go(s, back, now, _back_seconds(s, back), returns=s.returns[:-1], **changes)
 
 
 def _entry(s: State, kind: EntryKind, now: datetime, **fields: Any) -> Record:
@@ -122,9 +153,11 @@ def _slip_fields(case: SlipCase) -> dict[str, Any]:
 def step(s: State, event: Event, now: datetime) -> Step:
     """Advance the gate by one event. Pure: the same inputs give the same outputs."""
     if isinstance(event, Fault):
-        return _go(s, Scene.OUT_OF_SERVICE, now, None, fault=f"{event.source}: {event.message}"), [SafeState()]
+        return _out_of_service(s, event, now)
+    if isinstance(event, DeviceChanged):
+        return _device(s, event, now)
     if s.scene is Scene.OUT_OF_SERVICE:
-        if isinstance(event, Recovered):
+        if isinstance(event, Recovered) and s.fault is not None and event.source is s.fault.source:
             return _idle(s), []
         return s, []
     if isinstance(event, Recovered):
@@ -145,11 +178,27 @@ def step(s: State, event: Event, now: datetime) -> Step:
     return s, []
 
 
+def _out_of_service(s: State, fault: Fault, now: datetime) -> Step:
+    return _go(s, Scene.OUT_OF_SERVICE, now, None, fault=fault), [SafeState()]
+
+
+def _device(s: State, ev: DeviceChanged, now: datetime) -> Step:
+    """Without the relay and LEDs the gate cannot be operated safely: GPIO offline closes it.
+    The device whose failure closed the gate coming back reopens service."""
+    if not ev.online:
+        if ev.device in GATE_CLOSING_DEVICES:
+            return _out_of_service(s, Fault(ev.device, FaultKind.DEVICE_OFFLINE, ev.detail or "gate I/O offline"), now)
+        return s, []
+    if s.scene is Scene.OUT_OF_SERVICE and s.fault is not None and s.fault.source is ev.device:
+        return _idle(s), []
+    return s, []
+
+
 def _timeout(s: State, now: datetime) -> Step:
-    if s.scene in (Scene.REPORT_REASON, Scene.RECENT) and s.return_scene is not None:
-        back = s.return_scene
-        if back in SLIP_SCENES:
-            return _go(s, back, now, s.timeouts.interaction, return_scene=None), []
+    """A forgotten report goes back to the slip in hand; every other timeout ends at idle,
+    which clears the return stack."""
+    if s.scene is Scene.REPORT_REASON and s.returns and s.returns[-1] in SLIP_SCENES:
+        return _back(s, now), []
     return _idle(s), []
 
 
@@ -268,80 +317,113 @@ def _release(s: State, now: datetime, signed_by: str) -> Step:
 
 
 def _press(s: State, ev: Press, now: datetime) -> Step:
-    a = ev.action
-    if a is Action.CANCEL:
-        return _cancel(s, now)
-    if a in (Action.DIGIT, Action.BACKSPACE, Action.PIN_SUBMIT):
-        return _pin(s, ev, now)
-    if a is Action.REPORT and s.scene not in (Scene.REPORT_REASON, Scene.SIGN_IN_PIN, Scene.RECENT):
-        return _go(s, Scene.REPORT_REASON, now, s.timeouts.interaction, return_scene=s.scene), []
-    if a is Action.REPORT_REASON and s.scene is Scene.REPORT_REASON and _valid(REPORT_CHOICES, ev.value):
-        return _report(s, ev.value, now)
-    if a is Action.RECENT and s.scene in RESULT_SCENES:
-        return _go(s, Scene.RECENT, now, s.timeouts.result * 3, return_scene=Scene.IDLE), []
-    if a is Action.SIGN_OUT and s.scene in RESULT_SCENES and s.guard is not None:
-        return _go(_idle(s), Scene.SIGN_OUT_CONFIRM, now, s.timeouts.pin), []
-    if a is Action.CONFIRM and s.scene is Scene.SIGN_OUT_CONFIRM and s.pending_guard is not None:
-        return _sign_out(s, now)
-    if s.case is not None:
-        return _press_slip(s, ev, now)
-    if a is Action.OVERRIDE and s.scene is Scene.CARD_RESULT and s.card is not None and not s.card.allowed:
-        return _go(s, Scene.OVERRIDE_BADGE, now, s.timeouts.interaction), []
-    if a is Action.OVERRIDE_REASON and s.scene is Scene.OVERRIDE_REASON and _valid(OVERRIDE_CHOICES, ev.value):
-        return _override(s, ev.value, now)
-    return s, []
+    handler = PRESS_TABLE.get((s.scene, ev.action))
+    if handler is None:
+        return s, []                 # that button is not on this screen: nothing happens
+    return handler(s, ev, now)
 
 
 def _valid(choices: tuple[tuple[str, str, str], ...], key: str) -> bool:
     return any(k == key for k, _, _ in choices)
 
 
-def _press_slip(s: State, ev: Press, now: datetime) -> Step:
-    case = s.case
-    assert case is not None
-    a = ev.action
-    renew = s.timeouts.interaction
-    if s.scene is Scene.SLIP_ITEMS:
-        if a is Action.TOGGLE_ITEM:
-            try:
-                i = int(ev.value)
-            except ValueError:
-                return s, []
-            if not 0 <= i < len(case.checked):
-                return s, []
-            checked = tuple(not c if j == i else c for j, c in enumerate(case.checked))
-            return _go(s, Scene.SLIP_ITEMS, now, renew, case=replace(case, checked=checked)), []
-        if a is Action.ALL_MATCH or (a is Action.ITEMS_CONFIRMED and case.all_checked):
-            done = replace(case, checked=(True,) * len(case.checked))
-            return _go(s, Scene.SLIP_IDENTITY, now, renew, case=done), []
-    if s.scene in (Scene.SLIP_ITEMS, Scene.SLIP_IDENTITY) and a is Action.MISMATCH:
-        return _go(s, Scene.MISMATCH_PICK, now, renew, return_scene=s.scene), []
-    if s.scene is Scene.MISMATCH_PICK and a is Action.MISMATCH_REASON and _valid(MISMATCH_CHOICES, ev.value):
-        reason = Reason.SLIP_CARRIER_MISMATCH if ev.value == "carrier_not_listed" else Reason.SLIP_ITEMS_MISMATCH
-        record = _entry(
-            s, EntryKind.REFUSAL, now, slip_id=case.decision.slip_id, reasons=(reason.value,),
-            detail={"mismatch": ev.value, "items_checked": list(case.checked)},
-        )
-        nxt = _go(s, Scene.REFUSED, now, s.timeouts.result, refusal=(reason,), refusal_choice=ev.value)
-        return nxt, [record, Signal(SignalPattern.REFUSED)]
-    if s.scene is Scene.SLIP_IDENTITY and a is Action.CONFIRM_IDENTITY:
-        return _go(s, Scene.SIGN_OFF, now, renew, case=replace(case, identity="guard")), []
-    if s.scene is Scene.REFUSED and a is Action.OVERRIDE and s.refusal and s.refusal[0] is not Reason.GUARD_NOT_ON_SHIFT:
-        return _go(s, Scene.OVERRIDE_BADGE, now, renew), []
-    if s.scene is Scene.OVERRIDE_REASON and a is Action.OVERRIDE_REASON and _valid(OVERRIDE_CHOICES, ev.value):
-        return _override(s, ev.value, now)
-    return s, []
-
-
-def _cancel(s: State, now: datetime) -> Step:
-    if s.scene in (Scene.REPORT_REASON, Scene.MISMATCH_PICK) and s.return_scene is not None:
-        back = s.return_scene
-        seconds = s.timeouts.interaction if back in SLIP_SCENES else s.timeouts.result
-        return _go(s, back, now, seconds, return_scene=None), []
+def _cancel(s: State, ev: Press, now: datetime) -> Step:
     if s.scene in (Scene.OVERRIDE_BADGE, Scene.OVERRIDE_REASON):
-        back = Scene.REFUSED if s.case is not None else Scene.CARD_RESULT
-        return _go(s, back, now, s.timeouts.result, supervisor=None), []
+        return _back(s, now, supervisor=None), []      # the supervisor's authority ends here
+    if s.scene in SUBSCREENS:
+        return _back(s, now), []
     return _idle(s), []
+
+
+def _open_report(s: State, ev: Press, now: datetime) -> Step:
+    return _enter(s, Scene.REPORT_REASON, now, s.timeouts.interaction), []
+
+
+def _choose_report(s: State, ev: Press, now: datetime) -> Step:
+    if not _valid(REPORT_CHOICES, ev.value):
+        return s, []
+    return _report(s, ev.value, now)
+
+
+def _open_recent(s: State, ev: Press, now: datetime) -> Step:
+    return _go(s, Scene.RECENT, now, s.timeouts.result * 3), []
+
+
+def _ask_sign_out(s: State, ev: Press, now: datetime) -> Step:
+    if s.guard is None:
+        return s, []
+    return _go(_idle(s), Scene.SIGN_OUT_CONFIRM, now, s.timeouts.pin), []
+
+
+def _confirm_sign_out(s: State, ev: Press, now: datetime) -> Step:
+    if s.pending_guard is None:
+        return s, []
+    return _sign_out(s, now)
+
+
+def _toggle_item(s: State, ev: Press, now: datetime) -> Step:
+    case = s.case
+    if case is None:
+        return s, []
+    try:
+        i = int(ev.value)
+    except ValueError:
+        return s, []
+    if not 0 <= i < len(case.checked):
+        return s, []
+    checked = tuple(not c if j == i else c for j, c in enumerate(case.checked))
+    return _go(s, Scene.SLIP_ITEMS, now, s.timeouts.interaction, case=replace(case, checked=checked)), []
+
+
+def _items_match(s: State, ev: Press, now: datetime) -> Step:
+    case = s.case
+    if case is None or (ev.action is Action.ITEMS_CONFIRMED and not case.all_checked):
+        return s, []
+    done = replace(case, checked=(True,) * len(case.checked))
+    return _go(s, Scene.SLIP_IDENTITY, now, s.timeouts.interaction, case=done), []
+
+
+def _open_mismatch(s: State, ev: Press, now: datetime) -> Step:
+    if s.case is None:
+        return s, []
+    return _enter(s, Scene.MISMATCH_PICK, now, s.timeouts.interaction), []
+
+
+def _choose_mismatch(s: State, ev: Press, now: datetime) -> Step:
+    case = s.case
+    if case is None or not _valid(MISMATCH_CHOICES, ev.value):
+        return s, []
+    reason = Reason.SLIP_CARRIER_MISMATCH if ev.value == "carrier_not_listed" else Reason.SLIP_ITEMS_MISMATCH
+    record = _entry(
+        s, EntryKind.REFUSAL, now, slip_id=case.decision.slip_id, reasons=(reason.value,),
+        detail={"mismatch": ev.value, "items_checked": list(case.checked)},
+    )
+    nxt = _go(s, Scene.REFUSED, now, s.timeouts.result, refusal=(reason,), refusal_choice=ev.value)
+    return nxt, [record, Signal(SignalPattern.REFUSED)]
+
+
+def _confirm_identity(s: State, ev: Press, now: datetime) -> Step:
+    if s.case is None:
+        return s, []
+    return _go(s, Scene.SIGN_OFF, now, s.timeouts.interaction, case=replace(s.case, identity="guard")), []
+
+
+def _override_refusal(s: State, ev: Press, now: datetime) -> Step:
+    if s.case is None or not s.refusal or s.refusal[0] is Reason.GUARD_NOT_ON_SHIFT:
+        return s, []
+    return _enter(s, Scene.OVERRIDE_BADGE, now, s.timeouts.interaction), []
+
+
+def _override_card(s: State, ev: Press, now: datetime) -> Step:
+    if s.case is not None or s.card is None or s.card.allowed:
+        return s, []
+    return _enter(s, Scene.OVERRIDE_BADGE, now, s.timeouts.interaction), []
+
+
+def _choose_override(s: State, ev: Press, now: datetime) -> Step:
+    if not _valid(OVERRIDE_CHOICES, ev.value):
+        return s, []
+    return _override(s, ev.value, now)
 
 
 def _pin(s: State, ev: Press, now: datetime) -> Step:
@@ -404,15 +486,43 @@ def _override(s: State, choice: str, now: datetime) -> Step:
 
 
 def _report(s: State, choice: str, now: datetime) -> Step:
-    fields: dict[str, Any] = {"detail": {"report": choice, "scene": (s.return_scene or Scene.IDLE).value}}
+    beneath = s.returns[-1] if s.returns else Scene.IDLE
+    fields: dict[str, Any] = {"detail": {"report": choice, "scene": beneath.value}}
     if s.case is not None:
         fields["slip_id"] = s.case.decision.slip_id
     if s.card is not None:
         fields["card_uid"] = s.card_uid
         fields["permit_id"] = s.card.permit.permit_id if s.card.permit else ""
     record = _entry(s, EntryKind.REPORT, now, **fields)
-    back = s.return_scene or Scene.IDLE
-    seconds = s.timeouts.interaction if back in SLIP_SCENES else s.timeouts.result
-    if back is Scene.IDLE:
-        seconds = None
-    return _go(s, back, now, seconds, return_scene=None), [record, Signal(SignalPattern.ALERT)]
+    return _back(s, now), [record, Signal(SignalPattern.ALERT)]
+
+
+# ----------------------------------------------------------------- the press table
+
+PressHandler = Callable[[State, Press, datetime], Step]
+_PIN_KEYS = (Action.DIGIT, Action.BACKSPACE, Action.PIN_SUBMIT)
+_NO_REPORT = frozenset({Scene.REPORT_REASON, Scene.SIGN_IN_PIN, Scene.RECENT, Scene.OUT_OF_SERVICE})
+
+#: What each button does on each screen: (scene, action) -> handler. A pair not in the
+#: table does nothing. Handlers check what the pair alone cannot (a slip in hand, a
+#: valid choice). Out of service takes no taps at all (step() never gets here).
+PRESS_TABLE: dict[tuple[Scene, Action], PressHandler] = {
+    **{(scene, Action.CANCEL): _cancel for scene in Scene if scene is not Scene.OUT_OF_SERVICE},
+    **{(scene, Action.REPORT): _open_report for scene in Scene if scene not in _NO_REPORT},
+    **{(scene, key): _pin for scene in (Scene.SIGN_IN_PIN, Scene.SIGN_OFF, Scene.SIGN_OUT_CONFIRM)
+       for key in _PIN_KEYS},
+    **{(scene, Action.RECENT): _open_recent for scene in RESULT_SCENES},
+    **{(scene, Action.SIGN_OUT): _ask_sign_out for scene in RESULT_SCENES},
+    (Scene.SIGN_OUT_CONFIRM, Action.CONFIRM): _confirm_sign_out,
+    (Scene.REPORT_REASON, Action.REPORT_REASON): _choose_report,
+    (Scene.SLIP_ITEMS, Action.TOGGLE_ITEM): _toggle_item,
+    (Scene.SLIP_ITEMS, Action.ALL_MATCH): _items_match,
+    (Scene.SLIP_ITEMS, Action.ITEMS_CONFIRMED): _items_match,
+    (Scene.SLIP_ITEMS, Action.MISMATCH): _open_mismatch,
+    (Scene.SLIP_IDENTITY, Action.MISMATCH): _open_mismatch,
+    (Scene.SLIP_IDENTITY, Action.CONFIRM_IDENTITY): _confirm_identity,
+    (Scene.MISMATCH_PICK, Action.MISMATCH_REASON): _choose_mismatch,
+    (Scene.REFUSED, Action.OVERRIDE): _override_refusal,
+    (Scene.CARD_RESULT, Action.OVERRIDE): _override_card,
+    (Scene.OVERRIDE_REASON, Action.OVERRIDE_REASON): _choose_override,
+}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kiosk.core.events import Action
+from kiosk.core.events import Action, Fault, FaultKind, FaultSource
 from kiosk.core.flow import RESULT_SCENES, Scene, State
 from domain.model import Person, Role
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
@@ -360,19 +360,28 @@ def _recent(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     )
 
 
-_FAULT_ZH = {
-    "store": "出门记录无法写入,不能放行", "gpio": "闸门控制故障", "reader": "读卡器故障",
-    "camera": "摄像头故障", "core": "程序故障", "kiosk": "程序故障",
+#: What the guard reads (Chinese) and the technician's summary (English), by what broke and how.
+_FAULT_BY_KIND: dict[FaultKind, tuple[str, str]] = {
+    FaultKind.DISK_FULL: ("存储空间已满,无法记录放行;清理空间后自动恢复", "Storage full: cannot record releases; resumes once space is freed"),
+    FaultKind.LOG_WRITE: ("出门记录无法写入,不能放行", "Exit log cannot be written: no releases"),
+    FaultKind.LOOKUP: ("本地数据无法读取,不能核验", "Local data cannot be read: nothing can be checked"),
+    FaultKind.EXCEPTION: ("程序故障", "Program fault"),
+}
+_FAULT_BY_DEVICE: dict[FaultSource, tuple[str, str]] = {
+    FaultSource.GPIO: ("闸门控制故障", "Gate control fault"),
+    FaultSource.READER: ("读卡器故障", "Card reader fault"),
+    FaultSource.CAMERA: ("摄像头故障", "Camera fault"),
 }
 
 
-def _fault_text(fault: str) -> Text:
-    """The guard reads what broke in Chinese; the technician reads the exact error beneath."""
-    if "full" in fault.lower():
-        zh = "存储空间已满,无法记录放行;清理空间后自动恢复"
-    else:
-        zh = _FAULT_ZH.get(fault.split(":", 1)[0], "故障")
-    return Text(zh, fault or "unknown fault")
+def _fault_text(fault: Fault | None) -> Text:
+    """The guard reads what broke in Chinese; the technician reads the exact error after the summary."""
+    if fault is None:
+        return Text("故障", "unknown fault")
+    zh, en = _FAULT_BY_DEVICE.get(fault.source, ("故障", "Fault")) \
+        if fault.kind in (FaultKind.DEVICE_OFFLINE, FaultKind.DEVICE_FAILED) \
+        else _FAULT_BY_KIND.get(fault.kind, ("故障", "Fault"))
+    return Text(zh, f"{en} ({fault.source.value}: {fault.message})" if fault.message else en)
 
 
 def _out_of_service(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:

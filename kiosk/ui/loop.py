@@ -14,7 +14,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.core.events import Fault
+from kiosk.core.events import Fault, FaultKind, FaultSource
 from kiosk.core.flow import Scene
 from domain.errors import GatepassError
 from kiosk.fonts import find_cjk_font
@@ -93,7 +93,7 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
             except Exception as exc:          # keep the loop alive, gate closed
                 log.exception("frame failed")
                 if kiosk.controller.state.scene is not Scene.OUT_OF_SERVICE:
-                    kiosk.controller.dispatch(Fault("kiosk", f"{type(exc).__name__}: {exc}"), now)
+                    kiosk.controller.dispatch(Fault(FaultSource.KIOSK, FaultKind.EXCEPTION, f"{type(exc).__name__}: {exc}"), now)
                 fallback(screen, session, f"{type(exc).__name__}: {exc}")
                 session.painted = True
             if session.painted:

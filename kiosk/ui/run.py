@@ -12,7 +12,7 @@ from kiosk.config import KioskConfig
 
 
 def _legend(demo: Any) -> tuple[list[Any], tuple[tuple[str, str], ...]]:
-    from kiosk.ui.devices import demo_bindings, pin_hint
+    from kiosk.shell.devices import demo_bindings, pin_hint
 
     bindings = demo_bindings(demo)
     legend = tuple((b.key, b.label) for b in bindings) + (("PIN", pin_hint(demo)),)

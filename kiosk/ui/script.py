@@ -10,7 +10,8 @@ A script is a JSON list (or a TOML file with a `steps` array of tables). Steps:
     {"tap": "all_match"}         tap the on-screen button with that action (hit-tested)
     {"page": 1}                  next page of a long checklist (-1: previous)
     {"wait": 9}                  let 9 simulated seconds pass, ticking
-    {"fault": "store: disk full"} / {"recover": "store"}
+    {"fault": "store: disk I/O error"} / {"recover": "store"}   a fault of that source; add
+                                 "kind": "disk_full" (a FaultKind) for other than the source's usual
     {"health": "reader", "online": false, "detail": "unplugged"}
     {"gate_fail": "relay driver error"}      the next gate command raises
     {"shot": "name"}             save the screen now as NN_name.png
@@ -28,15 +29,21 @@ from typing import Any, TextIO
 
 import pygame
 
-from kiosk.core.events import Action, Fault, Press, Recovered
+from kiosk.core.events import Action, Fault, FaultKind, FaultSource, Press, Recovered
 from drivers.events import DeviceHealth
 from domain.errors import ConfigError
-from kiosk.ui.controller import describe_row
+from kiosk.shell.controller import describe_row
 from kiosk.ui.input import hit_test
 from kiosk.ui.session import Session
 from kiosk.ui.widgets import Page
 
 DEFAULT_SCRIPT = Path(__file__).parent / "scripts" / "walk.json"
+#: The kind an injected fault has when the script names only its source.
+DEFAULT_KIND = {
+    FaultSource.STORE: FaultKind.LOG_WRITE, FaultSource.GPIO: FaultKind.DEVICE_FAILED,
+    FaultSource.READER: FaultKind.DEVICE_OFFLINE, FaultSource.CAMERA: FaultKind.DEVICE_OFFLINE,
+    FaultSource.CORE: FaultKind.EXCEPTION, FaultSource.KIOSK: FaultKind.EXCEPTION,
+}
 
 
 def load_script(path: Path) -> list[dict[str, Any]]:
@@ -141,9 +148,11 @@ class ScriptRunner:
                 self.s.update(self.clock.now(), force_tick=True)
         elif "fault" in st:
             source, _, message = str(st["fault"]).partition(":")
-            c.emit(Fault(source.strip(), message.strip() or "injected fault"))
+            src = self._source(source.strip())
+            kind = self._kind(st.get("kind"), src)
+            c.emit(Fault(src, kind, message.strip() or "injected fault"))
         elif "recover" in st:
-            c.emit(Recovered(str(st["recover"])))
+            c.emit(Recovered(self._source(str(st["recover"]))))
         elif "health" in st:
             c.emit(DeviceHealth(str(st["health"]), bool(st.get("online", False)), str(st.get("detail", ""))))
         elif "gate_fail" in st:
@@ -156,6 +165,22 @@ class ScriptRunner:
             raise ConfigError(f"script: unknown step {st!r}")
         self.clock.advance(float(st.get("after", 1.0)))
         self.frame()
+
+    @staticmethod
+    def _source(text: str) -> FaultSource:
+        try:
+            return FaultSource(text)
+        except ValueError:
+            raise ConfigError(f"script: no fault source {text!r} (known: {', '.join(f.value for f in FaultSource)})") from None
+
+    @staticmethod
+    def _kind(text: Any, source: FaultSource) -> FaultKind:
+        if text is None:
+            return DEFAULT_KIND[source]
+        try:
+            return FaultKind(str(text))
+        except ValueError:
+            raise ConfigError(f"script: no fault kind {text!r} (known: {', '.join(k.value for k in FaultKind)})") from None
 
     def _tap(self, action: Action, value: str) -> None:
         """Tap the centre of the button drawn for ``action``, through the real hit-testing."""

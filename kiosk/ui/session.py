@@ -18,7 +18,7 @@ from kiosk.core.flow import Scene
 from kiosk.core.view import Extras, Status, View, view_of
 from kiosk.exitlog import ExitLog
 from kiosk.store import Replica
-from kiosk.ui.controller import Controller
+from kiosk.shell.controller import Controller
 from kiosk.ui.render import Frame, Renderer
 from kiosk.ui.status import StatusMonitor
 from kiosk.ui.widgets import Page

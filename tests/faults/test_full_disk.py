@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.app import SimClock, assemble
 from kiosk.config import KioskConfig
-from kiosk.core.events import Action, Press
+from kiosk.core.events import Action, FaultKind, Press
 from drivers.events import CardRead
 from kiosk.core.flow import Scene
 
@@ -66,7 +66,7 @@ def test_full_disk_refuses_unrecorded_openings_and_recovers(demo, tmp_path, smal
         clock.advance(9)
         c.tick(clock.now())
     assert c.state.scene is Scene.OUT_OF_SERVICE, "the disk never filled"
-    assert "full" in c.state.fault.lower()
+    assert c.state.fault is not None and c.state.fault.kind is FaultKind.DISK_FULL
     opened = sum(w == "open_gate" for _, w in kiosk.devices.gate_io.calls) - opened_before
     assert opened == kiosk.exit_log.last_seq - seq_before      # no opening without its row
     for _ in range(3):                                          # still full: stays closed

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from kiosk.core.events import Action, CardPresented, Fault, Press, SlipPresented
+from kiosk.core.events import Action, CardPresented, Fault, FaultKind, FaultSource, Press, SlipPresented
 from domain.rules import SlipEvidence
 from kiosk.core.flow import Scene, State, Timeouts, initial_state, step
 from domain.model import Approval, ApprovalRole, Consumption, Gate, Guard, LargeItemHours, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, TokenClaims, Unit
@@ -120,7 +120,11 @@ def gallery() -> dict[str, State]:
         "released_override": play(override_reason, press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")),
         "report_reason": play(on, press(Action.REPORT)),
         "recent": play(on, press(Action.RECENT)),
-        "out_of_service": play(on, Fault("store", "var/exitlog.db: cannot record release: disk I/O error")),
+        "out_of_service": play(on, Fault(FaultSource.STORE, FaultKind.LOG_WRITE,
+                                         "var/exitlog.db: cannot record release: disk I/O error")),
+        "out_of_service_disk_full": play(on, Fault(FaultSource.STORE, FaultKind.DISK_FULL,
+                                                   "var/exitlog.db: cannot record card_pass: database or disk is full")),
+        "out_of_service_gpio": play(on, Fault(FaultSource.GPIO, FaultKind.DEVICE_OFFLINE, "gpiochip0: device busy")),
     }
 
 

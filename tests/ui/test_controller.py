@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.app import SimClock, assemble, demo_config
 from kiosk.config import KioskConfig
-from kiosk.core.events import Action, OpenGate, Press, Record
+from kiosk.core.events import Action, FaultKind, FaultSource, OpenGate, Press, Record
 from drivers.events import CardRead, DeviceHealth, SlipScanned
 from kiosk.core.flow import Scene
 from domain.errors import StoreError
@@ -60,7 +60,9 @@ def test_a_record_that_cannot_be_written_never_opens_the_gate(kiosk, demo, monke
     monkeypatch.setattr(kiosk.exit_log, "append", broken)
     kiosk.controller.handle_raw(CardRead(demo.cards["valid"]), clock.now())
     state = kiosk.controller.state
-    assert state.scene is Scene.OUT_OF_SERVICE and "disk I/O error" in state.fault
+    assert state.scene is Scene.OUT_OF_SERVICE
+    assert state.fault.source is FaultSource.STORE and state.fault.kind is FaultKind.LOG_WRITE   # not "full"
+    assert "disk I/O error" in state.fault.message
     assert sum(w == "open_gate" for _, w in kiosk.devices.gate_io.calls) == opened_before
     assert any(w == "safe_state" for _, w in kiosk.devices.gate_io.calls)
     kiosk.controller.tick(clock.now())          # the loop lives on
@@ -73,6 +75,8 @@ def test_a_relay_that_fails_puts_the_gate_out_of_service(kiosk, demo):
     kiosk.devices.gate_io.fail_next = "relay driver error"
     kiosk.controller.handle_raw(CardRead(demo.cards["valid"]), clock.now())
     assert kiosk.controller.state.scene is Scene.OUT_OF_SERVICE
+    fault = kiosk.controller.state.fault
+    assert (fault.source, fault.kind, fault.message) == (FaultSource.GPIO, FaultKind.DEVICE_FAILED, "relay driver error")
     assert kiosk.exit_log.recent(1)[0]["kind"] == "card_pass"     # recorded before the gate was tried
 
 
@@ -192,7 +196,7 @@ def test_a_full_log_closes_the_gate_says_so_and_recovers_when_space_returns(kios
         clock.advance(9)
         kiosk.controller.tick(clock.now())
     state = kiosk.controller.state
-    assert state.scene is Scene.OUT_OF_SERVICE and "full" in state.fault
+    assert state.scene is Scene.OUT_OF_SERVICE and state.fault.kind is FaultKind.DISK_FULL
     recorded = kiosk.exit_log.last_seq - seq_before
     opened_now = sum(w == "open_gate" for _, w in kiosk.devices.gate_io.calls) - opened
     assert opened_now == recorded            # every opening has its row; the refused one did not open
@@ -207,7 +211,8 @@ def test_a_full_log_closes_the_gate_says_so_and_recovers_when_space_returns(kios
     session.update(clock.now())
     surface = pygame.Surface((800, 480))
     session.draw(surface, clock.now())
-    assert "暂停服务" in session.view.title.zh and "full" in " ".join(r.en for r in session.view.reasons)
+    assert "暂停服务" in session.view.title.zh
+    assert [r.zh for r in session.view.reasons] == ["存储空间已满,无法记录放行;清理空间后自动恢复"]
     # space returns: within one probe interval the gate is back and records again
     db.execute(f"pragma max_page_count = {pages * 100}")
     clock.advance(6)

@@ -59,6 +59,18 @@ def test_the_refused_screen_shows_the_reason_and_what_to_do(typesetter):
     assert any("south" in t for t in frame.drawn)
 
 
+@pytest.mark.parametrize("case, zh, en", [
+    ("out_of_service", "出门记录无法写入,不能放行", "disk I/O error"),
+    ("out_of_service_disk_full", "存储空间已满,无法记录放行;清理空间后自动恢复", "database or disk is full"),
+    ("out_of_service_gpio", "闸门控制故障", "gpiochip0: device busy"),
+])
+def test_the_out_of_service_screen_says_what_broke_from_the_typed_fault(typesetter, case, zh, en):
+    _, frame = _draw(typesetter, (800, 480), gallery()[case])
+    assert "闸门已关闭 · 暂停放行" in frame.drawn
+    assert zh in frame.drawn
+    assert any(en in t for t in frame.drawn)          # the technician's exact error beneath
+
+
 def test_the_status_bar_shows_reader_offline(typesetter):
     _, frame = _draw(typesetter, (800, 480), gallery()["idle"])
     assert any("reader offline" in t for t in frame.drawn)

@@ -9,14 +9,19 @@ and the loop lives on (principle 7).
 """
 from __future__ import annotations
 
+import errno
 import logging
 import queue
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
 from drivers.events import CardRead, DeviceHealth, SlipScanned
-from kiosk.core.events import Command, Event, Fault, OpenGate, Press, Record, Recovered, SafeState, Signal, SlipPresented, Tick
+from kiosk.core.events import (
+    Command, DeviceChanged, Event, Fault, FaultKind, FaultSource, OpenGate, Press, Record, Recovered, SafeState, Signal,
+    SlipPresented, Tick,
+)
 from kiosk.core.flow import Scene, State, step
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
@@ -100,7 +105,7 @@ class Controller:
             event = self._resolve(raw)
         except Exception as exc:  # a broken replica must not kill the loop
             log.exception("cannot resolve %r", raw)
-            event = Fault("store", f"cannot look up {type(raw).__name__}: {exc}")
+            event = Fault(FaultSource.STORE, FaultKind.LOOKUP, f"cannot look up {type(raw).__name__}: {exc}")
         if event is not None:
             self.dispatch(event, now)
 
@@ -114,7 +119,8 @@ class Controller:
     def _probe_store(self, now: datetime) -> None:
         """Out of service because the log could not be written: look every few seconds
         whether it can be again (space freed, disk back), and come back by itself."""
-        if self.state.scene is not Scene.OUT_OF_SERVICE or not self.state.fault.startswith("store:"):
+        fault = self.state.fault
+        if self.state.scene is not Scene.OUT_OF_SERVICE or fault is None or fault.source is not FaultSource.STORE:
             self._next_store_probe = None
             return
         if self._next_store_probe is None:
@@ -126,7 +132,7 @@ class Controller:
         problem = self.exit_log.probe()
         if problem is None:
             log.warning("exit log writable again; back in service")
-            self.dispatch(Recovered("store"), now)
+            self.dispatch(Recovered(FaultSource.STORE), now)
         else:
             log.warning("exit log still not writable: %s", problem)
 
@@ -137,13 +143,12 @@ class Controller:
             return SlipPresented(self.resolver.slip(raw.text))
         if isinstance(raw, DeviceHealth):
             self.health[raw.device] = (raw.online, raw.detail)
-            if raw.device == "gpio" and not raw.online:
-                # Without the relay and LEDs the gate cannot be operated safely.
-                return Fault("gpio", raw.detail or "gate I/O offline")
-            if raw.online and self.state.scene is Scene.OUT_OF_SERVICE \
-                    and self.state.fault.startswith(raw.device + ":"):
-                return Recovered(raw.device)     # the device whose failure closed the gate is back
-            return None
+            try:
+                device = FaultSource(raw.device)
+            except ValueError:
+                log.warning("health report from an unknown device %r", raw.device)
+                return None
+            return DeviceChanged(device, raw.online, raw.detail)    # the core decides what it means
         return raw  # type: ignore[return-value]  # already a core event (Fault, Recovered, Press, ...)
 
     # ----------------------------------------------------------- stepping
@@ -155,19 +160,19 @@ class Controller:
             log.exception("core failed on %r", event)
             if isinstance(event, Fault):
                 raise
-            return self.dispatch(Fault("core", f"{type(exc).__name__}: {exc}"), now)
+            return self.dispatch(Fault(FaultSource.CORE, FaultKind.EXCEPTION, f"{type(exc).__name__}: {exc}"), now)
         self.state = state
         out = Outcome(list(commands))
         for cmd in commands:
             try:
                 self._carry_out(cmd)
             except Exception as exc:
-                source = "store" if isinstance(cmd, Record) else "gpio"
-                out.failed = f"{source}: {exc}"
+                fault = command_fault(cmd, exc)
+                out.failed = str(fault)
                 log.error("command %s failed: %s", type(cmd).__name__, exc)
                 if isinstance(event, Fault):
                     break          # already out of service; do not loop on a failing safe state
-                self.dispatch(Fault(source, str(exc)), now)
+                self.dispatch(fault, now)
                 break              # drop the rest: never open for an event not recorded
         return out
 
@@ -189,6 +194,32 @@ class Controller:
     def health_of(self, device: str) -> tuple[bool | None, str]:
         online, detail = self.health.get(device, (None, ""))
         return online, detail
+
+
+def command_fault(cmd: Command, exc: BaseException) -> Fault:
+    """The typed fault for a command that raised: a Record is the exit log, the rest the gate I/O."""
+    if isinstance(cmd, Record):
+        kind = FaultKind.DISK_FULL if is_disk_full(exc) else FaultKind.LOG_WRITE
+        return Fault(FaultSource.STORE, kind, str(exc))
+    return Fault(FaultSource.GPIO, FaultKind.DEVICE_FAILED, str(exc))
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's SQLITE_FULL or the OS's ENOSPC anywhere in the exception's chain.
+
+    The exit log re-raises SQLite errors as StoreError ``from None``: the original is
+    still on ``__context__``, which is where its error code is read.
+    """
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def describe_row(row: dict[str, Any]) -> str:
