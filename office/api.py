@@ -7,7 +7,7 @@ OpenAPI is published by FastAPI at /openapi.json and /docs.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
@@ -15,6 +15,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, and_, select
 
+from domain.clock import Clock, SystemClock
 from office import schema
 from office.config import OfficeConfig
 from office.ingest import heartbeat, ingest
@@ -27,8 +28,9 @@ HEX64 = r"^[0-9a-f]{64}$"
 MAX_SEQ = 2**63 - 1
 
 
-def server_time() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+def server_time(clock: Clock) -> str:
+    """The office's time for a reply, in UTC: gates measure their clock offset against it."""
+    return clock.now().astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _has_nul(value: Any) -> bool:
@@ -136,11 +138,13 @@ def current_gate(request: Request) -> dict[str, Any]:
 Gate = Annotated[dict[str, Any], Depends(current_gate)]
 
 
-def create_app(cfg: OfficeConfig, engine: Engine) -> FastAPI:
+def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> FastAPI:
+    """The gate API on ``engine``; ``clock`` is where it reads the time (the system's by default)."""
     app = FastAPI(title="gatepass office", version="1", summary="Gate sync API: replica pull, exit-log push, heartbeat")
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, max_bytes=cfg.server.max_body_bytes)
     app.state.engine = engine
+    app.state.clock = clock = clock or SystemClock()
     max_events = cfg.server.max_events_per_push
 
     def epoch_of(conn: Any, estate: str) -> str:
@@ -148,7 +152,7 @@ def create_app(cfg: OfficeConfig, engine: Engine) -> FastAPI:
 
     @app.get(f"{API}/health")
     def health() -> dict[str, Any]:
-        return {"ok": True, "server_time": server_time()}
+        return {"ok": True, "server_time": server_time(clock)}
 
     @app.get(f"{API}/replica", responses={200: {"model": PullPage}}, response_class=Response)
     def pull(gate: Gate, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
@@ -168,7 +172,7 @@ def create_app(cfg: OfficeConfig, engine: Engine) -> FastAPI:
                  for r in rows]
         last = int(rows[-1].seq) if rows else since
         body = (f'{{"epoch":{json.dumps(epoch)},"last_seq":{last},"more":{"true" if more else "false"},'
-                f'"server_time":"{server_time()}","changes":[' + ",".join(parts) + "]}")
+                f'"server_time":"{server_time(clock)}","changes":[' + ",".join(parts) + "]}")
         return Response(body.encode("utf-8"), media_type="application/json")
 
     @app.post(f"{API}/events", response_model=PushReply)
@@ -184,13 +188,13 @@ def create_app(cfg: OfficeConfig, engine: Engine) -> FastAPI:
             epoch = epoch_of(conn, gate["estate"])
         return PushReply(acked_seq=result.acked_seq, accepted=result.accepted, duplicates=result.duplicates,
                          held=result.held, rejected=[Rejection(**r) for r in result.rejected], epoch=epoch,
-                         server_time=server_time())
+                         server_time=server_time(clock))
 
     @app.post(f"{API}/heartbeat", response_model=HeartbeatReply)
     def beat(gate: Gate, body: Heartbeat) -> HeartbeatReply:
         """The gate's health; the reply's server time lets it measure its clock offset."""
         with engine.begin() as conn:
             heartbeat(conn, gate["gate_id"], body.model_dump())
-        return HeartbeatReply(server_time=server_time())
+        return HeartbeatReply(server_time=server_time(clock))
 
     return app

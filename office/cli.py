@@ -201,7 +201,7 @@ def cmd_export_log(args: argparse.Namespace) -> int:
     except ValueError:
         raise OfficeError("--from and --to are dates like 2026-11-29") from None
     with office_engine(cfg).connect() as conn:
-        rows = log_rows(conn, cfg.estate, first, last, args.gate or "")
+        rows = log_rows(conn, cfg.estate, first, last, args.gate or "", zone=cfg.timezone)
     data = to_csv(rows) if args.format == "csv" else to_json(rows)
     if args.out:
         Path(args.out).write_bytes(data)

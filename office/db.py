@@ -1,40 +1,74 @@
-"""Open the office database, run its migrations, and hand out short transactions.
+"""Open the office database, run its Alembic migrations, and hand out short transactions.
 
 Nothing here is SQLite-only: the same statements run on PostgreSQL. SQLite gets WAL,
 a busy timeout and foreign keys through a connect hook, because the API serves gate
 requests from a thread pool while office staff run commands.
+
+The schema is versioned by Alembic (office/migrations/, shipped in the package); opening
+the database upgrades it to the newest revision with a config built here, so no
+alembic.ini is needed. A database made by the code before Alembic (its tables, a
+``schema_version`` table, no ``alembic_version``) is recognised and stamped at the revision
+that matches what it holds, then upgraded like any other.
 """
 from __future__ import annotations
 
+import functools
 import secrets
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
-from typing import Callable
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from domain.clock import Clock, SystemClock
 from office import schema
 from office.errors import OfficeError
 
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _v1(conn: Connection) -> None:
-    schema.metadata.create_all(conn)
+#: Where the revisions live: inside the package, so an installed wheel carries them.
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+_SYSTEM_CLOCK = SystemClock()
 
 
-def _v2(conn: Connection) -> None:
-    from office.console.schema import create_console_tables
+def utcnow(clock: Clock | None = None) -> str:
+    """The instant ``clock`` reads (the system's when none is given), as UTC ISO text for a row."""
+    return (clock or _SYSTEM_CLOCK).now().astimezone(timezone.utc).isoformat(timespec="microseconds")
 
-    create_console_tables(conn)
+
+def alembic_config(conn: Connection | None = None) -> Config:
+    """Alembic's settings, built in code; ``conn`` is the connection env.py migrates."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
 
 
-#: Versioned migrations, applied in order, each in its own transaction.
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
+@functools.cache
+def head_revision() -> str:
+    """The newest revision shipped with this code."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def legacy_revision(conn: Connection) -> str | None:
+    """The revision a pre-Alembic database matches, or None when it is not one (fresh, or already Alembic's).
+
+    The old code ran ``metadata.create_all`` (its version 1: revision 0001) and then made the
+    console's tables (its version 2: revision 0002). What the database holds decides."""
+    tables = set(inspect(conn).get_table_names())
+    if "alembic_version" in tables or "estates" not in tables:
+        return None
+    return "0002" if "staff" in tables else "0001"
 
 
 def open_engine(url: str) -> Engine:
@@ -65,20 +99,17 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> int:
-    """Bring the schema to the newest version; return that version."""
+def migrate(engine: Engine) -> str:
+    """Bring the schema to the newest revision (adopting a pre-Alembic database first); return it."""
     try:
         with engine.begin() as conn:
-            schema.schema_version.create(conn, checkfirst=True)
-        with engine.connect() as conn:
-            done = {int(v) for v in conn.execute(select(schema.schema_version.c.version)).scalars()}
-        for version, step in MIGRATIONS:
-            if version in done:
-                continue
-            with engine.begin() as conn:
-                step(conn)
-                conn.execute(insert(schema.schema_version).values(version=version, applied_at=utcnow()))
-        return MIGRATIONS[-1][0]
+            legacy = legacy_revision(conn)
+            if legacy is not None:
+                command.stamp(alembic_config(conn), legacy)
+        with engine.begin() as conn:
+            if current_revision(conn) != head_revision():
+                command.upgrade(alembic_config(conn), "head")
+        return head_revision()
     except OperationalError as exc:
         raise OfficeError(f"cannot open the office database: {exc.orig}") from None
     except SQLAlchemyError as exc:

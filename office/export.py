@@ -1,39 +1,72 @@
 """Export the exit log the gates pushed: CSV for Excel (UTF-8 with BOM) or JSON.
 
-Dates are the estate's calendar dates: an event belongs to the day its gate recorded
-it on (the ``at`` text carries the gate's local offset).
+Dates are the estate's calendar dates: an event belongs to the day its instant falls on
+in the estate's zone, whatever offset its gate wrote into ``at`` (a gate whose clock runs
+in UTC still files its 03:00 Shanghai release under the Shanghai date). An ``at`` without
+an offset is taken as the estate's wall-clock time already.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
+from domain.clock import ESTATE_ZONE
 from office import schema
 
 COLUMNS = ("gate_id", "seq", "at", "kind", "guard_id", "card_uid", "permit_id", "slip_id", "reasons", "detail",
            "clock_synced", "event_id", "hash")
 
 
-def log_rows(conn: Connection, estate: str, first: date, last: date, gate_id: str = "") -> list[dict[str, Any]]:
+def _instant(at: str, zone: ZoneInfo) -> datetime | None:
+    try:
+        dt = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=zone) if dt.tzinfo is None else dt
+
+
+def estate_day(at: str, zone: ZoneInfo) -> date | None:
+    """The estate's calendar date of an event's ``at``; the date it starts with when it is no ISO
+    time (an export must not lose a row over its spelling); None when it has no date at all."""
+    instant = _instant(at, zone)
+    if instant is not None:
+        return instant.astimezone(zone).date()
+    try:
+        return date.fromisoformat(at[:10])
+    except ValueError:
+        return None
+
+
+def log_rows(conn: Connection, estate: str, first: date, last: date, gate_id: str = "", *,
+             zone: ZoneInfo | str = ESTATE_ZONE) -> list[dict[str, Any]]:
+    """The estate's events of the days ``first`` to ``last`` (estate dates), oldest instant first."""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     e = schema.events
-    q = (select(e).where(e.c.estate == estate, e.c.at >= first.isoformat(),
-                         e.c.at < (last + timedelta(days=1)).isoformat())
-         .order_by(e.c.at, e.c.gate_id, e.c.seq))
+    # ``at`` starts with the date in the gate's offset, at most one day off the estate's date:
+    # the database narrows by that text, the estate's date decides.
+    q = (select(e).where(e.c.estate == estate, e.c.at >= (first - timedelta(days=1)).isoformat(),
+                         e.c.at < (last + timedelta(days=2)).isoformat()))
     if gate_id:
         q = q.where(e.c.gate_id == gate_id)
-    out = []
+    found = []
     for r in conn.execute(q).mappings():
+        day = estate_day(r["at"], zone)
+        if day is None or not first <= day <= last:
+            continue
         d = {k: r[k] for k in COLUMNS}
         d["reasons"] = json.loads(d["reasons"])
         d["detail"] = json.loads(d["detail"])
         d["clock_synced"] = bool(d["clock_synced"])
-        out.append(d)
-    return out
+        instant = _instant(r["at"], zone)
+        found.append(((instant.astimezone(timezone.utc).isoformat() if instant else r["at"], d["gate_id"], d["seq"]), d))
+    found.sort(key=lambda pair: pair[0])
+    return [d for _key, d in found]
 
 
 def to_csv(rows: list[dict[str, Any]]) -> bytes:

@@ -4,6 +4,9 @@ Entity tables mirror the gate's replica tables (kiosk/store.py) with an ``estate
 column in front, so that a write to one of them becomes a replica change with no
 translation. ``changes`` holds, per estate, the latest change of every replicated
 row under a monotonic sequence number; gates pull ``seq > cursor``.
+
+These tables are what the code expects; office/migrations/ is what makes them. A change
+here needs a new revision there (tests/office/test_migrations.py compares the two).
 """
 from __future__ import annotations
 
@@ -36,12 +39,6 @@ estates = Table(
     Column("change_seq", BigInteger, nullable=False, default=0),
     # Random id of this office database: a gate that sees a new epoch pulls from zero.
     Column("epoch", String(32), nullable=False),
-)
-
-schema_version = Table(
-    "schema_version", metadata,
-    Column("version", Integer, primary_key=True),
-    Column("applied_at", String(40), nullable=False),
 )
 
 changes = Table(

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from domain.clock import Clock
 from office.api import create_app
 from office.config import OfficeConfig
 from office.db import open_office
@@ -15,22 +16,23 @@ from office.errors import OfficeError
 from office.records import import_public_keys
 
 
-def build(cfg: OfficeConfig) -> tuple[FastAPI, Engine]:
-    """The app and its engine, with migrations applied and the estate's public keys published."""
+def build(cfg: OfficeConfig, clock: Clock | None = None) -> tuple[FastAPI, Engine]:
+    """The app and its engine, with migrations applied and the estate's public keys published;
+    ``clock`` is where the API and the console read the time (the system's by default)."""
     engine = open_office(cfg.database.url, cfg.estate)
     with engine.begin() as conn:
         import_public_keys(conn, cfg.estate, cfg.keys)
-    app = create_app(cfg, engine)
+    app = create_app(cfg, engine, clock)
     from office.console import mount  # the staff console under /console (docs/console.md)
 
-    mount(app, cfg, engine)
+    mount(app, cfg, engine, clock)
     return app, engine
 
 
-def serve(cfg: OfficeConfig, host: str | None = None, port: int | None = None) -> None:
+def serve(cfg: OfficeConfig, host: str | None = None, port: int | None = None, clock: Clock | None = None) -> None:
     import uvicorn
 
-    app, _engine = build(cfg)
+    app, _engine = build(cfg, clock)
     uvicorn.run(app, host=host or cfg.server.host, port=port or cfg.server.port, log_level="info",
                 proxy_headers=False, server_header=False)
 

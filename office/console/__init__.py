@@ -8,16 +8,18 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
+from domain.clock import Clock
 from office.config import OfficeConfig
 
 
-def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine) -> None:
-    """Add the console's routes to the office app (its tables exist: migrations ran)."""
+def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> None:
+    """Add the console's routes to the office app (its tables exist: migrations ran); ``clock`` is
+    where it reads the time (the system's by default)."""
     from office.console.logview import add_log_routes
     from office.console.pages import add_pages
     from office.console.web import PREFIX, add_auth_routes, make_console
 
-    console = make_console(cfg, engine)
+    console = make_console(cfg, engine, clock)
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
     add_auth_routes(router, console)
     add_log_routes(router, console)

@@ -15,13 +15,13 @@ import hmac
 import json
 import re
 import secrets
-import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from domain.clock import Clock
 from domain.secrets import check_pin
 from office.console.schema import console_audit, console_secrets, staff
 from office.db import utcnow
@@ -50,7 +50,8 @@ class Session:
     csrf: str
 
 
-def add_staff(conn: Connection, estate: str, username: str, name: str, password: str, role: str = "front_desk") -> None:
+def add_staff(conn: Connection, estate: str, username: str, name: str, password: str, role: str = "front_desk",
+              clock: Clock | None = None) -> None:
     """Create a staff account, or reset its password, name and role (which voids its sessions)."""
     if not USERNAME.match(username):
         raise OfficeError(f"username {username!r}: 2-32 lowercase letters, digits, '.', '-' or '_'")
@@ -61,9 +62,9 @@ def add_staff(conn: Connection, estate: str, username: str, name: str, password:
     row = {"estate": estate, "name": name or username, "role": role, "active": 1,
            "password_hash": hash_pin(password, secrets.token_bytes(16), PASSWORD_ITERATIONS)}
     if conn.execute(select(staff.c.username).where(staff.c.username == username)).first():
-        conn.execute(update(staff).where(staff.c.username == username).values(**row, sessions_after=utcnow()))
+        conn.execute(update(staff).where(staff.c.username == username).values(**row, sessions_after=utcnow(clock)))
     else:
-        conn.execute(insert(staff).values(username=username, created_at=utcnow(), **row))
+        conn.execute(insert(staff).values(username=username, created_at=utcnow(clock), **row))
 
 
 def check_password(conn: Connection, estate: str, username: str, password: str) -> dict[str, Any] | None:
@@ -75,13 +76,13 @@ def check_password(conn: Connection, estate: str, username: str, password: str) 
     return dict(row)
 
 
-def session_secret(engine: Engine) -> bytes:
+def session_secret(engine: Engine, clock: Clock | None = None) -> bytes:
     """The database's session-signing secret, made the first time a console starts."""
     with engine.begin() as conn:
         got = conn.execute(select(console_secrets.c.value).where(console_secrets.c.name == "session")).scalar()
         if got is None:
             got = secrets.token_hex(32)
-            conn.execute(insert(console_secrets).values(name="session", value=got, created_at=utcnow()))
+            conn.execute(insert(console_secrets).values(name="session", value=got, created_at=utcnow(clock)))
     return bytes.fromhex(got)
 
 
@@ -97,8 +98,9 @@ def _sign(secret: bytes, purpose: str, data: str) -> str:
     return _b64(hmac.new(secret, f"{purpose}:{data}".encode("utf-8"), hashlib.sha256).digest())
 
 
-def make_cookie(secret: bytes, username: str, now: float | None = None) -> str:
-    payload = _b64(json.dumps({"u": username, "iat": int((now or time.time()) * 1000), "n": secrets.token_hex(16)},
+def make_cookie(secret: bytes, username: str, now: float) -> str:
+    """A session cookie for ``username``, begun at ``now`` (POSIX seconds, read from the console's clock)."""
+    payload = _b64(json.dumps({"u": username, "iat": int(now * 1000), "n": secrets.token_hex(16)},
                               separators=(",", ":")).encode("utf-8"))
     return f"{payload}.{_sign(secret, 'session', payload)}"
 
@@ -108,7 +110,7 @@ def csrf_token(secret: bytes, nonce: str) -> str:
 
 
 def read_session(conn: Connection, secret: bytes, estate: str, cookie: str | None,
-                 now: float | None = None) -> Session | None:
+                 now: float) -> Session | None:
     """The session a cookie carries, if its signature holds, it has not expired or been voided,
     and its staff member is still active in this estate."""
     if not cookie or "." not in cookie:
@@ -121,23 +123,23 @@ def read_session(conn: Connection, secret: bytes, estate: str, cookie: str | Non
         username, iat, nonce = str(claims["u"]), int(claims["iat"]) / 1000, str(claims["n"])
     except (ValueError, KeyError, TypeError):
         return None
-    now = now or time.time()
     if not iat <= now + 60 or now - iat > SESSION_SECONDS:
         return None
     row = conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
     if row is None or not row["active"] or row["estate"] != estate:
         return None
-    if row["sessions_after"] and iat < datetime.fromisoformat(row["sessions_after"]).timestamp():
+    # to the millisecond, as iat is: a session begun in the same instant as a sign-out survives it
+    if row["sessions_after"] and iat < int(datetime.fromisoformat(row["sessions_after"]).timestamp() * 1000) / 1000:
         return None
     return Session(username, row["name"], row["role"], estate, nonce, csrf_token(secret, nonce))
 
 
-def end_sessions(conn: Connection, username: str) -> None:
+def end_sessions(conn: Connection, username: str, clock: Clock | None = None) -> None:
     """Sign a staff member out everywhere (the cookie is stateless; this voids older ones)."""
-    conn.execute(update(staff).where(staff.c.username == username).values(
-        sessions_after=datetime.now(timezone.utc).isoformat(timespec="microseconds")))
+    conn.execute(update(staff).where(staff.c.username == username).values(sessions_after=utcnow(clock)))
 
 
-def audit(conn: Connection, estate: str, username: str, action: str, target: str = "") -> None:
-    conn.execute(insert(console_audit).values(estate=estate, at=utcnow(), username=username, action=action,
+def audit(conn: Connection, estate: str, username: str, action: str, target: str = "",
+          clock: Clock | None = None) -> None:
+    conn.execute(insert(console_audit).values(estate=estate, at=utcnow(clock), username=username, action=action,
                                               target=target))

@@ -3,7 +3,7 @@ CSV export the CLI makes, and yesterday's counts for the 08:30 archive check."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -24,7 +24,8 @@ MAX_DAYS = 92
 
 
 def today(c: Console) -> date:
-    return datetime.now(c.zone).date()
+    """The estate's date now, by the console's clock (not the machine's zone, not UTC)."""
+    return c.time.today()
 
 
 def names(c: Console, rows: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
@@ -75,7 +76,7 @@ class Filters:
 
     def rows(self, c: Console) -> list[dict[str, Any]]:
         with c.engine.connect() as conn:
-            rows = log_rows(conn, c.cfg.estate, self.first, self.last, self.gate)
+            rows = log_rows(conn, c.cfg.estate, self.first, self.last, self.gate, zone=c.zone)
         return [r for r in rows if r["kind"] == self.kind] if self.kind else rows
 
 
@@ -188,7 +189,7 @@ def add_log_routes(router: Any, c: Console) -> None:
         except ValueError:
             day = today(c) - timedelta(days=1)
         with c.engine.connect() as conn:
-            rows = log_rows(conn, c.cfg.estate, day, day)
+            rows = log_rows(conn, c.cfg.estate, day, day, zone=c.zone)
         gates, _guards, _permits = names(c, rows)
         return c.html("昨日汇总", "Yesterday's summary", summary_body(c, day, rows, gates), s, "yesterday")
 

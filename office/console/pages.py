@@ -94,7 +94,7 @@ def add_pages(router: Any, c: Console) -> None:
             with c.engine.begin() as conn:
                 ok = resolve_flag(conn, c.cfg.estate, flag_id)
                 if ok:
-                    auth.audit(conn, c.cfg.estate, s.username, "resolve_flag", str(flag_id))
+                    auth.audit(conn, c.cfg.estate, s.username, "resolve_flag", str(flag_id), clock=c.clock)
                 return ok
 
         if not await run_in_threadpool(run):
@@ -132,7 +132,7 @@ def add_pages(router: Any, c: Console) -> None:
             try:
                 with c.engine.begin() as conn:
                     cancel_slip(conn, c.cfg.estate, slip_id)
-                    auth.audit(conn, c.cfg.estate, s.username, "cancel_slip", slip_id)
+                    auth.audit(conn, c.cfg.estate, s.username, "cancel_slip", slip_id, clock=c.clock)
             except OfficeError as exc:
                 return str(exc)
             return ""
@@ -197,7 +197,7 @@ def health(value: Any) -> Safe:
 
 def slips_table(c: Console, s: auth.Session) -> Safe:
     sl, cs = schema.slips, schema.consumed_slips
-    since = (datetime.now(c.zone) - timedelta(days=SLIP_DAYS)).isoformat()
+    since = (c.now() - timedelta(days=SLIP_DAYS)).isoformat()
     with c.engine.connect() as conn:
         slips = [dict(r) for r in conn.execute(select(sl).where(sl.c.estate == c.cfg.estate, sl.c.valid_until >= since)
                                                .order_by(sl.c.slip_id.desc()).limit(500)).mappings()]

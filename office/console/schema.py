@@ -1,11 +1,11 @@
 """Tables of the staff console: staff accounts, the session-signing secret, an audit trail.
 
 They hang on the office's one ``MetaData`` (so tests that drop the schema drop them too)
-and are created by migration 2 in office/db.py. None is replicated to gates.
+and are created by Alembic revision 0002 (office/migrations/). None is replicated to gates.
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Index, Integer, String, Table, Text
 
 from office.schema import metadata
 
@@ -42,8 +42,3 @@ console_audit = Table(
     Index("console_audit_by_estate_at", "estate", "at"),
 )
 
-
-def create_console_tables(conn: Connection) -> None:
-    """Migration 2: the console's tables (checkfirst: a fresh database may have them from migration 1)."""
-    for table in (staff, console_secrets, console_audit):
-        table.create(conn, checkfirst=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import parse_qs, quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
+from domain.clock import Clock, EstateTime
 from office import schema
 from office.config import OfficeConfig
 from office.console import auth
@@ -45,18 +47,37 @@ class Denied(Exception):
 
 @dataclass
 class Console:
+    """What every console page works with; ``time`` is the injected clock read in the estate's zone,
+    the only place the console learns the time (what "today" is, when a session expires)."""
+
     cfg: OfficeConfig
     engine: Engine
     secret: bytes
-    zone: ZoneInfo
+    time: EstateTime
     estate_name: str = ""
     failures: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.time.zone
+
+    @property
+    def clock(self) -> Clock:
+        return self.time.clock
+
+    def now(self) -> datetime:
+        """Now, in the estate's zone."""
+        return self.time.now()
+
+    def timestamp(self) -> float:
+        return self.time.clock.now().timestamp()
 
     # ------------------------------------------------------------ sessions
 
     def session(self, request: Request) -> auth.Session | None:
         with self.engine.connect() as conn:
-            return auth.read_session(conn, self.secret, self.cfg.estate, request.cookies.get(auth.COOKIE))
+            return auth.read_session(conn, self.secret, self.cfg.estate, request.cookies.get(auth.COOKIE),
+                                     self.timestamp())
 
     def require(self, request: Request) -> auth.Session:
         """The signed-in staff member, or Denied: a redirect to sign-in for pages, 401 for the rest."""
@@ -107,20 +128,20 @@ class Console:
 
     def local(self, iso: str | None) -> str:
         """An ISO instant as the estate's wall-clock time, ``2026-11-29 14:03:07``."""
-        from datetime import datetime
-
         if not iso:
             return ""
         try:
-            return datetime.fromisoformat(iso).astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+            return self.time.local(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")
         except ValueError:
             return iso
 
 
-def make_console(cfg: OfficeConfig, engine: Engine) -> Console:
+def make_console(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> Console:
+    """The console of ``cfg.estate``, reading time from ``clock`` (the system's by default) in ``cfg.timezone``."""
     with engine.connect() as conn:
         name = conn.execute(select(schema.estates.c.name).where(schema.estates.c.estate_id == cfg.estate)).scalar()
-    return Console(cfg, engine, auth.session_secret(engine), ZoneInfo(cfg.timezone), name or cfg.estate)
+    when = EstateTime.of(cfg.timezone, clock)
+    return Console(cfg, engine, auth.session_secret(engine, when.clock), when, name or cfg.estate)
 
 
 def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -190,7 +211,7 @@ def add_auth_routes(router: Any, c: Console) -> None:
         def check() -> dict[str, Any] | None:
             with c.engine.begin() as conn:
                 staff = auth.check_password(conn, c.cfg.estate, username, data.get("password", ""))
-                auth.audit(conn, c.cfg.estate, username[:32], "sign_in" if staff else "sign_in_refused")
+                auth.audit(conn, c.cfg.estate, username[:32], "sign_in" if staff else "sign_in_refused", clock=c.clock)
                 return staff
 
         staff = await run_in_threadpool(check)
@@ -201,7 +222,8 @@ def add_auth_routes(router: Any, c: Console) -> None:
             return login_form(c, next_, bi("用户名或密码错误", "Wrong username or password"), 401)
         c.failures.pop(username, None)
         response = RedirectResponse(next_, 303, headers=HEADERS)
-        response.set_cookie(auth.COOKIE, auth.make_cookie(c.secret, staff["username"]), max_age=auth.SESSION_SECONDS,
+        response.set_cookie(auth.COOKIE, auth.make_cookie(c.secret, staff["username"], c.timestamp()),
+                            max_age=auth.SESSION_SECONDS,
                             path=PREFIX, httponly=True, samesite="strict", secure=request.url.scheme == "https")
         return response
 
@@ -213,8 +235,8 @@ def add_auth_routes(router: Any, c: Console) -> None:
 
         def end() -> None:
             with c.engine.begin() as conn:
-                auth.end_sessions(conn, s.username)
-                auth.audit(conn, c.cfg.estate, s.username, "sign_out")
+                auth.end_sessions(conn, s.username, c.clock)
+                auth.audit(conn, c.cfg.estate, s.username, "sign_out", clock=c.clock)
 
         await run_in_threadpool(end)
         response = RedirectResponse(f"{PREFIX}/login", 303, headers=HEADERS)

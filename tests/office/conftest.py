@@ -15,17 +15,30 @@ PG_URL = os.environ.get("GATEPASS_PG_URL", "")
 
 
 def _wipe(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    from office.schema import metadata
+    """Drop every table the database holds (the office's, alembic_version, a legacy schema_version)."""
+    from sqlalchemy import MetaData, create_engine
 
     engine = create_engine(url)
-    metadata.drop_all(engine)
+    found = MetaData()
+    found.reflect(engine)
+    found.drop_all(engine)
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not PG_URL, reason="set GATEPASS_PG_URL to run the office tests on PostgreSQL"))])
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not PG_URL, reason="set GATEPASS_PG_URL to run the office tests on PostgreSQL"))]
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty office database: a SQLite file, or the PostgreSQL database of GATEPASS_PG_URL wiped."""
+    if request.param == "postgresql":
+        _wipe(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'office.db'}"
+
+
+@pytest.fixture(params=BACKENDS)
 def office(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OfficeServer]:
     url = None
     if request.param == "postgresql":

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from domain.clock import Clock
 from domain.exitrow import EntryKind, LogEntry
 from domain.model import Approval, ApprovalRole, PermitKind, SlipItem, SlipKind
 from kiosk.exitlog import ExitLog
@@ -29,15 +30,16 @@ CST = timezone(timedelta(hours=8))
 class OfficeServer:
     """The office API under uvicorn in a thread; stop() and start() keep port and database."""
 
-    def __init__(self, tmp: Path, *, db_url: str | None = None, **server: Any) -> None:
+    def __init__(self, tmp: Path, *, db_url: str | None = None, clock: Clock | None = None, zone: str = "Asia/Shanghai",
+                 **server: Any) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         keys = tmp / "office-keys"
         if not (keys / "signing.key").exists():
             new_keys(keys)
-        self.cfg = OfficeConfig(keys=str(keys), slips_dir=str(tmp / "slips"),
+        self.cfg = OfficeConfig(keys=str(keys), slips_dir=str(tmp / "slips"), timezone=zone,
                                 database=DatabaseConfig(db_url or f"sqlite:///{tmp / 'office.db'}"),
                                 server=replace(ServerConfig(), **server))
-        self.app, self.engine = build(self.cfg)
+        self.app, self.engine = build(self.cfg, clock)
         self.server = ThreadedServer(self.app)
         self.port, self.url = self.server.port, self.server.url
         self.start()

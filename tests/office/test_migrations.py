@@ -1,0 +1,108 @@
+"""The office schema is Alembic's: a fresh database upgrades to head, the migrated database is
+exactly what office/schema.py describes, and a database made before Alembic is adopted as it is."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Engine, MetaData, String, create_engine, insert, inspect, select, text
+
+import office.console.schema  # noqa: F401  (its tables hang on office.schema.metadata)
+from office import schema
+from office.console.auth import add_staff, check_password
+from office.db import MIGRATIONS_DIR, alembic_config, current_revision, head_revision, open_office
+from office.records import add_gate
+
+OFFICE_TABLES = {t.name for t in schema.metadata.sorted_tables}
+
+
+def diff(engine: Engine, metadata: MetaData = schema.metadata) -> list:
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+
+
+def legacy_database(url: str, versions: tuple[int, ...]) -> None:
+    """A database as the code before Alembic left it: its tables, a schema_version table, no alembic_version.
+
+    The tables come from the frozen revisions (0001 = its version 1, 0002 = its version 2), so
+    this stays the old layout however office/schema.py changes later."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), f"{max(versions):04d}")
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, "
+                          "applied_at VARCHAR(40) NOT NULL)"))
+        for v in versions:
+            conn.execute(text("INSERT INTO schema_version VALUES (:v, :at)"),
+                         {"v": v, "at": datetime(2026, 6, 1, tzinfo=timezone.utc).isoformat()})
+        conn.execute(insert(schema.estates).values(estate_id="default", name="翠湖苑", change_seq=7, epoch="e" * 16))
+    engine.dispose()
+
+
+def test_a_fresh_database_upgrades_to_head_with_every_table(db_url: str) -> None:
+    engine = open_office(db_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        assert OFFICE_TABLES <= tables and "alembic_version" in tables and "schema_version" not in tables
+        with engine.connect() as conn:
+            assert current_revision(conn) == head_revision()
+        assert diff(engine) == []
+    finally:
+        engine.dispose()
+    engine = open_office(db_url)                      # opening again changes nothing
+    with engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+        assert conn.execute(select(schema.estates.c.estate_id)).scalars().all() == ["default"]
+    engine.dispose()
+
+
+def test_a_schema_change_without_a_migration_is_caught(db_url: str) -> None:
+    engine = open_office(db_url)
+    try:
+        changed = MetaData()
+        for table in schema.metadata.sorted_tables:
+            table.to_metadata(changed)
+        changed.tables["gates"].append_column(Column("firmware", String(32)))
+        found = diff(engine, changed)
+        assert [(d[0], d[2], d[3].name) for d in found] == [("add_column", "gates", "firmware")]
+        dropped = MetaData()
+        for table in schema.metadata.sorted_tables:
+            if table.name != "held_events":
+                table.to_metadata(dropped)
+        assert [d[0] for d in diff(engine, dropped)] == ["remove_table"]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("versions", [(1, 2), (1,)], ids=["with-console", "before-console"])
+def test_a_database_made_before_alembic_is_adopted_with_its_data(db_url: str, versions: tuple[int, ...]) -> None:
+    legacy_database(db_url, versions)
+    engine = open_office(db_url)
+    try:
+        with engine.connect() as conn:
+            assert current_revision(conn) == head_revision()
+            row = conn.execute(select(schema.estates)).mappings().one()
+        assert (row["name"], row["change_seq"], row["epoch"]) == ("翠湖苑", 7, "e" * 16)   # not re-created
+        assert "schema_version" not in inspect(engine).get_table_names()
+        assert diff(engine) == []
+        with engine.begin() as conn:                  # and it works: a gate and a clerk can be added
+            assert add_gate(conn, "default", "north").startswith("north.")
+            add_staff(conn, "default", "wangli", "王丽", "correct horse 1")
+        with engine.connect() as conn:
+            assert check_password(conn, "default", "wangli", "correct horse 1") is not None
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_ship_inside_the_package_and_need_no_alembic_ini() -> None:
+    assert MIGRATIONS_DIR.parent.name == "office" and (MIGRATIONS_DIR / "env.py").is_file()
+    assert not (MIGRATIONS_DIR / "alembic.ini").exists()
+    revisions = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py") if p.name[0].isdigit())
+    assert revisions[0].startswith("0001") and head_revision() == revisions[-1][:4]
+    # revision 1 is frozen: it spells its tables out instead of importing today's schema
+    first = (MIGRATIONS_DIR / "versions" / revisions[0]).read_text()
+    assert not re.search(r"^\s*(from|import) office", first, re.M) and "op.create_table(" in first
