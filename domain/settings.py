@@ -19,7 +19,7 @@ import functools
 import tomllib
 import types
 import typing
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +38,7 @@ _Loc = tuple[int | str, ...]
 
 
 @functools.cache
-def _adapter(cls: type) -> TypeAdapter[Any]:
+def _adapter(cls: Any) -> TypeAdapter[Any]:
     # The config goes on a one-element tuple around the class: pydantic refuses a config for a
     # dataclass itself, and a stdlib dataclass without its own config takes its container's.
     return TypeAdapter(tuple[cls], config=STRICT)  # type: ignore[valid-type]
