@@ -145,7 +145,7 @@ def build(cls: type[T], data: dict[str, Any], where: str = "") -> T:
     except PydanticSerializationError as exc:     # not from TOML or JSON: a caller's mistake
         raise ConfigError(f"{where or cls.__name__}: cannot be read as settings: {exc}") from None
     try:
-        (built,) = _adapter(cls).validate_json(text)
+        (built,) = _adapter(typing.cast(Any, cls)).validate_json(text)
     except ValidationError as exc:
         raise ConfigError(_message(cls, data, where, exc.errors()[0])) from None
     misplaced = _native_misplaced(data, built, cls)
