@@ -10,22 +10,22 @@ SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
 # Only the tests need these: Chromium renders the office console's pages to PNG.
 TEST_PACKAGES := chromium
 
-.PHONY: run test test-all bench faults sysdeps test-sysdeps venv clean
+.PHONY: run test test-all bench faults sysdeps test-sysdeps venv venv-test clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
 
-test: venv test-sysdeps
+test: venv-test test-sysdeps
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -m "not slow and not faults"
 
-test-all: venv test-sysdeps
+test-all: venv-test test-sysdeps
 	$(PY) -m pytest -q -m "not faults"
 
-bench: venv
+bench: venv-test
 	$(PY) -m bench $(if $(QUICK),--quick,)
 
-faults: venv
+faults: venv-test
 	$(PY) -m pytest -q -m faults
 
 sysdeps:
@@ -34,14 +34,26 @@ sysdeps:
 test-sysdeps:
 	@bash scripts/sysdeps.sh $(TEST_PACKAGES)
 
-venv: sysdeps $(VENV)/.installed
+# A gate needs only '.[gate]'; the tests need both sides. Each stamp names what it installed,
+# so `make test` after `make run` adds the office and test extras (and `make run` after
+# `make test` installs nothing).
+venv: sysdeps $(VENV)/.installed-gate
 
-$(VENV)/.installed: pyproject.toml
+venv-test: sysdeps $(VENV)/.installed-test
+
+$(VENV)/.python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "gatepass needs Python 3.11 or newer, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,postgres]'
 	touch $@
+
+$(VENV)/.installed-gate: pyproject.toml $(VENV)/.python
+	$(PY) -m pip install -q -e '.[gate]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.python
+	$(PY) -m pip install -q -e '.[gate,office,test,postgres]'
+	touch $@ $(VENV)/.installed-gate
 
 clean:
 	rm -rf $(VENV) $(VAR) build *.egg-info

@@ -1,13 +1,21 @@
-"""Load TOML settings into frozen dataclasses, strictly.
+"""Load TOML settings into frozen dataclasses, strictly, with pydantic.
 
 Every section is a frozen dataclass; every field has a default, so the embedded
 defaults run with no file at all. A file may set any subset. An unknown key, a wrong
 type or a missing file is a ConfigError naming the file, the key and the expected
 form, because a typo in a gate's config must not silently fall back to a default.
+
+Validation is pydantic's, in strict mode with unknown keys forbidden. The parsed TOML
+is handed to pydantic as JSON: in strict mode pydantic accepts a date or time only as
+ISO text in JSON (never from a Python str), and a table only as a JSON object (never a
+dict), so JSON is the one form in which strict mode reads a settings file. TOML's own
+dates and times become their ISO text on the way; a TOML date or time written where a
+string is expected is refused afterwards, as the file's author meant something else.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
 import types
 import typing
@@ -15,9 +23,25 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError, to_json
+
 from domain.errors import ConfigError
 
 T = TypeVar("T")
+
+#: How every settings dataclass is validated: no coercion between types, no unknown keys,
+#: no NaN or infinity (TOML allows them; no setting means them).
+STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+_Loc = tuple[int | str, ...]
+
+
+@functools.cache
+def _adapter(cls: Any) -> TypeAdapter[Any]:
+    # The config goes on a one-element tuple around the class: pydantic refuses a config for a
+    # dataclass itself, and a stdlib dataclass without its own config takes its container's.
+    return TypeAdapter(tuple[cls], config=STRICT)  # type: ignore[valid-type]
 
 
 def _describe(tp: Any) -> str:
@@ -27,7 +51,7 @@ def _describe(tp: Any) -> str:
     if origin in (tuple, list, frozenset):
         args = typing.get_args(tp)
         return f"a list of {_describe(args[0])}" if args else "a list"
-    if dataclasses.is_dataclass(tp):
+    if origin is dict or dataclasses.is_dataclass(tp):
         return "a table"
     if tp is type(None):
         return "nothing"
@@ -35,96 +59,100 @@ def _describe(tp: Any) -> str:
         return "a date (YYYY-MM-DD)"
     if tp is time:
         return 'a time ("HH:MM")'
-    if isinstance(tp, type) and issubclass(tp, typing.SupportsInt) and tp is not bool and hasattr(tp, "__members__"):
-        return "one of " + ", ".join(repr(m.value) for m in tp)  # type: ignore[attr-defined]
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(tp, str(tp))
-
-
-def _convert(value: Any, tp: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        errors = []
-        for arg in typing.get_args(tp):
-            try:
-                return _convert(value, arg, where)
-            except ConfigError as exc:
-                errors.append(exc)
-        raise ConfigError(f"{where}: expected {_describe(tp)}, got {value!r}")
-    if tp is type(None):
-        if value is None:
-            return None
-        raise ConfigError(f"{where}: expected nothing, got {value!r}")
-    if origin in (tuple, list, frozenset):
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected {_describe(tp)}, got {value!r}")
-        (arg, *_rest) = typing.get_args(tp) or (Any,)
-        items = [_convert(v, arg, f"{where}[{i}]") for i, v in enumerate(value)]
-        return origin(items)
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table, got {value!r}")
-        return dict(value)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table, got {value!r}")
-        return build(tp, value, where)
     if isinstance(tp, type) and hasattr(tp, "__members__"):  # enum
+        return "one of " + ", ".join(repr(m.value) for m in tp)  # type: ignore[attr-defined]
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+            Path: "a path (a string)"}.get(tp, str(tp))
+
+
+def _path(where: str, loc: _Loc) -> str:
+    out = where
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out = f"{out}.{part}" if out else str(part)
+    return out
+
+
+def _type_at(cls: type, loc: _Loc) -> Any:
+    """The declared type at ``loc`` inside ``cls``; None where the path leaves the declarations."""
+    tp: Any = cls
+    for part in loc:
+        origin = typing.get_origin(tp)
+        if dataclasses.is_dataclass(tp) and isinstance(part, str):
+            tp = typing.get_type_hints(tp).get(part)
+        elif origin in (tuple, list, frozenset) and isinstance(part, int):
+            tp = (typing.get_args(tp) or (Any,))[0]
+        elif origin is dict:
+            tp = (typing.get_args(tp) or (Any, Any))[-1]
+        else:
+            return None
+        if tp is None:
+            return None
+    return tp
+
+
+def _value_at(data: Any, loc: _Loc) -> Any:
+    for part in loc:
         try:
-            return tp(value)
-        except ValueError:
-            raise ConfigError(f"{where}: expected {_describe(tp)}, got {value!r}") from None
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif tp is date:
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-    elif tp is time:
-        if isinstance(value, time):
-            return value
-        if isinstance(value, str):
-            try:
-                return time.fromisoformat(value)
-            except ValueError:
-                pass
-    elif tp is Path:
-        if isinstance(value, str):
-            return Path(value)
-    raise ConfigError(f"{where}: expected {_describe(tp)}, got {value!r}")
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _message(cls: type, data: dict[str, Any], where: str, err: Any) -> str:
+    loc: _Loc = tuple(err["loc"])[1:]          # [0] is the tuple pydantic validates
+    here = _path(where, loc)
+    if err["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        parent = _type_at(cls, loc[:-1])
+        known = ", ".join(sorted(f.name for f in dataclasses.fields(parent))) if dataclasses.is_dataclass(parent) else ""
+        return f"{here}: unknown key (known keys here: {known})"
+    tp = _type_at(cls, loc)
+    if tp is None or err["type"] in ("value_error", "assertion_error"):
+        return f"{here or where or cls.__name__}: {err['msg']}"
+    return f"{here}: expected {_describe(tp)}, got {_value_at(data, loc)!r}"
+
+
+def _native_misplaced(raw: Any, built: Any, cls: type, loc: _Loc = ()) -> _Loc | None:
+    """Where a TOML date or time (text once it is JSON) landed in a field that is not one."""
+    if isinstance(raw, dict) and dataclasses.is_dataclass(built):
+        for key, value in raw.items():
+            found = _native_misplaced(value, getattr(built, key), cls, (*loc, key))
+            if found is not None:
+                return found
+    elif isinstance(raw, list) and isinstance(built, (tuple, list, frozenset)) and not isinstance(built, frozenset):
+        for i, (value, item) in enumerate(zip(raw, built)):
+            found = _native_misplaced(value, item, cls, (*loc, i))
+            if found is not None:
+                return found
+    elif isinstance(raw, (date, time)) and not isinstance(built, (date, time)):
+        return loc
+    elif isinstance(built, time) and built.tzinfo is not None:
+        return loc          # "08:30+08:00": the estate's hours are wall-clock times in its own zone
+    return None
 
 
 def build(cls: type[T], data: dict[str, Any], where: str = "") -> T:
-    """Make ``cls`` from a parsed TOML table, rejecting unknown keys and wrong types."""
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        name = key.replace("-", "_")
-        here = f"{where}.{key}" if where else key
-        if name not in fields:
-            known = ", ".join(sorted(fields))
-            raise ConfigError(f"{here}: unknown key (known keys here: {known})")
-        kwargs[name] = _convert(value, hints[name], here)
+    """Make ``cls`` from a parsed TOML table (or JSON object), rejecting unknown keys and wrong types.
+
+    ``where`` prefixes the key in messages (a table name, "rule large_item_hours")."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or cls.__name__}: expected a table, got {data!r}")
     try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where or cls.__name__}: {exc}") from None
+        text = to_json([data])
+    except PydanticSerializationError as exc:     # not from TOML or JSON: a caller's mistake
+        raise ConfigError(f"{where or cls.__name__}: cannot be read as settings: {exc}") from None
+    try:
+        (built,) = _adapter(typing.cast(Any, cls)).validate_json(text)
+    except ValidationError as exc:
+        raise ConfigError(_message(cls, data, where, exc.errors()[0])) from None
+    misplaced = _native_misplaced(data, built, cls)
+    if misplaced is not None:
+        raise ConfigError(f"{_path(where, misplaced)}: expected {_describe(_type_at(cls, misplaced))}, "
+                          f"got {_value_at(data, misplaced)!r}")
+    return typing.cast(T, built)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

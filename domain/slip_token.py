@@ -25,6 +25,7 @@ import json
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from cryptography.exceptions import InvalidSignature
@@ -42,7 +43,18 @@ MAX_GATE_ID = 6
 MAX_DURATION_MIN = 2**24 - 1
 #: Longest token the office can mint; anything longer is refused unread.
 MAX_TOKEN_CHARS = 188
-KIND_CODES: tuple[SlipKind, ...] = tuple(SlipKind)
+#: The byte that stands for each slip kind in a token. Printed slips carry these codes for
+#: years, so they are pinned here, never derived from the enum's order; a new kind gets the
+#: next unused code, and a code is never reused (tests/test_slip_token.py checks both).
+KIND_CODES: Mapping[int, SlipKind] = MappingProxyType({
+    0: SlipKind.OWNER,
+    1: SlipKind.TENANT,
+    2: SlipKind.NON_OWNER,
+    3: SlipKind.CONTRACTOR,
+    4: SlipKind.MOVE_OUT,
+    5: SlipKind.COMPANY_ASSETS,
+})
+CODE_OF_KIND: Mapping[SlipKind, int] = MappingProxyType({kind: code for code, kind in KIND_CODES.items()})
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -90,6 +102,13 @@ def _short(text: str, limit: int, what: str) -> bytes:
     return bytes([len(raw)]) + raw
 
 
+def _kind_code(kind: SlipKind) -> int:
+    try:
+        return CODE_OF_KIND[kind]
+    except KeyError:
+        raise TokenFieldError(f"slip kind {kind!r} has no token code (domain.slip_token.KIND_CODES)") from None
+
+
 def sign(claims: TokenClaims, private: Ed25519PrivateKey) -> str:
     """Mint the QR text for a slip. The key id in ``claims`` is replaced by the key's own."""
     kid = key_id_of(public_raw(private))
@@ -103,7 +122,7 @@ def sign(claims: TokenClaims, private: Ed25519PrivateKey) -> str:
             bytes([VERSION]),
             bytes.fromhex(kid),
             _short(claims.slip_id, MAX_SLIP_ID, "slip id"),
-            bytes([KIND_CODES.index(claims.kind)]),
+            bytes([_kind_code(claims.kind)]),
             _short(claims.unit_id, MAX_UNIT_ID, "unit id"),
             struct.pack(">I", start),
             (end - start).to_bytes(3, "big"),
@@ -165,7 +184,7 @@ def verify(text: str, keys: Mapping[str, bytes]) -> TokenVerdict:
         count = r.take(1)[0]
         digest = r.take(8).hex()
         gate = r.short(MAX_GATE_ID)
-        if r.pos != len(payload) or kind_code >= len(KIND_CODES):
+        if r.pos != len(payload) or kind_code not in KIND_CODES:
             raise ValueError("trailing bytes or bad kind")
     except (ValueError, UnicodeDecodeError, IndexError):
         return TokenVerdict(Reason.SLIP_MALFORMED, detail="code is damaged")

@@ -12,10 +12,10 @@ import json
 import queue
 import sys
 import time
-from datetime import datetime
 from typing import Any, Callable
 
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
+from domain.clock import SystemClock
 from domain.errors import DriverError
 
 
@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+    # an installer's terminal: the time as its own `date` shows it (these tools read no estate config)
+    return SystemClock().now().astimezone().isoformat(timespec="milliseconds")
 
 
 # ---------------------------------------------------------------------- reader

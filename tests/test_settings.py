@@ -52,12 +52,44 @@ port = "/dev/serial/by-id/usb-RDM6300"
     ("[rules]\nlarge_items_from = '25:00'\n", "rules.large_items_from: expected a time"),
     ("[gate\nid = 1\n", "not valid TOML"),
     ("gate = 3\n", "gate: expected a table"),
+    ("[display]\nwidth = 800.0\n", "display.width: expected an integer, got 800.0"),
+    ("[display]\nfullscreen = 1\n", "display.fullscreen: expected true or false, got 1"),
+    ("[camera]\nmax_fps = nan\n", "camera.max_fps: expected a number, got nan"),
+    ("[gate]\nname = 2026-10-01\n", "gate.name: expected a string, got datetime.date(2026, 10, 1)"),
+    ("[rules]\nholidays = 2026-10-01\n", "rules.holidays: expected a list of a date"),
+    ("[rules]\nholidays = [2026-10-01T08:00:00]\n", "rules.holidays[0]: expected a date"),
+    ("[rules]\nlarge_items_from = '08:00+08:00'\n", "rules.large_items_from: expected a time"),
 ])
 def test_mistakes_are_named_with_file_and_key(tmp_path, text, where):
     p = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load(KioskConfig, p)
     assert str(p) in str(err.value) and where in str(err.value)
+
+
+def test_toml_native_dates_and_times_and_hh_mm_text_are_all_accepted(tmp_path):
+    cfg = load(KioskConfig, write(tmp_path, """
+[rules]
+large_items_from = 06:45:00
+large_items_until = "22:15"
+working_days = [2026-09-27, "2026-10-11"]
+[camera]
+max_fps = 10
+"""))
+    assert (cfg.rules.large_items_from, cfg.rules.large_items_until) == (time(6, 45), time(22, 15))
+    assert cfg.rules.working_days == (date(2026, 9, 27), date(2026, 10, 11))
+    assert cfg.camera.max_fps == 10.0 and isinstance(cfg.camera.max_fps, float)
+
+
+def test_one_table_is_checked_as_strictly_and_named_by_its_table(tmp_path):
+    from drivers.config import GpioConfig
+    from domain.settings import load_table
+
+    p = write(tmp_path, "[gpio]\nrelay_pin = 5\n[camera]\nnonsense = 1\n")
+    assert load_table(GpioConfig, p, "gpio").relay_pin == 5
+    bad = write(tmp_path, "[gpio]\nrelay_pin = '5'\n")
+    with pytest.raises(ConfigError, match=r"kiosk.toml: gpio.relay_pin: expected an integer, got '5'"):
+        load_table(GpioConfig, bad, "gpio")
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
@@ -72,6 +104,12 @@ def test_config_check_command(tmp_path):
     bad = write(tmp_path, "[gate]\nname = 5\n")
     out = subprocess.run([sys.executable, "-m", "kiosk.cli", "config", "check", str(bad)], capture_output=True, text=True)
     assert out.returncode == 2 and "gate.name: expected a string, got 5" in out.stderr
+
+
+@pytest.mark.parametrize("args", [["config/kiosk.toml"], ["config/sync.toml"], ["--kind", "office", "config/office.toml"]])
+def test_config_check_passes_every_shipped_file(args):
+    ok = subprocess.run([sys.executable, "-m", "kiosk.cli", "config", "check", *args], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and "ok" in ok.stdout, ok.stderr
 
 
 def test_every_shipped_config_file_is_valid_and_documents_every_key():

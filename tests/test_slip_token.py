@@ -1,7 +1,10 @@
 """Signed slip tokens: what verifies, what never does, and that the QR stays small."""
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import segno
@@ -105,3 +108,57 @@ def test_items_digest_depends_on_every_field_of_every_line():
     assert tok.items_digest(a) == tok.items_digest(list(a))
     assert tok.items_digest(a) != tok.items_digest([SlipItem("冰箱", 2, "双开门"), SlipItem("纸箱", 3, "")])
     assert tok.items_digest(a) != tok.items_digest(a[::-1])
+
+
+# --- Pinned kind codes and golden tokens: slips already printed must read the same forever ---
+
+#: The Ed25519 key of the golden vectors (its 32-byte seed); a test key, never an office's.
+GOLDEN_SEED = bytes.fromhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+GOLDEN_KEY = Ed25519PrivateKey.from_private_bytes(GOLDEN_SEED)
+GOLDEN_KEYS = {tok.key_id_of(tok.public_raw(GOLDEN_KEY)): tok.public_raw(GOLDEN_KEY)}
+VECTORS = json.loads((Path(__file__).parent / "data" / "slip_token_vectors.json").read_text(encoding="utf-8"))["vectors"]
+
+
+def golden_claims(v) -> TokenClaims:
+    c = v["claims"]
+    return TokenClaims(slip_id=c["slip_id"], kind=SlipKind(c["kind"]), unit_id=c["unit_id"],
+                       valid_from=datetime.fromisoformat(c["valid_from"]), valid_until=datetime.fromisoformat(c["valid_until"]),
+                       item_count=c["item_count"], items_digest=c["items_digest"], key_id=c["key_id"],
+                       exit_gate_id=c["exit_gate_id"])
+
+
+def test_every_slip_kind_has_its_own_pinned_code():
+    assert set(tok.KIND_CODES.values()) == set(SlipKind), "a SlipKind without a token code: pin the next unused code"
+    assert len(set(tok.KIND_CODES.values())) == len(tok.KIND_CODES)
+    assert all(0 <= code <= 255 for code in tok.KIND_CODES)
+    assert all(tok.KIND_CODES[tok.CODE_OF_KIND[kind]] is kind for kind in SlipKind)
+
+
+def test_every_slip_kind_has_a_golden_token():
+    assert {SlipKind(v["claims"]["kind"]) for v in VECTORS} == set(SlipKind)
+
+
+@pytest.mark.parametrize("v", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_golden_claims_sign_to_exactly_the_recorded_text(v):
+    items = [SlipItem(name, quantity, spec) for name, quantity, spec in v["items"]]
+    assert tok.items_digest(items) == v["claims"]["items_digest"]
+    assert tok.sign(golden_claims(v), GOLDEN_KEY) == v["token"]
+
+
+@pytest.mark.parametrize("v", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_golden_text_verifies_to_exactly_the_recorded_claims(v):
+    verdict = tok.verify(v["token"], GOLDEN_KEYS)
+    assert verdict.ok, verdict.detail
+    assert verdict.claims == golden_claims(v)
+
+
+def test_a_kind_code_no_kind_has_is_malformed_even_when_properly_signed():
+    text = tok.sign(claims(slip_id="S1"), GOLDEN_KEY)
+    body = text[len(tok.PREFIX):]
+    payload = bytearray(base64.b32decode(body + "=" * (-len(body) % 8))[:-tok.SIGNATURE_LEN])
+    kind_at = 1 + 4 + 1 + len("S1")
+    assert payload[kind_at] == tok.CODE_OF_KIND[SlipKind.OWNER]
+    payload[kind_at] = max(tok.KIND_CODES) + 1
+    forged = bytes(payload) + GOLDEN_KEY.sign(b"GP1" + bytes(payload))
+    verdict = tok.verify(tok.PREFIX + base64.b32encode(forged).decode().rstrip("="), GOLDEN_KEYS)
+    assert verdict.reason is Reason.SLIP_MALFORMED

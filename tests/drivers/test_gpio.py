@@ -47,6 +47,12 @@ def wait_until(pred) -> None:
         time.sleep(0.01)
 
 
+def patterns_running(gate) -> list[str]:
+    """Outputs with a pulse or blink pattern still running (gpiozero runs each in its own thread)."""
+    return [name for name, device in gate.outputs.items()
+            if getattr(device, "_blink_thread", None) is not None and device._blink_thread.is_alive()]
+
+
 def test_all_outputs_are_off_after_start(make_gate):
     gate = make_gate()
     f = gate.pin_factory
@@ -58,7 +64,7 @@ def test_opening_the_gate_pulses_the_relay_once_and_leaves_it_closed(make_gate):
     relay = gate.pin_factory.pin(17)
     gate.open_gate()
     wait_until(lambda: levels(relay) == [False, True, False])
-    time.sleep(0.1)
+    wait_until(lambda: not patterns_running(gate))      # the pulse is over: nothing can switch it again
     assert levels(relay) == [False, True, False]
 
 
@@ -88,8 +94,10 @@ def test_safe_state_stops_a_running_alert_and_a_gate_pulse(make_gate):
     gate.open_gate()
     gate.signal("alert")
     wait_until(lambda: f.pin(17).state and f.pin(23).state)
+    assert patterns_running(gate)
     gate.safe_state()
-    time.sleep(0.3)                      # a blink thread still running would switch something back on
+    # a blink thread still running would switch something back on: none may be left
+    assert patterns_running(gate) == []
     assert [f.pin(p).state for p in (17, 27, 22, 23)] == [False] * 4
 
 

@@ -9,6 +9,7 @@ import pytest
 from drivers.config import ReaderConfig
 from drivers.reader import SerialCardReader
 from drivers.events import CardRead, CardRemoved, DeviceHealth
+from drivers.pn532 import IN_LIST_PASSIVE_TARGET
 from domain.errors import DriverError
 
 from .ptys import Events, Pn532Module, PtyPort
@@ -129,7 +130,12 @@ def test_a_pn532_reports_a_mifare_card_once_and_its_removal(port, running):
         events.wait_for(online(True))
         module.card = bytes.fromhex("DEADBEEF")
         events.wait_for(lambda e: isinstance(e, CardRead))
-        time.sleep(0.8)         # many polls, well past removal_gap_s, with the card still there
+        # many polls, well past removal_gap_s (0.3 s at one poll per 0.03 s), with the card still there
+        polls = module.commands.count(IN_LIST_PASSIVE_TARGET)
+        deadline = time.monotonic() + 5
+        while module.commands.count(IN_LIST_PASSIVE_TARGET) < polls + 20:
+            assert time.monotonic() < deadline, "the reader stopped polling with a card in the field"
+            time.sleep(0.01)
         assert not [e for e in events.drain(0.01) if isinstance(e, CardRemoved)]
         module.card = None
         events.wait_for(lambda e: isinstance(e, CardRemoved))

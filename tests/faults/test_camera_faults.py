@@ -183,7 +183,10 @@ def test_one_damaged_image_in_a_folder_source_is_skipped_not_taken_for_a_lost_ca
     try:
         for k in (1, 2):
             events.wait_for(lambda e: isinstance(e, SlipScanned) and e.text == slip_text(k))
-        time.sleep(0.5)                     # several passes over the folder, damaged file included
+        deadline = time.monotonic() + 10    # several passes over the folder, damaged file included
+        while scanner.source.index < 4 * 3:
+            assert time.monotonic() < deadline, f"the folder source read {scanner.source.index} images"
+            time.sleep(0.01)
         assert scanner.online
     finally:
         scanner.stop()

@@ -88,10 +88,13 @@ def _kiosk_data(demo, tmp_path: Path) -> Path:
     return d
 
 
+# kill -9 trials are fault campaigns, timing-dependent by nature: `make faults` runs them, not the default suite.
+@pytest.mark.faults
 def test_acknowledged_events_survive_kill_9_of_the_writer(tmp_path):
     _kill_trials(tmp_path, 8)
 
 
+@pytest.mark.faults
 def test_acknowledged_releases_survive_kill_9_of_the_kiosk(demo, tmp_path):
     _kill_trials(tmp_path, 4, _kiosk_data(demo, tmp_path))
 

@@ -269,6 +269,7 @@ def _permit_status(replica: Path, card: str) -> str | None:
         conn.close()
 
 
+@pytest.mark.faults      # counts latencies (watchdog gaps, status age): run by `make faults`, not the default suite
 def test_a_slow_link_draining_a_backlog_keeps_watchdog_status_and_revocations_coming(
         office: OfficeServer, tmp_path: Path) -> None:
     """systemd kills a daemon that misses WatchdogSec, the kiosk calls one whose status is

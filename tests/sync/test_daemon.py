@@ -82,7 +82,11 @@ def test_the_outbox_drains_by_itself_after_the_office_comes_back(office: OfficeS
         for _ in range(30):
             gate.record()
         assert wait_for(lambda: (read_status(gate.status_path) or {}).get("state") == "offline", timeout=5)
-        time.sleep(1.0)
+
+        def offline_with_backlog() -> bool:
+            s = read_status(gate.status_path) or {}
+            return s.get("outbox_depth") == 30 and (s.get("last_pull_attempt_at") or "") > (s.get("last_pull_at") or "")
+        assert wait_for(offline_with_backlog, timeout=5)
         status = read_status(gate.status_path)
         assert status is not None and status["outbox_depth"] == 30 and "unreachable" in status["error"]
         assert status["ok"] is False and status["last_pull_attempt_at"] > status["last_pull_at"]

@@ -45,6 +45,7 @@ def kill_campaign(office: OfficeServer, tmp_path: Path, trials: int, seed: int) 
     return killed_with_backlog
 
 
+@pytest.mark.faults      # kill -9 trials: a fault campaign, run by `make faults`
 def test_kill_9_while_pushing_loses_and_repeats_nothing(office: OfficeServer, tmp_path: Path) -> None:
     backlog_kills = kill_campaign(office, tmp_path, trials=10, seed=5)
     assert backlog_kills >= 3, "the kills should land while events were still waiting to be pushed"
