@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any, Iterable, Mapping
+
+from domain.exitrow import HASHED_FIELDS, ExitRow
 
 GENESIS = "0" * 64
 
-#: The fields a row's hash covers, in the order they are listed here (keys are sorted anyway).
-CHAIN_FIELDS: tuple[str, ...] = (
-    "event_id", "gate_id", "seq", "kind", "at", "clock_synced",
-    "guard_id", "card_uid", "permit_id", "slip_id", "reasons", "detail",
-)
+#: The fields a row's hash covers: the row's own fields (domain/exitrow.py), not the chain's two.
+CHAIN_FIELDS: tuple[str, ...] = HASHED_FIELDS
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:
@@ -25,6 +25,11 @@ def canonical(row: Mapping[str, Any]) -> bytes:
 
 def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(row)).hexdigest()
+
+
+def seal(row: ExitRow) -> ExitRow:
+    """``row`` with its hash over its ``prev_hash`` and its own fields."""
+    return replace(row, hash=row_hash(row.prev_hash, row.to_dict()))
 
 
 def first_break(rows: Iterable[Mapping[str, Any]], prev_hash: str = GENESIS, first_seq: int = 1) -> tuple[int, str] | None:

@@ -1,16 +1,29 @@
 """The exit log's row: what a gate records, and what the office receives, verifies and stores.
 
 One definition for every place that reads or writes a row: the gate's exit log
-(kiosk/exitlog.py), the hash chain (domain/chain.py), the push API and the office's
-table. A `LogEntry` is what the core decides; the gate's log adds the event id, its
-sequence number and the chain to make an `ExitRow`.
+(kiosk/exitlog.py), the hash chain (domain/chain.py), the push API's `EventRow`
+(office/api.py) and the office's events table (office/schema.py, office/ingest.py).
+`ROW_FIELDS` lists the row's fields with their types and limits; everything else is
+derived from it. A `LogEntry` is what the core decides; the gate's log adds the event
+id, its sequence number and the chain to make an `ExitRow`.
+
+Three forms of a row:
+
+* the **row** (`ExitRow.to_dict`): what is hashed and what the gate pushes as JSON:
+  ``reasons`` a list, ``detail`` an object, ``clock_synced`` a bool;
+* the **stored** form (`ExitRow.encode`): the same fields as SQL column values, the
+  JSON fields as text and the flag as 0/1 (the gate's SQLite file and the office's table);
+* the `ExitRow` itself, typed.
 """
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable, Literal, Mapping
+
+from domain.slip_token import MAX_GATE_ID
 
 
 class EntryKind(str, enum.Enum):
@@ -26,6 +39,53 @@ class EntryKind(str, enum.Enum):
     SHIFT_END = "shift_end"
     EXIT_REQUEST = "exit_request"
 
+    @property
+    def label_zh(self) -> str:
+        return _KIND_LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _KIND_LABELS[self][1]
+
+    @property
+    def consumes_slip(self) -> bool:
+        """Whether a row of this kind uses up the slip it names (see `consumes_slip`)."""
+        return self in CONSUMING_KINDS
+
+
+#: What staff read for each kind, at the gate and in the office console (docs/console.md).
+_KIND_LABELS: dict[EntryKind, tuple[str, str]] = {
+    EntryKind.RELEASE: ("放行", "Release"),
+    EntryKind.REFUSAL: ("拒绝放行", "Refusal"),
+    EntryKind.CARD_PASS: ("刷卡通行", "Card pass"),
+    EntryKind.CARD_DENIED: ("刷卡被拒", "Card denied"),
+    EntryKind.OVERRIDE: ("主管强制放行", "Override"),
+    EntryKind.REPORT: ("上报", "Report"),
+    EntryKind.SHIFT_START: ("上岗", "Shift start"),
+    EntryKind.SHIFT_END: ("下岗", "Shift end"),
+    EntryKind.EXIT_REQUEST: ("按钮开门", "Exit button"),
+}
+
+#: A release, or a supervisor's override, uses up the slip it names: a second one is double use.
+CONSUMING_KINDS: frozenset[EntryKind] = frozenset({EntryKind.RELEASE, EntryKind.OVERRIDE})
+
+
+def consumes_slip(kind: str | EntryKind) -> bool:
+    """Whether an exit-log row of ``kind`` consumes its slip; an unknown kind does not."""
+    try:
+        return EntryKind(kind) in CONSUMING_KINDS
+    except ValueError:
+        return False
+
+
+def kind_label(kind: str | EntryKind) -> tuple[str, str]:
+    """(Chinese, English) for a row kind; an unknown kind (a newer gate's) shows as itself."""
+    try:
+        k = EntryKind(kind)
+    except ValueError:
+        return str(kind), str(kind)
+    return k.label_zh, k.label_en
+
 
 @dataclass(frozen=True)
 class LogEntry:
@@ -39,3 +99,145 @@ class LogEntry:
     slip_id: str = ""
     reasons: tuple[str, ...] = ()
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ the row's fields
+
+#: Sequence numbers are BIGINT at the office: anything larger is refused, never sent to the database.
+MAX_SEQ = 2**63 - 1
+HEX64 = r"^[0-9a-f]{64}$"
+
+#: How a field is held in an SQL column. ``varchar`` is bounded by the field's max_length;
+#: ``json`` is text holding the field as JSON; ``flag`` is an integer 0/1.
+SqlType = Literal["bigint", "varchar", "text", "json", "flag"]
+
+
+@dataclass(frozen=True)
+class RowField:
+    """One field of the exit-log row: its type, its limits, whether the chain hashes it."""
+
+    name: str
+    type: type                              # int | str | bool | list (of str) | dict
+    sql: SqlType
+    required: bool = True                   # no default: a row without it is refused
+    min_length: int | None = None
+    max_length: int | None = None           # characters, or items of a list
+    item_max_length: int | None = None      # characters of each list item
+    ge: int | None = None
+    le: int | None = None
+    pattern: str | None = None
+    hashed: bool = True                     # covered by the row's hash (domain/chain.py)
+
+    @property
+    def default(self) -> Any:
+        """The value of an optional field when it is absent."""
+        return {str: "", list: (), dict: {}}[self.type] if not self.required else None
+
+
+#: The row, in the order the gate's exit-log table holds it.
+ROW_FIELDS: tuple[RowField, ...] = (
+    RowField("seq", int, "bigint", ge=1, le=MAX_SEQ),
+    RowField("event_id", str, "varchar", min_length=1, max_length=64),
+    RowField("gate_id", str, "varchar", min_length=1, max_length=MAX_GATE_ID),
+    RowField("kind", str, "varchar", min_length=1, max_length=16),
+    RowField("at", str, "varchar", min_length=1, max_length=40),
+    RowField("clock_synced", bool, "flag"),
+    RowField("guard_id", str, "text", required=False, max_length=64),
+    RowField("card_uid", str, "text", required=False, max_length=64),
+    RowField("permit_id", str, "text", required=False, max_length=32),
+    RowField("slip_id", str, "text", required=False, max_length=64),
+    RowField("reasons", list, "json", required=False, max_length=32, item_max_length=64),
+    RowField("detail", dict, "json", required=False),
+    RowField("prev_hash", str, "varchar", max_length=64, pattern=HEX64, hashed=False),
+    RowField("hash", str, "varchar", max_length=64, pattern=HEX64, hashed=False),
+)
+FIELD: dict[str, RowField] = {f.name: f for f in ROW_FIELDS}
+ROW_NAMES: tuple[str, ...] = tuple(f.name for f in ROW_FIELDS)
+#: The fields a row's hash covers (domain/chain.py): all but the chain's own two.
+HASHED_FIELDS: tuple[str, ...] = tuple(f.name for f in ROW_FIELDS if f.hashed)
+
+
+def encode_value(f: RowField, value: Any) -> Any:
+    """One field's value as its SQL column holds it."""
+    if f.sql == "json":
+        if f.type is list:
+            return json.dumps(list(value), ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if f.sql == "flag":
+        return int(bool(value))
+    return value
+
+
+def decode_value(f: RowField, value: Any) -> Any:
+    """One SQL column value back as the row holds it (and as it was hashed)."""
+    if f.sql == "json":
+        parsed = json.loads(value)
+        return tuple(parsed) if f.type is list else parsed
+    if f.sql == "flag":
+        return bool(value)
+    return value
+
+
+@dataclass(frozen=True)
+class ExitRow:
+    """One exit-log row: a gate event with its id, this gate's sequence number and the chain."""
+
+    seq: int
+    event_id: str
+    gate_id: str
+    kind: str            # an EntryKind's value; kept as text so that a newer gate's kinds still verify
+    at: str              # ISO 8601 with the offset, as the gate's clock read it
+    clock_synced: bool
+    guard_id: str = ""
+    card_uid: str = ""
+    permit_id: str = ""
+    slip_id: str = ""
+    reasons: tuple[str, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = ""
+    hash: str = ""
+
+    @classmethod
+    def of_entry(cls, entry: LogEntry, *, event_id: str, gate_id: str, seq: int, clock_synced: bool,
+                 prev_hash: str) -> "ExitRow":
+        """The row for ``entry`` before it is hashed (``hash`` empty: see domain.chain.seal)."""
+        return cls(seq=seq, event_id=event_id, gate_id=gate_id, kind=entry.kind.value, at=entry.at.isoformat(),
+                   clock_synced=clock_synced, guard_id=entry.guard_id, card_uid=entry.card_uid,
+                   permit_id=entry.permit_id, slip_id=entry.slip_id, reasons=tuple(entry.reasons),
+                   detail=dict(entry.detail), prev_hash=prev_hash)
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> "ExitRow":
+        """From the row's JSON form (a pushed or decoded row); absent optional fields take their default."""
+        values = {f.name: row[f.name] for f in ROW_FIELDS if f.name in row}
+        if "reasons" in values:
+            values["reasons"] = tuple(values["reasons"])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as it is hashed and pushed: ``reasons`` a list, ``detail`` an object."""
+        out = {name: getattr(self, name) for name in ROW_NAMES}
+        out["reasons"] = list(self.reasons)
+        return out
+
+    def encode(self) -> dict[str, Any]:
+        """Column values for an SQL table holding the row (the gate's exit_log, the office's events)."""
+        return {f.name: encode_value(f, getattr(self, f.name)) for f in ROW_FIELDS}
+
+    @classmethod
+    def decode(cls, stored: Mapping[str, Any]) -> "ExitRow":
+        """From a stored row's columns (other columns, like the office's ``estate``, are ignored)."""
+        return cls(**{f.name: decode_value(f, stored[f.name]) for f in ROW_FIELDS})
+
+    @property
+    def consumes_slip(self) -> bool:
+        """This row uses up a slip: a release or override naming one."""
+        return bool(self.slip_id) and consumes_slip(self.kind)
+
+
+def _check_spec(names: Iterable[str]) -> None:
+    if tuple(names) != ROW_NAMES:
+        raise AssertionError(f"ExitRow's fields {tuple(names)} differ from ROW_FIELDS {ROW_NAMES}")
+
+
+_check_spec(f.name for f in fields(ExitRow))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Iterable
 
 from domain.model import REQUIRED_APPROVALS, TEMPORARY_PASS_MAX_DAYS, ApprovalRole, Consumption, LargeItemHours, Unit, Gate, Permit, PermitKind, PermitStatus, Slip, SlipKind, SlipStatus, TokenClaims
 from domain.reasons import Reason
@@ -48,6 +49,29 @@ def effective_until(permit: Permit) -> datetime:
     if permit.kind is PermitKind.TEMPORARY:
         return min(permit.valid_until, permit.valid_from + timedelta(days=TEMPORARY_PASS_MAX_DAYS))
     return permit.valid_until
+
+
+#: Which of a card's permits speaks for it: an active one over a lost one over a revoked one.
+_STATUS_RANK = {PermitStatus.ACTIVE: 2, PermitStatus.LOST: 1, PermitStatus.REVOKED: 0}
+
+
+def card_permit(permits: Iterable[Permit]) -> Permit | None:
+    """The permit a gate decides on when one card UID is on several (or None for none).
+
+    A card is re-issued by reporting or revoking its permit and issuing a new one on the
+    same UID (the office keeps at most one active permit per card), so the active permit
+    wins over the old ones whatever their dates. Among permits of one status the one valid
+    longest wins (a renewal over the permit it renews), then the one that starts last;
+    the permit id breaks a tie, so every gate picks the same permit.
+    """
+    return max(permits, default=None,
+               key=lambda p: (_STATUS_RANK[p.status], effective_until(p), p.valid_from, p.permit_id))
+
+
+def missing_approvals(kind: SlipKind, have: Iterable[ApprovalRole]) -> tuple[ApprovalRole, ...]:
+    """The approvals a slip of ``kind`` needs (DOMAIN.md) that are not among ``have``, in the order they are due."""
+    present = set(have)
+    return tuple(r for r in REQUIRED_APPROVALS[kind] if r not in present)
 
 
 def decide_card(permit: Permit | None, now: datetime) -> CardDecision:
@@ -118,8 +142,7 @@ def decide_slip(ev: SlipEvidence, gate: Gate, now: datetime) -> SlipDecision:
     elif now >= valid_until:
         reasons.append(Reason.SLIP_EXPIRED)
     if slip is not None:
-        have = slip.approved_roles
-        missing = tuple(r for r in REQUIRED_APPROVALS[slip.kind] if r not in have)
+        missing = missing_approvals(slip.kind, slip.approved_roles)
         if missing:
             reasons.append(Reason.SLIP_APPROVALS_MISSING)
     exit_gate = (slip.exit_gate_id if slip else "") or claims.exit_gate_id

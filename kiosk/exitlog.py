@@ -8,7 +8,6 @@ rows after its own push cursor and never writes here.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -18,10 +17,10 @@ from typing import Any, Iterator
 
 from sqlite_utils import Database, Migrations
 
-from domain.exitrow import LogEntry
+from domain.exitrow import CONSUMING_KINDS, ROW_NAMES, ExitRow, LogEntry
 from domain.errors import LogChainError, StoreError
 from kiosk.store import open_database
-from domain.chain import GENESIS, first_break, row_hash
+from domain.chain import GENESIS, first_break, seal
 
 log_migrations = Migrations("gatepass.exitlog")
 
@@ -64,12 +63,15 @@ def m002_probe(db: Database) -> None:
 
 
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored row as it was hashed: JSON columns parsed, the clock flag a bool."""
-    out = dict(row)
-    out["reasons"] = json.loads(out["reasons"])
-    out["detail"] = json.loads(out["detail"])
-    out["clock_synced"] = bool(out["clock_synced"])
-    return out
+    """A stored row as it was hashed and as the office takes it (domain/exitrow.py)."""
+    return ExitRow.decode(row).to_dict()
+
+
+_INSERT = f"insert into exit_log ({', '.join(ROW_NAMES)}) values ({', '.join('?' for _ in ROW_NAMES)})"
+#: Kinds of row that use up their slip (domain.exitrow.CONSUMING_KINDS), bound as parameters.
+_CONSUMING = tuple(sorted(k.value for k in CONSUMING_KINDS))
+_RELEASES_OF = (f"select * from exit_log where slip_id = ? and kind in ({', '.join('?' for _ in _CONSUMING)}) "
+                "order by seq")
 
 
 class ExitLog:
@@ -113,37 +115,17 @@ class ExitLog:
 
     def append(self, entry: LogEntry, *, clock_synced: bool) -> dict[str, Any]:
         """Commit one event durably and return the row as stored (decoded)."""
-        row: dict[str, Any] = {
-            "event_id": str(uuid.uuid4()),
-            "gate_id": self.gate_id,
-            "seq": self._seq + 1,
-            "kind": entry.kind.value,
-            "at": entry.at.isoformat(),
-            "clock_synced": clock_synced,
-            "guard_id": entry.guard_id,
-            "card_uid": entry.card_uid,
-            "permit_id": entry.permit_id,
-            "slip_id": entry.slip_id,
-            "reasons": list(entry.reasons),
-            "detail": entry.detail,
-            "prev_hash": self._head,
-        }
-        row["hash"] = row_hash(self._head, row)
-        stored = dict(row)
-        stored["reasons"] = json.dumps(row["reasons"], ensure_ascii=False)
-        stored["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
-        stored["clock_synced"] = int(row["clock_synced"])
-        columns = ", ".join(stored)
-        marks = ", ".join("?" for _ in stored)
+        row = seal(ExitRow.of_entry(entry, event_id=str(uuid.uuid4()), gate_id=self.gate_id, seq=self._seq + 1,
+                                    clock_synced=clock_synced, prev_hash=self._head))
         conn = self.db.conn
         try:
             conn.execute("begin immediate")
             try:
-                conn.execute(f"insert into exit_log ({columns}) values ({marks})", list(stored.values()))
+                conn.execute(_INSERT, list(row.encode().values()))
                 conn.execute(
                     "insert into log_head (id, seq, hash) values (1, ?, ?) "
                     "on conflict(id) do update set seq = excluded.seq, hash = excluded.hash",
-                    [row["seq"], row["hash"]],
+                    [row.seq, row.hash],
                 )
                 conn.execute("commit")
             except BaseException:
@@ -151,9 +133,9 @@ class ExitLog:
                 raise
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot record {entry.kind.value}: {exc}") from None
-        self._seq = row["seq"]
-        self._head = row["hash"]
-        return row
+        self._seq = row.seq
+        self._head = row.hash
+        return row.to_dict()
 
     def probe(self, min_free_bytes: int = 1 << 20) -> str | None:
         """Why a new row could not be recorded now, or None when it could."""
@@ -195,8 +177,7 @@ class ExitLog:
         return [
             decode_row(r)
             for r in self.db.query(
-                "select * from exit_log where slip_id = ? and kind in ('release', 'override') order by seq",
-                [slip_id],
+                _RELEASES_OF, [slip_id, *_CONSUMING],
             )
         ]
 

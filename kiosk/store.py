@@ -16,6 +16,7 @@ from sqlite_utils import Database, Migrations
 
 from domain.model import Approval, ApprovalRole, Consumption, Guard, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, SlipStatus, Unit
 from domain.errors import StoreError
+from domain.rules import card_permit
 
 replica_migrations = Migrations("gatepass.replica")
 
@@ -116,10 +117,8 @@ class Replica:
     # ------------------------------------------------------------- reads
 
     def permit_by_card(self, uid: str) -> Permit | None:
-        rows = list(self.db.query(
-            "select * from permits where card_uid = ? order by valid_until desc limit 1", [uid]
-        ))
-        return _permit(rows[0]) if rows else None
+        """The permit that speaks for this card when the UID is on several (domain.rules.card_permit)."""
+        return card_permit(_permit(r) for r in self.db.query("select * from permits where card_uid = ?", [uid]))
 
     def guard_by_badge(self, uid: str) -> Guard | None:
         rows = list(self.db.query("select * from guards where badge_uid = ? and active = 1 limit 1", [uid]))

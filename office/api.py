@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from sqlalchemy import Engine, and_, select
 
 from domain.clock import Clock, SystemClock
@@ -21,11 +21,11 @@ from office.config import OfficeConfig
 from office.ingest import heartbeat, ingest
 from office.limits import BodyLimit
 from office.records import gate_for_credential
+from domain.exitrow import MAX_SEQ, ROW_FIELDS, RowField
 
 API = "/api/v1"
-HEX64 = r"^[0-9a-f]{64}$"
-#: Sequence numbers and cursors are BIGINT columns: anything larger is refused (422), never sent to the database.
-MAX_SEQ = 2**63 - 1
+#: Sequence numbers and cursors are BIGINT columns: anything larger than MAX_SEQ
+#: (domain/exitrow.py) is refused (422), never sent to the database.
 
 
 def server_time(clock: Clock) -> str:
@@ -43,33 +43,37 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-class EventRow(BaseModel):
-    """One exit-log row exactly as the gate stored and hashed it (kiosk/exitlog.py)."""
-
+class _EventRowChecks(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
-    seq: int = Field(ge=1, le=MAX_SEQ)
-    event_id: str = Field(min_length=1, max_length=64)
-    gate_id: str = Field(min_length=1, max_length=6)
-    kind: str = Field(min_length=1, max_length=16)
-    at: str = Field(min_length=1, max_length=40)
-    clock_synced: bool
-    guard_id: str = Field(default="", max_length=64)
-    card_uid: str = Field(default="", max_length=64)
-    permit_id: str = Field(default="", max_length=32)
-    slip_id: str = Field(default="", max_length=64)
-    reasons: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=32)
-    detail: dict[str, Any] = Field(default_factory=dict)
-    prev_hash: str = Field(pattern=HEX64)
-    hash: str = Field(pattern=HEX64)
 
     @model_validator(mode="after")
-    def _no_nul(self) -> "EventRow":
+    def _no_nul(self) -> "_EventRowChecks":
         # PostgreSQL text cannot hold NUL: refuse it here (422) on every database alike,
         # rather than let the first query on it fail (500). `detail` is stored as JSON,
         # where NUL is escaped, so it may hold any text (e.g. a scanned code).
         if _has_nul(self.model_dump(exclude={"detail"})):
             raise ValueError("text must not contain NUL (0x00) characters")
         return self
+
+
+def _event_field(f: RowField) -> tuple[Any, Any]:
+    """A pydantic field for one field of the exit-log row, with the row's limits."""
+    limits = {k: v for k, v in (("ge", f.ge), ("le", f.le), ("min_length", f.min_length),
+                                ("max_length", f.max_length), ("pattern", f.pattern)) if v is not None}
+    if f.type is list:
+        kind: Any = list[Annotated[str, Field(max_length=f.item_max_length)]]
+        return kind, Field(default_factory=list, **limits)
+    if f.type is dict:
+        return dict[str, Any], Field(default_factory=dict, **limits)
+    return f.type, (Field(**limits) if f.required else Field(default=f.default, **limits))
+
+
+#: One exit-log row exactly as the gate stored and hashed it: built from domain.exitrow.ROW_FIELDS.
+EventRow = create_model(
+    "EventRow", __base__=_EventRowChecks, __module__=__name__,
+    __doc__="One exit-log row exactly as the gate stored and hashed it (domain/exitrow.py).",
+    **{f.name: _event_field(f) for f in ROW_FIELDS},
+)
 
 
 class PushBody(BaseModel):

@@ -19,10 +19,8 @@ from office import schema
 from office.changes import lock_estate, put_rows
 from office.db import utcnow
 from domain.chain import row_hash
+from domain.exitrow import ExitRow
 from domain.slip_token import MAX_SLIP_ID
-
-#: Exit-log kinds that consume a slip (kiosk/exitlog.py releases_of).
-CONSUMING_KINDS = frozenset({"release", "override"})
 
 
 @dataclass
@@ -47,13 +45,9 @@ def raise_flag(conn: Connection, estate: str, kind: str, dedupe_key: str, messag
     return True
 
 
-def _stored(row: Mapping[str, Any], estate: str) -> dict[str, Any]:
-    out = {k: row[k] for k in ("gate_id", "seq", "event_id", "kind", "at", "guard_id", "card_uid",
-                               "permit_id", "slip_id", "prev_hash", "hash")}
-    out.update(estate=estate, clock_synced=int(bool(row["clock_synced"])),
-               reasons=json.dumps(list(row["reasons"]), ensure_ascii=False),
-               detail=json.dumps(row["detail"], ensure_ascii=False, sort_keys=True), received_at=utcnow())
-    return out
+def _stored(row: ExitRow, estate: str) -> dict[str, Any]:
+    """The events table's columns for an accepted row: the row's own (domain/exitrow.py) plus where and when."""
+    return {**row.encode(), "estate": estate, "received_at": utcnow()}
 
 
 class _Gate:
@@ -105,11 +99,12 @@ class _Gate:
         if row["event_id"] in self.known_ids:
             self.reject(row, "foreign_event_id", "event id already recorded under another sequence number")
             return False
-        self.accepted[seq] = _stored(row, self.estate)
-        self.known_ids.add(str(row["event_id"]))
-        self.seq, self.hash = seq, str(row["hash"])
+        accepted = ExitRow.from_dict(row)
+        self.accepted[seq] = _stored(accepted, self.estate)
+        self.known_ids.add(accepted.event_id)
+        self.seq, self.hash = seq, accepted.hash
         self.result.accepted += 1
-        if row["kind"] in CONSUMING_KINDS and row["slip_id"]:
+        if accepted.consumes_slip:
             self._consume(row)
         return True
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from domain.model import TEMPORARY_PASS_MAX_DAYS, PermitKind, PermitStatus, Role
+from domain.model import TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person, Role
+from domain.rules import card_permit
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.db import utcnow
@@ -124,12 +125,19 @@ def issue_permit(
 
 
 def find_permit(conn: Connection, estate: str, permit_or_card: str) -> dict[str, Any]:
-    """A permit by its id, or the newest permit on a card UID."""
+    """A permit by its id, or the permit that speaks for a card UID."""
     p = schema.permits
     row = conn.execute(select(p).where(p.c.estate == estate, p.c.permit_id == permit_or_card)).mappings().first()
     if row is None:
-        row = conn.execute(select(p).where(p.c.estate == estate, p.c.card_uid == permit_or_card)
-                           .order_by(p.c.valid_until.desc())).mappings().first()
+        on_card = {r["permit_id"]: r for r in conn.execute(
+            select(p).where(p.c.estate == estate, p.c.card_uid == permit_or_card)).mappings()}
+        # The permit the gates decide on for this card (domain.rules.card_permit), so that
+        # `revoke CARD` hits the card's active permit, not an older one that ran longer.
+        best = card_permit(Permit(r["permit_id"], r["card_uid"], PermitKind(r["kind"]), Person(r["holder_name"]),
+                                  r["unit_id"], datetime.fromisoformat(r["valid_from"]),
+                                  datetime.fromisoformat(r["valid_until"]), PermitStatus(r["status"]))
+                           for r in on_card.values())
+        row = on_card[best.permit_id] if best is not None else None
     if row is None:
         raise NotFound(f"no permit or card {permit_or_card!r} in estate {estate!r}")
     return dict(row)

@@ -10,6 +10,8 @@ here needs a new revision there (tests/office/test_migrations.py compares the tw
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Column,
     Index,
@@ -22,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
     BigInteger,
 )
+
+from domain.exitrow import ROW_FIELDS, RowField, encode_value
 
 metadata = MetaData()
 
@@ -163,23 +167,28 @@ gates = Table(
     Column("heartbeat", Text),                    # JSON of the last heartbeat
 )
 
+def _row_column(f: RowField, **kw: Any) -> Column:
+    """A column of the events table for one field of the exit-log row (domain/exitrow.py)."""
+    sql_type = {"bigint": BigInteger, "varchar": String(f.max_length), "text": Text, "json": Text,
+                "flag": Integer}[f.sql]
+    if not f.required:
+        kw.setdefault("default", encode_value(f, f.default))
+    if f.sql == "bigint" and kw.get("primary_key"):
+        kw.setdefault("autoincrement", False)
+    return Column(f.name, sql_type, nullable=False, **kw)
+
+
+_row = {f.name: f for f in ROW_FIELDS}
+_keys = ("gate_id", "seq", "event_id")
+
+#: Every exit-log row the office accepted: the row's own fields, plus its estate and when it arrived.
 events = Table(
     "events", metadata,
-    Column("gate_id", String(6), primary_key=True),
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("event_id", String(64), nullable=False, unique=True),
+    _row_column(_row["gate_id"], primary_key=True),
+    _row_column(_row["seq"], primary_key=True),
+    _row_column(_row["event_id"], unique=True),
     Column("estate", String(32), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("at", String(40), nullable=False),
-    Column("clock_synced", Integer, nullable=False),
-    Column("guard_id", Text, nullable=False, default=""),
-    Column("card_uid", Text, nullable=False, default=""),
-    Column("permit_id", Text, nullable=False, default=""),
-    Column("slip_id", Text, nullable=False, default=""),
-    Column("reasons", Text, nullable=False, default="[]"),
-    Column("detail", Text, nullable=False, default="{}"),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    *(_row_column(f) for f in ROW_FIELDS if f.name not in _keys),
     Column("received_at", String(40), nullable=False),
     Index("events_by_estate_at", "estate", "at"),
 )

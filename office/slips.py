@@ -15,7 +15,8 @@ from typing import Any, Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, func, select
 
-from domain.model import REQUIRED_APPROVALS, Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
+from domain.model import Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
+from domain.rules import missing_approvals
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.errors import NotFound, OfficeError, Refused
@@ -65,7 +66,7 @@ def check(conn: Connection, estate: str, req: SlipRequest) -> None:
     unit = require_unit(conn, estate, req.unit_id)
     if unit["unpaid_fees"]:
         raise Refused(f"unit {req.unit_id} has unpaid property, water or electricity fees: no slip until they are paid (欠费不予放行)")
-    missing = [r for r in REQUIRED_APPROVALS[req.kind] if r not in {a.role for a in req.approvals}]
+    missing = missing_approvals(req.kind, (a.role for a in req.approvals))
     if missing:
         names = ", ".join(f"{r.value} ({r.label_zh})" for r in missing)
         raise Refused(f"a {req.kind.value} slip needs approval by: {names}")

@@ -13,6 +13,7 @@ from typing import Any
 
 from kiosk.core.events import Action, Fault, FaultKind, FaultSource
 from kiosk.core.flow import RESULT_SCENES, Scene, State
+from domain.exitrow import EntryKind, kind_label
 from domain.model import Person, Role
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
 from domain.rules import SlipDecision
@@ -318,13 +319,15 @@ def _override_badge(s: State, now: datetime, x: Extras, base: dict[str, Any]) ->
     )
 
 
-_KIND_TEXT: dict[str, tuple[str, Tone]] = {
-    "release": ("放行 release", Tone.OK), "refusal": ("拒绝 refused", Tone.BAD),
-    "card_pass": ("刷卡通行 card ok", Tone.OK), "card_denied": ("刷卡拒绝 card refused", Tone.BAD),
-    "override": ("主管放行 override", Tone.WARN), "report": ("报告 report", Tone.WARN),
-    "shift_start": ("签到 sign-in", Tone.NEUTRAL), "shift_end": ("签退 sign-out", Tone.NEUTRAL),
-    "exit_request": ("按钮开门 exit button", Tone.NEUTRAL),
-}
+#: How each kind of row is coloured on the recent-events screen; its words are EntryKind's labels.
+_KIND_TONE: dict[str, Tone] = {k.value: tone for k, tone in (
+    (EntryKind.RELEASE, Tone.OK), (EntryKind.REFUSAL, Tone.BAD), (EntryKind.CARD_PASS, Tone.OK),
+    (EntryKind.CARD_DENIED, Tone.BAD), (EntryKind.OVERRIDE, Tone.WARN), (EntryKind.REPORT, Tone.WARN))}
+
+
+def _kind_text(kind: str) -> tuple[str, Tone]:
+    zh, en = kind_label(kind)
+    return (f"{zh} {en}" if zh != en else zh), _KIND_TONE.get(kind, Tone.NEUTRAL)
 
 
 def _row_subject(r: dict[str, Any]) -> str:
@@ -345,7 +348,7 @@ def _row_subject(r: dict[str, Any]) -> str:
 def _recent(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     rows = []
     for r in x.recent:
-        what, tone = _KIND_TEXT.get(str(r.get("kind", "")), (str(r.get("kind", "")), Tone.NEUTRAL))
+        what, tone = _kind_text(str(r.get("kind", "")))
         at = str(r.get("at", ""))
         try:
             t = datetime.fromisoformat(at)

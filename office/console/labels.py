@@ -3,20 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.exitrow import EntryKind
+from domain.exitrow import kind_label as kind_label  # re-exported: the console pages label kinds from here
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
 
+#: Exit-log kinds with their (Chinese, English) labels: EntryKind.label_zh/label_en.
+KINDS: dict[str, tuple[str, str]] = {k.value: (k.label_zh, k.label_en) for k in EntryKind}
 #: Exit-log kinds staff filter by, in the order of the filter.
-KINDS: dict[str, tuple[str, str]] = {
-    "release": ("放行", "Release"),
-    "refusal": ("拒绝放行", "Refusal"),
-    "card_pass": ("刷卡通行", "Card pass"),
-    "card_denied": ("刷卡被拒", "Card denied"),
-    "override": ("主管强制放行", "Override"),
-    "report": ("上报", "Report"),
-    "shift_start": ("上岗", "Shift start"),
-    "shift_end": ("下岗", "Shift end"),
-}
-FILTER_KINDS = ("release", "refusal", "card_pass", "card_denied", "override", "report")
+FILTER_KINDS = tuple(k.value for k in (EntryKind.RELEASE, EntryKind.REFUSAL, EntryKind.CARD_PASS,
+                                       EntryKind.CARD_DENIED, EntryKind.OVERRIDE, EntryKind.REPORT))
 
 CHOICES: dict[str, dict[str, tuple[str, str]]] = {
     "mismatch": {k: (zh, en) for k, zh, en in MISMATCH_CHOICES},
@@ -48,10 +43,6 @@ FLAG_KINDS: dict[str, tuple[str, str, str, str]] = {
                     "岗亭按一个不是放行条编号的内容放行了物品。请核查。",
                     "A gate released items against something that is not a slip number. Check it."),
 }
-
-
-def kind_label(kind: str) -> tuple[str, str]:
-    return KINDS.get(kind, (kind, kind))
 
 
 def reason_label(code: str) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from domain.exitrow import consumes_slip
 from office import schema
 from office.console.html import Safe, bi, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
@@ -213,7 +214,7 @@ def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[
         total = sum(v for (g, kk), v in counts.items() if kk in FILTER_KINDS and (gid == "__all__" or g == gid))
         cells.append(tag("td", str(total), class_="num"))
         body.append(tag("tr", join(cells), style="font-weight:600" if gid == "__all__" else None))
-    released = [r for r in rows if r["kind"] in ("release", "override") and r["slip_id"]]
+    released = [r for r in rows if consumes_slip(r["kind"]) and r["slip_id"]]
     slips = join(tag("tr", join([tag("td", c.local(r["at"]), class_="time"), tag("td", r["gate_id"]),
                                  tag("td", tag("code", r["slip_id"])),
                                  tag("td", tag("span", bi(*kind_label(r["kind"])), class_=f"badge k-{r['kind']}")),

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from domain.model import SlipKind
 from office import schema
 from office.console import auth
 from office.console.html import Safe, bi, esc, join, post_button, tag
@@ -21,8 +22,8 @@ from office.ingest import list_flags, list_gates, resolve_flag
 STALE_AFTER = timedelta(minutes=3)
 #: Slips listed: valid within the last ... days, or later.
 SLIP_DAYS = 14
-KIND_ZH = {"owner": "业主", "tenant": "租户", "non_owner": "非业主", "contractor": "施工单位", "move_out": "迁出",
-           "company": "公司财产"}
+#: Slip kinds in Chinese: SlipKind.label_zh, the words the gate shows for the same slip.
+KIND_ZH = {k.value: k.label_zh for k in SlipKind}
 
 
 def flag_what(f: dict[str, Any]) -> Safe:

@@ -20,7 +20,8 @@ STATUS = Status(reader=False, camera=True, sync_ok=False, replica_age_s=3 * 8640
 RECENT = tuple(
     {"kind": k, "at": NOW.isoformat(), "slip_id": "S2026112501", "guard_id": "G001",
      "reasons": ["slip.used_at_other_gate"], "detail": {"report": "suspicious_items"}}
-    for k in ("release", "refusal", "card_pass", "card_denied", "override", "report", "shift_start", "shift_end") * 2
+    for k in ("release", "refusal", "card_pass", "card_denied", "override", "report", "shift_start", "shift_end",
+              "exit_request") * 2
 )
 LEGEND = tuple((f"F{i}", f"保安欧阳建国{i}") for i in range(1, 13)) + tuple(
     (chr(97 + i), f"approvals_missing{i}") for i in range(16)) + (("PIN", "欧阳建国 2468  司马慧敏 1357"),)
