@@ -60,7 +60,7 @@ def parse_instant(value: object) -> datetime | None:
 
 
 def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat(timespec="milliseconds")
+    return None if at is None else at.isoformat()
 
 
 def _int(value: object, default: int | None = 0, minimum: int = 0) -> int | None:
@@ -349,7 +349,7 @@ class SyncStatus:
 
         error_text = text("error")
         if problems:
-            error_text = "; ".join(problems + ([error_text] if error_text else []))
+            error_text = clean_text("; ".join(problems + ([error_text] if error_text else [])), MAX_TEXT)
         return cls(
             gate_id=clean_text(data.get("gate_id"), 40), pid=_int(data.get("pid"), None, 1),
             updated_at=parse_instant(data.get("updated_at")), state=state, ok=ok, error=error_text,

@@ -179,8 +179,8 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
             tag("td", "—" if depth is None else tag("span", str(depth), class_="bad" if int(depth) > 100 else None),
                 class_="num"),
             tag("td", off_cell, class_="num"),
-            tag("td", health(c, devices.get("reader"))),
-            tag("td", health(c, devices.get("camera"))),
+            tag("td", health(c, devices.get("reader")), class_="device"),
+            tag("td", health(c, devices.get("camera")), class_="device"),
             tag("td", ", ".join(f"{k} {v}" for k, v in sorted((beat.versions if beat else {}).items())),
                 class_="note"),
         ]), class_="stale" if stale else None))
