@@ -168,8 +168,8 @@ class DeviceHealth:
         except ValueError:
             state = DeviceState.UNKNOWN
             problems.append(f"unknown state {clean_text(raw_state, 40)!r}")
-        if problems:
-            detail = clean_text("; ".join(problems) + (f" ({detail})" if detail else ""))
+        if problems:                         # half a report is no report: say what was wrong
+            return cls(DeviceState.UNKNOWN, clean_text("; ".join(problems) + (f" ({detail})" if detail else "")), at)
         return cls(state, detail, at)
 
     def aged(self, now: datetime, heartbeat_interval_s: float) -> "DeviceHealth":
