@@ -15,7 +15,6 @@ import sqlite3
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
