@@ -1,8 +1,10 @@
-"""The daemon's status file: what the kiosk's status bar shows about sync.
+"""The status files the gate's processes leave for each other.
 
-Written atomically (temporary file, then os.replace) so that the kiosk never reads a
-half-written file; `read_status` never raises, because a status bar must not crash
-the gate over a missing or damaged file.
+The sync daemon's status file (what the kiosk's status bar shows about sync) and the
+kiosk's health file (what the daemon's heartbeats say about the reader and camera);
+their contents are the contracts in `domain.contracts`. Written atomically (temporary
+file, then os.replace) so that a reader never sees a half-written file; the readers
+never raise, because a status bar must not crash the gate over a missing or damaged file.
 """
 from __future__ import annotations
 
@@ -12,19 +14,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-#: Keys the daemon writes (all present; times are ISO 8601 UTC or null):
-#: ``ok``/``error`` say how the last attempt went (``error`` is cleared on success) while
-#: ``last_error`` keeps the most recent failure; ``last_pull_at`` and ``last_push_at`` are
-#: the last *successful* pull and push (the age of the gate's data), ``*_attempt_at`` the
-#: last tries; ``state`` is starting | ok | offline | error | stopped.
-STATUS_KEYS = (
-    "gate_id", "pid", "updated_at", "state", "ok", "error", "office_url", "last_pull_at", "last_pull_attempt_at",
-    "pull_cursor", "last_push_at", "last_push_attempt_at", "push_cursor", "outbox_depth", "last_error",
-    "last_error_at", "clock_offset_s", "office_epoch",
-)
+from domain.contracts import SYNC_STATUS_KEYS, KioskHealth, SyncState, SyncStatus, clean_text
+
+#: Keys the daemon writes (all present; times are ISO 8601 UTC or null): the fields of
+#: `domain.contracts.SyncStatus`, which says what each means.
+STATUS_KEYS = SYNC_STATUS_KEYS
 
 
-def write_status(path: str | Path, status: dict[str, Any]) -> None:
+def write_status(path: str | Path, status: dict[str, Any] | SyncStatus | KioskHealth) -> None:
+    """Replace the file atomically with `status` (a contract is written as its JSON form)."""
+    if isinstance(status, (SyncStatus, KioskHealth)):
+        status = status.to_json()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
@@ -51,3 +51,25 @@ def read_status(path: str | Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def read_sync_status(path: str | Path) -> SyncStatus | None:
+    """The daemon's status file as a `SyncStatus`: None if there is none, an ERROR status if it is damaged."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return SyncStatus(state=SyncState.ERROR, ok=False, error=clean_text(f"status file unreadable: {exc}"))
+    return SyncStatus.from_json(data)
+
+
+def read_kiosk_health(path: str | Path) -> KioskHealth:
+    """The kiosk's health file; never raises (missing or damaged: every device UNKNOWN, saying why)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return KioskHealth.missing("the kiosk has written no health file (not running?)")
+    except (OSError, ValueError) as exc:
+        return KioskHealth.missing(clean_text(f"kiosk health file unreadable: {exc}"))
+    return KioskHealth.from_json(data)

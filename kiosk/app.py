@@ -24,7 +24,7 @@ from kiosk.resolve import Resolver
 from kiosk.store import Replica
 from kiosk.shell.controller import Controller
 from kiosk.shell.devices import Devices, RecordingGateIO
-from kiosk.ui.status import StatusMonitor
+from kiosk.shell.status import StatusMonitor
 
 Emit = Callable[[object], None]
 

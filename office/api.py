@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
 from sqlalchemy import Engine, and_, select
 
 from domain.clock import Clock, SystemClock
+from domain.contracts import DEFAULT_HEARTBEAT_S, MAX_DETAIL, DeviceState, HeartbeatBody
 from office import schema
 from office.config import OfficeConfig
 from office.ingest import heartbeat, ingest
@@ -113,14 +114,35 @@ class PullPage(BaseModel):
     server_time: str
 
 
-class Heartbeat(BaseModel):
+class DeviceReport(BaseModel):
+    """`domain.contracts.DeviceHealth` on the wire: one device's state, detail and time of report."""
+
     model_config = ConfigDict(extra="forbid")
-    versions: dict[str, Annotated[str, Field(max_length=64)]] = Field(default_factory=dict, max_length=16)
-    reader: str = Field(default="unknown", max_length=200)
-    camera: str = Field(default="unknown", max_length=200)
-    outbox_depth: int = Field(default=0, ge=0)
-    clock_offset_s: float | None = None
-    sent_at: str = Field(default="", max_length=40)
+    state: DeviceState
+    detail: str = Field(default="", max_length=MAX_DETAIL)
+    at: AwareDatetime | None = Field(default=None, description="When the kiosk reported this state (ISO 8601 with zone).")
+
+
+#: A device as an older gate reported it: free text such as "online: /dev/ttyUSB0 open (rdm6300)".
+LegacyReport = Annotated[str, Field(max_length=MAX_DETAIL)]
+
+
+class Heartbeat(BaseModel):
+    """`domain.contracts.HeartbeatBody` on the wire: what the sync daemon sends is what is validated here."""
+
+    model_config = ConfigDict(extra="forbid")
+    versions: dict[Annotated[str, Field(max_length=HeartbeatBody.MAX_VERSION_TEXT)],
+                   Annotated[str, Field(max_length=HeartbeatBody.MAX_VERSION_TEXT)]] = Field(
+        default_factory=dict, max_length=HeartbeatBody.MAX_VERSIONS)
+    reader: DeviceReport | LegacyReport | None = None
+    camera: DeviceReport | LegacyReport | None = None
+    outbox_depth: int = Field(default=0, ge=0, le=MAX_SEQ)
+    clock_offset_s: float | None = Field(default=None, allow_inf_nan=False, ge=-1e9, le=1e9)
+    sent_at: AwareDatetime | None = None
+    heartbeat_interval_s: float = Field(default=DEFAULT_HEARTBEAT_S, gt=0, le=86400, allow_inf_nan=False)
+
+    def contract(self) -> HeartbeatBody:
+        return HeartbeatBody.from_json(self.model_dump(mode="json"))
 
 
 class HeartbeatReply(BaseModel):
@@ -198,7 +220,7 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
     def beat(gate: Gate, body: Heartbeat) -> HeartbeatReply:
         """The gate's health; the reply's server time lets it measure its clock offset."""
         with engine.begin() as conn:
-            heartbeat(conn, gate["gate_id"], body.model_dump())
+            heartbeat(conn, gate["gate_id"], body.contract())
         return HeartbeatReply(server_time=server_time(clock))
 
     return app

@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from office.cli_support import DEFAULT_CONFIG, office_config, office_engine, now_in, parse_approval, parse_item, when
+from office.cli_support import (DEFAULT_CONFIG, estate_time, now_in, office_config, office_engine, parse_approval,
+                                parse_item, when)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -242,14 +243,26 @@ def cmd_gates(args: argparse.Namespace) -> int:
     cfg = office_config(args)
     with office_engine(cfg).connect() as conn:
         gates = list_gates(conn, cfg.estate)
+    et = estate_time(args, cfg)
+    now = et.now()
     if args.json:
-        print(json.dumps(gates, ensure_ascii=False, indent=1))
+        print(json.dumps([dict(g, heartbeat=g["heartbeat"].to_json() if g["heartbeat"] else None,
+                               devices={k: d.to_json() for k, d in g["heartbeat"].as_of(now).items()}
+                               if g["heartbeat"] else None) for g in gates], ensure_ascii=False, indent=1))
         return 0
+
+    def device(d: Any) -> str:
+        text = f"{d.state.value}" + (f" ({d.detail})" if d.detail else "")
+        return text + (f", last report {et.local(d.at):%Y-%m-%d %H:%M:%S}" if not d.state.known and d.at else "")
+
     for g in gates:
-        beat = g["heartbeat"] or {}
+        beat = g["heartbeat"]
+        devices = beat.as_of(now) if beat else None
         print(f"{g['gate_id']:<6} {g['name']:<12} last seen {(g['last_seen'] or 'never')[:19]:<19} "
-              f"rows {g['head_seq']:<7} outbox {beat.get('outbox_depth', '?'):<5} reader {beat.get('reader', '?')}, "
-              f"camera {beat.get('camera', '?')}, clock offset {beat.get('clock_offset_s', '?')} s")
+              f"rows {g['head_seq']:<7} outbox {beat.outbox_depth if beat else '?':<5} "
+              f"reader {device(devices['reader']) if devices else '?'}, "
+              f"camera {device(devices['camera']) if devices else '?'}, "
+              f"clock offset {beat.clock_offset_s if beat and beat.clock_offset_s is not None else '?'} s")
     if not gates:
         print("no gates (add one with `gatepass office add-gate NAME`)")
     return 0

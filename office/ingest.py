@@ -19,6 +19,7 @@ from office import schema
 from office.changes import lock_estate, put_rows
 from office.db import utcnow
 from domain.chain import row_hash
+from domain.contracts import HeartbeatBody
 from domain.exitrow import ExitRow
 from domain.slip_token import MAX_SLIP_ID
 
@@ -187,18 +188,33 @@ def ingest(conn: Connection, gate: Mapping[str, Any], rows: list[Mapping[str, An
     return g.save()
 
 
-def heartbeat(conn: Connection, gate_id: str, info: Mapping[str, Any]) -> None:
+def heartbeat(conn: Connection, gate_id: str, body: HeartbeatBody) -> None:
+    """Store a gate's heartbeat (the contract's JSON form) and note that it was heard from."""
     g = schema.gates
     conn.execute(update(g).where(g.c.gate_id == gate_id).values(
-        last_seen=utcnow(), heartbeat=json.dumps(dict(info), ensure_ascii=False)))
+        last_seen=utcnow(), heartbeat=json.dumps(body.to_json(), ensure_ascii=False)))
 
 
 def list_gates(conn: Connection, estate: str) -> list[dict[str, Any]]:
-    """Gates of an estate with their chain head and last heartbeat (never the credential hash)."""
+    """Gates of an estate with their chain head and last heartbeat (never the credential hash).
+
+    ``heartbeat`` is a `HeartbeatBody` (None if the gate never sent one); a stored one that
+    is damaged or from an older gate parses anyway, its unreadable parts UNKNOWN.
+    """
     g = schema.gates
     rows = conn.execute(select(g.c.gate_id, g.c.name, g.c.created_at, g.c.head_seq, g.c.last_seen, g.c.heartbeat)
                         .where(g.c.estate == estate).order_by(g.c.gate_id)).mappings()
-    return [dict(r, heartbeat=json.loads(r["heartbeat"]) if r["heartbeat"] else None) for r in rows]
+    return [dict(r, heartbeat=_stored_heartbeat(r["heartbeat"])) for r in rows]
+
+
+def _stored_heartbeat(text: str | None) -> HeartbeatBody | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    return HeartbeatBody.from_json(data)
 
 
 def list_flags(conn: Connection, estate: str, *, include_resolved: bool = False) -> list[dict[str, Any]]:

@@ -50,8 +50,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.once:
             ok = daemon.run_once()
             status = daemon.status
-            print(f"pull cursor {status['pull_cursor']}, push cursor {status['push_cursor']}, "
-                  f"outbox {status['outbox_depth']}" + (f"; last error: {status['last_error']}" if not ok else ""))
+            print(f"pull cursor {status.pull_cursor}, push cursor {status.push_cursor}, "
+                  f"outbox {status.outbox_depth}" + (f"; last error: {status.last_error}" if not ok else ""))
             return 0 if ok else 1
 
         def stop(_signum: int, _frame: Any) -> None:

@@ -9,32 +9,29 @@ nothing the office has not already recognised as a duplicate.
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 from kiosk.store import Replica
 from sync.client import OfficeClient
 from kiosk.config import SyncConfig
+from domain.clock import Clock, SystemClock
+from domain.contracts import SYNC_STATUS_REFRESH_S, HeartbeatBody, SyncState, SyncStatus, age_devices, parse_instant
 from domain.errors import GatepassError
+from kiosk.shell.sdnotify import Notifier
 from sync.errors import OfficeRefused, OfficeUnreachable, SyncError
-from sync.notify import notify, watchdog_interval_s
 from sync.outbox import Outbox
 from sync.replica_writer import LAST_PULL_AT, OFFICE_EPOCH, PULL_CURSOR, PUSH_CURSOR, ReplicaWriter
-from domain.statusfiles import write_status
+from domain.statusfiles import read_kiosk_health, write_status
 
 #: How often the status file is rewritten even when nothing changed (the kiosk's liveness check).
-STATUS_REFRESH_S = 5.0
-
-
-def utc_iso(ts: float | None = None) -> str:
-    return datetime.fromtimestamp(time.time() if ts is None else ts, timezone.utc).isoformat(timespec="milliseconds")
+STATUS_REFRESH_S = SYNC_STATUS_REFRESH_S
 
 
 class Backoff:
@@ -55,8 +52,12 @@ class Backoff:
 
 class SyncDaemon:
     def __init__(self, cfg: SyncConfig, *, gate_id: str, replica_path: str | Path, exit_log_path: str | Path,
-                 credential: str, client: OfficeClient | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 credential: str, client: OfficeClient | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall: Clock | None = None, notifier: Notifier | None = None) -> None:
+        # clock: monotonic seconds for the schedules; wall: the instants written to the status file and heartbeats
         self.cfg, self.gate_id, self.clock = cfg, gate_id, clock
+        self.wall = wall or SystemClock()
+        self.notifier = notifier if notifier is not None else Notifier.from_environment()
         self.replica = Replica.open(replica_path)
         self.writer = ReplicaWriter(self.replica)
         self.outbox = Outbox(exit_log_path)
@@ -65,24 +66,20 @@ class SyncDaemon:
         self.pull_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
         self.push_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
         self.beat_backoff = Backoff(cfg.backoff_min_s, cfg.backoff_max_s)
-        self.status: dict[str, Any] = {
-            "gate_id": gate_id, "pid": os.getpid(), "updated_at": None, "state": "starting", "ok": None,
-            "error": None, "office_url": cfg.office_url,
-            "last_pull_at": self.writer.meta(LAST_PULL_AT), "last_pull_attempt_at": None,
-            "pull_cursor": self.writer.int_meta(PULL_CURSOR),
-            "last_push_at": None, "last_push_attempt_at": None, "push_cursor": self.writer.int_meta(PUSH_CURSOR),
-            "outbox_depth": 0, "last_error": None, "last_error_at": None, "clock_offset_s": None,
-            "office_epoch": self.writer.meta(OFFICE_EPOCH),
-        }
+        self.status = SyncStatus(
+            gate_id=gate_id, pid=os.getpid(), office_url=cfg.office_url,
+            last_pull_at=parse_instant(self.writer.meta(LAST_PULL_AT)), pull_cursor=self.writer.int_meta(PULL_CURSOR),
+            push_cursor=self.writer.int_meta(PUSH_CURSOR), office_epoch=self.writer.meta(OFFICE_EPOCH))
         self._status_written = 0.0
-        self._watchdog_s = watchdog_interval_s()
-        self._last_ping = -1e9
+
+    def _set(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
 
     # ------------------------------------------------------------------ duties
 
     def pull(self) -> int:
         """Pull pages until the office has no more; return how many changes were applied."""
-        self.status["last_pull_attempt_at"] = utc_iso()
+        self._set(last_pull_attempt_at=self.wall.now())
         applied = 0
         while not self.stop_event.is_set():
             since = self.writer.int_meta(PULL_CURSOR)
@@ -94,13 +91,14 @@ class SyncDaemon:
                 self._error(f"office database changed (epoch {known} -> {epoch}); pulling the replica again")
                 continue
             changes = page.get("changes") or []
-            self.writer.apply_page(changes, int(page.get("last_seq", since)), epoch, utc_iso(), self.cfg.rows_per_commit)
+            self.writer.apply_page(changes, int(page.get("last_seq", since)), epoch, utc_iso(self.wall),
+                                   self.cfg.rows_per_commit)
             applied += len(changes)
             if not page.get("more"):
                 break
             self._between_pages()
-        self.status.update(last_pull_at=self.writer.meta(LAST_PULL_AT), pull_cursor=self.writer.int_meta(PULL_CURSOR),
-                           office_epoch=self.writer.meta(OFFICE_EPOCH))
+        self._set(last_pull_at=parse_instant(self.writer.meta(LAST_PULL_AT)),
+                  pull_cursor=self.writer.int_meta(PULL_CURSOR), office_epoch=self.writer.meta(OFFICE_EPOCH))
         return applied
 
     def _between_pages(self) -> None:
@@ -114,14 +112,11 @@ class SyncDaemon:
         self.write_status()
 
     def _ping_watchdog(self) -> None:
-        now = self.clock()
-        if self._watchdog_s and now - self._last_ping >= self._watchdog_s:
-            notify("WATCHDOG=1", f"STATUS=sync {self.status['state']}, outbox {self.status['outbox_depth']}")
-            self._last_ping = now
+        self.notifier.ping(f"sync {self.status.state.value}, outbox {self.status.outbox_depth}")
 
     def pending(self) -> int:
         depth = max(0, self.outbox.last_seq() - self.writer.int_meta(PUSH_CURSOR))
-        self.status["outbox_depth"] = depth
+        self._set(outbox_depth=depth)
         return depth
 
     def push(self, budget_s: float | None = None) -> int:
@@ -138,17 +133,17 @@ class SyncDaemon:
             rows = self.outbox.rows(cursor, self.cfg.push_batch)
             if not rows:
                 break
-            self.status["last_push_attempt_at"] = utc_iso()
+            self._set(last_push_attempt_at=self.wall.now())
             reply = self.client.push(rows)
             acked = min(int(reply["acked_seq"]), rows[-1]["seq"])
             accepted += int(reply.get("accepted", 0))
             if acked != cursor:
                 self.writer.set_meta({PUSH_CURSOR: str(acked)})
-            self.status["push_cursor"] = acked
+            self._set(push_cursor=acked)
             if acked > cursor:
                 # A long backlog on a slow link can keep this loop going for minutes: keep the
                 # watchdog fed and the status fresh (the kiosk calls a status older than 5 s dead).
-                self.status["last_push_at"] = utc_iso()
+                self._set(last_push_at=self.wall.now())
                 self.pending()
                 self._ping_watchdog()
                 self.write_status()
@@ -162,29 +157,34 @@ class SyncDaemon:
                 raise OfficeRefused(f"office did not accept row {cursor + 1}" + (f" ({reasons})" if reasons else
                                     f" (it holds {reply.get('held', 0)} rows ahead of a gap)"), 200)
         self.pending()
-        self.status["last_push_at"] = utc_iso()
+        self._set(last_push_at=self.wall.now())
         return accepted
 
+    def heartbeat_body(self) -> HeartbeatBody:
+        """What this gate tells the office: the kiosk's device reports (stale after three missed
+        heartbeats: the kiosk stopped writing them), the outbox depth, the clock offset, versions."""
+        now = self.wall.now()
+        interval = self.cfg.heartbeat_interval_s
+        devices = age_devices(read_kiosk_health(self.cfg.kiosk_health_file).devices, now, interval)
+        return HeartbeatBody(
+            reader=devices["reader"], camera=devices["camera"],
+            versions={"gatepass": _version(), "replica_cursor": str(self.writer.int_meta(PULL_CURSOR))},
+            outbox_depth=self.status.outbox_depth, clock_offset_s=self.status.clock_offset_s, sent_at=now,
+            heartbeat_interval_s=interval)
+
     def heartbeat(self) -> None:
-        info: dict[str, Any] = {
-            "versions": {"gatepass": _version(), "replica_cursor": str(self.writer.int_meta(PULL_CURSOR))},
-            "outbox_depth": self.status["outbox_depth"], "clock_offset_s": self.status["clock_offset_s"],
-            "sent_at": utc_iso(),
-        }
-        info.update(_kiosk_health(self.cfg.kiosk_health_file))
-        sent = time.time()
-        reply = self.client.heartbeat(info)
-        received = time.time()
-        try:
-            server = datetime.fromisoformat(str(reply["server_time"])).timestamp()
-            self.status["clock_offset_s"] = round(server - (sent + received) / 2, 3)
-        except (KeyError, ValueError):
-            pass
+        body = self.heartbeat_body()
+        sent = self.wall.now()
+        reply = self.client.heartbeat(body.to_json())
+        received = self.wall.now()
+        server = parse_instant(reply.get("server_time")) if isinstance(reply, dict) else None
+        if server is not None:
+            self._set(clock_offset_s=round((server - (sent + (received - sent) / 2)).total_seconds(), 3))
 
     # ------------------------------------------------------------------ loop
 
     def _error(self, message: str) -> None:
-        self.status.update(last_error=message, last_error_at=utc_iso())
+        self._set(last_error=message, last_error_at=self.wall.now())
 
     def _attempt(self, duty: Callable[[], Any], backoff: Backoff) -> float | None:
         """Run a duty; None on success, else the delay before the next try."""
@@ -193,17 +193,17 @@ class SyncDaemon:
         except (GatepassError, sqlite3.Error, KeyError, TypeError, ValueError) as exc:
             # Anything the office or the disk does wrong is retried later, never fatal.
             self._error(str(exc) if isinstance(exc, GatepassError) else f"{type(exc).__name__}: {exc}")
-            self.status.update(state="offline" if isinstance(exc, OfficeUnreachable) else "error", ok=False,
-                               error=self.status["last_error"])
+            self._set(state=SyncState.OFFLINE if isinstance(exc, OfficeUnreachable) else SyncState.ERROR, ok=False,
+                      error=self.status.last_error)
             return backoff.failed()
         backoff.succeeded()
-        self.status.update(state="ok", ok=True, error=None)
+        self._set(state=SyncState.OK, ok=True, error=None)
         return None
 
     def write_status(self, force: bool = False) -> None:
         now = self.clock()
         if force or now - self._status_written >= STATUS_REFRESH_S:
-            self.status["updated_at"] = utc_iso()
+            self._set(updated_at=self.wall.now())
             try:
                 write_status(self.cfg.status_file, self.status)
             except OSError as exc:
@@ -238,13 +238,13 @@ class SyncDaemon:
                 delay = self._attempt(self.heartbeat, self.beat_backoff)
                 next_beat = now + (self.cfg.heartbeat_interval_s if delay is None else delay)
             if not ready:
-                notify("READY=1")
+                self.notifier.ready(f"sync {self.status.state.value}")
                 ready = True
             self.write_status(force=changed)
             self._ping_watchdog()
             self.stop_event.wait(self.cfg.push_delay_s)
-        notify("STOPPING=1")
-        self.status.update(state="stopped", ok=None)
+        self.notifier.stopping()
+        self._set(state=SyncState.STOPPED, ok=None)
         self.write_status(force=True)
 
     def _safe_pending(self) -> int:
@@ -269,9 +269,5 @@ def _version() -> str:
         return "dev"
 
 
-def _kiosk_health(path: str) -> dict[str, str]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {k: str(data[k])[:200] for k in ("reader", "camera") if k in data} if isinstance(data, dict) else {}
+def utc_iso(clock: Clock) -> str:
+    return clock.now().isoformat(timespec="milliseconds")

@@ -20,7 +20,7 @@ from domain.errors import GatepassError
 from kiosk.fonts import find_cjk_font
 from kiosk.ui.input import InputTranslator, Quit
 from kiosk.ui.render import Renderer
-from kiosk.ui.sdnotify import Notifier
+from kiosk.shell.sdnotify import Notifier
 from kiosk.ui.session import Session, StatusBoard
 from kiosk.ui.text import Typesetter
 from kiosk.ui.widgets import PhotoCache
@@ -70,7 +70,7 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
     size = screen.get_size()
     session = make_session(kiosk, size, legend)
     translator = InputTranslator(size, legend_keys)
-    notifier = Notifier()
+    notifier = Notifier.from_environment()
     notifier.ready()
     period = 1.0 / max(1, cfg.display.fps)
     last_scene = session.scene

@@ -20,15 +20,10 @@ from kiosk.exitlog import ExitLog
 from kiosk.store import Replica
 from kiosk.shell.controller import Controller
 from kiosk.ui.render import Frame, Renderer
-from kiosk.ui.status import StatusMonitor
+from kiosk.shell.status import StatusMonitor
 from kiosk.ui.widgets import Page
 
 TICK_EVERY_S = 0.25
-
-
-def _health_text(online: bool | None, detail: str) -> str:
-    state = "unknown" if online is None else "online" if online else "offline"
-    return f"{state}: {detail}" if detail else state
 
 
 class StatusBoard:
@@ -63,7 +58,7 @@ class StatusBoard:
         last = self.exit_log.last_seq
         pushed = sync.pushed_seq if sync and sync.pushed_seq is not None else 0
         if self.monitor is not None:
-            self.monitor.health = {"reader": _health_text(reader, reader_d), "camera": _health_text(camera, camera_d)}
+            self.monitor.set_devices({"reader": (reader, reader_d), "camera": (camera, camera_d)})
         return Status(
             reader=reader, reader_detail=reader_d, camera=camera, camera_detail=camera_d,
             sync_ok=sync.ok if sync else None, sync_detail=sync.detail if sync else "",

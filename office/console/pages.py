@@ -15,6 +15,7 @@ from office.console import auth
 from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
+from domain.contracts import DeviceHealth, HeartbeatBody
 from office.errors import OfficeError
 from office.ingest import list_flags, list_gates, resolve_flag
 
@@ -155,9 +156,9 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
         ("摄像头", "Camera", None), ("版本", "Versions", None))))
     body = []
     for g in gates:
-        beat = g["heartbeat"] or {}
+        beat: HeartbeatBody | None = g["heartbeat"]
         seen = datetime.fromisoformat(g["last_seen"]) if g["last_seen"] else None
-        stale = seen is None or now - seen > STALE_AFTER or not beat
+        stale = seen is None or now - seen > STALE_AFTER or beat is None
         if seen is None:
             seen_cell = bi("从未联系", "never heard from")
         elif not beat:
@@ -167,10 +168,11 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
             ago_zh = "刚刚" if mins < 1 else f"{mins} 分钟前" if mins < 120 else f"{mins // 60} 小时前"
             ago_en = "just now" if mins < 1 else f"{mins} min ago" if mins < 120 else f"{mins // 60} h ago"
             seen_cell = bi(f"{c.local(g['last_seen'])}({ago_zh})", ("SILENT · " if stale else "") + ago_en)
-        offset = beat.get("clock_offset_s")
+        offset = beat.clock_offset_s if beat else None
         off_cell = "—" if offset is None else tag("span", f"{offset:+.1f} 秒 s",
                                                   class_="bad" if abs(float(offset)) > 30 else None)
-        depth = beat.get("outbox_depth")
+        depth = beat.outbox_depth if beat else None
+        devices = beat.as_of(now) if beat else {}
         body.append(tag("tr", join([
             tag("td", bi(g["gate_id"], g["name"] if g["name"] != g["gate_id"] else "")),
             tag("td", seen_cell, class_="seen"),
@@ -178,9 +180,10 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
             tag("td", "—" if depth is None else tag("span", str(depth), class_="bad" if int(depth) > 100 else None),
                 class_="num"),
             tag("td", off_cell, class_="num"),
-            tag("td", health(beat.get("reader"))),
-            tag("td", health(beat.get("camera"))),
-            tag("td", ", ".join(f"{k} {v}" for k, v in sorted((beat.get("versions") or {}).items())), class_="note"),
+            tag("td", health(c, devices.get("reader")), class_="device"),
+            tag("td", health(c, devices.get("camera")), class_="device"),
+            tag("td", ", ".join(f"{k} {v}" for k, v in sorted((beat.versions if beat else {}).items())),
+                class_="note"),
         ]), class_="stale" if stale else None))
     return join([tag("p", f"超过 {int(STALE_AFTER.total_seconds() // 60)} 分钟没有心跳的岗亭显示为红色。"
                           f" A gate not heard from for {int(STALE_AFTER.total_seconds() // 60)} minutes is red.",
@@ -188,12 +191,19 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
                  tag("table", join([tag("thead", head), tag("tbody", join(body))]))])
 
 
-def health(value: Any) -> Safe:
-    if value in (None, "", "unknown"):
-        return bi("未知", "unknown")
-    text = str(value)
-    good = text.lower() in ("ok", "online", "ready")
-    return tag("span", bi("正常" if good else "异常", text), class_="good" if good else "bad")
+def health(c: Console, device: DeviceHealth | None) -> Safe:
+    """正常 in green when the device is online; offline or fault in red; stale or unknown in grey,
+    with the time of the last report in the estate's zone (the kiosk stopped reporting, or never did)."""
+    if device is None:
+        device = DeviceHealth.unknown("no heartbeat")
+    state = device.state
+    if state.known:
+        en = f"{state.en}: {device.detail}" if device.detail else state.en
+        return tag("span", bi(state.zh, en), class_="good" if state.healthy else "bad")
+    when = c.local(device.at.isoformat()) if device.at else ""
+    zh = f"{state.zh}(最后报告 {when})" if when else state.zh
+    en = state.en + (f" · last report {when}" if when else "") + (f" · {device.detail}" if device.detail else "")
+    return tag("span", bi(zh, en), class_="quiet note")
 
 
 def slips_table(c: Console, s: auth.Session) -> Safe:

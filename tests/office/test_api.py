@@ -93,15 +93,50 @@ def test_openapi_describes_the_versioned_gate_api(office: OfficeServer) -> None:
     assert {"/api/v1/replica", "/api/v1/events", "/api/v1/heartbeat"} <= set(spec["paths"])
 
 
-def test_heartbeat_returns_server_time_and_is_stored(office: OfficeServer) -> None:
-    with client(office, office.add_gate("north")) as c:
-        r = c.post("/heartbeat", json={"versions": {"gatepass": "0.1"}, "reader": "ok", "camera": "offline",
-                                       "outbox_depth": 4, "clock_offset_s": 0.2})
-    assert r.status_code == 200
-    assert datetime.fromisoformat(r.json()["server_time"]).tzinfo is not None
-    from office import schema
-    from sqlalchemy import select
+def test_heartbeat_returns_server_time_and_is_stored_as_the_contract(office: OfficeServer) -> None:
+    from domain.contracts import DeviceHealth, DeviceState, HeartbeatBody
+    from office.ingest import list_gates
 
+    at = datetime.now(CST)
+    body = HeartbeatBody(reader=DeviceHealth(DeviceState.ONLINE, "/dev/gatepass-reader open (rdm6300)", at),
+                         camera=DeviceHealth(DeviceState.OFFLINE, "camera /dev/video0: no such device", at),
+                         versions={"gatepass": "0.1"}, outbox_depth=4, clock_offset_s=0.2, sent_at=at,
+                         heartbeat_interval_s=60)
+    with client(office, office.add_gate("north")) as c:
+        r = c.post("/heartbeat", json=body.to_json())
+    assert r.status_code == 200, r.text
+    assert datetime.fromisoformat(r.json()["server_time"]).tzinfo is not None
     with office.engine.connect() as conn:
-        beat = conn.execute(select(schema.gates.c.heartbeat)).scalar_one()
-    assert '"camera": "offline"' in beat and '"outbox_depth": 4' in beat
+        (gate,) = list_gates(conn, "default")
+    assert gate["heartbeat"] == body                   # what the gate sent is what the office reads back
+
+
+def test_a_hostile_heartbeat_is_refused_or_defused_never_a_500(office: OfficeServer) -> None:
+    from office.ingest import list_gates
+
+    ok = {"state": "online", "detail": "fine", "at": datetime.now(CST).isoformat()}
+    with client(office, office.add_gate("north")) as c:
+        for body in ({"reader": {**ok, "state": "exploded"}},              # not a state
+                     {"reader": {**ok, "detail": "x" * 201}},              # too long
+                     {"reader": {**ok, "at": "2026-11-25T10:00:00"}},      # a time without its zone
+                     {"reader": {**ok, "at": "not a time"}},
+                     {"reader": {**ok, "extra": 1}},
+                     {"reader": 42}, {"reader": ["online"]}, {"reader": "x" * 500},
+                     {"camera": ok, "surprise": True},
+                     {"versions": {f"k{i}": "v" for i in range(17)}},
+                     {"versions": {"gatepass": "v" * 65}},
+                     {"clock_offset_s": "NaN"}, {"clock_offset_s": 1e300},
+                     {"heartbeat_interval_s": 0}, {"outbox_depth": 2**63},
+                     {"sent_at": "Tuesday"}):
+            r = c.post("/heartbeat", json=body)
+            assert r.status_code == 422, (body, r.status_code, r.text)
+        # within the bounds but nasty: control characters and markup are defused, not stored raw
+        r = c.post("/heartbeat", json={"reader": {**ok, "detail": "\x00\x1b[31mred<script>"},
+                                       "camera": "online: /dev/video0 open", "versions": {"gatepass": "\x07bell"}})
+        assert r.status_code == 200, r.text
+    with office.engine.connect() as conn:
+        beat = list_gates(conn, "default")[0]["heartbeat"]
+    assert "\x00" not in beat.reader.detail and "\x1b" not in beat.reader.detail and beat.reader.detail.endswith("red<script>")
+    assert beat.camera.state.value == "online" and beat.camera.detail == "/dev/video0 open"   # an older gate's text
+    assert beat.versions == {"gatepass": "\N{REPLACEMENT CHARACTER}bell"}
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -151,13 +152,27 @@ def test_gates_lists_each_gate_with_its_last_heartbeat(site: Path, capsys: pytes
 
     assert run("add-gate", "north", "--label", "北门") == 0
     assert run("add-gate", "south") == 0
+    from domain.contracts import DeviceHealth, DeviceState, HeartbeatBody
+
+    at = CLOCK.now()
     with open_office("sqlite:///office.db").begin() as conn:
-        heartbeat(conn, "north", {"reader": "ok", "camera": "offline", "outbox_depth": 7, "clock_offset_s": 0.4})
+        heartbeat(conn, "north", HeartbeatBody(DeviceHealth(DeviceState.ONLINE, "/dev/gatepass-reader open", at),
+                                               DeviceHealth(DeviceState.OFFLINE, "\x1b[2Jgone", at),
+                                               outbox_depth=7, clock_offset_s=0.4, heartbeat_interval_s=60))
     capsys.readouterr()
     assert run("gates") == 0
     north, south = capsys.readouterr().out.splitlines()
-    assert north.startswith("north") and "北门" in north and "outbox 7" in north and "camera offline" in north
+    assert north.startswith("north") and "北门" in north and "outbox 7" in north
+    assert "reader online (/dev/gatepass-reader open)" in north and "camera offline (" in north
+    assert "\x1b" not in north                        # a gate cannot drive the clerk's terminal
     assert "last seen never" in south
     assert run("gates", "--json") == 0
     listed = json.loads(capsys.readouterr().out)
     assert [g["gate_id"] for g in listed] == ["north", "south"] and "token_hash" not in listed[0]
+    assert listed[0]["devices"]["reader"]["state"] == "online" and listed[1]["heartbeat"] is None
+    # three heartbeats (3 min) later, with nothing new from the gate, its devices are stale
+    later = main(["gates", "--config", "office.toml"], clock=FixedClock(at + timedelta(minutes=3, seconds=1)))
+    assert later == 0
+    north = capsys.readouterr().out.splitlines()[0]
+    est = CLOCK.now().astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"reader stale (/dev/gatepass-reader open), last report {est:%Y-%m-%d %H:%M:%S}" in north

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from domain.contracts import DeviceHealth, DeviceState, HeartbeatBody
 from domain.exitrow import EntryKind, LogEntry
 from domain.model import Role
 from kiosk.exitlog import ExitLog
@@ -100,11 +101,16 @@ def make_desk(office: OfficeServer) -> Desk:
     s.append(LogEntry(EntryKind.RELEASE, now, guard_id="g1", slip_id=slip_id, reasons=("slip.valid",)),
              clock_synced=True)
     push(office, south, s)                      # the slip the north gate let out goes out again: double use
-    with httpx.Client(base_url=office.url + "/api/v1", headers={"Authorization": f"Bearer {north}"}) as c:
-        assert c.post("/heartbeat", json={"reader": "ok", "camera": "offline: /dev/video0 missing", "outbox_depth": 3,
-                                          "clock_offset_s": -1.25, "versions": {"kiosk": "0.1.0"}}).status_code == 200
-    with httpx.Client(base_url=office.url + "/api/v1", headers={"Authorization": f"Bearer {south}"}) as c:
-        assert c.post("/heartbeat", json={"reader": "ok", "camera": "ok", "outbox_depth": 0}).status_code == 200
+    # Heartbeats as the sync daemon sends them (the whole path, kiosk to console: tests/sync/test_health_seam.py)
+    reader, camera = "/dev/gatepass-reader open (rdm6300)", "/dev/video0 missing"
+    north_beat = HeartbeatBody(DeviceHealth(DeviceState.ONLINE, reader, now), DeviceHealth(DeviceState.OFFLINE, camera, now),
+                               versions={"kiosk": "0.1.0"}, outbox_depth=3, clock_offset_s=-1.25, sent_at=now)
+    quiet = now - timedelta(minutes=10)            # the south kiosk's last reports, before it went silent
+    south_beat = HeartbeatBody(DeviceHealth(DeviceState.ONLINE, reader, quiet), DeviceHealth(DeviceState.ONLINE, "", quiet),
+                               sent_at=quiet)
+    for credential, beat in ((north, north_beat), (south, south_beat)):
+        with httpx.Client(base_url=office.url + "/api/v1", headers={"Authorization": f"Bearer {credential}"}) as c:
+            assert c.post("/heartbeat", json=beat.to_json()).status_code == 200
     office.add_gate("east")                     # registered, never heard from
     with office.engine.begin() as conn:         # and the south gate has been silent for ten minutes
         conn.execute(update(schema.gates).where(schema.gates.c.gate_id == "south").values(
@@ -119,6 +125,11 @@ def desk(office: OfficeServer) -> Iterator[Desk]:
 
 def rows_of(html: str) -> list[str]:
     return re.findall(r"<tr[^>]*>.*?</tr>", html, re.S)
+
+
+def device_cells(row: str) -> list[str]:
+    """The card reader's and the camera's cells of a gate's row on /console/gates."""
+    return re.findall(r'<td class="device">.*?</td>', row, re.S)
 
 
 # ---------------------------------------------------------------- sign-in
@@ -285,9 +296,20 @@ def test_gates_show_health_and_a_silent_gate_in_red(desk: Desk) -> None:
     north = [r for r in rows_of(html) if "北门" in r][0]
     south = [r for r in rows_of(html) if ">south<" in r][0]
     east = [r for r in rows_of(html) if ">east<" in r][0]
-    assert "stale" not in north and "-1.2" in north and "offline: /dev/video0 missing" in north and ">3<" in north
+    assert "stale" not in north and "-1.2" in north and ">3<" in north
+    reader, camera = device_cells(north)
+    assert 'class="good"' in reader and "正常" in reader and "/dev/gatepass-reader open (rdm6300)" in reader
+    assert 'class="bad"' in camera and "离线" in camera and "/dev/video0 missing" in camera
     assert 'class="stale"' in south and "10 分钟前" in south
+    # the south kiosk's reports are ten minutes old: grey 过期, with when it last reported, in the estate's zone
+    for cell in device_cells(south):
+        m = re.search(r"过期\(最后报告 (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\)", cell)
+        assert m and 'class="quiet note"' in cell, cell
+        ago = datetime.now(CST) - datetime.fromisoformat(m.group(1)).replace(tzinfo=CST)   # shown in the estate's zone
+        assert timedelta(minutes=9) < ago < timedelta(minutes=11)
+    assert "正常" not in south
     assert 'class="stale"' in east and "从未联系" in east
+    assert all("未知" in d and 'class="quiet note"' in d for d in device_cells(east))
     assert "tr.stale td.seen{color:#fff;background:#c62828" in html.replace(".stale td.seen", "tr.stale td.seen")
 
 

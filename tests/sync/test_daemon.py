@@ -188,7 +188,7 @@ def test_a_gate_pulls_everything_again_from_a_new_office_database(office: Office
     daemon = gate.daemon()
     try:
         assert daemon.run_once()
-        old_epoch = daemon.status["office_epoch"]
+        old_epoch = daemon.status.office_epoch
         with office.engine.begin() as conn:  # as if the office database were rebuilt: new epoch, numbering restarts
             conn.execute(schema.estates.update().values(epoch="rebuilt", change_seq=0))
             conn.execute(schema.changes.delete())
@@ -196,5 +196,5 @@ def test_a_gate_pulls_everything_again_from_a_new_office_database(office: Office
         assert daemon.run_once()
     finally:
         daemon.close()
-    assert old_epoch != "rebuilt" and daemon.status["office_epoch"] == "rebuilt"
+    assert old_epoch != "rebuilt" and daemon.status.office_epoch == "rebuilt"
     assert Replica.open(gate.replica_path).permit_by_card("CARD-F") is not None

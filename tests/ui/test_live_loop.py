@@ -18,6 +18,7 @@ def test_the_demo_window_runs_feeds_the_watchdog_and_takes_demo_keys(tmp_path: P
     server.bind(str(sock_path))
     server.settimeout(20)
     monkeypatch.setenv("NOTIFY_SOCKET", str(sock_path))
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")      # WatchdogSec=1: a ping every half second
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     messages: list[bytes] = []
 

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import json
 import os
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
+
+from domain.clock import Clock, SystemClock
+from domain.contracts import KIOSK_HEALTH_REFRESH_S, DeviceHealth, KioskHealth, SyncState
+from domain.statusfiles import read_sync_status as read_status_file
+from domain.statusfiles import write_status
 
 
 @dataclass(frozen=True)
 class SyncSnapshot:
+    """What the status bar says about sync, derived from the daemon's `SyncStatus`."""
+
     ok: bool | None = None          # None: no status file (no daemon yet)
     pushed_seq: int | None = None
     last_pull_at: datetime | None = None
@@ -30,44 +36,24 @@ class SyncSnapshot:
     state: str = ""                 # ok | offline | error | not_running; "" unknown
 
 
-STALE_AFTER_S = 30.0                # the daemon rewrites its file at least every 5 s (docs/sync.md)
+def read_sync_status(path: Path, now: datetime) -> SyncSnapshot:
+    """The sync daemon's status file (`domain.contracts.SyncStatus`) as the status bar's snapshot.
 
-
-def read_sync_status(path: Path, now: datetime | None = None) -> SyncSnapshot:
-    """The sync daemon's JSON status file (domain/statusfiles.py), tolerant of missing keys.
-
-    Keys read: ``ok``, ``error``, ``state``, ``updated_at`` (an old file means the daemon
-    is not running), ``push_cursor`` (or ``pushed_seq``), ``last_pull_at``.
+    A file the daemon has not rewritten for `SYNC_STATUS_STALE_AFTER_S`, or one saying it
+    stopped, means the daemon is not running.
     """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    status = read_status_file(path)
+    if status is None:
         return SyncSnapshot()
-    except (OSError, ValueError) as exc:
-        return SyncSnapshot(ok=False, detail=f"status file unreadable: {exc}", state="error")
-    if not isinstance(data, dict):
-        return SyncSnapshot(ok=False, detail="status file is not an object", state="error")
-    pushed = data.get("push_cursor", data.get("pushed_seq"))
-    ok = bool(data.get("ok", not data.get("error")))
-    state = str(data.get("state") or ("ok" if ok else "error"))
-    updated = _when(data.get("updated_at"))
-    now = now or datetime.now(timezone.utc)
-    if state == "stopped" or (updated is not None and (now - updated).total_seconds() > STALE_AFTER_S):
+    ok = status.ok if status.ok is not None else status.state is SyncState.OK
+    detail = status.error or status.last_error or ""
+    if not status.running(now):
         state, ok = "not_running", False
-    elif state not in ("ok", "offline", "error"):
+    elif status.state in (SyncState.OK, SyncState.OFFLINE, SyncState.ERROR):
+        state = status.state.value
+    else:                                          # starting: say how the last attempt went
         state = "ok" if ok else "error"
-    return SyncSnapshot(ok, int(pushed) if isinstance(pushed, int) else None, _when(data.get("last_pull_at")),
-                        str(data.get("error") or data.get("last_error") or ""), state)
-
-
-def _when(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    return SyncSnapshot(ok, status.push_cursor, status.last_pull_at, detail, state)
 
 
 _TIME_ERROR = 5
@@ -96,14 +82,24 @@ def clock_synchronised() -> bool | None:
 
 
 class StatusMonitor:
-    """Background poller: sync status once a second, clock sync every 30 s."""
+    """Background poller: sync status once a second, clock sync every 30 s, the health file.
+
+    The frame loop hands over what the drivers last said about each device
+    (`set_devices`); the poller writes it as `KioskHealth` to ``[sync] kiosk_health_file``
+    for the sync daemon's heartbeats, whenever it changes and at least every
+    `KIOSK_HEALTH_REFRESH_S`, so that a kiosk that stops writing is seen as dead.
+    """
 
     def __init__(self, status_file: Path, clock_check: Callable[[], bool | None] = clock_synchronised,
-                 interval_s: float = 1.0, clock_every_s: float = 30.0, health_file: Path | None = None) -> None:
+                 interval_s: float = 1.0, clock_every_s: float = 30.0, health_file: Path | None = None,
+                 clock: Clock | None = None) -> None:
         self.status_file = status_file
         self.health_file = health_file
-        self.health: dict[str, str] = {}      # published by the owner thread, whole dicts only
-        self._health_written: dict[str, str] | None = None
+        self.clock = clock or SystemClock()
+        # (online, detail) per device, published by the frame loop as whole dicts only
+        self._devices: dict[str, tuple[bool | None, str]] = {}
+        self._written: tuple[dict[str, tuple[bool | None, str]], datetime] | None = None
+        self.health: KioskHealth | None = None       # the last health written
         self.clock_check = clock_check
         self.interval_s = interval_s
         self.clock_every_s = clock_every_s
@@ -112,22 +108,31 @@ class StatusMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def set_devices(self, devices: Mapping[str, tuple[bool | None, str]]) -> None:
+        """What each driver last reported: ``{"reader": (online, detail), ...}`` (online None: never said)."""
+        self._devices = dict(devices)
+
     def poll_once(self, with_clock: bool = True) -> None:
-        self.sync = read_sync_status(self.status_file)
+        self.sync = read_sync_status(self.status_file, self.clock.now())
         if with_clock:
             self.clock_synced = self.clock_check()
         self._write_health()
 
     def _write_health(self) -> None:
         """Reader and camera health for the sync daemon's heartbeats ([sync] kiosk_health_file)."""
-        health = self.health
-        if self.health_file is None or not health or health == self._health_written:
+        devices = self._devices
+        if self.health_file is None or not devices:
             return
-        from domain.statusfiles import write_status
-
+        now = self.clock.now()
+        if self._written is not None and self._written[0] == devices \
+                and (now - self._written[1]).total_seconds() < KIOSK_HEALTH_REFRESH_S:
+            return
+        health = KioskHealth(now, {name: DeviceHealth.of(online, detail, now)
+                                   for name, (online, detail) in devices.items()})
         try:
             write_status(self.health_file, health)
-            self._health_written = health
+            self._written = (devices, now)
+            self.health = health
         except OSError:
             pass
 
