@@ -10,14 +10,19 @@ SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
 # Only the tests need these: Chromium renders the office console's pages to PNG.
 TEST_PACKAGES := chromium
 
-.PHONY: run test test-all bench faults sysdeps test-sysdeps venv venv-test clean
+.PHONY: run test lint test-all bench faults sysdeps test-sysdeps venv venv-test clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
 
-test: venv-test test-sysdeps
-	$(VENV)/bin/lint-imports
+test: venv-test test-sysdeps lint
 	$(PY) -m pytest -q -m "not slow and not faults"
+
+# The import contracts, ruff and mypy, each configured in pyproject.toml.
+lint: venv-test
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test-all: venv-test test-sysdeps
 	$(PY) -m pytest -q -m "not faults"

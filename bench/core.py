@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def _commit_latency(count: int) -> list[float]:
 
     with tempfile.TemporaryDirectory() as d:
         log = ExitLog.open(Path(d) / "exitlog.db", "north")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         times = []
         for i in range(count):
             entry = LogEntry(EntryKind.RELEASE, now, guard_id="G001", slip_id=f"S{i:09d}", detail={"departure": "x"})
@@ -74,12 +74,12 @@ def _commit_latency(count: int) -> list[float]:
 def _verify_latency(count: int) -> list[float]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from domain.model import SlipKind, TokenClaims
     from domain import slip_token
+    from domain.model import SlipKind, TokenClaims
 
     key = Ed25519PrivateKey.generate()
     keys = {slip_token.key_id_of(slip_token.public_raw(key)): slip_token.public_raw(key)}
-    start = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 25, tzinfo=UTC)
     text = slip_token.sign(TokenClaims("S261125001", SlipKind.OWNER, "3-2-1502", start, start + timedelta(days=1),
                                        3, "ab" * 8, ""), key)
     times = []

@@ -14,7 +14,8 @@ import sys
 import threading
 import time
 import tty
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,8 +37,8 @@ def pct(samples: list[float], q: float) -> float:
 def reader_latency(samples: int) -> list[dict[str, Any]]:
     """Last byte of an RDM6300 frame written to the pty master -> CardRead delivered."""
     from drivers.config import ReaderConfig
-    from drivers.reader import SerialCardReader
     from drivers.events import CardRead, DeviceHealth
+    from drivers.reader import SerialCardReader
 
     master, slave = os.openpty()
     tty.setraw(slave)
@@ -163,8 +164,10 @@ def decode_cost(quick: bool) -> list[dict[str, Any]]:
             bare = bare_call(decoder)
             scanner = CameraScanner(CameraConfig(source="bench", decoder=decoder, width=width, height=height),
                                     lambda ev: None, source=_NoSource())
-            t_bare, t_driver = paired(bare, lambda f: scanner.feed(f, 0.0), both, repeat)
-            t_empty = timed(lambda f: scanner.feed(f, 0.0), empty, repeat * 5)
+            def through_driver(f: np.ndarray, s: CameraScanner = scanner) -> Any:
+                return s.feed(f, 0.0)
+            t_bare, t_driver = paired(bare, through_driver, both, repeat)
+            t_empty = timed(through_driver, empty, repeat * 5)
             res = f"{width}x{height}"
             rows += [row(f"qr decode {decoder} {res} p50", pct(t_driver, 50), "ms"),
                      row(f"qr decode {decoder} {res} p99", pct(t_driver, 99), "ms"),

@@ -52,9 +52,9 @@ def _uids(n_permits: int, k: int, rng: random.Random) -> list[str]:
 def bench_latency(kiosk: Any, demo: Any, samples: int, n_permits: int) -> list[dict[str, Any]]:
     import pygame
 
+    from drivers.events import CardRead
     from kiosk.app import OffsetClock
     from kiosk.core.events import Action, Press
-    from drivers.events import CardRead
     from kiosk.ui.loop import make_session
 
     pygame.display.init()
@@ -109,7 +109,7 @@ def bench_latency(kiosk: Any, demo: Any, samples: int, n_permits: int) -> list[d
         if isinstance(raw, CardRead):
             handled.append(raw.uid)
 
-    c.handle_raw = tracking  # type: ignore[method-assign]
+    c.handle_raw = tracking
     latencies: list[float] = []
     period = 1.0 / kiosk.cfg.display.fps
     for _ in range(3):          # warm up: first frames open fonts and fill glyph caches
@@ -132,7 +132,7 @@ def bench_latency(kiosk: Any, demo: Any, samples: int, n_permits: int) -> list[d
         if done.is_set() and not c.events.qsize() and not sent:
             break
         c.wait(period - (time.monotonic() - started))      # as the live loop does (kiosk/ui/loop.py)
-    c.handle_raw = original  # type: ignore[method-assign]
+    c.handle_raw = original
     serial_reader.stop()
     os.close(master)
     os.close(slave)
@@ -153,9 +153,9 @@ def bench_fps(kiosk: Any, demo: Any, seconds: float) -> list[dict[str, Any]]:
     import numpy as np
     import pygame
 
+    from drivers.events import SlipScanned
     from kiosk.app import OffsetClock
     from kiosk.core.events import Action, Press
-    from drivers.events import SlipScanned
     from kiosk.core.flow import Scene
     from kiosk.ui.loop import make_session
 

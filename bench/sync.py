@@ -57,13 +57,13 @@ def _load_office(engine: Any, permits: int, slips: int) -> None:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     from domain.exitrow import EntryKind, LogEntry
+    from domain.keyfiles import new_keys
+    from kiosk.config import SyncConfig
     from kiosk.exitlog import ExitLog
     from office.config import DatabaseConfig, OfficeConfig
     from office.records import add_gate
     from office.server import ThreadedServer, build
-    from kiosk.config import SyncConfig
     from sync.daemon import SyncDaemon
-    from domain.keyfiles import new_keys
 
     events, permits, slips = (1_000, 5_000, 1_000) if quick else (10_000, 100_000, 20_000)
     out: list[dict[str, Any]] = []

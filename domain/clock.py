@@ -8,7 +8,7 @@ which `EstateTime` carries with the clock, never the machine's zone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ class SystemClock:
     """The machine's clock, in UTC (the zone is the estate's business, not the machine's)."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 @dataclass
@@ -54,7 +54,7 @@ class EstateTime:
     clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
-    def of(cls, zone: str, clock: Clock | None = None) -> "EstateTime":
+    def of(cls, zone: str, clock: Clock | None = None) -> EstateTime:
         return cls(ZoneInfo(zone), clock or SystemClock())
 
     def now(self) -> datetime:

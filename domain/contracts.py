@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 #: The devices a kiosk reports on in its health file and heartbeats.
 DEVICES = ("reader", "camera")
@@ -56,7 +57,7 @@ def parse_instant(value: object) -> datetime | None:
             return None
     else:
         return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -132,20 +133,20 @@ class DeviceHealth:
             raise ValueError("DeviceHealth.at must be timezone-aware")
 
     @classmethod
-    def of(cls, online: bool | None, detail: str, at: datetime | None) -> "DeviceHealth":
+    def of(cls, online: bool | None, detail: str, at: datetime | None) -> DeviceHealth:
         """From a driver's report: online True/False, or None when the driver never said."""
         state = DeviceState.UNKNOWN if online is None else DeviceState.ONLINE if online else DeviceState.OFFLINE
         return cls(state, clean_text(detail or ("no report from the driver yet" if online is None else "")), at)
 
     @classmethod
-    def unknown(cls, why: str, at: datetime | None = None) -> "DeviceHealth":
+    def unknown(cls, why: str, at: datetime | None = None) -> DeviceHealth:
         return cls(DeviceState.UNKNOWN, clean_text(why), at)
 
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state.value, "detail": self.detail, "at": _iso(self.at)}
 
     @classmethod
-    def from_json(cls, data: object) -> "DeviceHealth":
+    def from_json(cls, data: object) -> DeviceHealth:
         """Never raises: an unknown state or a malformed report is UNKNOWN, saying what was wrong."""
         if data is None:
             return cls.unknown("not reported")
@@ -172,7 +173,7 @@ class DeviceHealth:
             return cls(DeviceState.UNKNOWN, clean_text("; ".join(problems) + (f" ({detail})" if detail else "")), at)
         return cls(state, detail, at)
 
-    def aged(self, now: datetime, heartbeat_interval_s: float) -> "DeviceHealth":
+    def aged(self, now: datetime, heartbeat_interval_s: float) -> DeviceHealth:
         """STALE when this report is older than `HEALTH_STALE_AFTER_BEATS` heartbeats (or has no time)."""
         if not self.state.known:
             return self
@@ -211,7 +212,7 @@ class KioskHealth:
         return {"written_at": _iso(self.written_at), "devices": {k: v.to_json() for k, v in self.devices.items()}}
 
     @classmethod
-    def from_json(cls, data: object) -> "KioskHealth":
+    def from_json(cls, data: object) -> KioskHealth:
         """Never raises; a device missing from the file is UNKNOWN."""
         if not isinstance(data, Mapping):
             why = "kiosk health file is not a JSON object"
@@ -221,7 +222,7 @@ class KioskHealth:
         return cls(parse_instant(data.get("written_at")), _devices_from_json(data.get("devices")))
 
     @classmethod
-    def missing(cls, why: str) -> "KioskHealth":
+    def missing(cls, why: str) -> KioskHealth:
         return cls(None, {name: DeviceHealth.unknown(why) for name in DEVICES})
 
 
@@ -253,7 +254,7 @@ class HeartbeatBody:
                 "sent_at": _iso(self.sent_at), "heartbeat_interval_s": self.heartbeat_interval_s}
 
     @classmethod
-    def from_json(cls, data: object) -> "HeartbeatBody":
+    def from_json(cls, data: object) -> HeartbeatBody:
         """Never raises: what a stored (or older gate's) heartbeat holds, each part checked on its own."""
         d = data if isinstance(data, Mapping) else {}
         versions = d.get("versions")
@@ -328,7 +329,7 @@ class SyncStatus:
         return out
 
     @classmethod
-    def from_json(cls, data: object) -> "SyncStatus":
+    def from_json(cls, data: object) -> SyncStatus:
         """Never raises; a malformed file is an ERROR status whose ``error`` says so."""
         if not isinstance(data, Mapping):
             return cls(state=SyncState.ERROR, ok=False, error="status file is not a JSON object")

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from domain.slip_token import MAX_GATE_ID
 
@@ -131,7 +132,8 @@ class RowField:
     @property
     def default(self) -> Any:
         """The value of an optional field when it is absent."""
-        return {str: "", list: (), dict: {}}[self.type] if not self.required else None
+        empty: dict[type, Any] = {str: "", list: (), dict: {}}
+        return empty[self.type] if not self.required else None
 
 
 #: The row, in the order the gate's exit-log table holds it.
@@ -199,7 +201,7 @@ class ExitRow:
 
     @classmethod
     def of_entry(cls, entry: LogEntry, *, event_id: str, gate_id: str, seq: int, clock_synced: bool,
-                 prev_hash: str) -> "ExitRow":
+                 prev_hash: str) -> ExitRow:
         """The row for ``entry`` before it is hashed (``hash`` empty: see domain.chain.seal)."""
         return cls(seq=seq, event_id=event_id, gate_id=gate_id, kind=entry.kind.value, at=entry.at.isoformat(),
                    clock_synced=clock_synced, guard_id=entry.guard_id, card_uid=entry.card_uid,
@@ -207,7 +209,7 @@ class ExitRow:
                    detail=dict(entry.detail), prev_hash=prev_hash)
 
     @classmethod
-    def from_dict(cls, row: Mapping[str, Any]) -> "ExitRow":
+    def from_dict(cls, row: Mapping[str, Any]) -> ExitRow:
         """From the row's JSON form (a pushed or decoded row); absent optional fields take their default."""
         values = {f.name: row[f.name] for f in ROW_FIELDS if f.name in row}
         if "reasons" in values:
@@ -225,7 +227,7 @@ class ExitRow:
         return {f.name: encode_value(f, getattr(self, f.name)) for f in ROW_FIELDS}
 
     @classmethod
-    def decode(cls, stored: Mapping[str, Any]) -> "ExitRow":
+    def decode(cls, stored: Mapping[str, Any]) -> ExitRow:
         """From a stored row's columns (other columns, like the office's ``estate``, are ignored)."""
         return cls(**{f.name: decode_value(f, stored[f.name]) for f in ROW_FIELDS})
 

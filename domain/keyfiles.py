@@ -8,8 +8,6 @@ numbers without storing them.
 from __future__ import annotations
 
 import base64
-import hmac
-import hashlib
 import os
 import secrets
 from pathlib import Path

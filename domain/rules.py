@@ -6,11 +6,26 @@ one clear line.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable
 
-from domain.model import REQUIRED_APPROVALS, TEMPORARY_PASS_MAX_DAYS, ApprovalRole, Consumption, LargeItemHours, Unit, Gate, Permit, PermitKind, PermitStatus, Slip, SlipKind, SlipStatus, TokenClaims
+from domain.model import (
+    REQUIRED_APPROVALS,
+    TEMPORARY_PASS_MAX_DAYS,
+    ApprovalRole,
+    Consumption,
+    Gate,
+    LargeItemHours,
+    Permit,
+    PermitKind,
+    PermitStatus,
+    Slip,
+    SlipKind,
+    SlipStatus,
+    TokenClaims,
+    Unit,
+)
 from domain.reasons import Reason
 
 

@@ -41,7 +41,7 @@ _Loc = tuple[int | str, ...]
 def _adapter(cls: Any) -> TypeAdapter[Any]:
     # The config goes on a one-element tuple around the class: pydantic refuses a config for a
     # dataclass itself, and a stdlib dataclass without its own config takes its container's.
-    return TypeAdapter(tuple[cls], config=STRICT)  # type: ignore[valid-type]
+    return TypeAdapter(tuple[cls], config=STRICT)
 
 
 def _describe(tp: Any) -> str:

@@ -23,10 +23,10 @@ import binascii
 import hashlib
 import json
 import struct
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -55,7 +55,7 @@ KIND_CODES: Mapping[int, SlipKind] = MappingProxyType({
     5: SlipKind.COMPANY_ASSETS,
 })
 CODE_OF_KIND: Mapping[SlipKind, int] = MappingProxyType({kind: code for code, kind in KIND_CODES.items()})
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TokenFieldError(ValueError):

@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 
 from drivers.config import CameraConfig
+from drivers.events import SlipScanned
 from drivers.interfaces import Emit
 from drivers.presence import Presence
-from drivers.supervised import SupervisedDevice
 from drivers.qr import decode_frame, make_decoder
-from drivers.events import SlipScanned
+from drivers.supervised import SupervisedDevice
 
 log = logging.getLogger("gatepass.drivers.camera")
 

@@ -12,11 +12,12 @@ import json
 import queue
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 from domain.clock import SystemClock
 from domain.errors import DriverError
+from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,9 +59,9 @@ def _now() -> str:
 # ---------------------------------------------------------------------- reader
 
 def run_reader(args: argparse.Namespace) -> int:
+    from drivers.events import CardRead
     from drivers.frames import Reject
     from drivers.reader import SerialCardReader
-    from drivers.events import CardRead
 
     if args.port == "fake":
         raise DriverError("reader: --port fake has no card to read; give the reader's device or URL")

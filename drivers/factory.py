@@ -5,10 +5,8 @@ hardware, and a real device that is misconfigured raises DriverError here, at st
 """
 from __future__ import annotations
 
-
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 from drivers.interfaces import CardReader, Emit, GateIO, QrScanner
-
 
 
 def make_reader(cfg: ReaderConfig, emit: Emit) -> CardReader:

@@ -12,9 +12,8 @@ import cv2
 import numpy as np
 
 from drivers.config import CameraConfig
-from drivers.interfaces import Emit
 from drivers.events import CardRead, CardRemoved, DeviceHealth, SlipScanned
-
+from drivers.interfaces import Emit
 
 
 class FakeReader:

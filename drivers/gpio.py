@@ -12,11 +12,12 @@ here blocks the UI loop.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from drivers.config import GpioConfig
 from domain.errors import DriverError
+from drivers.config import GpioConfig
 
 log = logging.getLogger("gatepass.drivers.gpio")
 

@@ -1,7 +1,8 @@
 """The small interfaces the app programs against; real drivers and fakes both fit them."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np

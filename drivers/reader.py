@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import serial
 
+from domain.errors import DriverError
 from drivers import pn532
 from drivers.config import ReaderConfig
+from drivers.events import CardRead, CardRemoved
 from drivers.frames import Parsed, Reject, format_uid, parse_line, parse_rdm6300
 from drivers.interfaces import Emit
 from drivers.presence import Presence
 from drivers.supervised import SupervisedDevice
-from drivers.events import CardRead, CardRemoved
-from domain.errors import DriverError
 
 log = logging.getLogger("gatepass.drivers.reader")
 

@@ -12,8 +12,8 @@ import logging
 import threading
 from typing import Any
 
-from drivers.interfaces import Emit
 from drivers.events import DeviceHealth
+from drivers.interfaces import Emit
 
 
 class SupervisedDevice:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.config import KioskConfig
@@ -21,10 +22,10 @@ from kiosk.core.events import ExitRequested
 from kiosk.core.flow import initial_state
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
-from kiosk.store import Replica
 from kiosk.shell.controller import Controller
 from kiosk.shell.devices import Devices, RecordingGateIO
 from kiosk.shell.status import StatusMonitor
+from kiosk.store import Replica
 
 Emit = Callable[[object], None]
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from domain.errors import GatepassError, StoreError
 from domain.model import Gate, LargeItemHours
 from domain.reasons import Reason
 from domain.rules import decide_card, decide_slip, effective_until
-from domain.errors import GatepassError, StoreError
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.store import Replica

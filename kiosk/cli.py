@@ -14,7 +14,6 @@ from importlib.metadata import entry_points
 
 from domain.errors import GatepassError
 
-
 #: The entry-point group through which each package adds its subcommands.
 COMMANDS = "gatepass.commands"
 

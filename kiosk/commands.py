@@ -5,7 +5,7 @@ import argparse
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -94,9 +94,9 @@ def _parse_at(text: str | None, zone: str, clock: Clock | None = None) -> dateti
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from domain.settings import load
     from kiosk.check import check_card, check_slip, decode_image, render_text
     from kiosk.config import KioskConfig
-    from domain.settings import load
 
     cfg = load(KioskConfig, args.config)
     at = _parse_at(args.at, cfg.gate.timezone, getattr(args, "clock", None))

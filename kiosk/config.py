@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain.hours import RulesConfig
+from domain.model import Gate
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 from kiosk.core.flow import Timeouts
-from domain.model import Gate
-from domain.hours import RulesConfig
 
 
 @dataclass(frozen=True)

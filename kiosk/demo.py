@@ -15,14 +15,31 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from domain.model import REQUIRED_APPROVALS, Approval, ApprovalRole, Guard, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, SlipStatus, TokenClaims
-from domain.secrets import hash_pin, id_hash, mask_id
-from kiosk.store import Replica, guard_row, permit_row, slip_rows
 from domain import keyfiles as keyring
 from domain import slip_token
+from domain.model import (
+    REQUIRED_APPROVALS,
+    Approval,
+    ApprovalRole,
+    Guard,
+    Permit,
+    PermitKind,
+    PermitStatus,
+    Person,
+    Role,
+    Slip,
+    SlipItem,
+    SlipKind,
+    SlipStatus,
+    TokenClaims,
+)
+from domain.secrets import hash_pin, id_hash, mask_id
+from kiosk.store import Replica, guard_row, permit_row, slip_rows
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍鹏辉建华红梅飞鑫波宇浩凯婷雪琳晨阳欣怡子轩梓涵一诺浩然雨桐思远嘉怡俊杰志强海燕晓东文博佳琪"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍鹏辉建华红梅飞"
+         "鑫波宇浩凯婷雪琳晨阳欣怡子轩梓涵一诺浩然雨桐思远嘉怡俊杰志强海燕晓东文博佳琪")
 ITEMS = [
     ("双人床垫", "1.8m×2.0m"), ("三人沙发", "2.1m 布艺"), ("冰箱", "海尔 BCD-470 双开门"), ("洗衣机", "滚筒 10kg"),
     ("书柜", "1.2m×2.0m 实木"), ("电脑主机", "台式"), ("餐桌", "1.4m 实木 含四把椅子"), ("纸箱", "60×40×40cm"),
@@ -178,8 +195,8 @@ def build_demo(data_dir: str | Path, permits: int = 200, now: datetime | None = 
         if label:
             demo.cards[label] = uid
     replica.upsert("photos", photos)
-    for start in range(0, len(permit_rows), 5000):
-        replica.upsert("permits", permit_rows[start:start + 5000])
+    for first in range(0, len(permit_rows), 5000):
+        replica.upsert("permits", permit_rows[first:first + 5000])
     demo.cards["unknown"] = "0BADC0FFEE"
 
     guards = []

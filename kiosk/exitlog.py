@@ -12,15 +12,16 @@ import os
 import shutil
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlite_utils import Database, Migrations
 
-from domain.exitrow import CONSUMING_KINDS, ROW_NAMES, ExitRow, LogEntry
-from domain.errors import LogChainError, StoreError
-from kiosk.store import open_database
 from domain.chain import GENESIS, first_break, seal
+from domain.errors import LogChainError, StoreError
+from domain.exitrow import CONSUMING_KINDS, ROW_NAMES, ExitRow, LogEntry
+from kiosk.store import open_database
 
 log_migrations = Migrations("gatepass.exitlog")
 
@@ -92,11 +93,11 @@ class ExitLog:
         self._head = str(last[0]["hash"]) if last else GENESIS
 
     @classmethod
-    def open(cls, path: str | Path, gate_id: str) -> "ExitLog":
+    def open(cls, path: str | Path, gate_id: str) -> ExitLog:
         return cls(open_database(path), gate_id, str(path))
 
     @classmethod
-    def open_readonly(cls, path: str | Path) -> "ExitLog":
+    def open_readonly(cls, path: str | Path) -> ExitLog:
         """For tools that only read (check, log verify/show): never a second writer,
         not even of a migration, on the kiosk's file."""
         p = Path(path)
@@ -106,7 +107,7 @@ class ExitLog:
         return cls(Database(conn), gate_id="", path=str(p), read_only=True)
 
     @classmethod
-    def memory(cls, gate_id: str) -> "ExitLog":
+    def memory(cls, gate_id: str) -> ExitLog:
         return cls(Database(memory=True), gate_id)
 
     @property

@@ -7,16 +7,16 @@ other gates, from the replica).
 """
 from __future__ import annotations
 
-from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
-from kiosk.core.events import CardPresented
-from domain.rules import SlipEvidence
-from domain.model import Consumption, LargeItemHours
+from datetime import datetime
+
+from domain import slip_token
 from domain.errors import ConfigError
+from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
+from domain.model import Consumption, LargeItemHours
+from domain.rules import SlipEvidence
+from kiosk.core.events import CardPresented
 from kiosk.exitlog import ExitLog
 from kiosk.store import Replica
-from domain import slip_token
-
-from datetime import datetime
 
 
 class Resolver:

@@ -8,14 +8,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from sqlite_utils import Database, Migrations
 
-from domain.model import Approval, ApprovalRole, Consumption, Guard, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, SlipStatus, Unit
 from domain.errors import StoreError
+from domain.model import (
+    Approval,
+    ApprovalRole,
+    Consumption,
+    Guard,
+    Permit,
+    PermitKind,
+    PermitStatus,
+    Person,
+    Role,
+    Slip,
+    SlipItem,
+    SlipKind,
+    SlipStatus,
+    Unit,
+)
 from domain.rules import card_permit
 
 replica_migrations = Migrations("gatepass.replica")
@@ -36,10 +52,10 @@ REPLICA_TABLES: dict[str, tuple[str, ...]] = {
 
 @replica_migrations()
 def m001_replica(db: Database) -> None:
-    db["units"].create(
+    db.table("units").create(
         {"unit_id": str, "building": str, "room": str, "unpaid_fees": int}, pk="unit_id"
     )
-    db["permits"].create(
+    db.table("permits").create(
         {
             "permit_id": str, "card_uid": str, "kind": str, "holder_name": str, "id_masked": str,
             "id_hash": str, "photo": str, "phone": str, "unit_id": str, "valid_from": str,
@@ -47,9 +63,9 @@ def m001_replica(db: Database) -> None:
         },
         pk="permit_id",
     )
-    db["permits"].create_index(["card_uid"])
-    db["permits"].create_index(["id_hash"])
-    db["slips"].create(
+    db.table("permits").create_index(["card_uid"])
+    db.table("permits").create_index(["id_hash"])
+    db.table("slips").create(
         {
             "slip_id": str, "kind": str, "unit_id": str, "applicant_name": str, "applicant_phone": str,
             "mover_name": str, "mover_id_masked": str, "mover_id_hash": str, "mover_photo": str,
@@ -58,19 +74,19 @@ def m001_replica(db: Database) -> None:
         },
         pk="slip_id",
     )
-    db["slip_items"].create(
+    db.table("slip_items").create(
         {"slip_id": str, "line": int, "name": str, "quantity": int, "spec": str}, pk=("slip_id", "line")
     )
-    db["guards"].create(
+    db.table("guards").create(
         {"guard_id": str, "name": str, "badge_uid": str, "pin_hash": str, "role": str, "active": int},
         pk="guard_id",
     )
-    db["guards"].create_index(["badge_uid"])
-    db["signing_keys"].create({"key_id": str, "public_key": str, "revoked": int}, pk="key_id")
-    db["rules"].create({"name": str, "value": str}, pk="name")
-    db["consumed_slips"].create({"slip_id": str, "gate_id": str, "at": str}, pk=("slip_id", "gate_id"))
-    db["photos"].create({"photo_id": str, "mime": str, "data": bytes}, pk="photo_id")
-    db["replica_meta"].create({"name": str, "value": str}, pk="name")
+    db.table("guards").create_index(["badge_uid"])
+    db.table("signing_keys").create({"key_id": str, "public_key": str, "revoked": int}, pk="key_id")
+    db.table("rules").create({"name": str, "value": str}, pk="name")
+    db.table("consumed_slips").create({"slip_id": str, "gate_id": str, "at": str}, pk=("slip_id", "gate_id"))
+    db.table("photos").create({"photo_id": str, "mime": str, "data": bytes}, pk="photo_id")
+    db.table("replica_meta").create({"name": str, "value": str}, pk="name")
 
 
 def _dt(text: str) -> datetime:
@@ -107,11 +123,11 @@ class Replica:
             raise StoreError(f"{path}: cannot migrate replica: {exc}") from None
 
     @classmethod
-    def open(cls, path: str | Path) -> "Replica":
+    def open(cls, path: str | Path) -> Replica:
         return cls(open_database(path), str(path))
 
     @classmethod
-    def memory(cls) -> "Replica":
+    def memory(cls) -> Replica:
         return cls(Database(memory=True))
 
     # ------------------------------------------------------------- reads
@@ -182,7 +198,7 @@ class Replica:
     def upsert(self, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
         if table not in REPLICA_TABLES:
             raise StoreError(f"replica has no table {table!r}")
-        self.db[table].upsert_all(list(rows), pk=REPLICA_TABLES[table])  # type: ignore[union-attr]
+        self.db.table(table).upsert_all([dict(r) for r in rows], pk=REPLICA_TABLES[table])
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
         pks = REPLICA_TABLES[table]
@@ -190,7 +206,7 @@ class Replica:
         self.db.execute(f"delete from [{table}] where {where}", [key[k] for k in pks])
 
     def set_meta(self, name: str, value: str) -> None:
-        self.db["replica_meta"].upsert({"name": name, "value": value}, pk="name")  # type: ignore[union-attr]
+        self.db.table("replica_meta").upsert({"name": name, "value": value}, pk="name")
 
 
 # ------------------------------------------------------------- row <-> domain

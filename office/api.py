@@ -7,8 +7,8 @@ OpenAPI is published by FastAPI at /openapi.json and /docs.
 from __future__ import annotations
 
 import json
-from datetime import timezone
-from typing import Annotated, Any
+from datetime import UTC
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
@@ -17,12 +17,12 @@ from sqlalchemy import Engine, and_, select
 
 from domain.clock import Clock, SystemClock
 from domain.contracts import DEFAULT_HEARTBEAT_S, MAX_DETAIL, DeviceState, HeartbeatBody
+from domain.exitrow import MAX_SEQ, ROW_FIELDS, RowField
 from office import schema
 from office.config import OfficeConfig
 from office.ingest import heartbeat, ingest
 from office.limits import BodyLimit
 from office.records import gate_for_credential
-from domain.exitrow import MAX_SEQ, ROW_FIELDS, RowField
 
 API = "/api/v1"
 #: Sequence numbers and cursors are BIGINT columns: anything larger than MAX_SEQ
@@ -31,7 +31,7 @@ API = "/api/v1"
 
 def server_time(clock: Clock) -> str:
     """The office's time for a reply, in UTC: gates measure their clock offset against it."""
-    return clock.now().astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return clock.now().astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _has_nul(value: Any) -> bool:
@@ -48,7 +48,7 @@ class _EventRowChecks(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     @model_validator(mode="after")
-    def _no_nul(self) -> "_EventRowChecks":
+    def _no_nul(self) -> _EventRowChecks:
         # PostgreSQL text cannot hold NUL: refuse it here (422) on every database alike,
         # rather than let the first query on it fail (500). `detail` is stored as JSON,
         # where NUL is escaped, so it may hold any text (e.g. a scanned code).
@@ -59,7 +59,7 @@ class _EventRowChecks(BaseModel):
 
 def _event_field(f: RowField) -> tuple[Any, Any]:
     """A pydantic field for one field of the exit-log row, with the row's limits."""
-    limits = {k: v for k, v in (("ge", f.ge), ("le", f.le), ("min_length", f.min_length),
+    limits: dict[str, Any] = {k: v for k, v in (("ge", f.ge), ("le", f.le), ("min_length", f.min_length),
                                 ("max_length", f.max_length), ("pattern", f.pattern)) if v is not None}
     if f.type is list:
         kind: Any = list[Annotated[str, Field(max_length=f.item_max_length)]]
@@ -70,16 +70,17 @@ def _event_field(f: RowField) -> tuple[Any, Any]:
 
 
 #: One exit-log row exactly as the gate stored and hashed it: built from domain.exitrow.ROW_FIELDS.
+_ROW_MODEL_FIELDS: dict[str, Any] = {f.name: _event_field(f) for f in ROW_FIELDS}
 EventRow = create_model(
     "EventRow", __base__=_EventRowChecks, __module__=__name__,
     __doc__="One exit-log row exactly as the gate stored and hashed it (domain/exitrow.py).",
-    **{f.name: _event_field(f) for f in ROW_FIELDS},
+    **_ROW_MODEL_FIELDS,
 )
 
 
 class PushBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    events: list[EventRow] = Field(max_length=10_000)
+    events: list[EventRow] = Field(max_length=10_000)  # type: ignore[valid-type]  # built from the row spec
 
 
 class Rejection(BaseModel):
@@ -206,11 +207,12 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
         """Exit-log rows of the calling gate, in any order, any number of times."""
         if len(body.events) > max_events:
             raise HTTPException(422, f"at most {max_events} events per push")
-        foreign = [e.seq for e in body.events if e.gate_id != gate["gate_id"]]
+        rows = [e.model_dump() for e in cast(list[BaseModel], body.events)]
+        foreign = [r["seq"] for r in rows if r["gate_id"] != gate["gate_id"]]
         if foreign:
             raise HTTPException(403, f"gate {gate['gate_id']} may push only its own events (rows {foreign[:5]} are another gate's)")
         with engine.begin() as conn:
-            result = ingest(conn, gate, [e.model_dump() for e in body.events])
+            result = ingest(conn, gate, rows)
             epoch = epoch_of(conn, gate["estate"])
         return PushReply(acked_seq=result.acked_seq, accepted=result.accepted, duplicates=result.duplicates,
                          held=result.held, rejected=[Rejection(**r) for r in result.rejected], epoch=epoch,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
 
@@ -30,7 +31,7 @@ def _body(table: Table, row: Mapping[str, Any]) -> str:
     out = {c.name: row.get(c.name) for c in table.columns if c.name != "estate"}
     for name in BINARY_COLUMNS.get(table.name, ()):
         if out.get(name) is not None:
-            out[name] = base64.b64encode(bytes(out[name])).decode("ascii")
+            out[name] = base64.b64encode(bytes(out[name] or b"")).decode("ascii")
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -61,7 +62,7 @@ def allocate(conn: Connection, estate: str, n: int) -> int:
     return last - n + 1
 
 
-def _where_key(table: Table, estate: str, key: Mapping[str, Any]):  # type: ignore[no-untyped-def]
+def _where_key(table: Table, estate: str, key: Mapping[str, Any]) -> Any:
     return and_(table.c.estate == estate, *[table.c[k] == key[k] for k in key_columns(table)])
 
 

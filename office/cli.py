@@ -12,13 +12,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from office.cli_support import (DEFAULT_CONFIG, estate_time, now_in, office_config, office_engine, parse_approval,
-                                parse_item, when)
+from office.cli_support import DEFAULT_CONFIG, estate_time, now_in, office_config, office_engine, parse_approval, parse_item, when
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from office.records import import_public_keys
     from domain.keyfiles import PRIVATE_NAME, new_keys
+    from office.records import import_public_keys
 
     cfg = office_config(args)
     if not (Path(cfg.keys) / PRIVATE_NAME).exists():
@@ -79,10 +78,10 @@ def cmd_set_fees(args: argparse.Namespace) -> int:
 def cmd_issue_permit(args: argparse.Namespace) -> int:
     import mimetypes
 
+    from domain.keyfiles import load_hmac_key
     from domain.model import PermitKind
     from office.errors import OfficeError
     from office.records import issue_permit
-    from domain.keyfiles import load_hmac_key
 
     cfg = office_config(args)
     photo = None
@@ -125,9 +124,9 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_issue_slip(args: argparse.Namespace) -> int:
+    from domain.keyfiles import load_hmac_key, load_private
     from domain.model import SlipKind
     from office.slips import SlipRequest, issue_slip
-    from domain.keyfiles import load_hmac_key, load_private
 
     cfg = office_config(args)
     now = now_in(args, cfg)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import functools
 import secrets
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -36,7 +37,7 @@ _SYSTEM_CLOCK = SystemClock()
 
 def utcnow(clock: Clock | None = None) -> str:
     """The instant ``clock`` reads (the system's when none is given), as UTC ISO text for a row."""
-    return (clock or _SYSTEM_CLOCK).now().astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return (clock or _SYSTEM_CLOCK).now().astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def alembic_config(conn: Connection | None = None) -> Config:
@@ -90,7 +91,7 @@ def open_engine(url: str) -> Engine:
         raise OfficeError(f"database url {url!r}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

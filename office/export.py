@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,7 @@ def log_rows(conn: Connection, estate: str, first: date, last: date, gate_id: st
         d["detail"] = json.loads(d["detail"])
         d["clock_synced"] = bool(d["clock_synced"])
         instant = _instant(r["at"], zone)
-        found.append(((instant.astimezone(timezone.utc).isoformat() if instant else r["at"], d["gate_id"], d["seq"]), d))
+        found.append(((instant.astimezone(UTC).isoformat() if instant else r["at"], d["gate_id"], d["seq"]), d))
     found.sort(key=lambda pair: pair[0])
     return [d for _key, d in found]
 

@@ -10,18 +10,19 @@ is silently dropped: the gate keeps every row, and the ack tells it where to res
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from office import schema
-from office.changes import lock_estate, put_rows
-from office.db import utcnow
 from domain.chain import row_hash
 from domain.contracts import HeartbeatBody
 from domain.exitrow import ExitRow
 from domain.slip_token import MAX_SLIP_ID
+from office import schema
+from office.changes import lock_estate, put_rows
+from office.db import utcnow
 
 
 @dataclass
@@ -66,7 +67,7 @@ class _Gate:
         self.accepted: dict[int, dict[str, Any]] = {}
         self.known_ids: set[str] = set()
 
-    def prefetch(self, rows: list[Mapping[str, Any]]) -> None:
+    def prefetch(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Which offered event ids the office already holds, in one query per thousand rows."""
         e = schema.events
         ids = [str(r["event_id"]) for r in rows]
@@ -168,7 +169,7 @@ class _Gate:
         return self.result
 
 
-def ingest(conn: Connection, gate: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> PushResult:
+def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> PushResult:
     """Apply one pushed batch (rows of the authenticated gate only) inside the caller's transaction."""
     g = _Gate(conn, gate)
     g.prefetch(rows)

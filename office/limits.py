@@ -7,7 +7,8 @@ the app, so a gate or an attacker cannot make the office buffer or parse more.
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

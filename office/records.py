@@ -17,18 +17,18 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from domain.chain import GENESIS
+from domain.keyfiles import load_public_dir
 from domain.model import TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person, Role
 from domain.rules import card_permit
+from domain.secrets import hash_pin, id_hash, mask_id
+from domain.slip_token import MAX_GATE_ID, MAX_UNIT_ID
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.db import utcnow
 from office.errors import NotFound, OfficeError, Refused
-from domain.chain import GENESIS
-from domain.keyfiles import load_public_dir
-from domain.secrets import hash_pin, id_hash, mask_id
-from domain.slip_token import MAX_GATE_ID, MAX_UNIT_ID
 
-GATE_ID = re.compile(r"^[a-z0-9_-]{1,%d}$" % MAX_GATE_ID)
+GATE_ID = re.compile(rf"^[a-z0-9_-]{{1,{MAX_GATE_ID}}}$")
 
 
 def token_digest(secret: str) -> str:
@@ -161,8 +161,8 @@ def add_guard(conn: Connection, estate: str, guard_id: str, name: str, badge_uid
 
 def check_rule(name: str, value: Any) -> None:
     """Refuse a rule the gates would not understand, before it reaches them."""
-    from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
     from domain.errors import ConfigError
+    from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
 
     known = {LARGE_ITEM_HOURS_RULE: parse_hours_rule}
     if name not in known:

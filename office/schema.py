@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Index,
     Integer,
@@ -22,7 +23,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    BigInteger,
 )
 
 from domain.exitrow import ROW_FIELDS, RowField, encode_value
@@ -169,7 +169,7 @@ gates = Table(
 
 def _row_column(f: RowField, **kw: Any) -> Column:
     """A column of the events table for one field of the exit-log row (domain/exitrow.py)."""
-    sql_type = {"bigint": BigInteger, "varchar": String(f.max_length), "text": Text, "json": Text,
+    sql_type: Any = {"bigint": BigInteger, "varchar": String(f.max_length), "text": Text, "json": Text,
                 "flag": Integer}[f.sql]
     if not f.required:
         kw.setdefault("default", encode_value(f, f.default))

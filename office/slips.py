@@ -7,22 +7,23 @@ office's Ed25519 key and written out as a QR code (PNG to print, SVG to scale).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, func, select
 
 from domain.model import Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
 from domain.rules import missing_approvals
+from domain.secrets import id_hash, mask_id
+from domain.slip_token import MAX_GATE_ID, TokenFieldError, items_digest, sign
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.errors import NotFound, OfficeError, Refused
 from office.records import require_unit
-from domain.secrets import id_hash, mask_id
-from domain.slip_token import MAX_GATE_ID, TokenFieldError, items_digest, sign
 
 
 @dataclass(frozen=True)

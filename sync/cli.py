@@ -26,8 +26,8 @@ def load_credential(path: str) -> str:
 
 def make_daemon(config_path: str | None) -> Any:
     """The daemon for a kiosk config file (its [gate], [store] and [sync] tables)."""
-    from kiosk.config import KioskConfig
     from domain.settings import load
+    from kiosk.config import KioskConfig
     from sync.daemon import SyncDaemon
     from sync.errors import SyncError
 

@@ -14,21 +14,22 @@ import random
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from kiosk.store import Replica
-from sync.client import OfficeClient
-from kiosk.config import SyncConfig
 from domain.clock import Clock, SystemClock
 from domain.contracts import SYNC_STATUS_REFRESH_S, HeartbeatBody, SyncState, SyncStatus, age_devices, parse_instant
 from domain.errors import GatepassError
+from domain.statusfiles import read_kiosk_health, write_status
+from kiosk.config import SyncConfig
 from kiosk.shell.sdnotify import Notifier
+from kiosk.store import Replica
+from sync.client import OfficeClient
 from sync.errors import OfficeRefused, OfficeUnreachable, SyncError
 from sync.outbox import Outbox
 from sync.replica_writer import LAST_PULL_AT, OFFICE_EPOCH, PULL_CURSOR, PUSH_CURSOR, ReplicaWriter
-from domain.statusfiles import read_kiosk_health, write_status
 
 #: How often the status file is rewritten even when nothing changed (the kiosk's liveness check).
 STATUS_REFRESH_S = SYNC_STATUS_REFRESH_S

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import sqlite3
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from kiosk.store import REPLICA_TABLES, Replica
 from sync.errors import SyncError
@@ -59,7 +60,10 @@ class ReplicaWriter:
 
     def set_meta(self, values: dict[str, str]) -> None:
         """Write cursors or marks in one short transaction."""
-        self._transaction(lambda: [self._set_meta(k, v) for k, v in values.items()])
+        def body() -> None:
+            for k, v in values.items():
+                self._set_meta(k, v)
+        self._transaction(body)
 
     def _transaction(self, body: Any) -> None:
         try:

@@ -3,7 +3,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from domain.model import REQUIRED_APPROVALS, Approval, Gate, Guard, LargeItemHours, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, SlipStatus, TokenClaims, Unit
+from domain.model import (
+    REQUIRED_APPROVALS,
+    Approval,
+    Gate,
+    Guard,
+    LargeItemHours,
+    Permit,
+    PermitKind,
+    PermitStatus,
+    Person,
+    Role,
+    Slip,
+    SlipItem,
+    SlipKind,
+    SlipStatus,
+    TokenClaims,
+    Unit,
+)
 from domain.rules import SlipEvidence
 from domain.secrets import hash_pin
 

@@ -121,8 +121,8 @@ def test_the_front_desk_refuses_the_slip_the_gate_would_hold_and_names_the_same_
 
 
 def test_revoking_a_reissued_card_at_the_office_revokes_its_current_permit(office_db):
-    from office.changes import get_row
     from office import schema
+    from office.changes import get_row
     from office.records import issue_permit, set_permit_status
 
     with office_db.begin() as conn:

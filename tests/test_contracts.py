@@ -7,8 +7,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.contracts import (HEALTH_STALE_AFTER_BEATS, MAX_DETAIL, MAX_TEXT, SYNC_STATUS_KEYS, DeviceHealth,
-                              DeviceState, HeartbeatBody, KioskHealth, SyncState, SyncStatus, age_devices)
+from domain.contracts import (
+    HEALTH_STALE_AFTER_BEATS,
+    MAX_DETAIL,
+    MAX_TEXT,
+    SYNC_STATUS_KEYS,
+    DeviceHealth,
+    DeviceState,
+    HeartbeatBody,
+    KioskHealth,
+    SyncState,
+    SyncStatus,
+    age_devices,
+)
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 

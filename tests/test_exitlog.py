@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from domain.exitrow import EntryKind, LogEntry
 from domain.errors import LogChainError, StoreError
+from domain.exitrow import EntryKind, LogEntry
 from kiosk.exitlog import ExitLog
 from tests.factories import NOW
 

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 
 from domain.chain import CHAIN_FIELDS, first_break, row_hash
-from domain.exitrow import (CONSUMING_KINDS, FIELD, ROW_FIELDS, ROW_NAMES, EntryKind, ExitRow, LogEntry, consumes_slip,
-                            kind_label)
+from domain.exitrow import CONSUMING_KINDS, FIELD, ROW_FIELDS, ROW_NAMES, EntryKind, ExitRow, LogEntry, consumes_slip, kind_label
 from kiosk.exitlog import ExitLog
 from tests.factories import NOW
 

@@ -5,14 +5,28 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk.core.events import (
-    Action, CardPresented, DeviceChanged, ExitRequested, Fault, FaultKind, FaultSource, OpenGate, Press, Record, Recovered,
-    SafeState, Signal, SignalPattern, SlipPresented, Tick,
-)
 from domain.exitrow import EntryKind
-from kiosk.core.flow import MAX_PIN_FAILURES, PRESS_TABLE, Scene, Timeouts, initial_state, step
 from domain.model import PermitStatus, SlipStatus
 from domain.reasons import Reason
+from kiosk.core.events import (
+    Action,
+    CardPresented,
+    DeviceChanged,
+    ExitRequested,
+    Fault,
+    FaultKind,
+    FaultSource,
+    OpenGate,
+    Press,
+    Record,
+    Recovered,
+    SafeState,
+    Signal,
+    SignalPattern,
+    SlipPresented,
+    Tick,
+)
+from kiosk.core.flow import MAX_PIN_FAILURES, PRESS_TABLE, Scene, Timeouts, initial_state, step
 from tests.factories import GATE, GUARD, GUARD2, NOW, SUPERVISOR, evidence, permit, slip
 
 

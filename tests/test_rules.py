@@ -8,8 +8,8 @@ import pytest
 
 from domain.model import ApprovalRole, Consumption, LargeItemHours, PermitKind, PermitStatus, SlipKind, SlipStatus
 from domain.reasons import REASON_TEXT, Reason
-from domain.secrets import check_pin, hash_pin
 from domain.rules import decide_card, decide_slip
+from domain.secrets import check_pin, hash_pin
 from tests.factories import GATE, NOW, evidence, permit, slip
 
 

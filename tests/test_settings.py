@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import KioskConfig
 from domain.errors import ConfigError
 from domain.settings import load
+from kiosk.config import KioskConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,8 +82,8 @@ max_fps = 10
 
 
 def test_one_table_is_checked_as_strictly_and_named_by_its_table(tmp_path):
-    from drivers.config import GpioConfig
     from domain.settings import load_table
+    from drivers.config import GpioConfig
 
     p = write(tmp_path, "[gpio]\nrelay_pin = 5\n[camera]\nnonsense = 1\n")
     assert load_table(GpioConfig, p, "gpio").relay_pin == 5

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,13 +12,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain import slip_token as tok
 from domain.model import SlipItem, SlipKind, TokenClaims
 from domain.reasons import Reason
-from domain import slip_token as tok
 
 KEY = Ed25519PrivateKey.generate()
 KEYS = {tok.key_id_of(tok.public_raw(KEY)): tok.public_raw(KEY)}
-START = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 def claims(**kw):

@@ -8,9 +8,7 @@ one owner thread. The core answers with commands that the app carries out.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Union
+from dataclasses import dataclass
 
 from domain.exitrow import EntryKind, LogEntry
 from domain.model import Guard, Permit
@@ -125,7 +123,7 @@ class Recovered:
     source: FaultSource
 
 
-Event = Union[CardPresented, SlipPresented, Press, ExitRequested, Tick, Fault, DeviceChanged, Recovered]
+Event = CardPresented | SlipPresented | Press | ExitRequested | Tick | Fault | DeviceChanged | Recovered
 
 # ---------------------------------------------------------------- commands
 
@@ -156,7 +154,7 @@ class SafeState:
     """All outputs off: gate closed, LEDs off, buzzer silent."""
 
 
-Command = Union[Record, OpenGate, Signal, SafeState]
+Command = Record | OpenGate | Signal | SafeState
 
 __all__ = [
     "Action", "CardPresented", "Command", "DeviceChanged", "EntryKind", "Event", "ExitRequested", "Fault", "FaultKind",

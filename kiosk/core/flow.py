@@ -19,15 +19,31 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.core.events import (
-    Action, CardPresented, Command, DeviceChanged, Event, ExitRequested, Fault, FaultKind, FaultSource, OpenGate, Press,
-    Record, Recovered, SafeState, Signal, SignalPattern, SlipPresented, Tick,
-)
 from domain.exitrow import EntryKind, LogEntry
 from domain.model import Gate, Guard, Permit, Role
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
 from domain.rules import CardDecision, SlipDecision, decide_card, decide_slip
 from domain.secrets import check_pin
+from kiosk.core.events import (
+    Action,
+    CardPresented,
+    Command,
+    DeviceChanged,
+    Event,
+    ExitRequested,
+    Fault,
+    FaultKind,
+    FaultSource,
+    OpenGate,
+    Press,
+    Record,
+    Recovered,
+    SafeState,
+    Signal,
+    SignalPattern,
+    SlipPresented,
+    Tick,
+)
 
 MAX_PIN_FAILURES = 5
 PIN_LENGTH_MAX = 8

@@ -11,16 +11,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kiosk.core.events import Action, Fault, FaultKind, FaultSource
-from kiosk.core.flow import RESULT_SCENES, Scene, State
 from domain.exitrow import EntryKind, kind_label
 from domain.model import Person, Role
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
 from domain.rules import SlipDecision
+from kiosk.core.events import Action, Fault, FaultKind, FaultSource
+from kiosk.core.flow import RESULT_SCENES, Scene, State
 from kiosk.core.view_types import (  # noqa: F401 - re-exported: the painter imports them from here
-    Button, Extras, Fact, ItemLine, Layout, Status, Text, Tone, View, _date, _local, _minute, status_items,
+    Button,
+    Extras,
+    Fact,
+    ItemLine,
+    Layout,
+    Status,
+    Text,
+    Tone,
+    View,
+    _date,
+    _local,
+    _minute,
+    status_items,
 )
-
 
 _CANCEL = Button(Action.CANCEL, "", "返回", "Back")
 _DONE = Button(Action.CANCEL, "", "完成", "Done")

@@ -13,14 +13,27 @@ import errno
 import logging
 import queue
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from drivers.events import CardRead, DeviceHealth, SlipScanned
 from kiosk.core.events import (
-    Command, DeviceChanged, Event, Fault, FaultKind, FaultSource, OpenGate, Press, Record, Recovered, SafeState, Signal,
-    SlipPresented, Tick,
+    Command,
+    DeviceChanged,
+    Event,
+    Fault,
+    FaultKind,
+    FaultSource,
+    OpenGate,
+    Press,
+    Record,
+    Recovered,
+    SafeState,
+    Signal,
+    SlipPresented,
+    Tick,
 )
 from kiosk.core.flow import Scene, State, step
 from kiosk.exitlog import ExitLog

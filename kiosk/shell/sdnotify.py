@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from typing import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping
 
 
 def watchdog_interval_s(env: MutableMapping[str, str] | None = None, pid: int | None = None) -> float | None:
@@ -47,7 +47,7 @@ class Notifier:
 
     @classmethod
     def from_environment(cls, env: MutableMapping[str, str] | None = None, unset: bool = True,
-                         monotonic: Callable[[], float] = time.monotonic) -> "Notifier":
+                         monotonic: Callable[[], float] = time.monotonic) -> Notifier:
         env = os.environ if env is None else env
         notifier = cls(env.get("NOTIFY_SOCKET", ""), watchdog_interval_s(env), monotonic)
         if unset:

@@ -14,10 +14,10 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Mapping
 
 from domain.clock import Clock, SystemClock
 from domain.contracts import KIOSK_HEALTH_REFRESH_S, DeviceHealth, KioskHealth, SyncState
@@ -136,7 +136,7 @@ class StatusMonitor:
         except OSError:
             pass
 
-    def start(self) -> "StatusMonitor":
+    def start(self) -> StatusMonitor:
         self._thread = threading.Thread(target=self._run, name="gatepass-status", daemon=True)
         self._thread.start()
         return self

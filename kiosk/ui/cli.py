@@ -54,10 +54,10 @@ def _data_dir(arg: str | None) -> Path:
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
-    from kiosk.app import has_display
-    from kiosk.config import KioskConfig
     from domain.errors import ConfigError
     from domain.settings import load
+    from kiosk.app import has_display
+    from kiosk.config import KioskConfig
 
     cfg = load(KioskConfig, args.config)
     headless = args.headless or (args.demo and not args.window and not has_display())

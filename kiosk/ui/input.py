@@ -11,8 +11,8 @@ checked"), so taps in the first moments after a scene change are ignored.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import pygame
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import pygame
 
+from domain.errors import GatepassError
 from kiosk.core.events import Fault, FaultKind, FaultSource
 from kiosk.core.flow import Scene
-from domain.errors import GatepassError
 from kiosk.fonts import find_cjk_font
+from kiosk.shell.sdnotify import Notifier
 from kiosk.ui.input import InputTranslator, Quit
 from kiosk.ui.render import Renderer
-from kiosk.shell.sdnotify import Notifier
 from kiosk.ui.session import Session, StatusBoard
 from kiosk.ui.text import Typesetter
 from kiosk.ui.widgets import PhotoCache

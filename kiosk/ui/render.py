@@ -118,7 +118,7 @@ class Renderer:
         if sum(widths) > room:        # still too long at the floor: squeeze, and let the fit check say so
             widths = [w * room // sum(widths) for w in widths]
         x = bar.x + m.pad
-        for lab, (t, tone), w in zip(labels, items, widths):
+        for lab, (_t, tone), w in zip(labels, items, widths):
             pygame.draw.circle(c.surface, theme.TONE_TEXT[tone], (x + dot, bar.centery), dot)
             c.text(lab, pygame.Rect(x + dot * 3, bar.y, max(0, w - dot * 3), bar.height), size,
                    theme.TONE_TEXT[tone] if tone is not Tone.OK else theme.MUTED, valign="middle", min_size=10)

@@ -6,7 +6,7 @@ out-of-service are all a message), so a guard meets the same arrangement everywh
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pygame
 

@@ -29,9 +29,9 @@ from typing import Any, TextIO
 
 import pygame
 
-from kiosk.core.events import Action, Fault, FaultKind, FaultSource, Press, Recovered
-from drivers.events import DeviceHealth
 from domain.errors import ConfigError
+from drivers.events import DeviceHealth
+from kiosk.core.events import Action, Fault, FaultKind, FaultSource, Press, Recovered
 from kiosk.shell.controller import describe_row
 from kiosk.ui.input import hit_test
 from kiosk.ui.session import Session

@@ -17,10 +17,10 @@ from kiosk.core.events import Press
 from kiosk.core.flow import Scene
 from kiosk.core.view import Extras, Status, View, view_of
 from kiosk.exitlog import ExitLog
-from kiosk.store import Replica
 from kiosk.shell.controller import Controller
-from kiosk.ui.render import Frame, Renderer
 from kiosk.shell.status import StatusMonitor
+from kiosk.store import Replica
+from kiosk.ui.render import Frame, Renderer
 from kiosk.ui.widgets import Page
 
 TICK_EVERY_S = 0.25

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pygame
 
@@ -39,7 +39,7 @@ class Canvas:
     surface: pygame.Surface
     ts: Typesetter
     m: theme.Metrics
-    photos: "PhotoCache"
+    photos: PhotoCache
     hits: list[Hit] = field(default_factory=list)
     page: int = 0                 # which page of a long checklist to show (screen-local)
 

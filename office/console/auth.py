@@ -22,11 +22,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from domain.clock import Clock
-from domain.secrets import check_pin
+from domain.secrets import check_pin, hash_pin
 from office.console.schema import console_audit, console_secrets, staff
 from office.db import utcnow
 from office.errors import OfficeError, Refused
-from domain.secrets import hash_pin
 
 COOKIE = "gatepass_staff"
 #: A session lasts one long shift; then the clerk signs in again.
@@ -95,7 +94,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _sign(secret: bytes, purpose: str, data: str) -> str:
-    return _b64(hmac.new(secret, f"{purpose}:{data}".encode("utf-8"), hashlib.sha256).digest())
+    return _b64(hmac.new(secret, f"{purpose}:{data}".encode(), hashlib.sha256).digest())
 
 
 def make_cookie(secret: bytes, username: str, now: float) -> str:

@@ -1,7 +1,7 @@
 """Flags (anomalies the office raised) with a resolve button, the gates' health, recent slips."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -9,13 +9,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from domain.contracts import DeviceHealth, HeartbeatBody
 from domain.model import SlipKind
 from office import schema
 from office.console import auth
 from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
-from domain.contracts import DeviceHealth, HeartbeatBody
 from office.errors import OfficeError
 from office.ingest import list_flags, list_gates, resolve_flag
 
@@ -149,7 +149,7 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
     if not gates:
         return tag("div", bi("尚无岗亭(用 gatepass office add-gate 添加)", "No gates yet (gatepass office add-gate)"),
                    class_="empty")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     head = tag("tr", join(tag("th", bi(zh, en), class_=cls) for zh, en, cls in (
         ("岗亭", "Gate", None), ("最后联系", "Last heard", None), ("已收记录", "Rows received", "num"),
         ("待发送", "Outbox", "num"), ("时钟偏差", "Clock offset", "num"), ("读卡器", "Card reader", None),
@@ -219,9 +219,9 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
         ids = [x["slip_id"] for x in slips]
         it = schema.slip_items
         for i in range(0, len(ids), 500):
-            for r in conn.execute(select(it).where(it.c.estate == c.cfg.estate, it.c.slip_id.in_(ids[i:i + 500]))
+            for m in conn.execute(select(it).where(it.c.estate == c.cfg.estate, it.c.slip_id.in_(ids[i:i + 500]))
                                   .order_by(it.c.slip_id, it.c.line)).mappings():
-                items.setdefault(r["slip_id"], []).append(f"{r['name']}×{r['quantity']}" + (f"({r['spec']})" if r["spec"] else ""))
+                items.setdefault(m["slip_id"], []).append(f"{m['name']}×{m['quantity']}" + (f"({m['spec']})" if m["spec"] else ""))
     if not slips:
         return tag("div", bi(f"近 {SLIP_DAYS} 天没有放行条", f"No slips in the last {SLIP_DAYS} days"), class_="empty")
     head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (

@@ -12,8 +12,9 @@ import select
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from drivers import pn532
 

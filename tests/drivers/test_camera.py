@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import zxingcpp
 
+from domain.errors import DriverError
 from drivers import synth
 from drivers.camera import CameraScanner
 from drivers.config import CameraConfig
-from drivers.qr import decode_frame, make_decoder
 from drivers.events import DeviceHealth, SlipScanned
-from domain.errors import DriverError
+from drivers.qr import decode_frame, make_decoder
 
 from .ptys import Events
 

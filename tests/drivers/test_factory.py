@@ -7,9 +7,9 @@ import sys
 import pytest
 
 import drivers
+from domain.errors import DriverError
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 from drivers.events import CardRead, CardRemoved, DeviceHealth, SlipScanned
-from domain.errors import DriverError
 
 from .ptys import Events
 

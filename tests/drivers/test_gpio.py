@@ -7,10 +7,10 @@ import time
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from domain.errors import DriverError
 from drivers.config import GpioConfig
 from drivers.gpio import GpioGateIO
 from kiosk.core.events import SignalPattern
-from domain.errors import DriverError
 
 WAIT_S = 5.0
 

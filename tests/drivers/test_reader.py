@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import DriverError
 from drivers.config import ReaderConfig
-from drivers.reader import SerialCardReader
 from drivers.events import CardRead, CardRemoved, DeviceHealth
 from drivers.pn532 import IN_LIST_PASSIVE_TARGET
-from domain.errors import DriverError
+from drivers.reader import SerialCardReader
 
 from .ptys import Events, Pn532Module, PtyPort
 from .test_frames import rdm_frame

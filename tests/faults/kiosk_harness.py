@@ -12,14 +12,14 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from domain import slip_token
+from domain.keyfiles import load_private
+from domain.model import SlipKind, TokenClaims
+from drivers.events import CardRead, SlipScanned
 from kiosk.app import SimClock, assemble
 from kiosk.config import KioskConfig
 from kiosk.core.events import Action, OpenGate, Press
-from drivers.events import CardRead, SlipScanned
-from domain.model import SlipKind, TokenClaims
 from kiosk.demo import default_now
-from domain import slip_token
-from domain.keyfiles import load_private
 
 
 def main(data_dir: Path) -> None:

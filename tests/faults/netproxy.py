@@ -56,7 +56,7 @@ class Stats:
 
 
 class _Conn:
-    def __init__(self, proxy: "NetProxy", client: socket.socket) -> None:
+    def __init__(self, proxy: NetProxy, client: socket.socket) -> None:
         self.proxy, self.client = proxy, client
         self.upstream: socket.socket | None = None
         self.closed = False
@@ -216,7 +216,7 @@ class NetProxy:
         while not self._stopping:
             try:
                 client, _ = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -243,7 +243,7 @@ class NetProxy:
             pass
         self._thread.join(5)
 
-    def __enter__(self) -> "NetProxy":
+    def __enter__(self) -> NetProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from domain import slip_token
+from domain.model import Gate, LargeItemHours
+from domain.rules import SlipEvidence, decide_slip
 from drivers import make_scanner, synth
 from drivers.camera import CameraScanner
 from drivers.config import CameraConfig
-from drivers.qr import decode_frame, make_decoder
 from drivers.events import DeviceHealth, SlipScanned
-from domain.rules import SlipEvidence
-from domain.model import Gate, LargeItemHours
-from domain.rules import decide_slip
-from domain import slip_token
+from drivers.qr import decode_frame, make_decoder
 
 from .conftest import StampedEvents, figures
 from .test_reader_faults import RECOVERY_BOUND_S, campaign_downtimes
@@ -65,7 +65,7 @@ def _replug_campaign(tmp_path: Path, cfg_kw: dict[str, Any], downtimes: list[flo
         events.wait_for(online(True))
         for k, down in enumerate(downtimes):
             text = slip_text(k)
-            events.wait_for(lambda e: isinstance(e, SlipScanned) and e.text == text)
+            events.wait_for(lambda e, text=text: isinstance(e, SlipScanned) and e.text == text)
             camera.rename(away)
             events.wait_for(online(False))
             _put_slip(away, k + 1)
@@ -182,7 +182,7 @@ def test_one_damaged_image_in_a_folder_source_is_skipped_not_taken_for_a_lost_ca
     scanner.start()
     try:
         for k in (1, 2):
-            events.wait_for(lambda e: isinstance(e, SlipScanned) and e.text == slip_text(k))
+            events.wait_for(lambda e, k=k: isinstance(e, SlipScanned) and e.text == slip_text(k))
         deadline = time.monotonic() + 10    # several passes over the folder, damaged file included
         while scanner.source.index < 4 * 3:
             assert time.monotonic() < deadline, f"the folder source read {scanner.source.index} images"

@@ -15,12 +15,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
-from kiosk.exitlog import ExitLog
 from domain.chain import first_break
+from kiosk.exitlog import ExitLog
 
 RECORDER = """
 import sys
@@ -54,7 +55,7 @@ def _kill_trials(tmp_path: Path, trials: int, kiosk_data: Path | None = None) ->
     acked: dict[int, str] = {}
     cmd = ([sys.executable, "-m", "tests.faults.kiosk_harness", str(kiosk_data)] if kiosk_data
            else [sys.executable, "-c", RECORDER, str(path)])
-    for trial in range(trials):
+    for _trial in range(trials):
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 cwd=Path(__file__).resolve().parents[2])
         assert proc.stdout is not None and proc.stderr is not None
@@ -107,14 +108,14 @@ def test_acknowledged_releases_survive_1000_kill_9_of_the_kiosk(demo, tmp_path):
 
 def _log_with_wal(path: Path, n: int) -> tuple[ExitLog, list[dict]]:
     """A log whose last rows live only in the WAL file, as after a crash before checkpoint."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from domain.exitrow import EntryKind, LogEntry
 
     log = ExitLog.open(path, "north")
     log.db.execute("pragma wal_autocheckpoint = 0")
     for i in range(n):
-        log.append(LogEntry(EntryKind.CARD_PASS, datetime(2026, 11, 25, tzinfo=timezone.utc), card_uid=f"C{i}"),
+        log.append(LogEntry(EntryKind.CARD_PASS, datetime(2026, 11, 25, tzinfo=UTC), card_uid=f"C{i}"),
                    clock_synced=True)
     # the caller keeps the connection open and copies the files: nothing is checkpointed
     return log, list(log.rows())

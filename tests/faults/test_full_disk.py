@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from drivers.events import CardRead
 from kiosk.app import SimClock, assemble
 from kiosk.config import KioskConfig
 from kiosk.core.events import Action, FaultKind, Press
-from drivers.events import CardRead
 from kiosk.core.flow import Scene
 
 

@@ -26,14 +26,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from domain.errors import StoreError
 from domain.exitrow import EntryKind, LogEntry
 from domain.model import PermitStatus
-from domain.errors import StoreError
+from domain.statusfiles import read_status
 from kiosk.exitlog import ExitLog
 from kiosk.store import REPLICA_TABLES
 from office import schema
 from office.records import set_fees, set_permit_status
-from domain.statusfiles import read_status
 from tests.faults.netproxy import BLACKHOLE, CUT, DROP, PASS, NetProxy
 from tests.office.conftest import office  # noqa: F401 - the shared fixture (real uvicorn on 127.0.0.1)
 from tests.office.harness import CST, GateSite, OfficeServer, wait_for
@@ -297,7 +297,7 @@ def test_a_slow_link_draining_a_backlog_keeps_watchdog_status_and_revocations_co
     def receive() -> str:
         try:
             return listener.recv(4096).decode()
-        except socket.timeout:
+        except TimeoutError:
             return ""
 
     oldest_status_s = 0.0

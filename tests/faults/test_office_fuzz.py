@@ -72,7 +72,7 @@ def _fuzz_one(op: Any, mode: Any, label: str, headers: dict[str, str], base: str
 
 def fuzz(office: OfficeServer, *, max_examples: int, anonymous_examples: int, seed_value: int) -> Tally:
     """``max_examples`` per operation and mode with the gate's credential, ``anonymous_examples`` without."""
-    import schemathesis   # a test dependency (pyproject's [test] extra)
+    import schemathesis  # a test dependency (pyproject's [test] extra)
 
     modes = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
     credential = office.add_gate(GATE)

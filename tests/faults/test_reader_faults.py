@@ -15,17 +15,18 @@ import select
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from drivers import make_reader, pn532
 from drivers.config import ReaderConfig
+from drivers.events import CardRead, DeviceHealth
 from drivers.frames import LINE_MAX, Reject, parse_line, parse_rdm6300
 from drivers.reader import SerialCardReader
-from drivers.events import CardRead, DeviceHealth
 from tests.drivers.ptys import PtyPort
 from tests.drivers.test_frames import rdm_frame
 
@@ -496,7 +497,7 @@ def _replug_campaign(tmp_path: Path, cfg_kw: dict[str, Any], downtimes: list[flo
         for k, down in enumerate(downtimes):
             uid = format_hex(_card_uid(k))
             port.write(rdm_frame(_card_uid(k)))
-            events.wait_for(lambda e: isinstance(e, CardRead) and e.uid == uid)
+            events.wait_for(lambda e, uid=uid: isinstance(e, CardRead) and e.uid == uid)
             port.unplug()
             events.wait_for(online(False))
             time.sleep(down)
@@ -506,7 +507,7 @@ def _replug_campaign(tmp_path: Path, cfg_kw: dict[str, Any], downtimes: list[flo
             recoveries.append(events.stamp_of(back) - plugged)
         uid = format_hex(_card_uid(len(downtimes)))
         port.write(rdm_frame(_card_uid(len(downtimes))))
-        events.wait_for(lambda e: isinstance(e, CardRead) and e.uid == uid)
+        events.wait_for(lambda e, uid=uid: isinstance(e, CardRead) and e.uid == uid)
         assert reader._thread is thread and thread is not None and thread.is_alive(), "the reader was restarted"
     finally:
         reader.stop()

@@ -24,15 +24,14 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.rules import SlipEvidence
+from domain import keyfiles as keyring
+from domain import slip_token as tok
 from domain.model import Gate, LargeItemHours, SlipItem, SlipKind, TokenClaims
 from domain.reasons import Reason
-from domain.rules import decide_slip
+from domain.rules import SlipEvidence, decide_slip
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.store import Replica
-from domain import keyfiles as keyring
-from domain import slip_token as tok
 
 from .conftest import figures
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from domain.clock import Clock
 from domain.exitrow import EntryKind, LogEntry
+from domain.keyfiles import load_hmac_key, load_private, new_keys
 from domain.model import Approval, ApprovalRole, PermitKind, SlipItem, SlipKind
 from kiosk.exitlog import ExitLog
 from office import schema
@@ -21,7 +22,6 @@ from office.config import DatabaseConfig, OfficeConfig, ServerConfig
 from office.records import add_gate, add_unit, issue_permit
 from office.server import ThreadedServer, build
 from office.slips import SlipRequest, issue_slip
-from domain.keyfiles import load_hmac_key, load_private, new_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 CST = timezone(timedelta(hours=8))

@@ -1,6 +1,7 @@
 """The gate API refuses what it must with the right status, and keeps serving."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,6 @@ import httpx
 from domain.exitrow import EntryKind, LogEntry
 from kiosk.exitlog import ExitLog
 from tests.office.harness import CST, OfficeServer
-from datetime import datetime
 
 
 def rows_of(gate_id: str, n: int) -> list[dict[str, Any]]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -114,7 +115,7 @@ def make_desk(office: OfficeServer) -> Desk:
     office.add_gate("east")                     # registered, never heard from
     with office.engine.begin() as conn:         # and the south gate has been silent for ten minutes
         conn.execute(update(schema.gates).where(schema.gates.c.gate_id == "south").values(
-            last_seen=(datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat()))
+            last_seen=(datetime.now(UTC) - timedelta(minutes=10)).isoformat()))
     return Desk(office, slip_id, now.date().isoformat(), earlier.date().isoformat())
 
 

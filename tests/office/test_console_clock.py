@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -22,7 +22,7 @@ from tests.office.harness import CST, OfficeServer
 from tests.office.test_console import PASSWORD, push, rows_of
 
 #: 04:00 on 1 December in Shanghai; still 30 November in UTC.
-INSTANT = datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc)
+INSTANT = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["Etc/GMT+12", "Etc/GMT-14"])
@@ -43,7 +43,7 @@ def office_at(db_url: str, tmp_path: Path, machine_zone: str) -> Iterator[tuple[
     with office.engine.begin() as conn:
         add_staff(conn, "default", "wangli", "王丽", PASSWORD, clock=clock)
     log = ExitLog.memory("north")
-    utc = timezone.utc
+    utc = UTC
     for entry in (
         # 10:00 on 30 November in Shanghai: yesterday
         LogEntry(EntryKind.RELEASE, datetime(2026, 11, 30, 10, 0, tzinfo=CST), guard_id="g1", slip_id="S000000011"),

@@ -3,7 +3,7 @@ exactly what office/schema.py describes, and a database made before Alembic is a
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -38,7 +38,7 @@ def legacy_database(url: str, versions: tuple[int, ...]) -> None:
                           "applied_at VARCHAR(40) NOT NULL)"))
         for v in versions:
             conn.execute(text("INSERT INTO schema_version VALUES (:v, :at)"),
-                         {"v": v, "at": datetime(2026, 6, 1, tzinfo=timezone.utc).isoformat()})
+                         {"v": v, "at": datetime(2026, 6, 1, tzinfo=UTC).isoformat()})
         conn.execute(insert(schema.estates).values(estate_id="default", name="翠湖苑", change_seq=7, epoch="e" * 16))
     engine.dispose()
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from domain.exitrow import EntryKind
 from domain.model import PermitStatus
+from domain.statusfiles import STATUS_KEYS, read_status
 from kiosk.store import Replica
 from office import schema
-from domain.statusfiles import STATUS_KEYS, read_status
 from tests.office.harness import CST, DaemonThread, GateSite, OfficeServer, wait_for
 
 

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import KioskConfig
 from domain.settings import load
+from domain.statusfiles import read_status, write_status
+from kiosk.config import KioskConfig, SyncConfig
 from kiosk.store import Replica
 from office import schema
 from office.changes import put_rows, remove_rows
 from office.config import DatabaseConfig, OfficeConfig, ServerConfig
-from kiosk.config import SyncConfig
 from sync.daemon import Backoff
-from domain.statusfiles import read_status, write_status
 from tests.office.harness import ROOT, DaemonThread, GateSite, OfficeServer, wait_for
 
 

@@ -9,12 +9,29 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from kiosk.core.events import Action, CardPresented, Fault, FaultKind, FaultSource, Press, SlipPresented
-from domain.rules import SlipEvidence
-from kiosk.core.flow import Scene, State, Timeouts, initial_state, step
-from domain.model import Approval, ApprovalRole, Consumption, Gate, Guard, LargeItemHours, Permit, PermitKind, PermitStatus, Person, Role, Slip, SlipItem, SlipKind, TokenClaims, Unit
+from domain.model import (
+    Approval,
+    ApprovalRole,
+    Consumption,
+    Gate,
+    Guard,
+    LargeItemHours,
+    Permit,
+    PermitKind,
+    PermitStatus,
+    Person,
+    Role,
+    Slip,
+    SlipItem,
+    SlipKind,
+    TokenClaims,
+    Unit,
+)
 from domain.reasons import Reason
+from domain.rules import SlipEvidence
 from domain.secrets import hash_pin
+from kiosk.core.events import Action, CardPresented, Fault, FaultKind, FaultSource, Press, SlipPresented
+from kiosk.core.flow import Scene, State, Timeouts, initial_state, step
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)   # a Wednesday, inside large-item hours

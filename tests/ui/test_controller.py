@@ -7,12 +7,12 @@ from pathlib import Path
 import pygame
 import pytest
 
+from domain.errors import StoreError
+from drivers.events import CardRead, DeviceHealth, SlipScanned
 from kiosk.app import SimClock, assemble, demo_config
 from kiosk.config import KioskConfig
 from kiosk.core.events import Action, FaultKind, FaultSource, OpenGate, Press, Record
-from drivers.events import CardRead, DeviceHealth, SlipScanned
 from kiosk.core.flow import Scene
-from domain.errors import StoreError
 from kiosk.ui.input import SETTLE_S, InputTranslator
 from kiosk.ui.loop import make_session
 

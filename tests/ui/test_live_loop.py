@@ -33,7 +33,7 @@ def test_the_demo_window_runs_feeds_the_watchdog_and_takes_demo_keys(tmp_path: P
             try:
                 server.settimeout(0.5)
                 messages.append(server.recv(64))
-            except socket.timeout:
+            except TimeoutError:
                 pass
             if messages.count(b"WATCHDOG=1") >= 2:
                 break

@@ -6,9 +6,9 @@ import itertools
 import pygame
 import pytest
 
+from domain.errors import GatepassError
 from kiosk.core.events import Action, Press
 from kiosk.core.view import Extras, Status, view_of
-from domain.errors import GatepassError
 from kiosk.fonts import FontError, find_cjk_font
 from kiosk.ui.render import Renderer
 from kiosk.ui.text import Typesetter

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from domain.clock import FixedClock
@@ -13,7 +13,7 @@ from kiosk.core.view import Status, Tone, status_items
 from kiosk.shell.sdnotify import Notifier, watchdog_interval_s
 from kiosk.shell.status import StatusMonitor, read_sync_status
 
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 def test_sync_status_file_gives_the_push_cursor(tmp_path: Path):
