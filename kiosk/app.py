@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kiosk.config import KioskConfig
 from kiosk.core.events import ExitRequested
@@ -31,16 +30,6 @@ Emit = Callable[[object], None]
 
 
 # ----------------------------------------------------------------- clocks
-
-
-class RealClock:
-    """Wall time in the estate's zone."""
-
-    def __init__(self, tz: str) -> None:
-        self.tz = ZoneInfo(tz)
-
-    def now(self) -> datetime:
-        return datetime.now(self.tz)
 
 
 class OffsetClock:

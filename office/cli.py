@@ -42,7 +42,7 @@ def cmd_add_gate(args: argparse.Namespace) -> int:
 
     cfg = office_config(args)
     with office_engine(cfg).begin() as conn:
-        credential = add_gate(conn, cfg.estate, args.name, args.label or "")
+        credential = add_gate(conn, cfg.estate, args.name, args.label or "", clock=estate_time(args, cfg).clock)
     if args.credential_file:
         p = Path(args.credential_file)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +219,7 @@ def cmd_flags(args: argparse.Namespace) -> int:
     engine = office_engine(cfg)
     if args.resolve is not None:
         with engine.begin() as conn:
-            if not resolve_flag(conn, cfg.estate, args.resolve):
+            if not resolve_flag(conn, cfg.estate, args.resolve, clock=estate_time(args, cfg).clock):
                 raise NotFound(f"no open flag {args.resolve}")
         print(f"flag {args.resolve} resolved")
         return 0

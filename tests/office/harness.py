@@ -54,7 +54,7 @@ class OfficeServer:
 
     def add_gate(self, gate_id: str) -> str:
         with self.engine.begin() as conn:
-            return add_gate(conn, "default", gate_id)
+            return add_gate(conn, "default", gate_id, clock=self.app.state.clock)
 
     def add_unit(self, unit_id: str = "3-2-1502") -> None:
         with self.engine.begin() as conn:
