@@ -74,6 +74,7 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
     notifier.ready()
     period = 1.0 / max(1, cfg.display.fps)
     last_scene = session.scene
+    notifier.status(f"screen: {last_scene.value}")     # `systemctl status` shows what the guard sees
     try:
         while True:
             started = time.monotonic()
@@ -89,6 +90,7 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
                 if session.scene is not last_scene:
                     last_scene = session.scene
                     translator.scene_changed(time.monotonic())
+                    notifier.status(f"screen: {last_scene.value}")
                 session.draw(screen, now)
             except Exception as exc:          # keep the loop alive, gate closed
                 log.exception("frame failed")
