@@ -69,13 +69,17 @@ class OfficeServer:
                                 valid_from=kw.pop("valid_from", datetime.now(CST)), **kw)
 
     def issue_slip(self, unit_id: str = "3-2-1502") -> str:
+        return self.issued_slip(unit_id).slip_id
+
+    def issued_slip(self, unit_id: str = "3-2-1502") -> Any:
+        """Issue an approved owner's slip for today; return the IssuedSlip (id, token, QR files)."""
         now = datetime.now(CST)
         req = SlipRequest(kind=SlipKind.OWNER, unit_id=unit_id, applicant_name="张三", mover_name="张三",
                           items=[SlipItem("冰箱", 1, "180cm")], valid_from=now, valid_until=now + timedelta(days=1),
                           approvals=[Approval(ApprovalRole.HANDLER, "李"), Approval(ApprovalRole.BUTLER_HEAD, "王")])
         with self.engine.begin() as conn:
             return issue_slip(conn, "default", req, private=load_private(self.cfg.keys),
-                              hmac_key=load_hmac_key(self.cfg.keys), out_dir=self.cfg.slips_dir, now=now).slip_id
+                              hmac_key=load_hmac_key(self.cfg.keys), out_dir=self.cfg.slips_dir, now=now)
 
     def events(self, gate_id: str | None = None) -> list[dict[str, Any]]:
         e = schema.events
