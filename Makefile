@@ -7,8 +7,9 @@ VAR    ?= var
 # Debian packages the Python stack loads at run time: zbar for pyzbar, a CJK font
 # for the kiosk's Chinese text, fontconfig to find it.
 SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
-# Only the tests need these: Chromium renders the office console's pages to PNG.
-TEST_PACKAGES := chromium
+# Only the tests need these: Chromium renders the office console's pages to PNG;
+# systemd-analyze checks the shipped unit files (tests/test_units.py).
+TEST_PACKAGES := chromium systemd
 
 .PHONY: run test lint test-all bench faults sysdeps test-sysdeps venv venv-test clean
 

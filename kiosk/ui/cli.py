@@ -56,10 +56,12 @@ def _data_dir(arg: str | None) -> Path:
 def cmd_kiosk(args: argparse.Namespace) -> int:
     from domain.errors import ConfigError
     from domain.settings import load
-    from kiosk.app import has_display
+    from kiosk.app import has_display, refuse_stand_ins
     from kiosk.config import KioskConfig
 
     cfg = load(KioskConfig, args.config)
+    if not args.demo:
+        refuse_stand_ins(cfg, args.config)
     headless = args.headless or (args.demo and not args.window and not has_display())
     if args.script and not headless:
         raise ConfigError("--script plays only headless: add --headless")
