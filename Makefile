@@ -53,11 +53,17 @@ $(VENV)/.python:
 	$(PY) -m pip install -q --upgrade pip
 	touch $@
 
+# pygame-ce replaced pygame (its SDL has KMSDRM); both install the package `pygame`, so a venv
+# made before the switch loses both and gets pygame-ce alone, never a mix of the two's files.
+DROP_PYGAME := if $(PY) -m pip show -q pygame >/dev/null 2>&1; then $(PY) -m pip uninstall -y -q pygame pygame-ce; fi
+
 $(VENV)/.installed-gate: pyproject.toml $(VENV)/.python
+	@$(DROP_PYGAME)
 	$(PY) -m pip install -q -e '.[gate]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.python
+	@$(DROP_PYGAME)
 	$(PY) -m pip install -q -e '.[gate,office,test,postgres]'
 	touch $@ $(VENV)/.installed-gate
 

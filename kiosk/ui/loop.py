@@ -14,22 +14,18 @@ from typing import Any
 
 import pygame
 
-from domain.errors import GatepassError
 from kiosk.core.events import Fault, FaultKind, FaultSource
 from kiosk.core.flow import Scene
 from kiosk.fonts import find_cjk_font
 from kiosk.shell.sdnotify import Notifier
 from kiosk.ui.input import InputTranslator, Quit
 from kiosk.ui.render import Renderer
+from kiosk.ui.sdl import DisplayError
 from kiosk.ui.session import Session, StatusBoard
 from kiosk.ui.text import Typesetter
 from kiosk.ui.widgets import PhotoCache
 
 log = logging.getLogger("gatepass.kiosk")
-
-
-class DisplayError(GatepassError):
-    """No screen could be opened with the requested video driver."""
 
 
 def make_session(kiosk: Any, size: tuple[int, int], legend: tuple[tuple[str, str], ...] = ()) -> Session:
