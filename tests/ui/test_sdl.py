@@ -60,13 +60,11 @@ def test_a_real_gate_start_on_an_sdl_without_kmsdrm_exits_with_that_message(tmp_
     cfg.write_text(f'[store]\nreplica = "{tmp_path}/replica.db"\nexit_log = "{tmp_path}/exitlog.db"\n'
                    f'keys = "{tmp_path}/keys"\n[sync]\nstatus_file = "{tmp_path}/sync.json"\n'
                    f'kiosk_health_file = "{tmp_path}/health.json"\n'
-                   '[reader]\nport = "loop://"\n[camera]\nsource = ""\n[gpio]\npin_factory = "mock"\n')
+                   '[reader]\nport = "loop://"\n[camera]\nsource = ""\n[gpio]\npin_factory = "lgpio"\n')
     monkeypatch.setenv("SDL_VIDEODRIVER", "kmsdrm")
     monkeypatch.setattr(sdl, "sdl_info", lambda: SdlInfo("libSDL2-2.so", "2.28.4", PYGAME_WHEEL_DRIVERS))
-    from kiosk import app
-
-    monkeypatch.setattr(app, "refuse_stand_ins", lambda cfg, where: None)   # mock pins: no GPIO chip here
     rc = main(["kiosk", "--config", str(cfg)])
     err = capsys.readouterr().err
     assert rc == 2
     assert "no KMSDRM video driver" in err and "pygame-ce" in err and "Traceback" not in err
+    assert "lgpio" not in err and not (tmp_path / "exitlog.db").exists()   # refused before any device or store opened
