@@ -113,12 +113,11 @@ def refuse_stand_ins(cfg: KioskConfig, where: str | None) -> None:
     found = [f'[{table}] {key} = "{value}"' for table, key, value in STAND_INS
              if getattr(getattr(cfg, table), key) == value]
     if found:
-        source = where or "embedded defaults"
         keys = ", ".join(found)
         raise ConfigError(
-            f"{source}: {keys}：这是演示用的模拟设备，只能与 --demo 一起使用；请在配置中填写真实设备"
+            f"{where or '内置默认值'}: {keys}：这是演示用的模拟设备，只能与 --demo 一起使用；请在配置中填写真实设备"
             "（见 config/production.toml），或加上 --demo\n"
-            f"{source}: {keys}: a demo stand-in, used only with --demo; set the real device "
+            f"{where or 'embedded defaults'}: {keys}: a demo stand-in, used only with --demo; set the real device "
             "(see config/production.toml) or add --demo")
 
 
