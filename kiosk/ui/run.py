@@ -22,7 +22,9 @@ def _legend(demo: Any) -> tuple[list[Any], tuple[tuple[str, str], ...]]:
 
 def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscreen: bool) -> int:
     from kiosk.ui.loop import keymap, run_live
+    from kiosk.ui.sdl import require_kmsdrm
 
+    require_kmsdrm()          # before any device opens: a screen that cannot be drawn is no gate
     demo = None
     if demo_mode:
         assert data_dir is not None

@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from domain.exitrow import EntryKind
+from domain.exitrow import EntryKind, LogEntry
 from domain.model import PermitStatus
 from domain.reasons import Reason
 from domain.rules import decide_card
@@ -196,3 +196,32 @@ def test_a_gate_pulls_everything_again_from_a_new_office_database(office: Office
         daemon.close()
     assert old_epoch != "rebuilt" and daemon.status.office_epoch == "rebuilt"
     assert Replica.open(gate.replica_path).permit_by_card("CARD-F") is not None
+
+
+def test_a_missing_exit_log_is_an_error_in_the_status_until_the_kiosk_writes_it(office: OfficeServer, tmp_path: Path) -> None:
+    """Not "nothing to send": a daemon reading another file than the kiosk writes must say so."""
+    from kiosk.exitlog import ExitLog
+
+    gate = GateSite(tmp_path, "north", office)
+    elsewhere = tmp_path / "kiosk-data" / "exitlog.db"
+    gate.config.write_text(gate.config.read_text().replace(str(gate.exit_log_path), str(elsewhere)))
+    d = DaemonThread(gate)
+    try:
+        def status() -> dict:
+            return read_status(gate.status_path) or {}
+        assert wait_for(lambda: status().get("last_pull_at") is not None and status().get("state") == "error")
+        s = status()
+        assert s["ok"] is False and str(elsewhere) in s["error"]
+        assert "出口日志不存在" in s["error"] and "exit log not found" in s["error"]
+        # Pulls and heartbeats go on succeeding; the status stays an error all the same.
+        pulled = s["last_pull_at"]
+        assert wait_for(lambda: (status().get("last_pull_at") or "") > pulled, timeout=5)
+        assert status()["state"] == "error"
+
+        elsewhere.parent.mkdir()
+        log = ExitLog.open(elsewhere, "north")          # the kiosk starts
+        row = log.append(LogEntry(kind=EntryKind.CARD_PASS, at=datetime.now(CST)), clock_synced=True)
+        assert wait_for(lambda: [e["event_id"] for e in office.events("north")] == [row["event_id"]], timeout=5)
+        assert wait_for(lambda: status().get("state") == "ok" and status().get("error") is None, timeout=5)
+    finally:
+        d.stop()

@@ -87,7 +87,7 @@ def test_a_gate_whose_gpio_chip_cannot_be_opened_says_so_and_does_not_start(tmp_
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text(f'[store]\nreplica = "{tmp_path}/replica.db"\nexit_log = "{tmp_path}/exitlog.db"\n'
                    f'keys = "{tmp_path}/keys"\n[sync]\nstatus_file = "{tmp_path}/sync.json"\n'
-                   '[gpio]\npin_factory = "lgpio"\n')
+                   '[reader]\nport = "loop://"\n[camera]\nsource = ""\n[gpio]\npin_factory = "lgpio"\n')
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     rc = main(["kiosk", "--config", str(cfg), "--window"])
     assert rc == 2
