@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from domain.chain import GENESIS
+from domain.clock import Clock
 from domain.keyfiles import load_public_dir
 from domain.model import TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person, Role
 from domain.rules import card_permit
@@ -35,8 +36,9 @@ def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "") -> str:
-    """Register a gate; return its credential (shown once, stored only as a hash)."""
+def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "", clock: Clock | None = None) -> str:
+    """Register a gate; return its credential (shown once, stored only as a hash). Its registration
+    time, by ``clock``, is the earliest its pushed rows may be dated (domain.exitrow.AT_SLACK before)."""
     if not GATE_ID.match(gate_id):
         raise OfficeError(f"gate id {gate_id!r}: use 1-{MAX_GATE_ID} lowercase letters, digits, '-' or '_'")
     if conn.execute(select(schema.gates.c.gate_id).where(schema.gates.c.gate_id == gate_id)).first():
@@ -44,7 +46,7 @@ def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "") -> str
     secret = secrets.token_hex(32)
     conn.execute(insert(schema.gates).values(
         gate_id=gate_id, estate=estate, name=name or gate_id, token_hash=token_digest(secret),
-        created_at=utcnow(), head_seq=0, head_hash=GENESIS))
+        created_at=utcnow(clock), head_seq=0, head_hash=GENESIS))
     return f"{gate_id}.{secret}"
 
 

@@ -134,7 +134,7 @@ def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], gua
         zh, en = kind_label(r["kind"])
         guard = guards.get(r["guard_id"], "")
         body.append(tag("tr", join([
-            tag("td", join([esc(c.local(r["at"])[11:] if one_day else c.local(r["at"])), "" if r["clock_synced"] else
+            tag("td", join([esc(c.local_time(r["at"]) if one_day else c.local(r["at"], required=True)), "" if r["clock_synced"] else
                             tag("div", "时钟未校准 clock not synced", class_="note")]), class_="time"),
             tag("td", gate_label(r["gate_id"], gates)),
             tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
@@ -215,7 +215,7 @@ def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[
         cells.append(tag("td", str(total), class_="num"))
         body.append(tag("tr", join(cells), style="font-weight:600" if gid == "__all__" else None))
     released = [r for r in rows if consumes_slip(r["kind"]) and r["slip_id"]]
-    slips = join(tag("tr", join([tag("td", c.local(r["at"]), class_="time"), tag("td", r["gate_id"]),
+    slips = join(tag("tr", join([tag("td", c.local(r["at"], required=True), class_="time"), tag("td", r["gate_id"]),
                                  tag("td", tag("code", r["slip_id"])),
                                  tag("td", tag("span", bi(*kind_label(r["kind"])), class_=f"badge k-{r['kind']}")),
                                  tag("td", "☐")]), class_=r["kind"]) for r in released)

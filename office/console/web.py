@@ -35,6 +35,8 @@ HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
+#: What a page shows for a stored time it cannot read, followed by the stored text.
+UNREADABLE = "无法识别的时间 unreadable time"
 #: Wrong passwords per username before sign-in is refused for LOCK_SECONDS.
 MAX_FAILURES, LOCK_SECONDS = 5, 300
 
@@ -127,14 +129,20 @@ class Console:
         return HTMLResponse(page(title_zh, title_en, body, session, active, self.estate_name, open_flags), status,
                             headers=HEADERS)
 
-    def local(self, iso: str | None) -> str:
-        """An ISO instant as the estate's wall-clock time, ``2026-11-29 14:03:07``."""
-        if not iso:
+    def local(self, iso: str | None, *, required: bool = False) -> str:
+        """An ISO instant as the estate's wall-clock time, ``2026-11-29 14:03:07``; empty when there is none
+        (unless ``required``), and said to be unreadable when it is no instant (a bad value already stored)."""
+        if not iso and not required:
             return ""
         try:
-            return self.time.local(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            return iso
+            return self.time.local(datetime.fromisoformat(str(iso))).strftime("%Y-%m-%d %H:%M:%S")
+        except (ValueError, TypeError, OverflowError):
+            return f"{UNREADABLE} {str(iso)[:40]!r}"
+
+    def local_time(self, iso: str | None) -> str:
+        """Only the wall-clock time of day, ``14:03:07`` (a page of one day's rows); unreadable as in `local`."""
+        text = self.local(iso, required=True)
+        return text if text.startswith(UNREADABLE) else text[11:]
 
 
 def make_console(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> Console:
