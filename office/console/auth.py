@@ -108,11 +108,17 @@ def csrf_token(secret: bytes, nonce: str) -> str:
     return _sign(secret, "csrf", nonce)
 
 
+def same_token(sent: str, expected: str) -> bool:
+    """A token from a request against the one expected, in constant time; any text may be sent
+    (compare_digest refuses non-ASCII str, so both are compared as UTF-8 bytes)."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 def read_session(conn: Connection, secret: bytes, estate: str, cookie: str | None,
                  now: float) -> Session | None:
     """The session a cookie carries, if its signature holds, it has not expired or been voided,
     and its staff member is still active in this estate."""
-    if not cookie or "." not in cookie:
+    if not cookie or "." not in cookie or not cookie.isascii():     # a browser's cookie is ASCII; anything else is forged
         return None
     payload, _, sig = cookie.partition(".")
     if not hmac.compare_digest(sig, _sign(secret, "session", payload)):

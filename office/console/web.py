@@ -6,7 +6,6 @@ without it or from another origin. The gate API under /api/v1 is not touched.
 """
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,7 +103,7 @@ class Console:
         if len(body) > 16 * 1024:
             raise Denied(Response("form too large", 413))
         data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-        if session is not None and not hmac.compare_digest(data.get("csrf", ""), session.csrf):
+        if session is not None and not auth.same_token(data.get("csrf", ""), session.csrf):
             raise Denied(self.forbidden())
         return data
 
