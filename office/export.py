@@ -82,15 +82,28 @@ def log_rows(conn: Connection, estate: str, first: date, last: date, gate_id: st
     return [d for _key, d in found]
 
 
+#: What a spreadsheet reads as the start of a formula (or of a cell that moves to one: tab, CR).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A value for a spreadsheet cell: text that Excel or LibreOffice would run as a formula
+    (``=HYPERLINK(...)``, ``+cmd|...``) gets a leading single quote, as OWASP advises, so that it
+    shows as the text the gate sent. Every exporter writes its cells through this one function."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel shows Chinese names correctly."""
+    """UTF-8 with a byte-order mark, so that Excel shows Chinese names correctly; cells neutralised."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf)
     w.writerow(COLUMNS)
     for r in rows:
-        w.writerow([";".join(r["reasons"]) if k == "reasons" else
-                    json.dumps(r["detail"], ensure_ascii=False, sort_keys=True) if k == "detail" else
-                    int(r[k]) if k == "clock_synced" else r[k] for k in COLUMNS])
+        w.writerow([neutralise_cell(";".join(r["reasons"]) if k == "reasons" else
+                                    json.dumps(r["detail"], ensure_ascii=False, sort_keys=True) if k == "detail" else
+                                    int(r[k]) if k == "clock_synced" else r[k]) for k in COLUMNS])
     return buf.getvalue().encode("utf-8-sig")
 
 
