@@ -67,8 +67,10 @@ def add_staff(conn: Connection, estate: str, username: str, name: str, password:
 
 
 def check_password(conn: Connection, estate: str, username: str, password: str) -> dict[str, Any] | None:
-    """The active staff member of this estate with that password, or None (in about constant time)."""
-    row = conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
+    """The active staff member of this estate with that password, or None (in about constant time).
+    A username no account could have (NUL, too long) is not looked up: PostgreSQL refuses NUL in text."""
+    row = (conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
+           if USERNAME.match(username) else None)
     ok = check_pin(password, row["password_hash"] if row else _DUMMY_HASH)
     if row is None or not ok or not row["active"] or row["estate"] != estate:
         return None
