@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from office.console.auth import add_staff
+from tests.office.conftest import BACKENDS, PG_URL, _wipe
 from tests.office.harness import OfficeServer
 
 PASSWORD = "correct horse 1"
@@ -25,10 +26,14 @@ FORMS = ["/console/login", "/console/logout", "/console/flags/1/resolve", "/cons
 KEYS = ["from", "to", "gate", "kind", "day", "all", "done", "next", "csrf", "username", "password"]
 
 
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfficeServer]:
-    """One office for the module (hypothesis runs many examples against it): SQLite file."""
-    office = OfficeServer(Path(tmp_path_factory.mktemp("office")))
+@pytest.fixture(scope="module", params=BACKENDS)
+def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfficeServer]:
+    """One office per database for the module (hypothesis runs many examples against it)."""
+    url = None
+    if request.param == "postgresql":
+        _wipe(PG_URL)
+        url = PG_URL
+    office = OfficeServer(Path(tmp_path_factory.mktemp("office")), db_url=url)
     office.add_unit()
     office.add_gate("north")
     office.issue_slip()

@@ -3,6 +3,7 @@
 422 naming the row and the field, and the console renders bad values already stored as unreadable."""
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert
 
 from domain.clock import FixedClock
@@ -135,3 +138,47 @@ def test_bad_times_already_in_the_database_render_as_unreadable_not_500(office_n
         for path in ("/console/log", "/console/log?from=2026-11-30&to=2026-12-01", "/console/yesterday?day=2026-11-30",
                      "/console/log.csv?from=2026-11-30&to=2026-12-01", "/console/flags?all=1"):
             assert c.get(path).status_code == 200, path
+
+
+def test_a_heartbeat_with_times_at_the_calendars_ends_does_not_break_the_gates_page(office_now: OfficeServer) -> None:
+    edge = {"state": "online", "detail": "x", "at": "0001-01-01T00:00:00+14:00"}
+    with client(office_now, office_now.add_gate("north")) as c:
+        r = c.post("/heartbeat", json={"reader": edge, "camera": dict(edge, at="9999-12-31T23:59:59-14:00"),
+                                       "sent_at": "9999-12-31T23:59:59-14:00", "clock_offset_s": -1e9})
+        assert r.status_code in (200, 422), r.text
+    with signed_in(office_now) as c:
+        assert c.get("/console/gates").status_code == 200
+
+
+times = (st.text(max_size=40) |
+         st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                      timezones=st.timezones() | st.just(UTC)).map(lambda d: d.isoformat()) |
+         st.datetimes(min_value=NOW.replace(tzinfo=None) - timedelta(days=3), max_value=NOW.replace(tzinfo=None) + timedelta(days=3),
+                      timezones=st.just(CST)).map(lambda d: d.isoformat()))
+
+
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(at=times)
+def test_whatever_time_a_gate_sends_the_push_is_stored_or_refused_and_the_console_still_opens(
+        office_now: OfficeServer, at: str) -> None:
+    gate_id = f"h{next(_gate_numbers)}"
+    slip_id = _one_slip(office_now)
+    with client(office_now, office_now.add_gate(gate_id)) as c:
+        r = c.post("/events", json={"events": release_rows(gate_id, slip_id, at)})
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 200:
+        stored = datetime.fromisoformat(at)
+        assert stored.tzinfo is not None and abs(stored - NOW) <= timedelta(days=1, seconds=1), at
+    with signed_in(office_now) as c:
+        for path in ("/console/slips", "/console/log", "/console/flags", "/console/yesterday"):
+            assert c.get(path).status_code == 200, (path, at)
+
+
+_gate_numbers = itertools.count()
+_slips: dict[int, str] = {}
+
+
+def _one_slip(office: OfficeServer) -> str:
+    if id(office) not in _slips:
+        _slips[id(office)] = office.issue_slip()
+    return _slips[id(office)]
