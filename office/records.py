@@ -37,7 +37,8 @@ def token_digest(secret: str) -> str:
 
 
 def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "", *, clock: Clock) -> str:
-    """Register a gate; return its credential (shown once, stored only as a hash)."""
+    """Register a gate; return its credential (shown once, stored only as a hash). Its registration
+    time, by ``clock``, is the earliest its pushed rows may be dated (domain.exitrow.AT_SLACK before)."""
     if not GATE_ID.match(gate_id):
         raise OfficeError(f"gate id {gate_id!r}: use 1-{MAX_GATE_ID} lowercase letters, digits, '-' or '_'")
     if conn.execute(select(schema.gates.c.gate_id).where(schema.gates.c.gate_id == gate_id)).first():
