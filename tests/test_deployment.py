@@ -19,6 +19,11 @@ What an installer would check: a slip issued at the office is pulled by the daem
 presented and released at the gate (the kiosk writes the release row), pushed, and seen
 at the office; a permit revoked at the office reaches the gate and its card is refused on
 screen (a screenshot, and the refusal row with its reason, also seen at the office).
+
+Not emulated (systemd-analyze checks them as written, tests/test_units.py): the service
+user's supplementary groups (a user namespace cannot add groups; host root's files appear
+as the user's own), DeviceAllow=, SystemCallFilter=, MemoryDenyWriteExecute=, ProtectProc=,
+sd_notify and the watchdog (the live loop's own test, tests/ui/test_live_loop.py).
 """
 from __future__ import annotations
 
@@ -78,26 +83,30 @@ def unit_flag(unit: Unit, key: str) -> str:
     return unit["Service"].get(key, [""])[-1]
 
 
-def _splice(target: PurePosixPath, spliced: set[PurePosixPath]) -> list[str]:
-    """bwrap arguments that let ``target`` be mounted on a read-only root where it does not exist.
+def _splices(targets: list[PurePosixPath]) -> tuple[list[str], list[PurePosixPath]]:
+    """bwrap arguments that let each target be mounted on a read-only root where it does not exist.
 
     Its deepest existing ancestor becomes a tmpfs holding read-only binds of everything
     that was there (remounted read-only afterwards), so bwrap can make the mount point
-    without writing to the host.
+    without writing to the host. All come before any bind of a target (shallowest first),
+    so that no tmpfs hides a target mounted earlier.
     """
-    anc = target
-    while not Path(anc).exists():
-        anc = anc.parent
-    if anc == target or anc in spliced:
-        return []
-    spliced.add(anc)
-    args = ["--tmpfs", str(anc)]
-    for child in sorted(Path(anc).iterdir()):
-        if child.is_symlink():
-            args += ["--symlink", os.readlink(child), str(child)]
-        elif child.is_dir() or child.is_file():
-            args += ["--ro-bind-try", str(child), str(child)]
-    return args
+    ancestors: set[PurePosixPath] = set()
+    for target in targets:
+        anc = target
+        while not Path(anc).exists():
+            anc = anc.parent
+        if anc != target:
+            ancestors.add(anc)
+    args: list[str] = []
+    for anc in sorted(ancestors, key=lambda a: len(a.parts)):
+        args += ["--tmpfs", str(anc)]
+        for child in sorted(Path(anc).iterdir()):
+            if child.is_symlink():
+                args += ["--symlink", os.readlink(child), str(child)]
+            elif child.is_dir() or child.is_file():
+                args += ["--ro-bind-try", str(child), str(child)]
+    return args, sorted(ancestors, key=lambda a: len(a.parts))
 
 
 def sandbox(unit: Unit, writable: dict[PurePosixPath, Path], readonly: dict[PurePosixPath, Path],
@@ -115,13 +124,13 @@ def sandbox(unit: Unit, writable: dict[PurePosixPath, Path], readonly: dict[Pure
             args += ["--symlink", target, link]
     if unit_flag(unit, "PrivateTmp") == "yes":
         args += ["--tmpfs", "/tmp"]
-    spliced: set[PurePosixPath] = set()
     mounts = [(d, writable[d], "--bind") for d in writable_paths(unit)]
     mounts += [(d, src, "--ro-bind") for d, src in readonly.items()]
+    splices, spliced = _splices([d for d, _, _ in mounts])
+    args += splices
     for dest, src, how in mounts:
-        args += _splice(dest, spliced)
         args += [how, str(src), str(dest)]
-    for anc in spliced:
+    for anc in reversed(spliced):
         args += ["--remount-ro", str(anc)]
     args += ["--chdir", unit_flag(unit, "WorkingDirectory") or "/", "--clearenv"]
     # systemd's own defaults for a system service, then the unit's Environment=.
@@ -364,12 +373,14 @@ def test_the_sandbox_is_read_only_but_for_the_units_directories(site: Path) -> N
     etc = site / "etc"
     etc.mkdir()
     probe = "; ".join(f"touch {d}/probe 2>/dev/null && echo wrote {d} || echo refused {d}"
-                      for d in [*dirs, "/etc/gatepass", "/usr/lib", "/tmp", site])
-    argv = sandbox(unit, dirs, {PurePosixPath("/etc/gatepass"): etc}, {}, [], {})
+                      for d in [*dirs, "/etc/gatepass", "/usr/lib", "/var/lib", "/tmp", site])
+    # A read-only mount beside the state directory makes /var/lib a splice here whatever the host holds.
+    argv = sandbox(unit, dirs, {PurePosixPath("/etc/gatepass"): etc, PurePosixPath("/var/lib/gatepass-bench/ro"): etc}, {}, [], {})
     argv = argv[:argv.index("--") + 1] + ["/bin/sh", "-c", f"id -u; {probe}"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     lines = done.stdout.split("\n")
     assert lines[0] == str(UID), done.stdout + done.stderr
-    assert [f"wrote {d}" for d in dirs] + [f"refused {d}" for d in ("/etc/gatepass", "/usr/lib")] == lines[1:1 + len(dirs) + 2]
+    assert [f"wrote {d}" for d in dirs] + [f"refused {d}" for d in ("/etc/gatepass", "/usr/lib", "/var/lib")] \
+        == lines[1:1 + len(dirs) + 3], done.stdout + done.stderr
     assert f"refused {site}" in lines                   # the host's own /tmp is not even there (PrivateTmp)
     assert all((h / "probe").exists() for h in dirs.values()) and not (etc / "probe").exists()
