@@ -11,8 +11,9 @@ SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
 # loads to draw without a desktop. `sudo make gate-sysdeps` on the Pi.
 GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 libudev1
 # Only the tests need these: Chromium renders the office console's pages to PNG;
-# systemd-analyze checks the shipped unit files (tests/test_units.py).
-TEST_PACKAGES := chromium systemd
+# systemd-analyze checks the shipped unit files (tests/test_units.py); bubblewrap runs them
+# sandboxed as a non-root user (tests/test_deployment.py).
+TEST_PACKAGES := chromium systemd bubblewrap
 
 .PHONY: run test lint test-all bench faults sysdeps gate-sysdeps test-sysdeps venv venv-test clean
 

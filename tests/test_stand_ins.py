@@ -72,3 +72,15 @@ def test_the_production_template_names_real_devices_and_absolute_paths() -> None
     paths = [cfg.store.replica, cfg.store.exit_log, cfg.store.photos, cfg.store.keys, cfg.store.id_hmac_key_file,
              cfg.sync.credential_file, cfg.sync.status_file, cfg.sync.kiosk_health_file]
     assert all(p.startswith("/") for p in paths), paths
+
+
+def test_mock_pins_is_a_flag_of_one_run_never_a_config_value(tmp_path: Path) -> None:
+    """--mock-pins (the test bench's) does not let a config that asks for mock pins through."""
+    done = _kiosk("--config", str(_config(tmp_path, "gpio")), "--mock-pins", "--window")
+    assert done.returncode != 0 and '[gpio] pin_factory = "mock"' in done.stderr
+
+
+def test_a_headless_run_without_demo_needs_a_script(tmp_path: Path) -> None:
+    done = _kiosk("--config", str(_config(tmp_path, "none")), "--headless")
+    assert done.returncode != 0 and "--script" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "exitlog.db").exists()

@@ -106,7 +106,7 @@ def _resolve(unit: dict[str, dict[str, list[str]]], path: str) -> PurePosixPath:
     return p if p.is_absolute() else PurePosixPath(unit["Service"].get("WorkingDirectory", ["/"])[-1]) / p
 
 
-def _writable(unit: dict[str, dict[str, list[str]]]) -> list[PurePosixPath]:
+def writable_paths(unit: dict[str, dict[str, list[str]]]) -> list[PurePosixPath]:
     service = unit["Service"]
     out = [PurePosixPath("/var/lib") / d for v in service.get("StateDirectory", []) for d in v.split()]
     out += [PurePosixPath("/run") / d for v in service.get("RuntimeDirectory", []) for d in v.split()]
@@ -129,7 +129,7 @@ def test_kiosk_and_sync_daemon_open_the_same_files_where_each_may_write() -> Non
         assert len(set(resolved.values())) == 1, f"{what}: {resolved}"
         for name, u in units.items():
             # SQLite needs the directory writable even to read a WAL database (its -shm file).
-            assert _under(resolved[name].parent, _writable(u)), f"{name} may not write {what} at {resolved[name]}"
+            assert _under(resolved[name].parent, writable_paths(u)), f"{name} may not write {what} at {resolved[name]}"
         assert resolved[UNITS[0]].is_absolute() and str(resolved[UNITS[0]]) == path, f"{what}: {path} is not absolute"
     # Status files live in RAM (RuntimeDirectory), the databases on disk (StateDirectory).
     assert str(_resolve(units[UNITS[0]], cfg.sync.status_file)).startswith("/run/gatepass/")
@@ -146,4 +146,4 @@ def test_the_kiosk_runs_in_a_directory_it_may_write() -> None:
     """Importing lgpio makes its notification pipe in the working directory."""
     unit = parse_unit(ROOT / "systemd" / UNITS[0])
     wd = PurePosixPath(unit["Service"]["WorkingDirectory"][-1])
-    assert _under(wd, _writable(unit)), wd
+    assert _under(wd, writable_paths(unit)), wd

@@ -45,24 +45,38 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
         pygame.quit()
 
 
-def run_headless(cfg: KioskConfig, data_dir: Path, script: Path | None, shots: Path,
+def run_headless(cfg: KioskConfig, data_dir: Path | None, script: Path | None, shots: Path,
                  size: tuple[int, int], out: TextIO | None = None) -> int:
-    """Build demo data, play the script on a simulated clock, write PNGs, print the exit log."""
+    """Play the script headless, write a PNG of every scene, print the exit log.
+
+    With ``data_dir`` (--demo): a fresh demo estate there, the drivers' stand-ins, a
+    simulated clock. Without: the config's own replica, exit log and devices, the status
+    files the sync daemon shares, and real time, as the gate runs them.
+    """
     from kiosk.ui.loop import make_session
     from kiosk.ui.script import DEFAULT_SCRIPT, ScriptRunner, load_script
 
     out = out or sys.stdout
     steps = load_script(script or DEFAULT_SCRIPT)
-    demo = build_demo_data(data_dir)
-    cfg = demo_config(cfg, data_dir)
-    kiosk = assemble(cfg, demo=demo, monitor_thread=False)
+    demo = None
+    if data_dir is not None:
+        demo = build_demo_data(data_dir)
+        cfg = demo_config(cfg, data_dir)
+    kiosk = assemble(cfg, demo=demo, monitor_thread=demo is None)
     try:
         pygame.display.init()
         surface = pygame.Surface(size)
-        _, legend = _legend(demo)
+        legend: tuple[tuple[str, str], ...] = ()
+        if demo is not None:
+            _, legend = _legend(demo)
+            clock: Any = SimClock(demo.now)
+            print(f"gatepass kiosk (headless demo): gate {cfg.gate.id}, data in {data_dir}, {size[0]}x{size[1]}", file=out)
+        else:
+            clock = EstateTime.of(cfg.gate.timezone)
+            print(f"gatepass kiosk (headless): gate {cfg.gate.id}, replica {cfg.store.replica}, "
+                  f"exit log {cfg.store.exit_log}, {size[0]}x{size[1]}", file=out, flush=True)
         session = make_session(kiosk, size, legend)
-        print(f"gatepass kiosk (headless demo): gate {cfg.gate.id}, data in {data_dir}, {size[0]}x{size[1]}", file=out)
-        runner = ScriptRunner(session, kiosk, SimClock(demo.now), surface, shots, out)
+        runner = ScriptRunner(session, kiosk, clock, surface, shots, out)
         return runner.run(steps)
     finally:
         kiosk.close()
