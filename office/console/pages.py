@@ -21,6 +21,8 @@ from office.ingest import list_flags, list_gates, resolve_flag
 
 #: A gate that has not been heard from for this long is shown in red (3 missed heartbeats at the default 60 s).
 STALE_AFTER = timedelta(minutes=3)
+#: flags.flag_id is an INTEGER column (32 bits on PostgreSQL): a larger number in a URL names no flag.
+MAX_FLAG_ID = 2**31 - 1
 #: Slips listed: valid within the last ... days, or later.
 SLIP_DAYS = 14
 #: Slip kinds in Chinese: SlipKind.label_zh, the words the gate shows for the same slip.
@@ -98,6 +100,8 @@ def add_pages(router: Any, c: Console) -> None:
         await c.form(request, s)
 
         def run() -> bool:
+            if not 0 < flag_id <= MAX_FLAG_ID:          # no such flag; the database would refuse the number
+                return False
             with c.engine.begin() as conn:
                 ok = resolve_flag(conn, c.cfg.estate, flag_id)
                 if ok:
