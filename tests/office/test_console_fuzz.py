@@ -150,3 +150,14 @@ def test_resolve_and_cancel_with_any_id_in_the_path_never_answer_5xx(desk: Offic
         r = c.post(f"/console/slips/{quote_from_bytes(slip_id.encode('utf-8', 'surrogatepass'), safe='')}/cancel",
                    data={"csrf": csrf})
         assert r.status_code < 500, (slip_id, r.status_code)
+
+
+@FUZZ
+@given(credential=raw_bytes, path=st.sampled_from(["/api/v1/replica", "/api/v1/heartbeat", "/api/v1/events"]))
+def test_the_gate_api_with_any_bytes_as_credential_answers_401_not_5xx(desk: OfficeServer, credential: bytes,
+                                                                        path: str) -> None:
+    credential = credential.replace(b"\r", b"").replace(b"\n", b"")
+    method = b"GET " if path.endswith("replica") else b"POST "
+    status = raw_request(desk, method + path.encode() + b" HTTP/1.1\r\nAuthorization: Bearer " + credential +
+                         b"\r\nContent-Type: application/json\r\n", b"{}" if method == b"POST " else b"")
+    assert status < 500 and status in (400, 401), status
