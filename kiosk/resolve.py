@@ -52,7 +52,7 @@ class Resolver:
         return CardPresented(uid=uid, permit=self.replica.permit_by_card(uid), guard=self.replica.guard_by_badge(uid))
 
     def slip(self, text: str) -> SlipEvidence:
-        verdict = slip_token.verify(text, self.keys())
+        verdict = slip_token.verify(text, self.keys(), self.replica.revoked_key_ids())
         if not verdict.ok or verdict.claims is None:
             return SlipEvidence(text=text[:200], token_reason=verdict.reason, hours=self.hours)
         hours = self.large_item_hours()

@@ -229,7 +229,7 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
             raise HTTPException(403, f"gate {gate['gate_id']} may push only its own events (rows {foreign[:5]} are another gate's)")
         refuse_bad_rows(gate, rows, clock.now())
         with engine.begin() as conn:
-            result = ingest(conn, gate, rows)
+            result = ingest(conn, gate, rows, clock=clock)
             epoch = epoch_of(conn, gate["estate"])
         return PushReply(acked_seq=result.acked_seq, accepted=result.accepted, duplicates=result.duplicates,
                          held=result.held, rejected=[Rejection(**r) for r in result.rejected], epoch=epoch,
@@ -239,7 +239,7 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
     def beat(gate: Gate, body: Heartbeat) -> HeartbeatReply:
         """The gate's health; the reply's server time lets it measure its clock offset."""
         with engine.begin() as conn:
-            heartbeat(conn, gate["gate_id"], body.contract())
+            heartbeat(conn, gate["gate_id"], body.contract(), clock=clock)
         return HeartbeatReply(server_time=server_time(clock))
 
     return app

@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--size", metavar="WxH", help="screen size for headless runs (default: display.width x height)")
     p.add_argument("--data-dir", metavar="DIR", help="demo data directory (default var/demo, or a temp dir)")
     p.set_defaults(func=cmd_kiosk)
+    d = sub.add_parser(
+        "display-check", help="installer's check: can pygame's SDL draw on a Pi without a desktop (KMSDRM)?",
+        description="Print pygame's SDL library, its version and video drivers; exit 1 if it has no KMSDRM "
+        "driver, which a Raspberry Pi without a desktop needs (pygame-ce's wheels have it).")
+    d.set_defaults(func=cmd_display_check)
 
 
 def _size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
@@ -56,10 +61,12 @@ def _data_dir(arg: str | None) -> Path:
 def cmd_kiosk(args: argparse.Namespace) -> int:
     from domain.errors import ConfigError
     from domain.settings import load
-    from kiosk.app import has_display
+    from kiosk.app import has_display, refuse_stand_ins
     from kiosk.config import KioskConfig
 
     cfg = load(KioskConfig, args.config)
+    if not args.demo:
+        refuse_stand_ins(cfg, args.config)
     headless = args.headless or (args.demo and not args.window and not has_display())
     if args.script and not headless:
         raise ConfigError("--script plays only headless: add --headless")
@@ -90,3 +97,16 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         shots = Path(args.screenshots or "var/screenshots")
         return run_headless(cfg, _data_dir(args.data_dir), None, shots, size)
+
+
+def cmd_display_check(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from kiosk.ui.sdl import refusal, sdl_info
+
+    info = sdl_info()
+    print(f"SDL {info.version}: {info.library}\nvideo drivers: {', '.join(info.drivers)}")
+    if not info.has_kmsdrm:
+        print(refusal(info), file=sys.stderr)
+        return 1
+    print("KMSDRM: 可以在无桌面的树莓派上显示\nKMSDRM: can draw on a Raspberry Pi without a desktop")
+    return 0

@@ -7,7 +7,8 @@ from typing import Any, TextIO
 
 import pygame
 
-from kiosk.app import OffsetClock, RealClock, SimClock, assemble, build_demo_data, demo_config
+from domain.clock import EstateTime
+from kiosk.app import OffsetClock, SimClock, assemble, build_demo_data, demo_config
 from kiosk.config import KioskConfig
 
 
@@ -21,7 +22,9 @@ def _legend(demo: Any) -> tuple[list[Any], tuple[tuple[str, str], ...]]:
 
 def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscreen: bool) -> int:
     from kiosk.ui.loop import keymap, run_live
+    from kiosk.ui.sdl import require_kmsdrm
 
+    require_kmsdrm()          # before any device opens: a screen that cannot be drawn is no gate
     demo = None
     if demo_mode:
         assert data_dir is not None
@@ -29,7 +32,7 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
         cfg = demo_config(cfg, data_dir)
     kiosk = assemble(cfg, demo=demo)
     try:
-        clock: Any = OffsetClock(demo.now) if demo is not None else RealClock(cfg.gate.timezone)
+        clock: Any = OffsetClock(demo.now) if demo is not None else EstateTime.of(cfg.gate.timezone)
         pygame.display.init()
         keys: dict[int, Any] = {}
         legend: tuple[tuple[str, str], ...] = ()

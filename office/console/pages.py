@@ -1,7 +1,7 @@
 """Flags (anomalies the office raised) with a resolve button, the gates' health, recent slips."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -103,7 +103,7 @@ def add_pages(router: Any, c: Console) -> None:
             if not 0 < flag_id <= MAX_FLAG_ID:          # no such flag; the database would refuse the number
                 return False
             with c.engine.begin() as conn:
-                ok = resolve_flag(conn, c.cfg.estate, flag_id)
+                ok = resolve_flag(conn, c.cfg.estate, flag_id, clock=c.clock)
                 if ok:
                     auth.audit(conn, c.cfg.estate, s.username, "resolve_flag", str(flag_id), clock=c.clock)
                 return ok
@@ -158,7 +158,7 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
     if not gates:
         return tag("div", bi("尚无岗亭(用 gatepass office add-gate 添加)", "No gates yet (gatepass office add-gate)"),
                    class_="empty")
-    now = c.clock.now().astimezone(UTC)
+    now = c.clock.now()
     head = tag("tr", join(tag("th", bi(zh, en), class_=cls) for zh, en, cls in (
         ("岗亭", "Gate", None), ("最后联系", "Last heard", None), ("已收记录", "Rows received", "num"),
         ("待发送", "Outbox", "num"), ("时钟偏差", "Clock offset", "num"), ("读卡器", "Card reader", None),
