@@ -16,10 +16,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, func, select
 
+from domain.exitrow import has_control
 from domain.model import Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
 from domain.rules import missing_approvals
 from domain.secrets import id_hash, mask_id
-from domain.slip_token import MAX_GATE_ID, TokenFieldError, items_digest, key_id_of, public_raw, sign
+from domain.slip_token import MAX_GATE_ID, MAX_SLIP_ID, TokenFieldError, items_digest, key_id_of, public_raw, sign
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.errors import NotFound, OfficeError, Refused
@@ -137,7 +138,9 @@ def write_qr(token: str, out_dir: Path, slip_id: str) -> tuple[Path, Path]:
 
 
 def cancel_slip(conn: Connection, estate: str, slip_id: str) -> dict[str, Any]:
-    """Cancel a slip; gates refuse it after their next pull."""
-    if get_row(conn, estate, schema.slips, {"slip_id": slip_id}) is None:
+    """Cancel a slip; gates refuse it after their next pull. An id no slip could have (too long,
+    NUL or other control characters, as a URL can carry) is not looked up: PostgreSQL refuses NUL."""
+    if (len(slip_id) > MAX_SLIP_ID or has_control(slip_id)
+            or get_row(conn, estate, schema.slips, {"slip_id": slip_id}) is None):
         raise NotFound(f"no slip {slip_id!r} in estate {estate!r}")
     return patch(conn, estate, schema.slips, {"slip_id": slip_id}, status=SlipStatus.CANCELLED.value)

@@ -1,7 +1,7 @@
 """Flags (anomalies the office raised) with a resolve button, the gates' health, recent slips."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -21,6 +21,8 @@ from office.ingest import list_flags, list_gates, resolve_flag
 
 #: A gate that has not been heard from for this long is shown in red (3 missed heartbeats at the default 60 s).
 STALE_AFTER = timedelta(minutes=3)
+#: flags.flag_id is an INTEGER column (32 bits on PostgreSQL): a larger number in a URL names no flag.
+MAX_FLAG_ID = 2**31 - 1
 #: Slips listed: valid within the last ... days, or later.
 SLIP_DAYS = 14
 #: Slip kinds in Chinese: SlipKind.label_zh, the words the gate shows for the same slip.
@@ -98,6 +100,8 @@ def add_pages(router: Any, c: Console) -> None:
         await c.form(request, s)
 
         def run() -> bool:
+            if not 0 < flag_id <= MAX_FLAG_ID:          # no such flag; the database would refuse the number
+                return False
             with c.engine.begin() as conn:
                 ok = resolve_flag(conn, c.cfg.estate, flag_id, clock=c.clock)
                 if ok:
@@ -154,7 +158,7 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
     if not gates:
         return tag("div", bi("尚无岗亭(用 gatepass office add-gate 添加)", "No gates yet (gatepass office add-gate)"),
                    class_="empty")
-    now = c.clock.now().astimezone(UTC)
+    now = c.clock.now()
     head = tag("tr", join(tag("th", bi(zh, en), class_=cls) for zh, en, cls in (
         ("岗亭", "Gate", None), ("最后联系", "Last heard", None), ("已收记录", "Rows received", "num"),
         ("待发送", "Outbox", "num"), ("时钟偏差", "Clock offset", "num"), ("读卡器", "Card reader", None),

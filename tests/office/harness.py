@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from domain.clock import Clock, SystemClock
+from domain.clock import Clock
 from domain.exitrow import EntryKind, LogEntry
 from domain.keyfiles import load_hmac_key, load_private, new_keys
 from domain.model import Approval, ApprovalRole, PermitKind, SlipItem, SlipKind
@@ -39,7 +39,6 @@ class OfficeServer:
         self.cfg = OfficeConfig(keys=str(keys), slips_dir=str(tmp / "slips"), timezone=zone,
                                 database=DatabaseConfig(db_url or f"sqlite:///{tmp / 'office.db'}"),
                                 server=replace(ServerConfig(), **server))
-        self.clock: Clock = clock or SystemClock()
         self.app, self.engine = build(self.cfg, clock)
         self.server = ThreadedServer(self.app)
         self.port, self.url = self.server.port, self.server.url
@@ -56,7 +55,7 @@ class OfficeServer:
     def add_gate(self, gate_id: str) -> str:
         """Register a gate at the office's clock: rows it pushes are checked against that instant."""
         with self.engine.begin() as conn:
-            return add_gate(conn, "default", gate_id, clock=self.clock)
+            return add_gate(conn, "default", gate_id, clock=self.app.state.clock)
 
     def add_unit(self, unit_id: str = "3-2-1502") -> None:
         with self.engine.begin() as conn:

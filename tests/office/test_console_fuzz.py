@@ -137,3 +137,27 @@ def test_forms_with_any_fields_never_answer_5xx(desk: OfficeServer, path: str, f
         assert r.status_code < 500, (path, form, r.status_code)
         r = c.post(path, content=body, headers={"content-type": "application/x-www-form-urlencoded"})
         assert r.status_code < 500, (path, body, r.status_code)
+
+
+@FUZZ
+@given(flag_id=st.integers(min_value=-(2**70), max_value=2**70), slip_id=st.text(max_size=30))
+def test_resolve_and_cancel_with_any_id_in_the_path_never_answer_5xx(desk: OfficeServer, flag_id: int,
+                                                                      slip_id: str) -> None:
+    cookie, csrf = session_cookie(desk)
+    with httpx.Client(base_url=desk.url, timeout=10, cookies={"gatepass_staff": cookie}) as c:
+        r = c.post(f"/console/flags/{flag_id}/resolve", data={"csrf": csrf})
+        assert r.status_code < 500, (flag_id, r.status_code)
+        r = c.post(f"/console/slips/{quote_from_bytes(slip_id.encode('utf-8', 'surrogatepass'), safe='')}/cancel",
+                   data={"csrf": csrf})
+        assert r.status_code < 500, (slip_id, r.status_code)
+
+
+@FUZZ
+@given(credential=raw_bytes, path=st.sampled_from(["/api/v1/replica", "/api/v1/heartbeat", "/api/v1/events"]))
+def test_the_gate_api_with_any_bytes_as_credential_answers_401_not_5xx(desk: OfficeServer, credential: bytes,
+                                                                        path: str) -> None:
+    credential = credential.replace(b"\r", b"").replace(b"\n", b"")
+    method = b"GET " if path.endswith("replica") else b"POST "
+    status = raw_request(desk, method + path.encode() + b" HTTP/1.1\r\nAuthorization: Bearer " + credential +
+                         b"\r\nContent-Type: application/json\r\n", b"{}" if method == b"POST " else b"")
+    assert status < 500 and status in (400, 401), status

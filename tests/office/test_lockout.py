@@ -24,7 +24,7 @@ PASSWORD = "correct horse 1"
 
 def with_clerk(office: OfficeServer) -> OfficeServer:
     with office.engine.begin() as conn:
-        add_staff(conn, "default", "wangli", "王丽", PASSWORD, clock=office.clock)
+        add_staff(conn, "default", "wangli", "王丽", PASSWORD, clock=office.app.state.clock)
     return office
 
 
