@@ -290,11 +290,11 @@ class RowProblem:
     en: str
 
 
-def row_problems(row: Mapping[str, Any], *, earliest: datetime | None = None,
-                 latest: datetime | None = None) -> list[RowProblem]:
+def row_problems(row: Mapping[str, Any]) -> list[RowProblem]:
     """What is wrong with a row that already has the row's types and lengths (the push API checks those):
-    its time unreadable or outside ``earliest`` .. ``latest``, control characters in its text, ``detail``
-    too large. Empty when the row may be stored; the gate may ask the same before it appends."""
+    its time unreadable, control characters in its text, ``detail`` too large. No gate of ours writes
+    such a row, so the office refuses it. Empty when the row may be stored; the gate may ask the same
+    before it appends. (A readable time that is merely implausible is `time_out_of_bounds`'s business.)"""
     seq = row.get("seq") if isinstance(row.get("seq"), int) else None
     out: list[RowProblem] = []
 
@@ -310,17 +310,10 @@ def row_problems(row: Mapping[str, Any], *, earliest: datetime | None = None,
         bad("reasons", "含有控制字符", "contains a control character")
     if "at" in row and not any(p.field == "at" for p in out):
         try:
-            at = parse_at(row["at"])
+            parse_at(row["at"])
         except BadTime as exc:
             bad("at", "时间无法识别(应为带时区的 ISO 8601,如 2026-11-29T14:03:07+08:00)",
                 f"time {str(row['at'])[:40]!r} {exc} (expected ISO 8601 with offset, like 2026-11-29T14:03:07+08:00)")
-        else:
-            if earliest is not None and at < earliest:
-                bad("at", f"时间早于岗亭登记时间 {earliest.isoformat()}",
-                    f"time {row['at']} is before the gate was registered (earliest {earliest.isoformat()})")
-            if latest is not None and at > latest:
-                bad("at", f"时间晚于办公室当前时间 {latest.isoformat()}",
-                    f"time {row['at']} is in the future (latest {latest.isoformat()})")
     if "detail" in row:
         try:
             size = len(json.dumps(row["detail"], ensure_ascii=False))
@@ -330,6 +323,22 @@ def row_problems(row: Mapping[str, Any], *, earliest: datetime | None = None,
             if size > MAX_DETAIL_JSON:
                 bad("detail", f"内容过长(上限 {MAX_DETAIL_JSON} 字符)", f"too large ({size} > {MAX_DETAIL_JSON} characters)")
     return out
+
+
+def time_out_of_bounds(at: datetime, *, earliest: datetime | None, latest: datetime | None) -> tuple[str, str] | None:
+    """Why a readable row time cannot be right, in Chinese and English; None when it can.
+
+    Such a row is stored all the same, and flagged: a gate whose clock was wrong when it recorded
+    (a Pi without a real-time clock, before NTP) must not be stuck behind that row forever, and
+    the row's hash covers its time, so the office cannot correct it in place. What the office
+    derives from the row (a slip's use, which every gate pulls) takes the office's own time."""
+    if earliest is not None and at < earliest:
+        return (f"时间早于岗亭登记时间 {earliest.isoformat()}",
+                f"time {at.isoformat()} is before the gate was registered (earliest {earliest.isoformat()})")
+    if latest is not None and at > latest:
+        return (f"时间晚于办公室当前时间 {latest.isoformat()}",
+                f"time {at.isoformat()} is in the future (latest {latest.isoformat()})")
+    return None
 
 
 def _check_spec(names: Iterable[str]) -> None:

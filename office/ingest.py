@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from domain.chain import row_hash
 from domain.clock import Clock
 from domain.contracts import HeartbeatBody
-from domain.exitrow import ExitRow
+from domain.exitrow import AT_SLACK, BadTime, ExitRow, parse_at, time_out_of_bounds
 from domain.slip_token import MAX_SLIP_ID
 from office import schema
 from office.changes import lock_estate, put_rows
@@ -61,6 +62,12 @@ class _Gate:
         self.conn, self.gate_id, self.estate = conn, str(gate["gate_id"]), str(gate["estate"])
         #: One instant for the whole push: when the office received it.
         self.now = utcnow(clock)
+        #: The times a row of this gate can plausibly carry (domain.exitrow.time_out_of_bounds).
+        self.latest = clock.now() + AT_SLACK
+        try:
+            self.earliest: datetime | None = datetime.fromisoformat(str(gate["created_at"])) - AT_SLACK
+        except (KeyError, ValueError):
+            self.earliest = None
         # Writing first takes the lock (SQLite: the write lock; PostgreSQL: the gate's row).
         conn.execute(update(g).where(g.c.gate_id == self.gate_id).values(last_seen=self.now))
         head = conn.execute(select(g.c.head_seq, g.c.head_hash).where(g.c.gate_id == self.gate_id)).one()
@@ -109,12 +116,26 @@ class _Gate:
         self.known_ids.add(accepted.event_id)
         self.seq, self.hash = seq, accepted.hash
         self.result.accepted += 1
+        at = self._plausible_at(row)
         if accepted.consumes_slip:
-            self._consume(row)
+            self._consume(row, at)
         return True
 
-    def _consume(self, row: Mapping[str, Any]) -> None:
-        """Record a slip's use; a second use anywhere is flagged as double use."""
+    def _plausible_at(self, row: Mapping[str, Any]) -> str:
+        """The row's time if it can be right, else the office's (and the row is flagged)."""
+        try:
+            why = time_out_of_bounds(parse_at(row["at"]), earliest=self.earliest, latest=self.latest)
+        except BadTime as exc:        # the push API refuses these; a held row stored before that check
+            why = ("时间无法识别", f"time {str(row['at'])[:40]!r}: {exc}")
+        if why is None:
+            return str(row["at"])
+        raise_flag(self.conn, self.estate, "bad_time", f"bad_time:{self.gate_id}:{row['seq']}:{row['event_id']}",
+                   f"gate {self.gate_id} row {row['seq']}: {why[1]}; stored as sent, its slip use dated on arrival",
+                   now=self.now, gate_id=self.gate_id, seq=int(row["seq"]), detail={"zh": why[0], "at": str(row["at"])[:40]})
+        return self.now
+
+    def _consume(self, row: Mapping[str, Any], at: str) -> None:
+        """Record a slip's use at ``at`` (the row's time when plausible); a second use anywhere is flagged."""
         c = schema.consumed_slips
         slip_id = str(row["slip_id"])
         if len(slip_id) > MAX_SLIP_ID:
@@ -126,9 +147,9 @@ class _Gate:
         earlier = self.conn.execute(select(c.c.gate_id, c.c.at).where(
             and_(c.c.estate == self.estate, c.c.slip_id == slip_id))).all()
         if not any(r.gate_id == self.gate_id for r in earlier):
-            put_rows(self.conn, self.estate, c, [{"slip_id": slip_id, "gate_id": self.gate_id, "at": row["at"]}])
+            put_rows(self.conn, self.estate, c, [{"slip_id": slip_id, "gate_id": self.gate_id, "at": at}])
         if earlier:
-            uses = [{"gate_id": r.gate_id, "at": r.at} for r in earlier] + [{"gate_id": self.gate_id, "at": row["at"]}]
+            uses = [{"gate_id": r.gate_id, "at": r.at} for r in earlier] + [{"gate_id": self.gate_id, "at": at}]
             gates = ", ".join(u["gate_id"] for u in uses)
             raise_flag(self.conn, self.estate, "double_use", f"double_use:{slip_id}:{row['event_id']}",
                        f"slip {slip_id} released more than once (gates {gates})", now=self.now, gate_id=self.gate_id,

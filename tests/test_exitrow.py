@@ -23,6 +23,7 @@ from domain.exitrow import (
     kind_label,
     parse_at,
     row_problems,
+    time_out_of_bounds,
 )
 from kiosk.exitlog import ExitLog
 from tests.factories import NOW
@@ -112,7 +113,8 @@ def _gate_row(**changes):
 
 def test_a_row_as_the_gate_writes_it_has_no_problems():
     now = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
-    assert row_problems(_gate_row(), earliest=now - timedelta(days=1), latest=now + timedelta(days=1)) == []
+    assert row_problems(_gate_row()) == []
+    assert time_out_of_bounds(parse_at(_gate_row()["at"]), earliest=now - timedelta(days=1), latest=now + timedelta(days=1)) is None
 
 
 def test_parse_at_takes_an_iso_instant_with_its_offset_and_nothing_else():
@@ -123,10 +125,16 @@ def test_parse_at_takes_an_iso_instant_with_its_offset_and_nothing_else():
             parse_at(bad)
 
 
-def test_row_problems_name_the_seq_and_field_in_both_languages():
+def test_a_time_before_registration_or_in_the_future_is_named_in_both_languages():
     now = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
-    assert [(p.seq, p.field) for p in row_problems(_gate_row(at="2026-12-05T00:00:00+00:00"), latest=now)] == [(7, "at")]
-    assert [(p.seq, p.field) for p in row_problems(_gate_row(at="2026-11-01T00:00:00+00:00"), earliest=now)] == [(7, "at")]
+    future = time_out_of_bounds(parse_at("2026-12-05T00:00:00+00:00"), earliest=None, latest=now)
+    past = time_out_of_bounds(parse_at("2026-11-01T00:00:00+00:00"), earliest=now, latest=None)
+    assert future is not None and "future" in future[1] and "晚于" in future[0]
+    assert past is not None and "registered" in past[1] and "早于" in past[0]
+
+
+def test_row_problems_name_the_seq_and_field_in_both_languages():
+    assert [(p.seq, p.field) for p in row_problems(_gate_row(at="2026-12-05T00:00:00"))] == [(7, "at")]
     found = row_problems(_gate_row(card_uid="04\x1bA1", reasons=["ok", "bad\u0085"], detail={"x": "y" * MAX_DETAIL_JSON}))
     assert [p.field for p in found] == ["card_uid", "reasons", "detail"]
     assert all(p.zh and p.en and p.zh != p.en for p in found)

@@ -36,6 +36,12 @@ FLAG_KINDS: dict[str, tuple[str, str, str, str]] = {
     "foreign_event_id": ("事件编号重复", "Event id reused",
                          "同一事件编号出现在另一序号下,疑似复制或伪造的记录。",
                          "The same event id came under another sequence number: a copied or forged row."),
+    "bad_time": ("记录时间异常", "Row time out of range",
+                 "岗亭记录的时间早于岗亭登记或晚于当前时间:岗亭时钟当时可能有误(断电后未对时)。记录已按原样保存,"
+                 "放行条的使用时间按物业收到的时间计。请核查该岗亭的时钟。",
+                 "The gate recorded a time before it was registered or in the future: its clock was probably wrong "
+                 "(no time sync after a power cut). The row is stored as sent; its slip use is dated when the office "
+                 "received it. Check the gate's clock."),
     "double_use": ("放行条重复使用", "Slip used more than once",
                    "同一张放行条被放行了不止一次。请核对纸质放行条并询问相关岗亭。",
                    "One slip was released more than once. Check the paper slip and ask the gates involved."),
