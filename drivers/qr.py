@@ -55,18 +55,21 @@ class ZxingDecoder:
         import zxingcpp
         self._read = zxingcpp.read_barcodes
         self._qr = zxingcpp.BarcodeFormat.QRCode
-        self._global = zxingcpp.Binarizer.GlobalHistogram
+        self._binarizers = zxingcpp.Binarizer
 
     def decode(self, gray: np.ndarray) -> list[str]:
         return self.sight(gray)[0]
 
-    def sight(self, gray: np.ndarray, cheap: bool = False, global_histogram: bool = False) -> tuple[list[str], list[Box]]:
-        """Texts decoded, and boxes of QR symbols found that did not decode."""
+    def sight(self, gray: np.ndarray, cheap: bool = False, binarizer: str = "") -> tuple[list[str], list[Box]]:
+        """Texts decoded, and boxes of QR symbols found that did not decode.
+
+        `cheap`: no rotated or downscaled retries; `binarizer`: a zxingcpp.Binarizer name
+        (LocalAverage, the default; GlobalHistogram; FixedThreshold; BoolCast)."""
         kw: dict[str, Any] = {"return_errors": True}
         if cheap:
             kw.update(try_rotate=False, try_downscale=False)
-        if global_histogram:
-            kw["binarizer"] = self._global
+        if binarizer:
+            kw["binarizer"] = getattr(self._binarizers, binarizer)
         # a single BarcodeFormat is accepted by every zxing-cpp >= 2.2 at run time;
         # the 3.x stubs only admit the BarcodeFormats set type
         found = self._read(gray, formats=self._qr, **kw)  # type: ignore[arg-type]
@@ -166,7 +169,7 @@ class _Ladder:
         steps = [
             lambda: z.sight(up)[0],
             lambda: z.sight(sharpen(region, 2.0, 2.0))[0],
-            lambda: z.sight(region, global_histogram=True)[0],
+            lambda: z.sight(region, binarizer="GlobalHistogram")[0],
             lambda: z.sight(cv2.GaussianBlur(up, (0, 0), 2.0))[0],
         ]
         pz = self.pyzbar()
@@ -187,6 +190,24 @@ class _Ladder:
 _LADDER = _Ladder()
 
 
+def cheap_look(gray: np.ndarray) -> tuple[list[str], list[Box]]:
+    """Is a QR symbol here that the plain pass did not even find? Three zxing calls
+    without rotations or downscaling, together about a fifth of a plain pass: the
+    frame with the GlobalHistogram binarizer (uneven light fools the local one), and
+    a half-size copy (averaging away noise, halftone dots and moiré) with the
+    GlobalHistogram and FixedThreshold binarizers."""
+    zx = _LADDER.zxing()
+    texts, boxes = zx.sight(gray, cheap=True, binarizer="GlobalHistogram")
+    if texts or boxes:
+        return texts, boxes
+    half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    for binarizer in ("GlobalHistogram", "FixedThreshold"):
+        texts, small = zx.sight(half, cheap=True, binarizer=binarizer)
+        if texts or small:
+            return texts, [(2 * x0, 2 * y0, 2 * x1, 2 * y1) for x0, y0, x1, y1 in small]
+    return [], []
+
+
 def decode_frame(decoder: Decoder, frame: np.ndarray, fallback: bool = True) -> list[str]:
     """Decode a BGR or grayscale frame: a plain pass, then (`fallback`) the escalation
     on regions where a symbol was seen but not read. The one decoder of the project."""
@@ -197,9 +218,8 @@ def decode_frame(decoder: Decoder, frame: np.ndarray, fallback: bool = True) -> 
         texts, boxes = decoder.decode(gray), []
     if texts or not fallback:
         return texts
-    zx = _LADDER.zxing()
     if not boxes:
-        texts, boxes = zx.sight(gray, cheap=True, global_histogram=True)
+        texts, boxes = cheap_look(gray)
         if texts:
             return texts
     for box in boxes[:3]:
