@@ -218,12 +218,27 @@ def decode_frame(decoder: Decoder, frame: np.ndarray, fallback: bool = True) -> 
         texts, boxes = decoder.decode(gray), []
     if texts or not fallback:
         return texts
-    if not boxes:
-        texts, boxes = cheap_look(gray)
-        if texts:
-            return texts
-    for box in boxes[:3]:
-        texts = _LADDER.read(_crop(gray, box))
-        if texts:
-            return texts
+    tried: list[Box] = []
+    for look in ("plain pass", "cheap look"):
+        if look == "cheap look":
+            texts, boxes = cheap_look(gray)
+            if texts:
+                return texts
+        for box in _regions(boxes):
+            if box not in tried:
+                tried.append(box)
+                texts = _LADDER.read(_crop(gray, box))
+                if texts:
+                    return texts
     return []
+
+
+def _regions(boxes: list[Box]) -> list[Box]:
+    """Where to look harder: all the failed symbols' boxes together first (zxing may report
+    a finder pattern's corner, or a fragment of a symbol, as a symbol of its own), then the
+    largest of them alone; at most three regions, so escalation stays bounded."""
+    if not boxes:
+        return []
+    union = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    largest = sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+    return list(dict.fromkeys([union, *largest]))[:3]
