@@ -115,7 +115,7 @@ def bare_call(decoder: str) -> Callable[[np.ndarray], list[str]]:
     """The least a caller must do to decode a BGR frame with each library alone."""
     if decoder == "zxing":
         import zxingcpp
-        fmt = zxingcpp.BarcodeFormat.QRCode
+        fmt = getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode)   # as drivers/qr.py
         return lambda f: [b.text for b in zxingcpp.read_barcodes(f, formats=fmt)]  # type: ignore[arg-type]
     from pyzbar import pyzbar
     qr = [pyzbar.ZBarSymbol.QRCODE]

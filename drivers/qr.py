@@ -54,7 +54,11 @@ class ZxingDecoder:
     def __init__(self) -> None:
         import zxingcpp
         self._read = zxingcpp.read_barcodes
-        self._qr = zxingcpp.BarcodeFormat.QRCode
+        # a slip is a full-size QR code (Model 2). In zxing-cpp 3.x "QRCode" is the family,
+        # Micro QR included, and a Micro QR finder is easily seen in a damaged or noisy
+        # corner of a slip: the bench found one read as "738". Older versions lack the name.
+        self._qr = getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode)
+        self._only = zxingcpp.BarcodeFormat.QRCode
         self._binarizers = zxingcpp.Binarizer
 
     def decode(self, gray: np.ndarray) -> list[str]:
@@ -73,6 +77,7 @@ class ZxingDecoder:
         # a single BarcodeFormat is accepted by every zxing-cpp >= 2.2 at run time;
         # the 3.x stubs only admit the BarcodeFormats set type
         found = self._read(gray, formats=self._qr, **kw)  # type: ignore[arg-type]
+        found = [b for b in found if b.format == self._only]
         texts = [b.text for b in found if b.valid]
         boxes = [] if texts else [_box(b.position) for b in found if not b.valid]
         return texts, boxes
