@@ -67,13 +67,19 @@ def _damaged(text: str, fraction: float, seed: int, module_px: int = 5) -> np.nd
     return np.pad(img, 40, constant_values=255)
 
 
-@pytest.mark.parametrize("fraction", [0.04, 0.08, 0.12, 0.2, 0.3])
+@pytest.mark.parametrize("fraction", [0.01, 0.02, 0.03, 0.08, 0.2])
 def test_a_damaged_code_gives_its_own_text_or_nothing_never_another(fraction):
+    """From damage the error correction repairs to damage it cannot (about 3 % of modules
+    flipped at random is the edge for level Q): the slip's text or nothing."""
     texts = hardcorpus.tokens(6, seed=11)
+    read = 0
     for i, text in enumerate(texts):
         for pre in (lambda g: g, lambda g: cv2.GaussianBlur(g, (0, 0), 2.0)):   # blur sends it up the ladder
             found = decode_frame(make_decoder("zxing"), pre(_damaged(text, fraction, seed=i)))
             assert found in ([], [text]), (fraction, i)
+            read += found == [text]
+    if fraction <= 0.01:
+        assert read > 0          # the test is not vacuous: repairable damage is read
 
 
 def test_heavy_damage_is_not_read_at_all():
