@@ -34,7 +34,7 @@ class CameraConfig:
     decoder: str = "zxing"         # zxing | pyzbar
     width: int = 640
     height: int = 480
-    fallback: bool = True          # when the plain pass finds nothing, retry on a sharpened frame
+    fallback: bool = True          # when the plain pass reads nothing, escalate where a symbol was seen (drivers/qr.py)
     repeat_gap_s: float = 2.0      # a slip out of view this long is a new scan when it comes back
     max_fps: float = 15.0          # frames decoded per second at most (file and folder sources play at this rate)
     preview_width: int = 160

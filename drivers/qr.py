@@ -5,14 +5,29 @@ barcode that happens to be on a parcel. The default is zxing-cpp because the ben
 (bench/drivers.py, figures in docs/drivers.md) finds it several times faster and
 more reliable on tilted, blurred and badly lit slips; pyzbar stays selectable.
 
-When the plain pass finds nothing, one cheap retry on an unsharp-masked copy
-recovers slightly blurred slips (the commonest failure when a hand is moving). It
-was chosen over CLAHE, Otsu and adaptive thresholding by decode rate on the
-bench's distorted frames; it costs nothing on frames that decode at once.
+`decode_frame` is THE decoder: the camera thread, `gatepass scan` and `gatepass check
+--slip-image` all call it. One plain pass first; only when it reads nothing does it
+escalate, and only where there is evidence of a symbol, so a frame with no code in
+view costs about one library call (bench: "empty-frame cost"):
+
+1. the plain pass asks zxing-cpp for the symbols it found but could not decode too
+   (`return_errors=True`): their positions are where to look harder;
+2. if there are none, one cheap look with zxing's GlobalHistogram binarizer (no
+   rotations, no downscaling: a tenth of a plain pass) may still find one;
+3. on each such region (cropped with a margin), a short ladder of the libraries'
+   own options and simple views, first success wins: zxing on a 2x upscale, on an
+   unsharp-masked copy, with the GlobalHistogram binarizer, on a smoothed copy
+   (halftone dots, moiré, noise); then pyzbar as a second opinion on the sharpened,
+   upscaled, Otsu-thresholded and CLAHE views. Dark-mode phone screens are handled
+   by zxing's own `try_invert`.
+
+Both libraries only return a text whose Reed-Solomon check passed, so a view can
+make a code unreadable but not make it read as another text; a damaged code gives
+nothing (tests/drivers/test_hard_decode.py).
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -30,18 +45,42 @@ class Decoder(Protocol):
         ...
 
 
+Box = tuple[int, int, int, int]   # x0, y0, x1, y1
+
+
 class ZxingDecoder:
     name = "zxing"
 
     def __init__(self) -> None:
         import zxingcpp
         self._read = zxingcpp.read_barcodes
-        self._qr = zxingcpp.BarcodeFormat.QRCode
+        # a slip is a full-size QR code (Model 2). In zxing-cpp 3.x "QRCode" is the family,
+        # Micro QR included, and a Micro QR finder is easily seen in a damaged or noisy
+        # corner of a slip: the bench found one read as "738". Older versions lack the name.
+        self._qr = getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode)
+        self._only = zxingcpp.BarcodeFormat.QRCode
+        self._binarizers = zxingcpp.Binarizer
 
     def decode(self, gray: np.ndarray) -> list[str]:
+        return self.sight(gray)[0]
+
+    def sight(self, gray: np.ndarray, cheap: bool = False, binarizer: str = "") -> tuple[list[str], list[Box]]:
+        """Texts decoded, and boxes of QR symbols found that did not decode.
+
+        `cheap`: no rotated or downscaled retries; `binarizer`: a zxingcpp.Binarizer name
+        (LocalAverage, the default; GlobalHistogram; FixedThreshold; BoolCast)."""
+        kw: dict[str, Any] = {"return_errors": True}
+        if cheap:
+            kw.update(try_rotate=False, try_downscale=False)
+        if binarizer:
+            kw["binarizer"] = getattr(self._binarizers, binarizer)
         # a single BarcodeFormat is accepted by every zxing-cpp >= 2.2 at run time;
         # the 3.x stubs only admit the BarcodeFormats set type
-        return [b.text for b in self._read(gray, formats=self._qr)]  # type: ignore[arg-type]
+        found = self._read(gray, formats=self._qr, **kw)  # type: ignore[arg-type]
+        found = [b for b in found if b.format == self._only]
+        texts = [b.text for b in found if b.valid]
+        boxes = [] if texts else [_box(b.position) for b in found if not b.valid]
+        return texts, boxes
 
 
 class PyzbarDecoder:
@@ -75,15 +114,136 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def sharpen(gray: np.ndarray) -> np.ndarray:
+def sharpen(gray: np.ndarray, sigma: float = 3.0, amount: float = 1.0) -> np.ndarray:
     """Unsharp mask: restores module edges softened by focus or hand movement."""
-    return cv2.addWeighted(gray, 2.0, cv2.GaussianBlur(gray, (0, 0), 3), -1.0, 0)
+    return cv2.addWeighted(gray, 1.0 + amount, cv2.GaussianBlur(gray, (0, 0), sigma), -amount, 0)
+
+
+def _box(position: Any) -> Box:
+    xs = [p.x for p in (position.top_left, position.top_right, position.bottom_right, position.bottom_left)]
+    ys = [p.y for p in (position.top_left, position.top_right, position.bottom_right, position.bottom_left)]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _crop(gray: np.ndarray, box: Box, margin: float = 0.3) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    m = int(max(x1 - x0, y1 - y0) * margin) + 8
+    h, w = gray.shape[:2]
+    return gray[max(0, y0 - m):min(h, y1 + m), max(0, x0 - m):min(w, x1 + m)]
+
+
+def _upscale(gray: np.ndarray, limit: int = 1400) -> np.ndarray:
+    scale = min(2.0, limit / max(gray.shape[:2]))
+    if scale <= 1.0:
+        return gray
+    return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+
+
+def _otsu(gray: np.ndarray) -> np.ndarray:
+    return cv2.threshold(cv2.GaussianBlur(gray, (0, 0), 1.5), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
+
+
+def _clahe(gray: np.ndarray) -> np.ndarray:
+    return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(gray)
+
+
+class _Ladder:
+    """The escalation's views of one region, each tried until one reads."""
+
+    def __init__(self) -> None:
+        self._zxing: ZxingDecoder | None = None
+        self._pyzbar: PyzbarDecoder | None = None
+        self._pyzbar_missing = False
+
+    def zxing(self) -> ZxingDecoder:
+        if self._zxing is None:
+            self._zxing = ZxingDecoder()
+        return self._zxing
+
+    def pyzbar(self) -> PyzbarDecoder | None:
+        if self._pyzbar is None and not self._pyzbar_missing:
+            try:
+                self._pyzbar = PyzbarDecoder()
+            except DriverError:   # no libzbar: the ladder does without its second opinion
+                self._pyzbar_missing = True
+        return self._pyzbar
+
+    def read(self, region: np.ndarray) -> list[str]:
+        z = self.zxing()
+        up = _upscale(region)
+        steps = [
+            lambda: z.sight(up)[0],
+            lambda: z.sight(sharpen(region, 2.0, 2.0))[0],
+            lambda: z.sight(region, binarizer="GlobalHistogram")[0],
+            lambda: z.sight(cv2.GaussianBlur(up, (0, 0), 2.0))[0],
+        ]
+        pz = self.pyzbar()
+        if pz is not None:
+            steps += [
+                lambda: pz.decode(sharpen(up)),
+                lambda: pz.decode(up),
+                lambda: pz.decode(_otsu(up)),
+                lambda: pz.decode(_clahe(region)),
+            ]
+        for step in steps:
+            texts = step()
+            if texts:
+                return texts
+        return []
+
+
+_LADDER = _Ladder()
+
+
+def cheap_look(gray: np.ndarray) -> tuple[list[str], list[Box]]:
+    """Is a QR symbol here that the plain pass did not even find? Three zxing calls
+    without rotations or downscaling, together about a fifth of a plain pass: the
+    frame with the GlobalHistogram binarizer (uneven light fools the local one), and
+    a half-size copy (averaging away noise, halftone dots and moiré) with the
+    GlobalHistogram and FixedThreshold binarizers."""
+    zx = _LADDER.zxing()
+    texts, boxes = zx.sight(gray, cheap=True, binarizer="GlobalHistogram")
+    if texts or boxes:
+        return texts, boxes
+    half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    for binarizer in ("GlobalHistogram", "FixedThreshold"):
+        texts, small = zx.sight(half, cheap=True, binarizer=binarizer)
+        if texts or small:
+            return texts, [(2 * x0, 2 * y0, 2 * x1, 2 * y1) for x0, y0, x1, y1 in small]
+    return [], []
 
 
 def decode_frame(decoder: Decoder, frame: np.ndarray, fallback: bool = True) -> list[str]:
-    """Decode a BGR or grayscale frame; retry sharpened only if the plain pass finds nothing."""
+    """Decode a BGR or grayscale frame: a plain pass, then (`fallback`) the escalation
+    on regions where a symbol was seen but not read. The one decoder of the project."""
     gray = to_gray(frame)
-    texts = decoder.decode(gray)
-    if not texts and fallback:
-        texts = decoder.decode(sharpen(gray))
-    return texts
+    if isinstance(decoder, ZxingDecoder):
+        texts, boxes = decoder.sight(gray)
+    else:
+        texts, boxes = decoder.decode(gray), []
+    if texts or not fallback:
+        return texts
+    tried: list[Box] = []
+    for look in ("plain pass", "cheap look"):
+        if look == "cheap look":
+            texts, boxes = cheap_look(gray)
+            if texts:
+                return texts
+        for box in _regions(boxes):
+            if box not in tried:
+                tried.append(box)
+                texts = _LADDER.read(_crop(gray, box))
+                if texts:
+                    return texts
+    return []
+
+
+def _regions(boxes: list[Box]) -> list[Box]:
+    """Where to look harder: all the failed symbols' boxes together first (zxing may report
+    a finder pattern's corner, or a fragment of a symbol, as a symbol of its own), then the
+    largest of them alone; at most three regions, so escalation stays bounded."""
+    if not boxes:
+        return []
+    union = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    largest = sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+    return list(dict.fromkeys([union, *largest]))[:3]
