@@ -207,7 +207,7 @@ flags = Table(
     Column("flag_id", Integer, primary_key=True, autoincrement=True),
     Column("estate", String(32), nullable=False),
     Column("gate_id", String(6), nullable=False, default=""),
-    Column("kind", String(24), nullable=False),   # gap | fork | edited | double_use | foreign_event_id | bad_slip_id
+    Column("kind", String(24), nullable=False),   # office/console/labels.py FLAG_KINDS
     Column("seq", BigInteger),
     Column("slip_id", String(10), nullable=False, default=""),
     Column("message", Text, nullable=False),

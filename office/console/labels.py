@@ -42,6 +42,12 @@ FLAG_KINDS: dict[str, tuple[str, str, str, str]] = {
     "bad_slip_id": ("放行条编号异常", "Not a slip number",
                     "岗亭按一个不是放行条编号的内容放行了物品。请核查。",
                     "A gate released items against something that is not a slip number. Check it."),
+    "override": ("主管强制放行", "Supervisor override",
+                 "主管在岗亭强制放行了一次被拒的放行条或卡。请核对原因并确认授权主管与值班保安。",
+                 "A supervisor overrode a refused slip or card at a gate. Check the reason, the approver and the guard."),
+    "report": ("岗亭上报", "Guard's report",
+               "保安在岗亭上报了可疑情况(人员、物品、伪造放行条等)。请尽快联系该岗亭。",
+               "A guard reported something suspicious at a gate (person, items, forged slip...). Contact the gate."),
 }
 
 
