@@ -31,7 +31,7 @@ from domain.reasons import Reason
 from domain.rules import SlipEvidence
 from domain.secrets import hash_pin
 from kiosk.core.events import Action, CardPresented, Fault, FaultKind, FaultSource, Press, SlipPresented
-from kiosk.core.flow import Scene, State, Timeouts, initial_state, step
+from kiosk.core.flow import MAX_PIN_FAILURES, Scene, State, Timeouts, initial_state, step
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)   # a Wednesday, inside large-item hours
@@ -95,13 +95,15 @@ def gallery() -> dict[str, State]:
     badge = CardPresented("BADGE01", guard=GUARD)
     sup = CardPresented("BADGE99", guard=SUPERVISOR)
     on = play(s0, badge, *pin_presses(PIN))
+    on_sup = play(s0, sup, *pin_presses("1357"))
     slip_items = play(on, SlipPresented(evidence()), press(Action.TOGGLE_ITEM, "1"))
     identity = play(slip_items, press(Action.ALL_MATCH))
     sign_off = play(identity, press(Action.CONFIRM_IDENTITY), press(Action.DIGIT, "1"))
     used = evidence(consumptions=(Consumption("S2026112501", "south", NOW - timedelta(hours=1)),))
     refused_used = play(on, SlipPresented(used))
     override_badge = play(refused_used, press(Action.OVERRIDE))
-    override_reason = play(override_badge, sup)
+    override_pin = play(override_badge, sup, press(Action.DIGIT, "1"))
+    override_reason = play(override_pin, *pin_presses("1357")[1:])
     unsynced = play(on, SlipPresented(evidence(slip=None)))
     long_claims = replace(CLAIMS, slip_id="S2026112502", kind=SlipKind.MOVE_OUT, item_count=len(LONG_ITEMS))
     long_gate = replace(GATE, designated_exit=True)
@@ -135,6 +137,10 @@ def gallery() -> dict[str, State]:
         "mismatch_pick": play(slip_items, press(Action.MISMATCH)),
         "refused_mismatch": play(slip_items, press(Action.MISMATCH), press(Action.MISMATCH_REASON, "wrong_quantity")),
         "override_badge": override_badge,
+        "override_own": play(on_sup, CardPresented("CARD03", permit=EXPIRED), press(Action.OVERRIDE), sup),
+        "override_pin": override_pin,
+        "override_pin_wrong": play(override_badge, sup, *pin_presses("0000")),
+        "sign_in_locked": play(s0, badge, *pin_presses("0000") * MAX_PIN_FAILURES, badge),
         "override_reason": override_reason,
         "released_override": play(override_reason, press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")),
         "report_reason": play(on, press(Action.REPORT)),
