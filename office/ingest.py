@@ -60,6 +60,10 @@ def flag_for_row(row: ExitRow) -> tuple[str, str]:
     if row.kind == EntryKind.REPORT.value:
         return "report", (f"guard {row.guard_id or '-'} reported {d.get('report', '?')} "
                           f"({what}, screen {d.get('scene', '?')})")
+    if row.kind == EntryKind.PIN_FAILURE.value and d.get("locked_until"):
+        return "pin_lockout", (f"badge of {d.get('badge_guard_id', '?')} locked until {d['locked_until']} after "
+                               f"{d.get('failures', '?')} wrong PINs (screen {d.get('scene', '?')}, "
+                               f"guard on shift {row.guard_id or '-'})")
     return "", ""
 
 

@@ -53,3 +53,32 @@ def test_a_replayed_override_is_flagged_once(office: OfficeServer) -> None:
         push(c, list(log.rows()))
         push(c, list(log.rows()))
     assert [f["kind"] for f in _open_flags(office)] == ["override"]
+
+
+def test_wrong_pins_at_a_gate_reach_the_office_and_the_lock_out_is_flagged(office: OfficeServer) -> None:
+    """The real core at a gate: a guard types wrong PINs until the badge locks; the rows go
+    through the real exit log and push, and the clerk sees each and one open lock-out flag."""
+    from datetime import timedelta
+
+    from domain.model import MAX_PIN_FAILURES
+    from kiosk.core.events import Action, CardPresented, Press, Record
+    from kiosk.core.flow import Timeouts, initial_state, step
+    from tests.factories import GATE, GUARD
+
+    s, now = initial_state(GATE, Timeouts()), datetime.now(CST)
+    log = ExitLog.memory("north")
+    wrong = [Press(Action.DIGIT, "0")] * 4 + [Press(Action.PIN_SUBMIT)]
+    for ev in [CardPresented(GUARD.badge_uid, guard=GUARD), *wrong * MAX_PIN_FAILURES]:
+        now += timedelta(seconds=1)
+        s, cmds = step(s, ev, now)
+        for c in cmds:
+            if isinstance(c, Record):
+                log.append(c.entry, clock_synced=True)
+    with client(office, office.add_gate("north")) as c:
+        reply = push(c, list(log.rows()))
+    assert reply["accepted"] == MAX_PIN_FAILURES
+    assert [e["kind"] for e in office.events("north")] == ["pin_failure"] * MAX_PIN_FAILURES
+    [flag] = _open_flags(office)
+    assert flag["kind"] == "pin_lockout" and flag["seq"] == MAX_PIN_FAILURES
+    assert "G1" in flag["message"] and "locked until" in flag["message"]
+    assert flag_label("pin_lockout")[:2] == ("工牌密码锁定", "Badge locked (wrong PINs)")
