@@ -173,6 +173,7 @@ class Permit:
     valid_from: datetime
     valid_until: datetime
     status: PermitStatus = PermitStatus.ACTIVE
+    replaces: str = ""     # a replacement card: the lost or revoked permit it replaces
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ permits = Table(
     Column("valid_from", String(40), nullable=False),
     Column("valid_until", String(40), nullable=False),
     Column("status", String(16), nullable=False),
+    Column("replaces", String(32), nullable=False, default="", server_default=""),   # a replacement card's old permit
     Index("permits_by_card", "estate", "card_uid"),
 )
 

@@ -260,6 +260,8 @@ def _card(s: State, ev: CardPresented, now: datetime) -> Step:
     record = _entry(
         s, kind, now, card_uid=ev.uid, permit_id=ev.permit.permit_id if ev.permit else "",
         reasons=(decision.reason.value,),
+        # a replacement card (补办) says which lost or revoked permit it replaces
+        detail={"replaces": ev.permit.replaces} if ev.permit is not None and ev.permit.replaces else {},
     )
     nxt = _go(_idle(s), Scene.CARD_RESULT, now, s.timeouts.result, card=decision, card_uid=ev.uid)
     if decision.allowed:

@@ -130,6 +130,8 @@ def _card_result(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> Vi
             Fact("房号", "Unit", p.unit_id),
             Fact("证件", "Permit", f"{p.kind.label_zh} {p.kind.label_en}"),
         ]
+        if p.replaces:
+            facts.append(Fact("补办卡", "Replacement card", p.replaces, Tone.WARN))
         until = _date(p.valid_until, now)
         if d.days_left is not None and d.allowed:
             tone = Tone.WARN if d.days_left < 14 else Tone.OK

@@ -79,6 +79,8 @@ def detail_labels(detail: dict[str, Any]) -> list[tuple[str, str]]:
         out.append((f"工牌:{detail['badge_guard_id']}", f"Badge: {detail['badge_guard_id']}"))
     if detail.get("locked_until"):
         out.append((f"锁定至 {detail['locked_until']}", f"Locked until {detail['locked_until']}"))
+    if detail.get("replaces"):
+        out.append((f"补办卡,替换 {detail['replaces']}", f"Replacement card for {detail['replaces']}"))
     if detail.get("used_at_gate"):
         out.append((f"已在 {detail['used_at_gate']} 使用", f"Used at {detail['used_at_gate']}"))
     return out

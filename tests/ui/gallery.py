@@ -45,6 +45,7 @@ PERMIT = Permit("P1", "CARD01", PermitKind.STANDING_RELEASE, HOLDER, "12-3-2501"
                 NOW - timedelta(days=200), NOW + timedelta(days=165))
 LOST = replace(PERMIT, permit_id="P2", card_uid="CARD02", status=PermitStatus.LOST)
 EXPIRED = replace(PERMIT, permit_id="P3", card_uid="CARD03", valid_until=NOW - timedelta(days=3))
+REPLACEMENT = replace(PERMIT, permit_id="P2026112504", card_uid="CARD04", replaces="P2026112502")
 MOVER = Person("上官晓明", "3301**********567X", "m1", "photo-2")
 ITEMS = (
     SlipItem("实木三人沙发(含贵妃位)", 1, "2200×950×850mm 深灰色布艺"),
@@ -121,6 +122,7 @@ def gallery() -> dict[str, State]:
         "card_valid": play(on, CardPresented("CARD01", permit=PERMIT)),
         "card_lost": play(on, CardPresented("CARD02", permit=LOST)),
         "card_expired": play(on, CardPresented("CARD03", permit=EXPIRED)),
+        "card_replacement": play(on, CardPresented("CARD04", permit=REPLACEMENT)),
         "card_unknown": play(on, CardPresented("CARD0404040404")),
         "slip_items": slip_items,
         "slip_items_unsynced": unsynced,
