@@ -16,7 +16,7 @@ the rest, so a gate never opens for an event that was not recorded.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,7 +48,7 @@ from kiosk.core.events import (
 )
 
 PIN_LENGTH_MAX = 8
-__all__ = ["MAX_PIN_FAILURES", "PIN_LENGTH_MAX", "PRESS_TABLE", "Scene", "State", "Timeouts", "initial_state", "step"]
+__all__ = ["MAX_PIN_FAILURES", "PIN_LENGTH_MAX", "PRESS_TABLE", "Scene", "State", "Timeouts", "initial_state", "step", "with_lockouts"]
 
 
 class Scene(str, enum.Enum):
@@ -136,6 +136,12 @@ def initial_state(gate: Gate, timeouts: Timeouts = Timeouts()) -> State:
 def _fresh(s: State, guard: Guard | None) -> State:
     """A clean slate with ``guard`` on shift: the gate's PIN failure counts and lock-outs stay."""
     return State(gate=s.gate, timeouts=s.timeouts, guard=guard, pin_failures=s.pin_failures, locked=s.locked)
+
+
+def with_lockouts(s: State, locks: Mapping[str, datetime]) -> State:
+    """``s`` with badges locked out until the given times (rebuilt from the exit log at start)."""
+    kept = tuple((g, t) for g, t in s.locked if g not in locks)
+    return replace(s, locked=kept + tuple(locks.items()))
 
 
 def _idle(s: State) -> State:
