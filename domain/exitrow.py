@@ -40,6 +40,7 @@ class EntryKind(str, enum.Enum):
     SHIFT_START = "shift_start"
     SHIFT_END = "shift_end"
     EXIT_REQUEST = "exit_request"
+    PIN_FAILURE = "pin_failure"
 
     @property
     def label_zh(self) -> str:
@@ -66,6 +67,7 @@ _KIND_LABELS: dict[EntryKind, tuple[str, str]] = {
     EntryKind.SHIFT_START: ("上岗", "Shift start"),
     EntryKind.SHIFT_END: ("下岗", "Shift end"),
     EntryKind.EXIT_REQUEST: ("按钮开门", "Exit button"),
+    EntryKind.PIN_FAILURE: ("密码错误", "Wrong PIN"),
 }
 
 #: A release, or a supervisor's override, uses up the slip it names: a second one is double use.

@@ -45,6 +45,12 @@ _PERMIT_KIND_EN = {
 TEMPORARY_PASS_MAX_DAYS = 3
 
 
+#: Wrong PINs in a row on a gate's keypad before the badge is locked (the gate's own count, per badge) ...
+MAX_PIN_FAILURES = 5
+#: ... and for how long: no PIN of that badge is taken until the lock-out ends.
+PIN_LOCKOUT_MINUTES = 15
+
+
 class PermitStatus(str, enum.Enum):
     ACTIVE = "active"
     LOST = "lost"        # reported lost: guards keep the card and call the office
@@ -167,6 +173,7 @@ class Permit:
     valid_from: datetime
     valid_until: datetime
     status: PermitStatus = PermitStatus.ACTIVE
+    replaces: str = ""     # a replacement card: the lost or revoked permit it replaces
 
 
 @dataclass(frozen=True)

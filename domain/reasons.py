@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from domain.model import MAX_PIN_FAILURES, PIN_LOCKOUT_MINUTES
+
 
 @dataclass(frozen=True)
 class ReasonText:
@@ -48,6 +50,8 @@ class Reason(str, enum.Enum):
     GUARD_NOT_ON_SHIFT = "guard.not_on_shift"
     GUARD_PIN_WRONG = "guard.pin_wrong"
     GUARD_NOT_SUPERVISOR = "guard.not_supervisor"
+    GUARD_OWN_OVERRIDE = "guard.own_override"
+    GUARD_PIN_LOCKED = "guard.pin_locked"
 
     @property
     def text(self) -> ReasonText:
@@ -137,6 +141,14 @@ REASON_TEXT: dict[Reason, ReasonText] = {
     Reason.GUARD_PIN_WRONG: ReasonText("密码错误", "Wrong PIN", "请重新输入", "Enter the PIN again."),
     Reason.GUARD_NOT_SUPERVISOR: ReasonText(
         "需主管授权", "Supervisor badge required", "请主管刷卡", "A supervisor must tap their badge."
+    ),
+    Reason.GUARD_OWN_OVERRIDE: ReasonText(
+        "值班人员不能为自己授权放行", "The guard on shift cannot approve their own override",
+        "请另一位主管刷工牌并输入密码", "Another supervisor must tap their badge and enter their PIN.",
+    ),
+    Reason.GUARD_PIN_LOCKED: ReasonText(
+        f"密码连续错误{MAX_PIN_FAILURES}次,此工牌已锁定", f"{MAX_PIN_FAILURES} wrong PINs: this badge is locked",
+        f"请{PIN_LOCKOUT_MINUTES}分钟后再试,已通知物业", f"Try again in {PIN_LOCKOUT_MINUTES} minutes; the office is told.",
     ),
 }
 

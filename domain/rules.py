@@ -11,15 +11,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.model import (
+    MAX_PIN_FAILURES,
+    PIN_LOCKOUT_MINUTES,
     REQUIRED_APPROVALS,
     TEMPORARY_PASS_MAX_DAYS,
     ApprovalRole,
     Consumption,
     Gate,
+    Guard,
     LargeItemHours,
     Permit,
     PermitKind,
     PermitStatus,
+    Role,
     Slip,
     SlipKind,
     SlipStatus,
@@ -81,6 +85,28 @@ def card_permit(permits: Iterable[Permit]) -> Permit | None:
     """
     return max(permits, default=None,
                key=lambda p: (_STATUS_RANK[p.status], effective_until(p), p.valid_from, p.permit_id))
+
+
+def override_approval(approver: Guard, on_shift: Guard | None) -> Reason | None:
+    """Why ``approver`` may not approve an override of a refusal (None: they may).
+
+    Guards never release on their own authority (DOMAIN.md): an override takes two people,
+    the guard on shift and a second, active supervisor, who then proves it with their PIN."""
+    if on_shift is None:
+        return Reason.GUARD_NOT_ON_SHIFT
+    if approver.guard_id == on_shift.guard_id:
+        return Reason.GUARD_OWN_OVERRIDE
+    if approver.role is not Role.SUPERVISOR or not approver.active:
+        return Reason.GUARD_NOT_SUPERVISOR
+    return None
+
+
+def pin_lockout_ends(failures: int, now: datetime) -> datetime | None:
+    """When a badge whose PIN was just wrong for the ``failures``-th time in a row is locked until
+    (None: not locked, the guard may try again)."""
+    if failures < MAX_PIN_FAILURES:
+        return None
+    return now + timedelta(minutes=PIN_LOCKOUT_MINUTES)
 
 
 def missing_approvals(kind: SlipKind, have: Iterable[ApprovalRole]) -> tuple[ApprovalRole, ...]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from kiosk.config import KioskConfig
 from kiosk.core.events import ExitRequested
-from kiosk.core.flow import initial_state
+from kiosk.core.flow import initial_state, with_lockouts
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.shell.controller import Controller
@@ -163,7 +163,8 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     health_file = Path(cfg.sync.kiosk_health_file)
     monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check, health_file=health_file) if clock_check \
         else StatusMonitor(Path(cfg.sync.status_file), health_file=health_file)
-    state = initial_state(cfg.gate.to_gate(), timeouts)
+    # a badge locked out for wrong PINs stays locked across a restart
+    state = with_lockouts(initial_state(cfg.gate.to_gate(), timeouts), exit_log.pin_lockouts())
     events: queue.SimpleQueue[object] = queue.SimpleQueue()
     devices = build_devices(cfg, events.put, demo is not None)
     controller = Controller(state, resolver, exit_log, devices.gate_io, lambda: monitor.clock_synced, events)

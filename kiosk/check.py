@@ -55,7 +55,7 @@ def check_card(db: Path, uid: str, at: datetime) -> dict[str, Any]:
             "status": p.status.value, "masked_id": p.holder.id_masked,
             "photo": bool(p.holder.photo and replica.photo(p.holder.photo)),
             "valid_from": p.valid_from.isoformat(), "valid_until": effective_until(p).isoformat(),
-            "days_left": decision.days_left,
+            "days_left": decision.days_left, "replaces": p.replaces,
         }
     return out
 

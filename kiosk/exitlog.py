@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlite_utils import Database, Migrations
 
 from domain.chain import GENESIS, first_break, seal
 from domain.errors import LogChainError, StoreError
-from domain.exitrow import CONSUMING_KINDS, ROW_NAMES, ExitRow, LogEntry
+from domain.exitrow import CONSUMING_KINDS, ROW_NAMES, BadTime, EntryKind, ExitRow, LogEntry, parse_at
 from kiosk.store import open_database
 
 log_migrations = Migrations("gatepass.exitlog")
@@ -71,6 +72,9 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
 _INSERT = f"insert into exit_log ({', '.join(ROW_NAMES)}) values ({', '.join('?' for _ in ROW_NAMES)})"
 #: Kinds of row that use up their slip (domain.exitrow.CONSUMING_KINDS), bound as parameters.
 _CONSUMING = tuple(sorted(k.value for k in CONSUMING_KINDS))
+#: Each badge's latest lock-out (rows in seq order: the last one per guard wins).
+_PIN_LOCKOUTS = ("select json_extract(detail, '$.badge_guard_id') as guard, json_extract(detail, '$.locked_until') as until "
+                 "from exit_log where kind = ? and json_extract(detail, '$.locked_until') is not null order by seq")
 _RELEASES_OF = (f"select * from exit_log where slip_id = ? and kind in ({', '.join('?' for _ in _CONSUMING)}) "
                 "order by seq")
 
@@ -173,6 +177,18 @@ class ExitLog:
 
     def recent(self, n: int = 10) -> list[dict[str, Any]]:
         return [decode_row(r) for r in self.db.query("select * from exit_log order by seq desc limit ?", [n])]
+
+    def pin_lockouts(self) -> dict[str, datetime]:
+        """Badges this gate locked out for wrong PINs (guard id -> until when), from the log's
+        pin_failure rows: so a restart does not lift a lock-out. Ended ones are included; the
+        core compares them with its ``now``."""
+        out: dict[str, datetime] = {}
+        for r in self.db.query(_PIN_LOCKOUTS, [EntryKind.PIN_FAILURE.value]):
+            try:
+                out[str(r["guard"])] = parse_at(r["until"])
+            except BadTime:
+                continue
+        return out
 
     def releases_of(self, slip_id: str) -> list[dict[str, Any]]:
         return [

@@ -89,6 +89,12 @@ def m001_replica(db: Database) -> None:
     db.table("replica_meta").create({"name": str, "value": str}, pk="name")
 
 
+@replica_migrations()
+def m002_permit_replaces(db: Database) -> None:
+    """A replacement card names the permit it replaces (shown at the gate and in its log row)."""
+    db.table("permits").add_column("replaces", str, not_null_default="")
+
+
 def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -222,7 +228,7 @@ def permit_row(p: Permit) -> dict[str, Any]:
         "holder_name": p.holder.name, "id_masked": p.holder.id_masked, "id_hash": p.holder.id_hash,
         "photo": p.holder.photo, "phone": p.holder.phone, "unit_id": p.unit_id,
         "valid_from": p.valid_from.isoformat(), "valid_until": p.valid_until.isoformat(),
-        "status": p.status.value,
+        "status": p.status.value, "replaces": p.replaces,
     }
 
 
@@ -231,7 +237,7 @@ def _permit(r: Mapping[str, Any]) -> Permit:
         permit_id=r["permit_id"], card_uid=r["card_uid"], kind=PermitKind(r["kind"]),
         holder=Person(r["holder_name"], r["id_masked"] or "", r["id_hash"] or "", r["photo"] or "", r["phone"] or ""),
         unit_id=r["unit_id"], valid_from=_dt(r["valid_from"]), valid_until=_dt(r["valid_until"]),
-        status=PermitStatus(r["status"]),
+        status=PermitStatus(r["status"]), replaces=r.get("replaces") or "",
     )
 
 

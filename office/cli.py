@@ -95,9 +95,10 @@ def cmd_issue_permit(args: argparse.Namespace) -> int:
             conn, cfg.estate, card_uid=args.card, kind=PermitKind(args.kind), holder_name=args.name,
             unit_id=args.unit, id_number=args.id_number or "", hmac_key=load_hmac_key(cfg.keys),
             valid_from=when(args.valid_from, cfg) or now_in(args, cfg), valid_until=when(args.valid_until, cfg, end=True),
-            phone=args.phone or "", photo=photo, permit_id=args.permit_id or "")
+            phone=args.phone or "", photo=photo, permit_id=args.permit_id or "", replaces=args.replaces or "")
     print(f"permit {row['permit_id']} on card {row['card_uid']} for {row['holder_name']} ({row['unit_id']}), "
-          f"valid until {row['valid_until']}")
+          f"valid until {row['valid_until']}" + (f"; a replacement card: replaces {row['replaces']}, which stays refused"
+                                                 if row["replaces"] else ""))
     return 0
 
 
@@ -354,6 +355,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="valid_from")
     p.add_argument("--until", dest="valid_until")
     p.add_argument("--permit-id")
+    p.add_argument("--replaces", metavar="PERMIT",
+                   help="a replacement card (补办): the lost or revoked permit it replaces; needed to issue on a "
+                        "lost or revoked card's UID")
     for name, fn, text in (("report-lost", cmd_report_lost, "report a card lost (guards are told)"),
                            ("revoke", cmd_revoke, "revoke a permit")):
         p = add(name, fn, text)

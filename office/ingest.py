@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from domain.chain import row_hash
 from domain.clock import Clock
 from domain.contracts import HeartbeatBody
-from domain.exitrow import AT_SLACK, BadTime, ExitRow, parse_at, time_out_of_bounds
+from domain.exitrow import AT_SLACK, BadTime, EntryKind, ExitRow, parse_at, time_out_of_bounds
 from domain.slip_token import MAX_SLIP_ID
 from office import schema
 from office.changes import lock_estate, put_rows
@@ -47,6 +47,25 @@ def raise_flag(conn: Connection, estate: str, kind: str, dedupe_key: str, messag
         detail=json.dumps(dict(detail or {}), ensure_ascii=False, default=str), dedupe_key=dedupe_key,
         raised_at=now, resolved_at=None))
     return True
+
+
+def flag_for_row(row: ExitRow) -> tuple[str, str]:
+    """(flag kind, message) for an accepted row staff must act on, ("", "") for any other.
+    Kinds are labelled in office/console/labels.py FLAG_KINDS."""
+    d = row.detail
+    what = row.slip_id and f"slip {row.slip_id}" or row.card_uid and f"card {row.card_uid}" or "no slip or card"
+    if row.kind == EntryKind.OVERRIDE.value:
+        return "override", (f"override of {what} ({', '.join(row.reasons) or 'no reason code'}) by supervisor "
+                            f"{d.get('supervisor_id', '?')}, guard on shift {row.guard_id or '-'}, "
+                            f"reason {d.get('override_reason', '?')}")
+    if row.kind == EntryKind.REPORT.value:
+        return "report", (f"guard {row.guard_id or '-'} reported {d.get('report', '?')} "
+                          f"({what}, screen {d.get('scene', '?')})")
+    if row.kind == EntryKind.PIN_FAILURE.value and d.get("locked_until"):
+        return "pin_lockout", (f"badge of {d.get('badge_guard_id', '?')} locked until {d['locked_until']} after "
+                               f"{d.get('failures', '?')} wrong PINs (screen {d.get('scene', '?')}, "
+                               f"guard on shift {row.guard_id or '-'})")
+    return "", ""
 
 
 def _stored(row: ExitRow, estate: str, now: str) -> dict[str, Any]:
@@ -119,7 +138,18 @@ class _Gate:
         at = self._plausible_at(row)
         if accepted.consumes_slip:
             self._consume(row, at)
+        self._flag_for_office(accepted)
         return True
+
+    def _flag_for_office(self, row: ExitRow) -> None:
+        """Rows the gate's screen says the office was told of: each raises a flag once (by event id)."""
+        kind, message = flag_for_row(row)
+        if not kind:
+            return
+        raise_flag(self.conn, self.estate, kind, f"{kind}:{row.event_id}", f"gate {self.gate_id} row {row.seq}: {message}",
+                   now=self.now, gate_id=self.gate_id, seq=row.seq, slip_id=row.slip_id[:10],
+                   detail={"event_id": row.event_id, "at": row.at, "guard_id": row.guard_id, "card_uid": row.card_uid,
+                           "permit_id": row.permit_id, "reasons": list(row.reasons), **row.detail})
 
     def _plausible_at(self, row: Mapping[str, Any]) -> str:
         """The row's time if it can be right, else the office's (and the row is flagged)."""

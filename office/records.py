@@ -89,9 +89,13 @@ def set_fees(conn: Connection, estate: str, unit_id: str, unpaid: bool) -> dict[
 def issue_permit(
     conn: Connection, estate: str, *, card_uid: str, kind: PermitKind, holder_name: str, unit_id: str,
     id_number: str, hmac_key: bytes, valid_from: datetime, valid_until: datetime | None = None,
-    phone: str = "", photo: tuple[bytes, str] | None = None, permit_id: str = "",
+    phone: str = "", photo: tuple[bytes, str] | None = None, permit_id: str = "", replaces: str = "",
 ) -> dict[str, Any]:
-    """Issue a card permit: a year by default, a temporary pass three days at most."""
+    """Issue a card permit: a year by default, a temporary pass three days at most.
+
+    A card UID whose permit was reported lost or revoked is not simply issued again (the lost
+    card would pass again): only as a replacement that names that permit in ``replaces``. A
+    replacement on a new card names the lost or revoked permit it replaces, which stays refused."""
     lock_estate(conn, estate)  # the one-active-permit-per-card check must see other clerks' permits
     require_unit(conn, estate, unit_id)
     if valid_from.tzinfo is None:
@@ -110,6 +114,15 @@ def issue_permit(
         p.c.estate == estate, p.c.card_uid == card_uid, p.c.status == PermitStatus.ACTIVE.value)).first()
     if clash:
         raise Refused(f"card {card_uid} is already on active permit {clash.permit_id}; revoke or report it lost first")
+    if replaces:
+        _check_replaced(conn, estate, replaces)
+    old = _card_permit(conn, estate, card_uid)
+    if old is not None and old.permit_id != replaces:
+        zh, en = _STATUS_WORDS[old.status]
+        raise Refused(f"卡 {card_uid} 属于已{zh}的证 {old.permit_id}:不能直接重新发证,否则旧卡会重新生效。"
+                      f"如确为该证补办,请加 --replaces {old.permit_id}\n"
+                      f"card {card_uid} belongs to permit {old.permit_id}, {en}: issuing on it would make that card "
+                      f"pass again. If this is its replacement, add --replaces {old.permit_id}")
     permit_id = permit_id or "P" + secrets.token_hex(4).upper()
     photo_id = ""
     if photo is not None:
@@ -120,10 +133,38 @@ def issue_permit(
         "permit_id": permit_id, "card_uid": card_uid, "kind": kind.value, "holder_name": holder_name,
         "id_masked": mask_id(id_number) if id_number else "", "id_hash": id_hash(hmac_key, id_number) if id_number else "",
         "photo": photo_id, "phone": phone, "unit_id": unit_id, "valid_from": valid_from.isoformat(),
-        "valid_until": valid_until.isoformat(), "status": PermitStatus.ACTIVE.value,
+        "valid_until": valid_until.isoformat(), "status": PermitStatus.ACTIVE.value, "replaces": replaces,
     }
     put_rows(conn, estate, p, [row])
     return row
+
+
+#: How a clerk reads a permit's status in a refusal: (Chinese, English).
+_STATUS_WORDS = {PermitStatus.LOST: ("挂失", "reported lost"), PermitStatus.REVOKED: ("注销", "revoked"),
+                 PermitStatus.ACTIVE: ("生效", "still active")}
+
+
+def _as_permit(r: Any) -> Permit:
+    return Permit(r["permit_id"], r["card_uid"], PermitKind(r["kind"]), Person(r["holder_name"]), r["unit_id"],
+                  datetime.fromisoformat(r["valid_from"]), datetime.fromisoformat(r["valid_until"]),
+                  PermitStatus(r["status"]), r.get("replaces") or "")
+
+
+def _card_permit(conn: Connection, estate: str, card_uid: str) -> Permit | None:
+    """The permit the gates decide on for this card (domain.rules.card_permit), or None for a new card."""
+    p = schema.permits
+    return card_permit(_as_permit(r) for r in conn.execute(
+        select(p).where(p.c.estate == estate, p.c.card_uid == card_uid)).mappings())
+
+
+def _check_replaced(conn: Connection, estate: str, permit_id: str) -> None:
+    """A replacement replaces a permit that exists and was reported lost or revoked."""
+    row = get_row(conn, estate, schema.permits, {"permit_id": permit_id})
+    if row is None:
+        raise NotFound(f"没有证 {permit_id}\nno permit {permit_id!r} to replace in estate {estate!r}")
+    if row["status"] == PermitStatus.ACTIVE.value:
+        raise Refused(f"证 {permit_id} 仍然有效:请先挂失或注销\n"
+                      f"permit {permit_id} is still active: report it lost or revoke it before replacing it")
 
 
 def find_permit(conn: Connection, estate: str, permit_or_card: str) -> dict[str, Any]:
@@ -135,10 +176,7 @@ def find_permit(conn: Connection, estate: str, permit_or_card: str) -> dict[str,
             select(p).where(p.c.estate == estate, p.c.card_uid == permit_or_card)).mappings()}
         # The permit the gates decide on for this card (domain.rules.card_permit), so that
         # `revoke CARD` hits the card's active permit, not an older one that ran longer.
-        best = card_permit(Permit(r["permit_id"], r["card_uid"], PermitKind(r["kind"]), Person(r["holder_name"]),
-                                  r["unit_id"], datetime.fromisoformat(r["valid_from"]),
-                                  datetime.fromisoformat(r["valid_until"]), PermitStatus(r["status"]))
-                           for r in on_card.values())
+        best = card_permit(_as_permit(r) for r in on_card.values())
         row = on_card[best.permit_id] if best is not None else None
     if row is None:
         raise NotFound(f"no permit or card {permit_or_card!r} in estate {estate!r}")

@@ -79,6 +79,7 @@ permits = Table(
     Column("valid_from", String(40), nullable=False),
     Column("valid_until", String(40), nullable=False),
     Column("status", String(16), nullable=False),
+    Column("replaces", String(32), nullable=False, default="", server_default=""),   # a replacement card's old permit
     Index("permits_by_card", "estate", "card_uid"),
 )
 
@@ -207,7 +208,7 @@ flags = Table(
     Column("flag_id", Integer, primary_key=True, autoincrement=True),
     Column("estate", String(32), nullable=False),
     Column("gate_id", String(6), nullable=False, default=""),
-    Column("kind", String(24), nullable=False),   # gap | fork | edited | double_use | foreign_event_id | bad_slip_id
+    Column("kind", String(24), nullable=False),   # office/console/labels.py FLAG_KINDS
     Column("seq", BigInteger),
     Column("slip_id", String(10), nullable=False, default=""),
     Column("message", Text, nullable=False),

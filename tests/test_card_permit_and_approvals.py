@@ -129,8 +129,10 @@ def test_revoking_a_reissued_card_at_the_office_revokes_its_current_permit(offic
         first = issue_permit(conn, "default", card_uid="04B7", kind=PermitKind.RESIDENT, holder_name="张三",
                              unit_id="3-2-1502", id_number="", hmac_key=b"k" * 32, valid_from=NOW)
         set_permit_status(conn, "default", "04B7", PermitStatus.LOST)
+        # re-issuing a lost card's UID takes the clerk naming the permit it replaces
         second = issue_permit(conn, "default", card_uid="04B7", kind=PermitKind.TEMPORARY, holder_name="张三",
-                              unit_id="3-2-1502", id_number="", hmac_key=b"k" * 32, valid_from=NOW)
+                              unit_id="3-2-1502", id_number="", hmac_key=b"k" * 32, valid_from=NOW,
+                              replaces=first["permit_id"])
         assert set_permit_status(conn, "default", "04B7", PermitStatus.REVOKED)["permit_id"] == second["permit_id"]
         status = {p["permit_id"]: get_row(conn, "default", schema.permits, {"permit_id": p["permit_id"]})["status"]
                   for p in (first, second)}

@@ -159,3 +159,21 @@ def test_check_reads_times_in_the_gates_zone_not_the_machines(monkeypatch: pytes
         assert now.isoformat() == "2026-12-01T04:00:00+08:00"     # already tomorrow at the gate
     monkeypatch.delenv("TZ")
     time.tzset()
+
+
+def test_a_replacement_card_says_which_permit_it_replaces_and_the_lost_one_is_still_refused(tmp_path):
+    from dataclasses import replace
+
+    from domain.model import PermitStatus
+    from kiosk.check import check_card
+    from kiosk.store import Replica, permit_row
+    from tests.factories import NOW, permit
+
+    db = tmp_path / "replica.db"
+    replica = Replica.open(db)
+    lost = permit(PermitStatus.LOST, pid="R1")
+    new = replace(permit(pid="R2"), replaces="R1")
+    replica.upsert("permits", [permit_row(lost), permit_row(new)])
+    assert check_card(db, new.card_uid, NOW)["card"]["replaces"] == "R1"
+    old = check_card(db, lost.card_uid, NOW)
+    assert old["allowed"] is False and old["reasons"] == ["card.lost"] and old["card"]["replaces"] == ""

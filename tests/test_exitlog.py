@@ -146,3 +146,32 @@ def test_reading_tools_never_write_the_kiosks_log(tmp_path):
     assert verify_cli(path).returncode == 0
     wal = tmp_path / "log.db-wal"          # a WAL reader may create an empty one; nothing is written to it
     assert path.read_bytes() == before and (not wal.exists() or wal.stat().st_size == 0)
+
+
+def test_a_badge_locked_by_wrong_pins_stays_locked_after_the_kiosk_restarts(tmp_path):
+    """The lock-out lives in the core's state; a restart rebuilds it from the exit log's rows."""
+    from domain.model import MAX_PIN_FAILURES
+    from domain.reasons import Reason
+    from kiosk.core.events import Action, CardPresented, Press, Record
+    from kiosk.core.flow import Scene, Timeouts, initial_state, step, with_lockouts
+    from tests.factories import GATE, GUARD
+
+    log = ExitLog.open(tmp_path / "exitlog.db", "north")
+    s, now = initial_state(GATE, Timeouts()), NOW
+    wrong = [Press(Action.DIGIT, "0")] * 4 + [Press(Action.PIN_SUBMIT)]
+    for ev in [CardPresented(GUARD.badge_uid, guard=GUARD), *wrong * MAX_PIN_FAILURES]:
+        now += timedelta(seconds=1)
+        s, cmds = step(s, ev, now)
+        for c in cmds:
+            if isinstance(c, Record):
+                log.append(c.entry, clock_synced=True)
+    log.db.close()
+
+    reopened = ExitLog.open(tmp_path / "exitlog.db", "north")
+    locks = reopened.pin_lockouts()
+    assert list(locks) == ["G1"]
+    fresh = with_lockouts(initial_state(GATE, Timeouts()), locks)
+    s, _ = step(fresh, CardPresented(GUARD.badge_uid, guard=GUARD), now + timedelta(minutes=1))
+    assert s.scene is Scene.IDLE and s.notice is Reason.GUARD_PIN_LOCKED
+    s, _ = step(fresh, CardPresented(GUARD.badge_uid, guard=GUARD), locks["G1"])
+    assert s.scene is Scene.SIGN_IN_PIN                    # over: the keypad opens again

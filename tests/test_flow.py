@@ -1,12 +1,12 @@
 """The gate procedure as tables of events through step(): what each tap and card leads to."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from domain.exitrow import EntryKind
-from domain.model import PermitStatus, SlipStatus
+from domain.model import PIN_LOCKOUT_MINUTES, Guard, PermitStatus, Role, SlipStatus
 from domain.reasons import Reason
 from kiosk.core.events import (
     Action,
@@ -83,11 +83,48 @@ def test_guard_signs_in_with_badge_then_pin():
 def test_wrong_pin_is_said_and_clears_the_digits_and_too_many_end_the_attempt():
     s, cmds = play([badge(), *pin("1111")])
     assert s.scene is Scene.SIGN_IN_PIN and s.notice is Reason.GUARD_PIN_WRONG and s.pin == "" and s.guard is None
-    assert records(cmds) == []
+    assert [(e.kind, e.detail["badge_guard_id"], e.detail["failures"]) for e in records(cmds)] == [
+        (EntryKind.PIN_FAILURE, "G1", 1)]
     for _ in range(MAX_PIN_FAILURES - 1):
         s, cmds = play(pin("0000"), s)
     assert s.scene is Scene.IDLE and s.guard is None
     assert Signal(SignalPattern.ALERT) in cmds
+
+
+def test_every_wrong_pin_is_logged_and_the_last_allowed_one_locks_the_badge_for_the_lockout():
+    s, cmds = play([badge(), *pin("1111") * MAX_PIN_FAILURES])
+    rows = records(cmds)
+    assert [e.kind for e in rows] == [EntryKind.PIN_FAILURE] * MAX_PIN_FAILURES
+    assert [e.detail["failures"] for e in rows] == list(range(1, MAX_PIN_FAILURES + 1))
+    assert "locked_until" not in rows[-2].detail
+    until = datetime.fromisoformat(rows[-1].detail["locked_until"])
+    assert until - rows[-1].at == timedelta(minutes=PIN_LOCKOUT_MINUTES)
+    assert s.scene is Scene.IDLE and s.notice is Reason.GUARD_PIN_LOCKED
+    # tapping the badge again does not open the keypad: the lock-out holds, whatever the scene
+    s, cmds = play([badge()], s)
+    assert s.scene is Scene.IDLE and s.notice is Reason.GUARD_PIN_LOCKED and records(cmds) == []
+    assert Reason.GUARD_PIN_LOCKED.text.zh.startswith("密码连续错误") and "locked" in Reason.GUARD_PIN_LOCKED.text.en
+    # another guard signs in meanwhile, and the lock survives their shift starting
+    s, _ = play([badge(GUARD2), *pin("2468"), badge()], s)
+    assert s.scene is Scene.IDLE and s.guard == GUARD2 and s.notice is Reason.GUARD_PIN_LOCKED
+    # once the lock-out is over, the right PIN signs in and the count starts again
+    s, cmds = play([badge(), *pin("1234")], s, start=until)
+    assert s.guard == GUARD and [e.kind for e in records(cmds)] == [EntryKind.SHIFT_END, EntryKind.SHIFT_START]
+
+
+def test_a_right_pin_resets_the_count_of_wrong_ones():
+    s, _ = play([badge(), *pin("1111") * (MAX_PIN_FAILURES - 1), *pin("1234")])
+    assert s.guard == GUARD
+    s, cmds = play([Press(Action.SIGN_OUT), *pin("0000")], s)
+    assert records(cmds)[-1].detail["failures"] == 1 and s.scene is Scene.SIGN_OUT_CONFIRM
+
+
+def test_wrong_pins_at_sign_off_count_against_the_guard_on_shift_and_lock_them():
+    s, _ = play([slip_in(), Press(Action.ALL_MATCH), Press(Action.CONFIRM_IDENTITY)], on_shift())
+    s, cmds = play(pin("0000") * MAX_PIN_FAILURES, s)
+    rows = records(cmds)
+    assert all(e.kind is EntryKind.PIN_FAILURE and e.guard_id == "G1" and e.detail["scene"] == "sign_off" for e in rows)
+    assert "locked_until" in rows[-1].detail and OpenGate() not in cmds and s.notice is Reason.GUARD_PIN_LOCKED
 
 
 def test_pin_entry_ignores_non_digits_and_caps_length_and_backspace_works():
@@ -265,7 +302,7 @@ def test_supervisor_override_of_a_refused_slip_is_flagged_and_opens():
     refused = evidence(slip(end=NOW - timedelta(minutes=1)))
     s, cmds = play([slip_in(refused), Press(Action.OVERRIDE), badge(GUARD2)], on_shift())
     assert s.scene is Scene.OVERRIDE_BADGE and s.notice is Reason.GUARD_NOT_SUPERVISOR
-    s, cmds = play([badge(SUPERVISOR), Press(Action.OVERRIDE_REASON, "bogus"),
+    s, cmds = play([badge(SUPERVISOR), *pin("9999"), Press(Action.OVERRIDE_REASON, "bogus"),
                     Press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")], s)
     assert s.scene is Scene.RELEASED and s.released_override
     [entry] = records(cmds)
@@ -273,10 +310,53 @@ def test_supervisor_override_of_a_refused_slip_is_flagged_and_opens():
     assert entry.reasons == ("slip.expired",) and OpenGate() in cmds
 
 
+def test_an_override_takes_a_second_person_with_badge_and_pin_and_records_both():
+    s, cmds = play([slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR)], on_shift())
+    assert s.scene is Scene.OVERRIDE_PIN and [e.kind for e in records(cmds)] == [EntryKind.REFUSAL]
+    assert OpenGate() not in cmds
+    # a badge alone is no authority: picking a reason before the PIN does nothing
+    assert step(s, Press(Action.OVERRIDE_REASON, "emergency"), NOW + timedelta(seconds=10)) == (s, [])
+    s, cmds = play(pin("1234"), s)                       # the guard's PIN is not the supervisor's
+    assert s.scene is Scene.OVERRIDE_PIN and s.notice is Reason.GUARD_PIN_WRONG
+    assert [(e.kind, e.detail["badge_guard_id"]) for e in records(cmds)] == [(EntryKind.PIN_FAILURE, "S1")]
+    s, cmds = play([*pin("9999"), Press(Action.OVERRIDE_REASON, "emergency")], s)
+    [entry] = records(cmds)
+    assert entry.kind is EntryKind.OVERRIDE and entry.guard_id == "G1"
+    assert (entry.detail["guard_on_shift"], entry.detail["supervisor_id"], entry.detail["supervisor_auth"]) == (
+        "G1", "S1", "badge+pin")
+    assert OpenGate() in cmds
+
+
+def test_the_supervisor_on_shift_cannot_approve_their_own_override():
+    other = Guard("S2", "赵敏", "B8", SUPERVISOR.pin_hash, Role.SUPERVISOR)
+    s, _ = play([badge(SUPERVISOR), *pin("9999"), card(permit(end=NOW)), Press(Action.OVERRIDE), badge(SUPERVISOR)])
+    assert s.guard == SUPERVISOR and s.scene is Scene.OVERRIDE_BADGE and s.notice is Reason.GUARD_OWN_OVERRIDE
+    text = Reason.GUARD_OWN_OVERRIDE.text
+    assert text.zh == "值班人员不能为自己授权放行" and "own override" in text.en
+    s, cmds = play([badge(other), *pin("9999"), Press(Action.OVERRIDE_REASON, "emergency")], s)
+    [entry] = records(cmds)
+    assert entry.kind is EntryKind.OVERRIDE
+    assert (entry.guard_id, entry.detail["supervisor_id"]) == ("S1", "S2") and OpenGate() in cmds
+
+
+def test_no_override_of_a_denied_card_without_a_guard_on_shift():
+    s, cmds = play([card(permit(end=NOW)), Press(Action.OVERRIDE)])
+    assert s.scene is Scene.CARD_RESULT and s.notice is Reason.GUARD_NOT_ON_SHIFT
+
+
+def test_a_supervisor_locked_out_cannot_approve_and_the_override_goes_back_to_the_refusal():
+    s, cmds = play([slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR), *pin("0000") * MAX_PIN_FAILURES],
+                   on_shift())
+    assert "locked_until" in records(cmds)[-1].detail
+    assert s.scene is Scene.REFUSED and s.supervisor is None and s.notice is Reason.GUARD_PIN_LOCKED
+    s, cmds = play([Press(Action.OVERRIDE), badge(SUPERVISOR)], s)
+    assert s.scene is Scene.OVERRIDE_BADGE and s.notice is Reason.GUARD_PIN_LOCKED and OpenGate() not in cmds
+
+
 def test_override_of_a_denied_card():
-    s, cmds = play([card(permit(end=NOW)), Press(Action.OVERRIDE), badge(SUPERVISOR),
+    s, cmds = play([card(permit(end=NOW)), Press(Action.OVERRIDE), badge(SUPERVISOR), *pin("9999"),
                     Press(Action.OVERRIDE_REASON, "emergency")], on_shift())
-    [_, entry] = records(cmds)
+    entry = records(cmds)[-1]
     assert entry.kind is EntryKind.OVERRIDE and entry.reasons == ("card.expired",) and OpenGate() in cmds
 
 
@@ -417,10 +497,13 @@ RETURN_PATHS = [
      [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE)], [R, C, badge(SUPERVISOR), C],
      [(Scene.REPORT_REASON, (Scene.REFUSED, Scene.OVERRIDE_BADGE)),
       (Scene.OVERRIDE_BADGE, (Scene.REFUSED,)),
-      (Scene.OVERRIDE_REASON, (Scene.REFUSED,)),
+      (Scene.OVERRIDE_PIN, (Scene.REFUSED,)),
       (Scene.REFUSED, ())]),
+    ("the supervisor's PIN, then cancel back to the refusal",
+     [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR)], [*pin("9999"), C],
+     [(Scene.OVERRIDE_PIN, (Scene.REFUSED,))] * 4 + [(Scene.OVERRIDE_REASON, (Scene.REFUSED,)), (Scene.REFUSED, ())]),
     ("report over the override reason keeps the supervisor's authority for the override",
-     [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR)],
+     [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR), *pin("9999")],
      [R, C, Press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")],
      [(Scene.REPORT_REASON, (Scene.REFUSED, Scene.OVERRIDE_REASON)),
       (Scene.OVERRIDE_REASON, (Scene.REFUSED,)),
@@ -485,7 +568,8 @@ def _reachable_states():
     paths = [[], [badge(GUARD2)], [badge()], [card()], [card(permit(end=NOW))], [slip_in()],
              [slip_in(), Press(Action.ALL_MATCH)], [slip_in(), Press(Action.ALL_MATCH), Press(Action.CONFIRM_IDENTITY)],
              [slip_in(), Press(Action.MISMATCH)], [slip_in(EXPIRED_SLIP)], [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE)],
-             [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR)], [R], [Press(Action.RECENT)]]
+             [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR)],
+             [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR), *pin("9999")], [R], [Press(Action.RECENT)]]
     return [play(p, s0)[0] for p in paths]
 
 

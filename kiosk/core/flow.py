@@ -4,8 +4,10 @@ DOMAIN.md's gate procedure, step by step: a guard signs in for the shift; a carr
 presents a card or a slip; for a slip the guard checks the items line by line and
 the carrier's identity, then signs off, which records the departure time and opens
 the gate. A mismatch refuses the slip and sends the carrier back to the front desk.
-Nothing is released without a guard on shift and a sign-off; a supervisor may
-override a refusal with a reason, which the office sees flagged.
+Nothing is released without a guard on shift and a sign-off; a second person, a
+supervisor who is not the guard on shift, may override a refusal with badge, PIN and
+a reason, which the office sees flagged. Wrong PINs are recorded, and too many in a
+row lock the badge for a while (domain/rules.py pin_lockout_ends).
 
 The state is immutable; every transition returns a new one. Commands are carried out
 by the app in order, and if one fails (a Record that cannot be written) the app drops
@@ -14,15 +16,15 @@ the rest, so a gate never opens for an event that was not recorded.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from domain.exitrow import EntryKind, LogEntry
-from domain.model import Gate, Guard, Permit, Role
+from domain.model import MAX_PIN_FAILURES, Gate, Guard, Permit
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
-from domain.rules import CardDecision, SlipDecision, decide_card, decide_slip
+from domain.rules import CardDecision, SlipDecision, decide_card, decide_slip, override_approval, pin_lockout_ends
 from domain.secrets import check_pin
 from kiosk.core.events import (
     Action,
@@ -45,8 +47,8 @@ from kiosk.core.events import (
     Tick,
 )
 
-MAX_PIN_FAILURES = 5
 PIN_LENGTH_MAX = 8
+__all__ = ["MAX_PIN_FAILURES", "PIN_LENGTH_MAX", "PRESS_TABLE", "Scene", "State", "Timeouts", "initial_state", "step", "with_lockouts"]
 
 
 class Scene(str, enum.Enum):
@@ -61,6 +63,7 @@ class Scene(str, enum.Enum):
     REFUSED = "refused"
     MISMATCH_PICK = "mismatch_pick"
     OVERRIDE_BADGE = "override_badge"
+    OVERRIDE_PIN = "override_pin"
     OVERRIDE_REASON = "override_reason"
     REPORT_REASON = "report_reason"
     RECENT = "recent"
@@ -71,7 +74,10 @@ RESULT_SCENES = frozenset({Scene.IDLE, Scene.CARD_RESULT, Scene.RELEASED, Scene.
 SLIP_SCENES = frozenset({Scene.SLIP_ITEMS, Scene.SLIP_IDENTITY, Scene.SIGN_OFF, Scene.MISMATCH_PICK})
 #: Screens opened on top of another one: Cancel (or choosing) goes back down the return
 #: stack. Going to any other scene starts afresh with an empty stack.
-SUBSCREENS = frozenset({Scene.REPORT_REASON, Scene.MISMATCH_PICK, Scene.OVERRIDE_BADGE, Scene.OVERRIDE_REASON})
+OVERRIDE_SCENES = frozenset({Scene.OVERRIDE_BADGE, Scene.OVERRIDE_PIN, Scene.OVERRIDE_REASON})
+SUBSCREENS = frozenset({Scene.REPORT_REASON, Scene.MISMATCH_PICK}) | OVERRIDE_SCENES
+#: Screens with the PIN keypad, and whose PIN each takes.
+PIN_SCENES = frozenset({Scene.SIGN_IN_PIN, Scene.SIGN_OFF, Scene.SIGN_OUT_CONFIRM, Scene.OVERRIDE_PIN})
 #: Devices without which the gate cannot be operated safely: offline closes the gate.
 GATE_CLOSING_DEVICES = frozenset({FaultSource.GPIO})
 
@@ -105,13 +111,14 @@ class State:
     guard: Guard | None = None                # on shift
     pending_guard: Guard | None = None        # badge tapped, PIN awaited (or sign-out authenticated)
     pin: str = ""
-    pin_failures: int = 0
+    pin_failures: tuple[tuple[str, int], ...] = ()      # wrong PINs in a row, per guard id (kept across scenes)
+    locked: tuple[tuple[str, datetime], ...] = ()       # badges locked out, per guard id, until when
     card: CardDecision | None = None
     card_uid: str = ""
     case: SlipCase | None = None
     refusal: tuple[Reason, ...] = ()
     refusal_choice: str = ""
-    supervisor: Guard | None = None
+    supervisor: Guard | None = None           # the override's approver, once badge and PIN are proven
     released_override: bool = False
     returns: tuple[Scene, ...] = ()          # where Cancel goes back to, innermost last
     notice: Reason | None = None             # a banner on the current scene
@@ -126,9 +133,35 @@ def initial_state(gate: Gate, timeouts: Timeouts = Timeouts()) -> State:
     return State(gate=gate, timeouts=timeouts)
 
 
+def _fresh(s: State, guard: Guard | None) -> State:
+    """A clean slate with ``guard`` on shift: the gate's PIN failure counts and lock-outs stay."""
+    return State(gate=s.gate, timeouts=s.timeouts, guard=guard, pin_failures=s.pin_failures, locked=s.locked)
+
+
+def with_lockouts(s: State, locks: Mapping[str, datetime]) -> State:
+    """``s`` with badges locked out until the given times (rebuilt from the exit log at start)."""
+    kept = tuple((g, t) for g, t in s.locked if g not in locks)
+    return replace(s, locked=kept + tuple(locks.items()))
+
+
 def _idle(s: State) -> State:
-    """Back to idle, keeping only the shift."""
-    return State(gate=s.gate, timeouts=s.timeouts, guard=s.guard)
+    """Back to idle, keeping only the shift (and the PIN lock-outs)."""
+    return _fresh(s, s.guard)
+
+
+def _locked_until(s: State, guard: Guard, now: datetime) -> datetime | None:
+    """Until when ``guard``'s badge is locked out of PIN entry (None: it is not)."""
+    until = dict(s.locked).get(guard.guard_id)
+    return until if until is not None and now < until else None
+
+
+def _failures(s: State, guard: Guard) -> int:
+    return dict(s.pin_failures).get(guard.guard_id, 0)
+
+
+def _set_failures(s: State, guard: Guard, n: int) -> tuple[tuple[str, int], ...]:
+    rest = tuple((g, k) for g, k in s.pin_failures if g != guard.guard_id)
+    return rest + ((guard.guard_id, n),) if n else rest
 
 
 def _go(s: State, scene: Scene, now: datetime, seconds: float | None, **changes: Any) -> State:
@@ -233,6 +266,8 @@ def _card(s: State, ev: CardPresented, now: datetime) -> Step:
     record = _entry(
         s, kind, now, card_uid=ev.uid, permit_id=ev.permit.permit_id if ev.permit else "",
         reasons=(decision.reason.value,),
+        # a replacement card (补办) says which lost or revoked permit it replaces
+        detail={"replaces": ev.permit.replaces} if ev.permit is not None and ev.permit.replaces else {},
     )
     nxt = _go(_idle(s), Scene.CARD_RESULT, now, s.timeouts.result, card=decision, card_uid=ev.uid)
     if decision.allowed:
@@ -247,14 +282,19 @@ def _badge(s: State, guard: Guard, now: datetime) -> Step:
             return _release(s, now, signed_by="badge")
         return replace(s, notice=Reason.GUARD_NOT_ON_SHIFT), []
     if s.scene is Scene.OVERRIDE_BADGE:
-        if guard.role is Role.SUPERVISOR:
-            return _go(s, Scene.OVERRIDE_REASON, now, s.timeouts.interaction, supervisor=guard), []
-        return replace(s, notice=Reason.GUARD_NOT_SUPERVISOR), []
+        why = override_approval(guard, s.guard)
+        if why is None and _locked_until(s, guard, now):
+            why = Reason.GUARD_PIN_LOCKED
+        if why is not None:
+            return replace(s, notice=why), [Signal(SignalPattern.REFUSED)]
+        return _go(s, Scene.OVERRIDE_PIN, now, s.timeouts.pin, pending_guard=guard, pin=""), []
     if s.scene is Scene.SIGN_OUT_CONFIRM and on_shift:
         return replace(s, pending_guard=guard, notice=None), []
     if s.scene in RESULT_SCENES or s.scene is Scene.SIGN_IN_PIN:
         if on_shift:
             return _go(_idle(s), Scene.SIGN_OUT_CONFIRM, now, s.timeouts.pin, pending_guard=guard), []
+        if _locked_until(s, guard, now):
+            return replace(s, notice=Reason.GUARD_PIN_LOCKED), [Signal(SignalPattern.REFUSED)]
         return _go(_idle(s), Scene.SIGN_IN_PIN, now, s.timeouts.pin, pending_guard=guard), []
     return s, []
 
@@ -344,8 +384,9 @@ def _valid(choices: tuple[tuple[str, str, str], ...], key: str) -> bool:
 
 
 def _cancel(s: State, ev: Press, now: datetime) -> Step:
-    if s.scene in (Scene.OVERRIDE_BADGE, Scene.OVERRIDE_REASON):
-        return _back(s, now, supervisor=None), []      # the supervisor's authority ends here
+    if s.scene in OVERRIDE_SCENES:
+        # the supervisor's authority (or a half-typed PIN) ends here
+        return _back(s, now, supervisor=None, pending_guard=None, pin=""), []
     if s.scene in SUBSCREENS:
         return _back(s, now), []
     return _idle(s), []
@@ -433,6 +474,8 @@ def _override_refusal(s: State, ev: Press, now: datetime) -> Step:
 def _override_card(s: State, ev: Press, now: datetime) -> Step:
     if s.case is not None or s.card is None or s.card.allowed:
         return s, []
+    if s.guard is None:      # an override takes two people: the guard on shift and a supervisor
+        return replace(s, notice=Reason.GUARD_NOT_ON_SHIFT), []
     return _enter(s, Scene.OVERRIDE_BADGE, now, s.timeouts.interaction), []
 
 
@@ -443,7 +486,7 @@ def _choose_override(s: State, ev: Press, now: datetime) -> Step:
 
 
 def _pin(s: State, ev: Press, now: datetime) -> Step:
-    if s.scene not in (Scene.SIGN_IN_PIN, Scene.SIGN_OFF, Scene.SIGN_OUT_CONFIRM):
+    if s.scene not in PIN_SCENES:
         return s, []
     seconds = s.timeouts.pin if s.scene is not Scene.SIGN_OFF else s.timeouts.interaction
     if ev.action is Action.DIGIT:
@@ -453,28 +496,51 @@ def _pin(s: State, ev: Press, now: datetime) -> Step:
     if ev.action is Action.BACKSPACE:
         return _go(s, s.scene, now, seconds, pin=s.pin[:-1]), []
     # PIN_SUBMIT
-    who = s.pending_guard if s.scene is Scene.SIGN_IN_PIN else s.guard
+    who = s.pending_guard if s.scene in (Scene.SIGN_IN_PIN, Scene.OVERRIDE_PIN) else s.guard
     if who is None:
         return s, []
+    if _locked_until(s, who, now):
+        return replace(s, pin="", notice=Reason.GUARD_PIN_LOCKED), [Signal(SignalPattern.REFUSED)]
     if not check_pin(s.pin, who.pin_hash):
-        failures = s.pin_failures + 1
-        if failures >= MAX_PIN_FAILURES:
-            return replace(_idle(s), notice=Reason.GUARD_PIN_WRONG), [Signal(SignalPattern.ALERT)]
-        return replace(s, pin="", pin_failures=failures, notice=Reason.GUARD_PIN_WRONG), [
-            Signal(SignalPattern.REFUSED)
-        ]
+        return _wrong_pin(s, who, now)
+    s = replace(s, pin="", pin_failures=_set_failures(s, who, 0))
     if s.scene is Scene.SIGN_OFF:
-        return _release(replace(s, pin=""), now, signed_by="pin")
+        return _release(s, now, signed_by="pin")
     if s.scene is Scene.SIGN_OUT_CONFIRM:
         return _sign_out(replace(s, pending_guard=who), now)
+    if s.scene is Scene.OVERRIDE_PIN:
+        return _go(s, Scene.OVERRIDE_REASON, now, s.timeouts.interaction, supervisor=who, pending_guard=None), []
     return _sign_in(s, who, now)
+
+
+def _wrong_pin(s: State, who: Guard, now: datetime) -> Step:
+    """Every wrong PIN is a row in the exit log (it reaches the office); the MAX_PIN_FAILURES-th
+    in a row locks the badge (domain.rules.pin_lockout_ends) and ends the attempt."""
+    failures = _failures(s, who) + 1
+    until = pin_lockout_ends(failures, now)
+    detail: dict[str, Any] = {"badge_guard_id": who.guard_id, "role": who.role.value, "scene": s.scene.value,
+                              "failures": failures}
+    if until is None:
+        record = _entry(s, EntryKind.PIN_FAILURE, now, detail=detail)
+        nxt = replace(s, pin="", pin_failures=_set_failures(s, who, failures), notice=Reason.GUARD_PIN_WRONG)
+        return nxt, [record, Signal(SignalPattern.REFUSED)]
+    detail["locked_until"] = until.isoformat()
+    record = _entry(s, EntryKind.PIN_FAILURE, now, detail=detail)
+    locked = tuple((g, t) for g, t in s.locked if g != who.guard_id and t > now) + ((who.guard_id, until),)
+    s = replace(s, pin_failures=_set_failures(s, who, 0), locked=locked)
+    if s.scene is Scene.OVERRIDE_PIN:
+        # back to the refusal: the override needs another supervisor now
+        nxt = replace(_back(s, now, supervisor=None, pending_guard=None, pin=""), notice=Reason.GUARD_PIN_LOCKED)
+    else:
+        nxt = replace(_idle(s), notice=Reason.GUARD_PIN_LOCKED)
+    return nxt, [record, Signal(SignalPattern.ALERT)]
 
 
 def _sign_in(s: State, guard: Guard, now: datetime) -> Step:
     commands: list[Command] = []
     if s.guard is not None:
         commands.append(_entry(s, EntryKind.SHIFT_END, now, detail={"handover_to": guard.guard_id}))
-    on = State(gate=s.gate, timeouts=s.timeouts, guard=guard)
+    on = _fresh(s, guard)
     commands.append(_entry(on, EntryKind.SHIFT_START, now, detail={"role": guard.role.value}))
     commands.append(Signal(SignalPattern.ACCEPTED))
     return on, commands
@@ -482,12 +548,15 @@ def _sign_in(s: State, guard: Guard, now: datetime) -> Step:
 
 def _sign_out(s: State, now: datetime) -> Step:
     record = _entry(s, EntryKind.SHIFT_END, now)
-    return State(gate=s.gate, timeouts=s.timeouts), [record, Signal(SignalPattern.ACCEPTED)]
+    return _fresh(s, None), [record, Signal(SignalPattern.ACCEPTED)]
 
 
 def _override(s: State, choice: str, now: datetime) -> Step:
-    assert s.supervisor is not None
-    detail = {"supervisor_id": s.supervisor.guard_id, "override_reason": choice, "flagged": True}
+    assert s.supervisor is not None and s.guard is not None
+    # Both people: the guard on shift (also the row's guard_id) and the supervisor who approved
+    # with badge and PIN (domain.rules.override_approval).
+    detail = {"supervisor_id": s.supervisor.guard_id, "supervisor_auth": "badge+pin", "guard_on_shift": s.guard.guard_id,
+              "override_reason": choice, "flagged": True}
     fields: dict[str, Any] = {"reasons": tuple(r.value for r in s.refusal)}
     if s.case is not None:
         fields["slip_id"] = s.case.decision.slip_id
@@ -517,7 +586,7 @@ def _report(s: State, choice: str, now: datetime) -> Step:
 
 PressHandler = Callable[[State, Press, datetime], Step]
 _PIN_KEYS = (Action.DIGIT, Action.BACKSPACE, Action.PIN_SUBMIT)
-_NO_REPORT = frozenset({Scene.REPORT_REASON, Scene.SIGN_IN_PIN, Scene.RECENT, Scene.OUT_OF_SERVICE})
+_NO_REPORT = frozenset({Scene.REPORT_REASON, Scene.SIGN_IN_PIN, Scene.OVERRIDE_PIN, Scene.RECENT, Scene.OUT_OF_SERVICE})
 
 #: What each button does on each screen: (scene, action) -> handler. A pair not in the
 #: table does nothing. Handlers check what the pair alone cannot (a slip in hand, a
@@ -525,8 +594,7 @@ _NO_REPORT = frozenset({Scene.REPORT_REASON, Scene.SIGN_IN_PIN, Scene.RECENT, Sc
 PRESS_TABLE: dict[tuple[Scene, Action], PressHandler] = {
     **{(scene, Action.CANCEL): _cancel for scene in Scene if scene is not Scene.OUT_OF_SERVICE},
     **{(scene, Action.REPORT): _open_report for scene in Scene if scene not in _NO_REPORT},
-    **{(scene, key): _pin for scene in (Scene.SIGN_IN_PIN, Scene.SIGN_OFF, Scene.SIGN_OUT_CONFIRM)
-       for key in _PIN_KEYS},
+    **{(scene, key): _pin for scene in PIN_SCENES for key in _PIN_KEYS},
     **{(scene, Action.RECENT): _open_recent for scene in RESULT_SCENES},
     **{(scene, Action.SIGN_OUT): _ask_sign_out for scene in RESULT_SCENES},
     (Scene.SIGN_OUT_CONFIRM, Action.CONFIRM): _confirm_sign_out,

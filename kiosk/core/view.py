@@ -130,6 +130,8 @@ def _card_result(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> Vi
             Fact("房号", "Unit", p.unit_id),
             Fact("证件", "Permit", f"{p.kind.label_zh} {p.kind.label_en}"),
         ]
+        if p.replaces:
+            facts.append(Fact("补办卡", "Replacement card", p.replaces, Tone.WARN))
         until = _date(p.valid_until, now)
         if d.days_left is not None and d.allowed:
             tone = Tone.WARN if d.days_left < 14 else Tone.OK
@@ -256,10 +258,12 @@ def _sign_off(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
 def _released(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     if s.released_override:
         sup = s.supervisor.name if s.supervisor else ""
+        guard = s.guard.name if s.guard else ""
         return View(
             Scene.RELEASED, Layout.MESSAGE, Tone.WARN, Text("主管放行 · 已标记", "Supervisor override · flagged"),
             headline=Text("闸门已开 · 主管授权放行", "Gate open · released on supervisor authority"),
-            next_step=Text(f"授权主管:{sup} · 已记录并通知物业", f"Supervisor {sup}; recorded and flagged for the office"),
+            next_step=Text(f"授权主管:{sup} · 值班:{guard} · 已记录并通知物业",
+                           f"Supervisor {sup}, guard {guard}; recorded and flagged for the office"),
             buttons=(_DONE, _RECENT), **base,
         )
     case = s.case
@@ -324,16 +328,28 @@ def _override_reason(s: State, now: datetime, x: Extras, base: dict[str, Any]) -
 def _override_badge(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     return View(
         Scene.OVERRIDE_BADGE, Layout.MESSAGE, Tone.WARN, Text("主管放行", "Supervisor override"),
-        headline=Text("请主管刷工牌", "Supervisor: tap your badge"),
-        next_step=Text("保安不得擅自放行;主管授权将被记录并标记", "Guards never release on their own; the override is flagged"),
+        headline=Text("请另一位主管刷工牌", "Another supervisor: tap your badge"),
+        next_step=Text("须值班保安以外的主管刷工牌并输入密码;将被记录并通知物业",
+                       "A supervisor other than the guard on shift, with badge and PIN; flagged for the office"),
         buttons=(_CANCEL,), **base,
+    )
+
+
+def _override_pin(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    who = s.pending_guard
+    return View(
+        Scene.OVERRIDE_PIN, Layout.KEYPAD, Tone.WARN, Text("主管放行 · 输入密码", "Override · supervisor PIN"),
+        headline=Text(f"主管 {who.name if who else ''}", who.guard_id if who else ""),
+        next_step=Text("请主管本人输入密码后按确认", "Supervisor: enter your own PIN, then OK"),
+        keypad=True, pin_length=len(s.pin), buttons=(_CANCEL,), **base,
     )
 
 
 #: How each kind of row is coloured on the recent-events screen; its words are EntryKind's labels.
 _KIND_TONE: dict[str, Tone] = {k.value: tone for k, tone in (
     (EntryKind.RELEASE, Tone.OK), (EntryKind.REFUSAL, Tone.BAD), (EntryKind.CARD_PASS, Tone.OK),
-    (EntryKind.CARD_DENIED, Tone.BAD), (EntryKind.OVERRIDE, Tone.WARN), (EntryKind.REPORT, Tone.WARN))}
+    (EntryKind.CARD_DENIED, Tone.BAD), (EntryKind.OVERRIDE, Tone.WARN), (EntryKind.REPORT, Tone.WARN),
+    (EntryKind.PIN_FAILURE, Tone.WARN))}
 
 
 def _kind_text(kind: str) -> tuple[str, Tone]:
@@ -411,7 +427,8 @@ _BUILDERS = {
     Scene.IDLE: _idle, Scene.SIGN_IN_PIN: _sign_in, Scene.SIGN_OUT_CONFIRM: _sign_out,
     Scene.CARD_RESULT: _card_result, Scene.SLIP_ITEMS: _slip_items, Scene.SLIP_IDENTITY: _slip_identity,
     Scene.SIGN_OFF: _sign_off, Scene.RELEASED: _released, Scene.REFUSED: _refused,
-    Scene.MISMATCH_PICK: _mismatch, Scene.OVERRIDE_BADGE: _override_badge, Scene.OVERRIDE_REASON: _override_reason,
+    Scene.MISMATCH_PICK: _mismatch, Scene.OVERRIDE_BADGE: _override_badge, Scene.OVERRIDE_PIN: _override_pin,
+    Scene.OVERRIDE_REASON: _override_reason,
     Scene.REPORT_REASON: _report, Scene.RECENT: _recent, Scene.OUT_OF_SERVICE: _out_of_service,
 }
 

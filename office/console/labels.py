@@ -48,6 +48,16 @@ FLAG_KINDS: dict[str, tuple[str, str, str, str]] = {
     "bad_slip_id": ("放行条编号异常", "Not a slip number",
                     "岗亭按一个不是放行条编号的内容放行了物品。请核查。",
                     "A gate released items against something that is not a slip number. Check it."),
+    "override": ("主管强制放行", "Supervisor override",
+                 "主管在岗亭强制放行了一次被拒的放行条或卡。请核对原因并确认授权主管与值班保安。",
+                 "A supervisor overrode a refused slip or card at a gate. Check the reason, the approver and the guard."),
+    "report": ("岗亭上报", "Guard's report",
+               "保安在岗亭上报了可疑情况(人员、物品、伪造放行条等)。请尽快联系该岗亭。",
+               "A guard reported something suspicious at a gate (person, items, forged slip...). Contact the gate."),
+    "pin_lockout": ("工牌密码锁定", "Badge locked (wrong PINs)",
+                    "有人在岗亭连续输错某工牌的密码,该工牌已被暂时锁定。请核实是否本人操作,工牌是否遗失。",
+                    "Someone typed a badge's PIN wrong too many times at a gate; the badge is locked for a while. "
+                    "Check it was its holder and that the badge is not lost."),
 }
 
 
@@ -69,6 +79,14 @@ def detail_labels(detail: dict[str, Any]) -> list[tuple[str, str]]:
             out.append((f"{lzh}:{zh}", f"{len_}: {en}"))
     if detail.get("supervisor_id"):
         out.append((f"授权主管:{detail['supervisor_id']}", f"Supervisor: {detail['supervisor_id']}"))
+    if detail.get("guard_on_shift"):
+        out.append((f"值班保安:{detail['guard_on_shift']}", f"Guard on shift: {detail['guard_on_shift']}"))
+    if detail.get("badge_guard_id"):
+        out.append((f"工牌:{detail['badge_guard_id']}", f"Badge: {detail['badge_guard_id']}"))
+    if detail.get("locked_until"):
+        out.append((f"锁定至 {detail['locked_until']}", f"Locked until {detail['locked_until']}"))
+    if detail.get("replaces"):
+        out.append((f"补办卡,替换 {detail['replaces']}", f"Replacement card for {detail['replaces']}"))
     if detail.get("used_at_gate"):
         out.append((f"已在 {detail['used_at_gate']} 使用", f"Used at {detail['used_at_gate']}"))
     return out

@@ -100,7 +100,19 @@ def test_a_permit_keeps_the_photo_and_never_the_plain_id_number(site: Path, caps
     assert b"4401**********123X" in db
     assert run("report-lost", "C1") == 0
     assert "reported lost" in capsys.readouterr().out
-    assert run("issue-permit", "--card", "C1", "--unit", "3-2-1502", "--name", "张三") == 0  # re-issue after a loss
+    # the lost card's UID is not simply re-issued: the lost card would pass again
+    assert run("issue-permit", "--card", "C1", "--unit", "3-2-1502", "--name", "张三") == 2
+    assert "--replaces" in capsys.readouterr().err
+    lost = _permit_id_of(site, "C1")
+    assert run("issue-permit", "--card", "C2", "--unit", "3-2-1502", "--name", "张三", "--replaces", lost) == 0
+    assert f"replaces {lost}" in capsys.readouterr().out
+
+
+def _permit_id_of(site: Path, card: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(site / "office.db") as db:
+        return str(db.execute("select permit_id from permits where card_uid = ?", (card,)).fetchone()[0])
 
 
 def test_export_log_writes_csv_for_excel_and_json(site: Path) -> None:

@@ -31,7 +31,7 @@ from domain.reasons import Reason
 from domain.rules import SlipEvidence
 from domain.secrets import hash_pin
 from kiosk.core.events import Action, CardPresented, Fault, FaultKind, FaultSource, Press, SlipPresented
-from kiosk.core.flow import Scene, State, Timeouts, initial_state, step
+from kiosk.core.flow import MAX_PIN_FAILURES, Scene, State, Timeouts, initial_state, step
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)   # a Wednesday, inside large-item hours
@@ -45,6 +45,7 @@ PERMIT = Permit("P1", "CARD01", PermitKind.STANDING_RELEASE, HOLDER, "12-3-2501"
                 NOW - timedelta(days=200), NOW + timedelta(days=165))
 LOST = replace(PERMIT, permit_id="P2", card_uid="CARD02", status=PermitStatus.LOST)
 EXPIRED = replace(PERMIT, permit_id="P3", card_uid="CARD03", valid_until=NOW - timedelta(days=3))
+REPLACEMENT = replace(PERMIT, permit_id="P2026112504", card_uid="CARD04", replaces="P2026112502")
 MOVER = Person("上官晓明", "3301**********567X", "m1", "photo-2")
 ITEMS = (
     SlipItem("实木三人沙发(含贵妃位)", 1, "2200×950×850mm 深灰色布艺"),
@@ -95,13 +96,15 @@ def gallery() -> dict[str, State]:
     badge = CardPresented("BADGE01", guard=GUARD)
     sup = CardPresented("BADGE99", guard=SUPERVISOR)
     on = play(s0, badge, *pin_presses(PIN))
+    on_sup = play(s0, sup, *pin_presses("1357"))
     slip_items = play(on, SlipPresented(evidence()), press(Action.TOGGLE_ITEM, "1"))
     identity = play(slip_items, press(Action.ALL_MATCH))
     sign_off = play(identity, press(Action.CONFIRM_IDENTITY), press(Action.DIGIT, "1"))
     used = evidence(consumptions=(Consumption("S2026112501", "south", NOW - timedelta(hours=1)),))
     refused_used = play(on, SlipPresented(used))
     override_badge = play(refused_used, press(Action.OVERRIDE))
-    override_reason = play(override_badge, sup)
+    override_pin = play(override_badge, sup, press(Action.DIGIT, "1"))
+    override_reason = play(override_pin, *pin_presses("1357")[1:])
     unsynced = play(on, SlipPresented(evidence(slip=None)))
     long_claims = replace(CLAIMS, slip_id="S2026112502", kind=SlipKind.MOVE_OUT, item_count=len(LONG_ITEMS))
     long_gate = replace(GATE, designated_exit=True)
@@ -119,6 +122,7 @@ def gallery() -> dict[str, State]:
         "card_valid": play(on, CardPresented("CARD01", permit=PERMIT)),
         "card_lost": play(on, CardPresented("CARD02", permit=LOST)),
         "card_expired": play(on, CardPresented("CARD03", permit=EXPIRED)),
+        "card_replacement": play(on, CardPresented("CARD04", permit=REPLACEMENT)),
         "card_unknown": play(on, CardPresented("CARD0404040404")),
         "slip_items": slip_items,
         "slip_items_unsynced": unsynced,
@@ -135,6 +139,10 @@ def gallery() -> dict[str, State]:
         "mismatch_pick": play(slip_items, press(Action.MISMATCH)),
         "refused_mismatch": play(slip_items, press(Action.MISMATCH), press(Action.MISMATCH_REASON, "wrong_quantity")),
         "override_badge": override_badge,
+        "override_own": play(on_sup, CardPresented("CARD03", permit=EXPIRED), press(Action.OVERRIDE), sup),
+        "override_pin": override_pin,
+        "override_pin_wrong": play(override_badge, sup, *pin_presses("0000")),
+        "sign_in_locked": play(s0, badge, *pin_presses("0000") * MAX_PIN_FAILURES, badge),
         "override_reason": override_reason,
         "released_override": play(override_reason, press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")),
         "report_reason": play(on, press(Action.REPORT)),
