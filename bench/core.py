@@ -22,7 +22,8 @@ def _replica_with(path: Path, n: int) -> list[str]:
     end = datetime(2027, 1, 1, tzinfo=timezone(timedelta(hours=8))).isoformat()
     conn.execute("begin")
     conn.executemany(
-        "insert into permits values (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "insert into permits (permit_id, card_uid, kind, holder_name, id_masked, id_hash, photo, phone, unit_id,"
+        " valid_from, valid_until, status) values (?,?,?,?,?,?,?,?,?,?,?,?)",
         ((f"R{i:08d}", f"{0x3C00000000 + i * 7919:010X}", "resident", "张伟", "4401**********123X", f"h{i}", "",
           "", "3-2-1502", start, end, "active") for i in range(n)),
     )

@@ -27,8 +27,14 @@ def key_columns(table: Table) -> list[str]:
     return [c.name for c in table.primary_key.columns if c.name != "estate"]
 
 
+def _scalar_default(column: Any) -> Any:
+    default = column.default
+    return default.arg if default is not None and getattr(default, "is_scalar", False) else None
+
+
 def _body(table: Table, row: Mapping[str, Any]) -> str:
-    out = {c.name: row.get(c.name) for c in table.columns if c.name != "estate"}
+    # A column the caller left out has the value the database gave it: its scalar default.
+    out = {c.name: row[c.name] if c.name in row else _scalar_default(c) for c in table.columns if c.name != "estate"}
     for name in BINARY_COLUMNS.get(table.name, ()):
         if out.get(name) is not None:
             out[name] = base64.b64encode(bytes(out[name] or b"")).decode("ascii")

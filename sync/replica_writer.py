@@ -35,6 +35,9 @@ class ReplicaWriter:
         # per commit, then (the exit log, which is the record, keeps synchronous=FULL).
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.columns = {t: [r[1] for r in self.conn.execute(f"pragma table_info([{t}])")] for t in REPLICA_TABLES}
+        #: A column the office did not send (an office older than this gate) takes the replica's default.
+        self.defaults = {t: {r[1]: _sql_literal(r[4]) for r in self.conn.execute(f"pragma table_info([{t}])")}
+                         for t in REPLICA_TABLES}
         #: Longest write transaction so far (seconds): the kiosk may wait this long at worst.
         self.longest_commit_s = 0.0
         self._upsert_sql: dict[str, str] = {}
@@ -83,7 +86,8 @@ class ReplicaWriter:
         for name in BINARY_COLUMNS.get(table, ()):
             if row.get(name) is not None:
                 row[name] = base64.b64decode(row[name])
-        return [row.get(c) for c in self.columns[table]]
+        defaults = self.defaults[table]
+        return [row[c] if row.get(c) is not None else defaults[c] for c in self.columns[table]]
 
     def _apply_chunk(self, changes: list[dict[str, Any]]) -> None:
         upserts: dict[str, list[list[Any]]] = {}
@@ -124,3 +128,18 @@ class ReplicaWriter:
     def restart_from_zero(self, epoch: str) -> None:
         """The office database is a different one (new epoch): pull everything again."""
         self.set_meta({PULL_CURSOR: "0", PUSH_CURSOR: "0", OFFICE_EPOCH: epoch})
+
+
+def _sql_literal(text: str | None) -> Any:
+    """A column default as SQLite reports it (``''``, ``'x'``, ``0``) as a Python value; None for none."""
+    if text is None or text.upper() == "NULL":
+        return None
+    if text.startswith("'") and text.endswith("'"):
+        return text[1:-1].replace("''", "'")
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
