@@ -63,6 +63,7 @@ class Resolver:
         return keys
 
     def card(self, uid: str) -> CardPresented:
+        self.replica.follow()
         uid = uid.strip().upper()
         problems: list[str] = []
         permit: Permit | None = None
@@ -80,6 +81,7 @@ class Resolver:
         return CardPresented(uid=uid, permit=permit, guard=guard, bad_record="; ".join(problems))
 
     def slip(self, text: str) -> SlipEvidence:
+        self.replica.follow()
         verdict = slip_token.verify(text, self.keys())
         if not verdict.ok or verdict.claims is None:
             return SlipEvidence(text=text[:200], token_reason=verdict.reason, hours=self.hours)

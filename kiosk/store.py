@@ -7,6 +7,8 @@ replica; the kiosk only reads it. The exit log lives in its own file
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -35,6 +37,7 @@ from domain.model import (
 )
 from domain.rules import card_permit
 
+log = logging.getLogger("gatepass.store")
 replica_migrations = Migrations("gatepass.replica")
 
 #: Tables the office syncs down, with their primary keys (sync/ writes them by these).
@@ -112,6 +115,17 @@ def _read(table: str, key: object, convert: Callable[[], T]) -> T:
         raise BadRecord(table, str(key)[:64], f"{type(exc).__name__}: {problem[:200]}") from None
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a replica file, or None for memory or a path not there."""
+    if path == ":memory:":
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def open_database(path: str | Path, *, create: bool = True) -> Database:
     """Open a SQLite file in WAL mode with a busy timeout that covers one frame."""
     p = Path(path)
@@ -136,6 +150,7 @@ class Replica:
     def __init__(self, db: Database, path: str = ":memory:") -> None:
         self.db = db
         self.path = path
+        self._identity = _identity(path)
         try:
             replica_migrations.apply(db)
         except sqlite3.DatabaseError as exc:
@@ -144,6 +159,33 @@ class Replica:
     @classmethod
     def open(cls, path: str | Path) -> Replica:
         return cls(open_database(path), str(path))
+
+    def follow(self) -> bool:
+        """Reopen the file if it was replaced on disk (deleted and rebuilt, or renamed over);
+        True when it was. Called before each decision, so a revocation in a rebuilt replica
+        counts at once instead of the kiosk reading the deleted file until a restart.
+
+        While the path is missing (mid-rebuild) the open file is kept: the last data the
+        gate had beats none.
+        """
+        if self._identity is None:
+            return False
+        now = _identity(self.path)
+        if now is None or now == self._identity:
+            return False
+        try:
+            db = open_database(self.path, create=False)
+            replica_migrations.apply(db)
+        except (StoreError, sqlite3.DatabaseError) as exc:
+            log.error("replica %s was replaced but cannot be opened: %s", self.path, exc)
+            return False
+        old, self.db, self._identity = self.db, db, now
+        log.warning("replica %s was replaced on disk; reopened it", self.path)
+        try:
+            old.conn.close()
+        except sqlite3.Error:
+            pass
+        return True
 
     @classmethod
     def memory(cls) -> Replica:
