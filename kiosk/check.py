@@ -101,11 +101,16 @@ def check_slip(db: Path, text: str, at: datetime, gate: Gate, hours: LargeItemHo
 
 def decode_image(path: Path, decoder: str = "zxing") -> str:
     """Read a QR code from an image file with the kiosk's own decoder (and its fallback pass)."""
-    import cv2
-
+    from domain.images import ImageRefused
+    from drivers.camera import read_image
     from drivers.qr import decode_frame, make_decoder
 
-    img = cv2.imread(str(path))
+    try:
+        img = read_image(path)
+    except ImageRefused as exc:
+        raise GatepassError(f"图片过大或格式不明,未解码\n{exc}") from None
+    except OSError as exc:
+        raise GatepassError(f"{path}: cannot read the image: {exc.strerror}") from None
     if img is None:
         raise GatepassError(f"{path}: not an image file (or missing)")
     found = decode_frame(make_decoder(decoder), img)
