@@ -41,11 +41,13 @@ def check_card(db: Path, uid: str, at: datetime) -> dict[str, Any]:
         g = presented.guard
         return {"allowed": True, "subject": "guard_badge", "reasons": [], "messages": [],
                 "guard": {"guard_id": g.guard_id, "name": g.name, "role": g.role.value}}
-    decision = decide_card(presented.permit, at)
+    decision = decide_card(presented.permit, at, presented.bad_record)
     out: dict[str, Any] = {
         "allowed": decision.allowed, "subject": "card", "uid": presented.uid,
         "reasons": [decision.reason.value], "messages": _messages([decision.reason]),
     }
+    if presented.bad_record:
+        out["record_problem"] = presented.bad_record
     p = decision.permit
     if p is not None:
         unit = replica.unit(p.unit_id)
@@ -94,7 +96,9 @@ def check_slip(db: Path, text: str, at: datetime, gate: Gate, hours: LargeItemHo
         out["missing_approvals"] = [r.value for r in decision.missing_approvals]
     if decision.used is not None:
         out["used"] = {"gate": decision.used.gate_id, "at": decision.used.at.isoformat()}
-    if evidence.token_reason is None and not decision.synced:
+    if evidence.bad_record:
+        out["record_problem"] = evidence.bad_record
+    elif evidence.token_reason is None and not decision.synced:
         out["messages"].append(_messages([Reason.SLIP_NOT_SYNCED])[0])
     return out
 

@@ -172,3 +172,22 @@ def test_a_bad_signing_key_row_or_rule_row_is_ignored_and_slips_still_decide(dem
         assert k.controller.state.scene is Scene.SLIP_ITEMS, (k.controller.state.fault, k.controller.state.refusal)
     finally:
         k.close()
+
+
+def test_gatepass_check_gives_the_same_refusal_and_names_the_row(demo, estate, capsys):
+    import json
+
+    from kiosk.cli import main
+
+    uid = demo.cards["valid"]
+    _write(estate, "update permits set valid_until = '9999-12-31T23:59:59-14:00' where card_uid = ?", (uid,))
+    slip_id = _slip_id(demo, "owner")
+    _write(estate, "insert into consumed_slips values (?, 'south', 'garbage')", (slip_id,))
+    at = demo.now.isoformat()
+    assert main(["check", "--db", str(estate / "replica.db"), "--card", uid, "--at", at, "--json"]) == 1
+    card = json.loads(capsys.readouterr().out)
+    assert card["reasons"] == ["card.record_invalid"] and "permits" in card["record_problem"]
+    assert main(["check", "--db", str(estate / "replica.db"), "--slip", demo.slips["owner"], "--at", at, "--json"]) == 1
+    slip = json.loads(capsys.readouterr().out)
+    assert slip["reasons"][0] == "slip.record_invalid" and "consumed_slips" in slip["record_problem"]
+    assert not any(m["code"] == "slip.not_synced" for m in slip["messages"])
