@@ -191,3 +191,17 @@ def test_gatepass_check_gives_the_same_refusal_and_names_the_row(demo, estate, c
     slip = json.loads(capsys.readouterr().out)
     assert slip["reasons"][0] == "slip.record_invalid" and "consumed_slips" in slip["record_problem"]
     assert not any(m["code"] == "slip.not_synced" for m in slip["messages"])
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:59-14:00", "2026-11-25T09:00:00", "garbage"])
+def test_a_bad_pull_time_or_guard_row_never_fails_a_frame(at, demo, estate):
+    _write(estate, "insert or replace into replica_meta values ('last_pull_at', ?)", (at,))
+    k, clock = _kiosk(demo, estate)
+    try:
+        _write(estate, "update guards set role = 'overlord' where badge_uid = ?", (demo.guards[0][0],))
+        k.controller.press(Press(Action.RECENT), clock.now())     # the recent list names the guard on shift
+        assert k.controller.state.scene is Scene.RECENT
+        drawn = _screen(k, clock)
+        assert drawn and k.controller.state.scene is Scene.RECENT, k.controller.state.fault
+    finally:
+        k.close()
