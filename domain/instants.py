@@ -4,7 +4,8 @@ A row pulled from the office is input, not truth: a date that Python can parse b
 move into the estate's zone (``9999-12-31T23:59:59-14:00``), a naive one (which cannot be
 compared with the gate's aware clock) or plain garbage must become a refusal of that
 row, never an exception in the frame loop. Every reader of a synced instant goes through
-`parse_instant`, so the gate and the office agree on what a readable instant is.
+`read_instant`; the lenient reader of status files and heartbeats
+(domain.contracts.parse_instant) shares its range through `in_range`.
 """
 from __future__ import annotations
 
@@ -16,11 +17,20 @@ EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(2999, 12, 31, tzinfo=UTC)
 
 
+def in_range(at: datetime) -> bool:
+    """Whether an aware instant lies where every zone can show it (the one range rule;
+    domain.contracts' lenient reader of status files and heartbeats uses it too)."""
+    try:
+        return EARLIEST_INSTANT <= at.astimezone(UTC) <= LATEST_INSTANT
+    except (OverflowError, ValueError):
+        return False
+
+
 class BadInstant(ValueError):
     """Text that is not an instant a gate can decide on; the message says why."""
 
 
-def parse_instant(text: object) -> datetime:
+def read_instant(text: object) -> datetime:
     """An aware datetime within [EARLIEST_INSTANT, LATEST_INSTANT], or BadInstant."""
     if not isinstance(text, str):
         raise BadInstant(f"not a date-time text: {type(text).__name__}")
@@ -31,10 +41,6 @@ def parse_instant(text: object) -> datetime:
         raise BadInstant(f"not an ISO 8601 date-time: {shown!r}") from None
     if at.tzinfo is None or at.utcoffset() is None:
         raise BadInstant(f"date-time without a UTC offset: {shown!r}")
-    try:
-        utc = at.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise BadInstant(f"date-time out of range: {shown!r}") from None
-    if not EARLIEST_INSTANT <= utc <= LATEST_INSTANT:
+    if not in_range(at):
         raise BadInstant(f"date-time out of range ({EARLIEST_INSTANT.year}..{LATEST_INSTANT.year}): {shown!r}")
     return at

@@ -18,7 +18,7 @@ from typing import TypeVar
 from domain import slip_token
 from domain.errors import BadRecord, ConfigError
 from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
-from domain.instants import BadInstant, parse_instant
+from domain.instants import BadInstant, read_instant
 from domain.model import Consumption, Guard, LargeItemHours, Permit
 from domain.rules import SlipEvidence
 from kiosk.core.events import CardPresented
@@ -104,7 +104,7 @@ class Resolver:
         if self.exit_log is not None:
             for row in self.exit_log.releases_of(claims.slip_id):
                 try:
-                    used.append(Consumption(claims.slip_id, row["gate_id"], parse_instant(row["at"])))
+                    used.append(Consumption(claims.slip_id, row["gate_id"], read_instant(row["at"])))
                 except BadInstant as exc:      # our own log; still never worth a fault
                     problems.append(f"exit log row {row.get('seq')}: {exc}")
         used.extend(read(lambda: self.replica.consumptions(claims.slip_id)) or [])

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database, Migrations
 
 from domain.errors import BadRecord, StoreError
-from domain.instants import parse_instant
+from domain.instants import read_instant
 from domain.model import (
     Approval,
     ApprovalRole,
@@ -94,7 +94,7 @@ def m001_replica(db: Database) -> None:
 
 
 def _dt(text: str) -> datetime:
-    return parse_instant(text)
+    return read_instant(text)
 
 
 T = TypeVar("T")

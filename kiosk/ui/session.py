@@ -14,7 +14,7 @@ from typing import Any
 import pygame
 
 from domain.errors import BadRecord
-from domain.instants import parse_instant
+from domain.instants import read_instant
 from kiosk.core.events import Press
 from kiosk.core.flow import Scene
 from kiosk.core.view import Extras, Status, View, view_of
@@ -46,7 +46,7 @@ class StatusBoard:
             self._pulled_read = now
             try:
                 text = self.replica.meta("last_pull_at")
-                self._pulled = parse_instant(text) if text else None
+                self._pulled = read_instant(text) if text else None
             except Exception:
                 self._pulled = None
         return self._pulled

@@ -205,3 +205,13 @@ def test_a_bad_pull_time_or_guard_row_never_fails_a_frame(at, demo, estate):
         assert drawn and k.controller.state.scene is Scene.RECENT, k.controller.state.fault
     finally:
         k.close()
+
+
+def test_status_files_and_heartbeats_share_the_range_rule():
+    from domain.contracts import parse_instant
+    from domain.instants import BadInstant, read_instant
+
+    assert parse_instant("9999-12-31T23:59:59-14:00") is None          # shown by the status bar: never overflows
+    assert parse_instant("2026-11-25T10:00:00Z") is not None
+    with pytest.raises(BadInstant, match="out of range"):
+        read_instant("9999-12-31T23:59:59-14:00")
