@@ -122,3 +122,23 @@ def test_a_replica_missing_mid_rebuild_keeps_the_last_data(demo, tmp_path):
         assert k.controller.resolver.card(demo.cards["valid"]).permit is not None
     finally:
         k.close()
+
+
+def test_a_second_demo_kiosk_on_the_same_folder_leaves_the_first_ones_log_alone(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "exitlog.db"
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
+        env = dict(os.environ, SDL_VIDEODRIVER="dummy")
+        run = subprocess.run([sys.executable, "-m", "kiosk.cli", "kiosk", "--demo", "--headless", "--data-dir", str(data),
+                              "--screenshots", str(tmp_path / "shots")],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2, run.stderr
+        assert f"pid {proc.pid}" in run.stderr and "Traceback" not in run.stderr
+        assert path.exists()                    # the running kiosk's log was not deleted under it
+    finally:
+        proc.stdin.close()   # type: ignore[union-attr]
+        proc.wait(timeout=10)
