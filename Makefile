@@ -7,10 +7,15 @@ VAR    ?= var
 # Debian packages the Python stack loads at run time: zbar for pyzbar, a CJK font
 # for the kiosk's Chinese text, fontconfig to find it.
 SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
-# Only the tests need these: Chromium renders the office console's pages to PNG.
-TEST_PACKAGES := chromium
+# Only a gate needs these (docs/install.md, step 2): the Mesa libraries SDL's kmsdrm driver
+# loads to draw without a desktop. `sudo make gate-sysdeps` on the Pi.
+GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 libudev1
+# Only the tests need these: Chromium renders the office console's pages to PNG;
+# systemd-analyze checks the shipped unit files (tests/test_units.py); bubblewrap runs them
+# sandboxed as a non-root user (tests/test_deployment.py).
+TEST_PACKAGES := chromium systemd bubblewrap
 
-.PHONY: run test lint test-all bench faults sysdeps test-sysdeps venv venv-test clean
+.PHONY: run test lint test-all bench faults sysdeps gate-sysdeps test-sysdeps venv venv-test clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
@@ -36,6 +41,9 @@ faults: venv-test
 sysdeps:
 	@bash scripts/sysdeps.sh $(SYSTEM_PACKAGES)
 
+gate-sysdeps:
+	@bash scripts/sysdeps.sh $(GATE_PACKAGES)
+
 test-sysdeps:
 	@bash scripts/sysdeps.sh $(TEST_PACKAGES)
 
@@ -52,11 +60,17 @@ $(VENV)/.python:
 	$(PY) -m pip install -q --upgrade pip
 	touch $@
 
+# pygame-ce replaced pygame (its SDL has KMSDRM); both install the package `pygame`, so a venv
+# made before the switch loses both and gets pygame-ce alone, never a mix of the two's files.
+DROP_PYGAME := if $(PY) -m pip show -q pygame >/dev/null 2>&1; then $(PY) -m pip uninstall -y -q pygame pygame-ce; fi
+
 $(VENV)/.installed-gate: pyproject.toml $(VENV)/.python
+	@$(DROP_PYGAME)
 	$(PY) -m pip install -q -e '.[gate]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.python
+	@$(DROP_PYGAME)
 	$(PY) -m pip install -q -e '.[gate,office,test,postgres]'
 	touch $@ $(VENV)/.installed-gate
 

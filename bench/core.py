@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import figure, percentile
+from domain.clock import SystemClock
 
 
 def _replica_with(path: Path, n: int) -> list[str]:
@@ -60,7 +61,7 @@ def _commit_latency(count: int) -> list[float]:
 
     with tempfile.TemporaryDirectory() as d:
         log = ExitLog.open(Path(d) / "exitlog.db", "north")
-        now = datetime.now(UTC)
+        now = SystemClock().now()
         times = []
         for i in range(count):
             entry = LogEntry(EntryKind.RELEASE, now, guard_id="G001", slip_id=f"S{i:09d}", detail={"departure": "x"})

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from domain.clock import SystemClock
+
 CST = timezone(timedelta(hours=8))
 #: One frame of the kiosk at 30 fps: no replica transaction may be longer.
 FRAME_S = 1 / 30
@@ -73,13 +75,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
         cfg = OfficeConfig(keys=str(tmp / "keys"), database=DatabaseConfig(f"sqlite:///{tmp / 'office.db'}"))
         app, engine = build(cfg)
         with engine.begin() as conn:
-            credential = add_gate(conn, "default", "north")
+            credential = add_gate(conn, "default", "north", clock=SystemClock())
         _load_office(engine, permits, slips)
         server = ThreadedServer(app)
         server.start()
         try:
             log = ExitLog.open(tmp / "exitlog.db", "north")
-            now = datetime.now(CST)
+            now = SystemClock().now().astimezone(CST)
             for i in range(events):
                 log.append(LogEntry(EntryKind.CARD_PASS, now, card_uid=f"04A1{i:08X}", permit_id=f"P{i:07d}",
                                     reasons=("card.valid",)), clock_synced=True)

@@ -280,7 +280,10 @@ class HeartbeatBody:
         offset = timedelta(seconds=self.clock_offset_s or 0.0)
         out = {}
         for name, d in self.devices().items():
-            moved = d if d.at is None else DeviceHealth(d.state, d.detail, d.at + offset)
+            try:
+                moved = d if d.at is None else DeviceHealth(d.state, d.detail, d.at + offset)
+            except OverflowError:       # a report time at the calendar's end (a hostile gate): no time, so stale
+                moved = DeviceHealth(d.state, d.detail, None)
             out[name] = moved.aged(now, self.heartbeat_interval_s)
         return out
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import enum
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from domain.instants import in_range
 from domain.slip_token import MAX_GATE_ID
 
 
@@ -235,6 +237,98 @@ class ExitRow:
     def consumes_slip(self) -> bool:
         """This row uses up a slip: a release or override naming one."""
         return bool(self.slip_id) and consumes_slip(self.kind)
+
+
+# ------------------------------------------------------------------ what a row may say
+
+#: How far a row's ``at`` may lie before its gate was registered, or after the office's clock:
+#: a day covers a gate whose zone is mislabelled (offsets run from -12 to +14 hours) and a
+#: clock that drifted while the gate was offline, and nothing that would wreck a report.
+AT_SLACK = timedelta(days=1)
+#: The ``detail`` object as JSON text: a scanned code (a QR holds under 3 kB) with room to spare.
+MAX_DETAIL_JSON = 8192
+#: Text fields a row's readers show or export (the hashes have their own pattern).
+TEXT_FIELDS: tuple[str, ...] = ("event_id", "gate_id", "kind", "at", "guard_id", "card_uid", "permit_id", "slip_id")
+
+
+class BadTime(ValueError):
+    """A row's time that is no ISO 8601 instant with an offset."""
+
+
+def parse_at(text: object) -> datetime:
+    """A row's ``at`` as an aware instant: ISO 8601 with its UTC offset (``2026-11-29T14:03:07+08:00``).
+
+    BadTime for anything else, including a date without a time, a time without an offset, and
+    an instant outside domain.instants' range (so near year 1 or 9999 that it cannot be read
+    in another zone, or otherwise no time a gate could have recorded)."""
+    if not isinstance(text, str) or not text or len(text) > (FIELD["at"].max_length or 0):
+        raise BadTime("not an ISO 8601 time")
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadTime("not an ISO 8601 time") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise BadTime("has no UTC offset")
+    if not in_range(at):          # the one range rule for instants (domain.instants)
+        raise BadTime("out of the calendar's range")
+    return at
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character (C0, DEL, C1) or a lone surrogate: none belongs in a row's text."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why a pushed row is refused: its seq (None if unreadable), the field, in Chinese and English."""
+
+    seq: int | None
+    field: str
+    zh: str
+    en: str
+
+
+def row_problems(row: Mapping[str, Any], *, earliest: datetime | None = None,
+                 latest: datetime | None = None) -> list[RowProblem]:
+    """What is wrong with a row that already has the row's types and lengths (the push API checks those):
+    its time unreadable or outside ``earliest`` .. ``latest``, control characters in its text, ``detail``
+    too large. Empty when the row may be stored; the gate may ask the same before it appends."""
+    seq = row.get("seq") if isinstance(row.get("seq"), int) else None
+    out: list[RowProblem] = []
+
+    def bad(name: str, zh: str, en: str) -> None:
+        out.append(RowProblem(seq, name, zh, en))
+
+    for name in TEXT_FIELDS:
+        value = row.get(name, "")
+        if isinstance(value, str) and has_control(value):
+            bad(name, "含有控制字符", "contains a control character")
+    reasons = row.get("reasons", ())
+    if isinstance(reasons, list | tuple) and any(isinstance(r, str) and has_control(r) for r in reasons):
+        bad("reasons", "含有控制字符", "contains a control character")
+    if "at" in row and not any(p.field == "at" for p in out):
+        try:
+            at = parse_at(row["at"])
+        except BadTime as exc:
+            bad("at", "时间无法识别(应为带时区的 ISO 8601,如 2026-11-29T14:03:07+08:00)",
+                f"time {str(row['at'])[:40]!r} {exc} (expected ISO 8601 with offset, like 2026-11-29T14:03:07+08:00)")
+        else:
+            if earliest is not None and at < earliest:
+                bad("at", f"时间早于岗亭登记时间 {earliest.isoformat()}",
+                    f"time {row['at']} is before the gate was registered (earliest {earliest.isoformat()})")
+            if latest is not None and at > latest:
+                bad("at", f"时间晚于办公室当前时间 {latest.isoformat()}",
+                    f"time {row['at']} is in the future (latest {latest.isoformat()})")
+    if "detail" in row:
+        try:
+            size = len(json.dumps(row["detail"], ensure_ascii=False))
+        except (TypeError, ValueError, RecursionError):
+            bad("detail", "无法保存为 JSON", "cannot be stored as JSON")
+        else:
+            if size > MAX_DETAIL_JSON:
+                bad("detail", f"内容过长(上限 {MAX_DETAIL_JSON} 字符)", f"too large ({size} > {MAX_DETAIL_JSON} characters)")
+    return out
 
 
 def _check_spec(names: Iterable[str]) -> None:

@@ -22,13 +22,9 @@ PRIVATE_NAME = "signing.key"
 HMAC_NAME = "id-hmac.key"
 
 
-def new_keys(directory: str | Path) -> tuple[str, Path]:
-    """Create a key pair and an ID-HMAC key in ``directory``; return (key_id, private path)."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    private_path = d / PRIVATE_NAME
-    if private_path.exists():
-        raise KeyStoreError(f"{private_path}: a signing key already exists; refusing to overwrite it")
+def _write_pair(d: Path, private_path: Path) -> str:
+    """A new key pair: the private key at ``private_path`` (created, mode 0600), its public key as
+    ``<key_id>.pub`` beside it; return the key id."""
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -36,9 +32,38 @@ def new_keys(directory: str | Path) -> tuple[str, Path]:
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
+        f.flush()
+        os.fsync(f.fileno())
     raw = public_raw(private)
     kid = key_id_of(raw)
     (d / f"{kid}.pub").write_text(base64.b64encode(raw).decode("ascii") + "\n")
+    return kid
+
+
+def rotate_keys(directory: str | Path) -> tuple[str, str]:
+    """Replace the signing key with a new one; return (old key id, new key id).
+
+    The old public key stays in the folder, so slips already printed still verify until the
+    office revokes it; the old private key is gone (the office signs only with the new one).
+    The swap is one rename: a crash leaves the old key or the new one, never neither.
+    """
+    d = Path(directory)
+    old = key_id_of(public_raw(load_private(d)))
+    staged = d / (PRIVATE_NAME + ".new")
+    staged.unlink(missing_ok=True)           # left by a crash in an earlier rotation
+    new = _write_pair(d, staged)
+    os.replace(staged, d / PRIVATE_NAME)
+    return old, new
+
+
+def new_keys(directory: str | Path) -> tuple[str, Path]:
+    """Create a key pair and an ID-HMAC key in ``directory``; return (key_id, private path)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    private_path = d / PRIVATE_NAME
+    if private_path.exists():
+        raise KeyStoreError(f"{private_path}: a signing key already exists; refusing to overwrite it")
+    kid = _write_pair(d, private_path)
     hmac_path = d / HMAC_NAME
     if not hmac_path.exists():
         fd = os.open(hmac_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -88,6 +88,8 @@ def _adapter(cls: Any) -> TypeAdapter[Any]:
 
 def _describe(tp: Any) -> str:
     origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_describe(a) for a in typing.get_args(tp))
     if origin in (tuple, list, frozenset):

@@ -24,7 +24,7 @@ import hashlib
 import json
 import re
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -158,8 +158,12 @@ class _Reader:
         return self.take(n).decode("utf-8")
 
 
-def verify(text: str, keys: Mapping[str, bytes]) -> TokenVerdict:
-    """Check a scanned token against the office's public keys (key id -> raw 32 bytes)."""
+def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = ()) -> TokenVerdict:
+    """Check a scanned token against the office's public keys (key id -> raw 32 bytes).
+
+    A key id in ``revoked`` is refused whatever ``keys`` holds: a gate's key folder may
+    still carry a key file the office has since revoked (`gatepass office revoke-key`).
+    """
     if not isinstance(text, str) or len(text.strip()) > MAX_TOKEN_CHARS:
         return TokenVerdict(Reason.SLIP_MALFORMED, detail="too long to be a gatepass slip")
     text = text.strip()
@@ -193,6 +197,8 @@ def verify(text: str, keys: Mapping[str, bytes]) -> TokenVerdict:
             raise ValueError("trailing bytes or bad kind")
     except (ValueError, UnicodeDecodeError, IndexError):
         return TokenVerdict(Reason.SLIP_MALFORMED, detail="code is damaged")
+    if kid in revoked:
+        return TokenVerdict(Reason.SLIP_KEY_REVOKED, detail=f"key {kid} was revoked by the office")
     public = keys.get(kid)
     if public is None:
         return TokenVerdict(Reason.SLIP_UNKNOWN_KEY, detail=f"key {kid} is not known to this gate")

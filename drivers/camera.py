@@ -5,10 +5,17 @@ demos and tests) or a folder of images (cycled). Each frame is decoded off the U
 thread; the UI only takes `preview()` (a small RGB copy) and SlipScanned events.
 The same slip held in view is one scan: `Presence` keeps it until it has been out
 of view for `repeat_gap_s`, while a different slip is reported at once.
+
+Online means frames are arriving, not that the device opened: a camera is reported
+online at its first good frame, offline with the reason when it opened but gave no frame
+within `frame_timeout_s` (cv2.VideoCapture opens a CSI module under libcamera and then
+never delivers), and offline again when its frames stop for that long (a read that hangs
+is noticed by a watchdog, since nothing can interrupt it).
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Protocol
@@ -184,6 +191,23 @@ class CameraScanner(SupervisedDevice):
         self._presence = Presence(cfg.repeat_gap_s, single=False)
         self._preview: np.ndarray | None = None
         self.bad_frames = 0
+        #: monotonic instants, of this session's open and its last frame (None: closed / none yet)
+        self._opened_at: float | None = None
+        self._last_frame: float | None = None
+        self._watchdog: threading.Thread | None = None
+
+    def start(self) -> None:
+        super().start()
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(target=self._watch_frames, name=f"camera watchdog: {self.cfg.source}",
+                                              daemon=True)
+            self._watchdog.start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=5)
+            self._watchdog = None
 
     def preview(self) -> np.ndarray | None:
         """The latest frame, small and RGB, for the guard's screen (None before the first)."""
@@ -210,14 +234,28 @@ class CameraScanner(SupervisedDevice):
         return texts
 
     def _session(self) -> None:
+        self._last_frame = None
         self.source.open()
-        self._set_online(True, f"{self.cfg.source} open")
+        self._opened_at = time.monotonic()
         self._capture_loop()
+
+    def _watch_frames(self) -> None:
+        """Offline, with the reason, when an open camera gives no frame for frame_timeout_s."""
+        limit = self.cfg.frame_timeout_s
+        while not self._stop.wait(min(0.25, limit / 4)):
+            opened, last, now = self._opened_at, self._last_frame, time.monotonic()
+            if opened is None:
+                continue
+            if last is None and now - opened > limit:
+                self._set_online(False, f"{self._label}: opened but no frame in {limit:g} s")
+            elif last is not None and now - last > limit:
+                self._set_online(False, f"{self._label}: no frame for {limit:g} s")
 
     def _expected_loss(self, exc: Exception) -> bool:
         return isinstance(exc, SourceLost)
 
     def _teardown(self) -> None:
+        self._opened_at = None
         self._presence.clear()
         self.source.close()
 
@@ -227,7 +265,14 @@ class CameraScanner(SupervisedDevice):
         period = 1.0 / self.cfg.max_fps
         while not self._stop.is_set():
             started = time.monotonic()
-            frame = self.source.read()
+            try:
+                frame = self.source.read()
+            except SourceLost as exc:
+                if self._last_frame is None:
+                    raise SourceLost(f"opened but no frame: {exc}") from None
+                raise
+            self._last_frame = time.monotonic()
+            self._set_online(True, f"{self.cfg.source} open, frames arriving")
             try:
                 self.feed(frame)
             except Exception:  # noqa: BLE001 - a frame the decoder chokes on is not a lost camera

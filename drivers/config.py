@@ -43,6 +43,8 @@ class CameraConfig:
     preview_height: Pixels = 120
     reopen_min_s: Seconds = 0.5
     reopen_max_s: Seconds = 2.0       # a replugged camera is back within 3 s
+    #: Opened but no frame this long (or none since the last for this long): offline, saying so.
+    frame_timeout_s: Seconds = 5.0
 
 
 @dataclass(frozen=True)

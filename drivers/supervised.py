@@ -27,6 +27,7 @@ class SupervisedDevice:
         self._reopen = (reopen_min_s, reopen_max_s)
         self._log = log
         self._online: bool | None = None
+        self._online_lock = threading.Lock()     # a watchdog thread may report too
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -94,6 +95,7 @@ class SupervisedDevice:
             self._log.exception("%s %s: the app's handler failed on %r", self.device, self._label, event)
 
     def _set_online(self, online: bool, detail: str) -> None:
-        if online != self._online:
-            self._online = online
-            self._emit(DeviceHealth(self.device, online, detail))
+        with self._online_lock:
+            if online != self._online:
+                self._online = online
+                self._emit(DeviceHealth(self.device, online, detail))

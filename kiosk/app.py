@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kiosk.config import KioskConfig
 from kiosk.core.events import ExitRequested
@@ -31,16 +30,6 @@ Emit = Callable[[object], None]
 
 
 # ----------------------------------------------------------------- clocks
-
-
-class RealClock:
-    """Wall time in the estate's zone."""
-
-    def __init__(self, tz: str) -> None:
-        self.tz = ZoneInfo(tz)
-
-    def now(self) -> datetime:
-        return datetime.now(self.tz)
 
 
 class OffsetClock:
@@ -95,6 +84,30 @@ def build_devices(cfg: KioskConfig, emit: Emit, demo: bool) -> Devices:
     # The exit-request button is read on gpiozero's thread: it only queues an event.
     gate_io.on_exit_request = lambda: emit(ExitRequested())
     return Devices(reader, scanner, RecordingGateIO(gate_io))
+
+
+#: Settings that ask for an in-process stand-in instead of the gate's hardware:
+#: (table, key, value). A gate runs them only with --demo (`refuse_stand_ins`).
+STAND_INS = (("reader", "port", "fake"), ("camera", "source", "fake"), ("gpio", "pin_factory", "mock"))
+
+
+def refuse_stand_ins(cfg: KioskConfig, where: str | None) -> None:
+    """A real run (no --demo) with a fake reader, fake camera or mock pins is a ConfigError.
+
+    Otherwise a gate installed with the shipped defaults would show a working screen, log
+    nothing real and never open the gate (DESIGN.md principle 3: never a silent fallback).
+    """
+    from domain.errors import ConfigError
+
+    found = [f'[{table}] {key} = "{value}"' for table, key, value in STAND_INS
+             if getattr(getattr(cfg, table), key) == value]
+    if found:
+        keys = ", ".join(found)
+        raise ConfigError(
+            f"{where or '内置默认值'}: {keys}：这是演示用的模拟设备，只能与 --demo 一起使用；请在配置中填写真实设备"
+            "（见 config/production.toml），或加上 --demo\n"
+            f"{where or 'embedded defaults'}: {keys}: a demo stand-in, used only with --demo; set the real device "
+            "(see config/production.toml) or add --demo")
 
 
 # ----------------------------------------------------------------- assembly

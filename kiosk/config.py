@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from domain.hours import RulesConfig
 from domain.model import Gate
@@ -47,6 +48,8 @@ class DisplayConfig:
     fullscreen: bool = True
     font: str = ""          # path of a CJK font; empty: found through fontconfig
     fps: FrameRate = 30
+    #: The panel mounted turned: the picture is turned this far clockwise, in software (touch too).
+    rotate: Literal[0, 90, 180, 270] = 0
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class Resolver:
 
     def slip(self, text: str) -> SlipEvidence:
         self.replica.follow()
-        verdict = slip_token.verify(text, self.keys())
+        verdict = slip_token.verify(text, self.keys(), self.replica.revoked_key_ids())
         if not verdict.ok or verdict.claims is None:
             return SlipEvidence(text=text[:200], token_reason=verdict.reason, hours=self.hours)
         hours = self.large_item_hours()

@@ -244,6 +244,10 @@ class Replica:
                     bad.append(exc)
         return keys
 
+    def revoked_key_ids(self) -> frozenset[str]:
+        """Keys the office has revoked: refused even where the gate's key folder still has them."""
+        return frozenset(r["key_id"] for r in self.db.query("select key_id from signing_keys where revoked != 0"))
+
     def photo(self, photo_id: str) -> bytes | None:
         if not photo_id:
             return None

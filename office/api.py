@@ -7,7 +7,7 @@ OpenAPI is published by FastAPI at /openapi.json and /docs.
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, and_, select
 
 from domain.clock import Clock, SystemClock
 from domain.contracts import DEFAULT_HEARTBEAT_S, MAX_DETAIL, DeviceState, HeartbeatBody
-from domain.exitrow import MAX_SEQ, ROW_FIELDS, RowField
+from domain.exitrow import AT_SLACK, MAX_SEQ, ROW_FIELDS, RowField, row_problems
 from office import schema
 from office.config import OfficeConfig
 from office.ingest import heartbeat, ingest
@@ -165,6 +165,22 @@ def current_gate(request: Request) -> dict[str, Any]:
 Gate = Annotated[dict[str, Any], Depends(current_gate)]
 
 
+def refuse_bad_rows(gate: dict[str, Any], rows: list[dict[str, Any]], now: datetime) -> None:
+    """422 naming each row (seq) and field that breaks the row contract (domain.exitrow.row_problems):
+    a time not readable, before the gate was registered or after the office's clock (each with
+    AT_SLACK), control characters in text, an oversized detail. Nothing of the push is stored."""
+    try:
+        earliest: datetime | None = datetime.fromisoformat(str(gate["created_at"])) - AT_SLACK
+    except ValueError:
+        earliest = None
+    latest = now + AT_SLACK
+    problems = [{"loc": ["body", "events", i, p.field], "seq": p.seq, "field": p.field, "type": "row_contract",
+                 "msg": f"第 {p.seq} 条记录的 {p.field}:{p.zh}\nrow {p.seq}, {p.field}: {p.en}"}
+                for i, row in enumerate(rows) for p in row_problems(row, earliest=earliest, latest=latest)]
+    if problems:
+        raise HTTPException(422, problems[:100])
+
+
 def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> FastAPI:
     """The gate API on ``engine``; ``clock`` is where it reads the time (the system's by default)."""
     app = FastAPI(title="gatepass office", version="1", summary="Gate sync API: replica pull, exit-log push, heartbeat")
@@ -211,8 +227,9 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
         foreign = [r["seq"] for r in rows if r["gate_id"] != gate["gate_id"]]
         if foreign:
             raise HTTPException(403, f"gate {gate['gate_id']} may push only its own events (rows {foreign[:5]} are another gate's)")
+        refuse_bad_rows(gate, rows, clock.now())
         with engine.begin() as conn:
-            result = ingest(conn, gate, rows)
+            result = ingest(conn, gate, rows, clock=clock)
             epoch = epoch_of(conn, gate["estate"])
         return PushReply(acked_seq=result.acked_seq, accepted=result.accepted, duplicates=result.duplicates,
                          held=result.held, rejected=[Rejection(**r) for r in result.rejected], epoch=epoch,
@@ -222,7 +239,7 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
     def beat(gate: Gate, body: Heartbeat) -> HeartbeatReply:
         """The gate's health; the reply's server time lets it measure its clock offset."""
         with engine.begin() as conn:
-            heartbeat(conn, gate["gate_id"], body.contract())
+            heartbeat(conn, gate["gate_id"], body.contract(), clock=clock)
         return HeartbeatReply(server_time=server_time(clock))
 
     return app

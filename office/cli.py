@@ -42,7 +42,7 @@ def cmd_add_gate(args: argparse.Namespace) -> int:
 
     cfg = office_config(args)
     with office_engine(cfg).begin() as conn:
-        credential = add_gate(conn, cfg.estate, args.name, args.label or "")
+        credential = add_gate(conn, cfg.estate, args.name, args.label or "", clock=estate_time(args, cfg).clock)
     if args.credential_file:
         p = Path(args.credential_file)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +219,7 @@ def cmd_flags(args: argparse.Namespace) -> int:
     engine = office_engine(cfg)
     if args.resolve is not None:
         with engine.begin() as conn:
-            if not resolve_flag(conn, cfg.estate, args.resolve):
+            if not resolve_flag(conn, cfg.estate, args.resolve, clock=estate_time(args, cfg).clock):
                 raise NotFound(f"no open flag {args.resolve}")
         print(f"flag {args.resolve} resolved")
         return 0
@@ -233,6 +233,50 @@ def cmd_flags(args: argparse.Namespace) -> int:
         print(f"#{f['flag_id']} {f['raised_at'][:19]} {f['kind']:<16} {state:<10} {f['message']}")
     if not flags:
         print("no open flags")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from domain.keyfiles import load_private
+    from domain.slip_token import key_id_of, public_raw
+    from office.records import list_keys
+
+    cfg = office_config(args)
+    signing = key_id_of(public_raw(load_private(cfg.keys)))
+    with office_engine(cfg).connect() as conn:
+        keys = list_keys(conn, cfg.estate)
+    for k in keys:
+        state = "REVOKED" if k["revoked"] else "trusted"
+        print(f"{k['key_id']}  {state}{'  (signs new slips)' if k['key_id'] == signing else ''}")
+    if signing not in {k["key_id"] for k in keys}:
+        print(f"{signing}  NOT PUBLISHED: gates cannot check its slips (run `gatepass office init`)")
+    return 0
+
+
+def cmd_revoke_key(args: argparse.Namespace) -> int:
+    from office.records import revoke_key
+
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
+        revoke_key(conn, cfg.estate, args.key_id)
+    print(f"signing key {args.key_id} revoked: every gate of estate {cfg.estate} refuses its slips from its next pull")
+    return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    from domain.keyfiles import rotate_keys
+    from office.records import import_public_keys, revoke_key
+
+    cfg = office_config(args)
+    old, new = rotate_keys(cfg.keys)
+    with office_engine(cfg).begin() as conn:
+        import_public_keys(conn, cfg.estate, cfg.keys)
+        if args.revoke_old:
+            revoke_key(conn, cfg.estate, old)
+    print(f"new signing key {new} published; new slips are signed with it")
+    print(f"old key {old} " + ("revoked: its slips are refused from each gate's next pull" if args.revoke_old else
+                                "still trusted for slips already printed (revoke it with `gatepass office revoke-key "
+                                f"{old}`)"))
     return 0
 
 
@@ -354,6 +398,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="file to write (default: standard output)")
     p = add("gates", cmd_gates, "list gates: last heartbeat, rows received, device health, clock offset")
     p.add_argument("--json", action="store_true")
+    add("keys", cmd_keys, "list the estate's slip signing keys and which are revoked")
+    p = add("revoke-key", cmd_revoke_key, "revoke a slip signing key: gates refuse its slips, whatever their key folder holds")
+    p.add_argument("key_id", help="the key id (8 hex digits, see `gatepass office keys`)")
+    p = add("rotate-key", cmd_rotate_key, "sign new slips with a new key and publish it to the gates")
+    p.add_argument("--revoke-old", action="store_true",
+                   help="also revoke the old key (a stolen key): slips it signed are refused from then on")
     p = add("flags", cmd_flags, "list anomalies the office flagged (gaps, forks, edits, double use)")
     p.add_argument("--all", action="store_true", help="include resolved flags")
     p.add_argument("--json", action="store_true")

@@ -24,11 +24,24 @@ COLUMNS = ("gate_id", "seq", "at", "kind", "guard_id", "card_uid", "permit_id", 
 
 
 def _instant(at: str, zone: ZoneInfo) -> datetime | None:
+    """``at`` as an instant; None when it is none, or too near year 1 or 9999 to be read in UTC or the
+    estate's zone (a bad value stored before pushes were checked must not break a whole export)."""
     try:
         dt = datetime.fromisoformat(at)
-    except ValueError:
+        dt = dt.replace(tzinfo=zone) if dt.tzinfo is None else dt
+        dt.astimezone(UTC), dt.astimezone(zone)
+    except (ValueError, TypeError, OverflowError):
         return None
-    return dt.replace(tzinfo=zone) if dt.tzinfo is None else dt
+    return dt
+
+
+def _json(text: Any, empty: Any) -> Any:
+    """A stored JSON column; ``empty`` when it is unreadable (shown as nothing rather than a failed page)."""
+    try:
+        value = json.loads(text)
+    except (ValueError, TypeError):
+        return empty
+    return value if isinstance(value, type(empty)) else empty
 
 
 def estate_day(at: str, zone: ZoneInfo) -> date | None:
@@ -38,7 +51,7 @@ def estate_day(at: str, zone: ZoneInfo) -> date | None:
     if instant is not None:
         return instant.astimezone(zone).date()
     try:
-        return date.fromisoformat(at[:10])
+        return date.fromisoformat(str(at)[:10])
     except ValueError:
         return None
 
@@ -60,8 +73,8 @@ def log_rows(conn: Connection, estate: str, first: date, last: date, gate_id: st
         if day is None or not first <= day <= last:
             continue
         d = {k: r[k] for k in COLUMNS}
-        d["reasons"] = json.loads(d["reasons"])
-        d["detail"] = json.loads(d["detail"])
+        d["reasons"] = [str(x) for x in _json(d["reasons"], [])]
+        d["detail"] = _json(d["detail"], {})
         d["clock_synced"] = bool(d["clock_synced"])
         instant = _instant(r["at"], zone)
         found.append(((instant.astimezone(UTC).isoformat() if instant else r["at"], d["gate_id"], d["seq"]), d))
@@ -69,15 +82,28 @@ def log_rows(conn: Connection, estate: str, first: date, last: date, gate_id: st
     return [d for _key, d in found]
 
 
+#: What a spreadsheet reads as the start of a formula (or of a cell that moves to one: tab, CR).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A value for a spreadsheet cell: text that Excel or LibreOffice would run as a formula
+    (``=HYPERLINK(...)``, ``+cmd|...``) gets a leading single quote, as OWASP advises, so that it
+    shows as the text the gate sent. Every exporter writes its cells through this one function."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel shows Chinese names correctly."""
+    """UTF-8 with a byte-order mark, so that Excel shows Chinese names correctly; cells neutralised."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf)
     w.writerow(COLUMNS)
     for r in rows:
-        w.writerow([";".join(r["reasons"]) if k == "reasons" else
-                    json.dumps(r["detail"], ensure_ascii=False, sort_keys=True) if k == "detail" else
-                    int(r[k]) if k == "clock_synced" else r[k] for k in COLUMNS])
+        w.writerow([neutralise_cell(";".join(r["reasons"]) if k == "reasons" else
+                                    json.dumps(r["detail"], ensure_ascii=False, sort_keys=True) if k == "detail" else
+                                    int(r[k]) if k == "clock_synced" else r[k]) for k in COLUMNS])
     return buf.getvalue().encode("utf-8-sig")
 
 

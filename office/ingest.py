@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from domain.chain import row_hash
+from domain.clock import Clock
 from domain.contracts import HeartbeatBody
 from domain.exitrow import ExitRow
 from domain.slip_token import MAX_SLIP_ID
@@ -34,7 +35,7 @@ class PushResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def raise_flag(conn: Connection, estate: str, kind: str, dedupe_key: str, message: str, *,
+def raise_flag(conn: Connection, estate: str, kind: str, dedupe_key: str, message: str, *, now: str,
                gate_id: str = "", seq: int | None = None, slip_id: str = "", detail: Mapping[str, Any] | None = None) -> bool:
     """Record an anomaly once (by ``dedupe_key``); return whether it is new."""
     f = schema.flags
@@ -43,23 +44,25 @@ def raise_flag(conn: Connection, estate: str, kind: str, dedupe_key: str, messag
     conn.execute(insert(f).values(
         estate=estate, gate_id=gate_id, kind=kind, seq=seq, slip_id=slip_id, message=message,
         detail=json.dumps(dict(detail or {}), ensure_ascii=False, default=str), dedupe_key=dedupe_key,
-        raised_at=utcnow(), resolved_at=None))
+        raised_at=now, resolved_at=None))
     return True
 
 
-def _stored(row: ExitRow, estate: str) -> dict[str, Any]:
+def _stored(row: ExitRow, estate: str, now: str) -> dict[str, Any]:
     """The events table's columns for an accepted row: the row's own (domain/exitrow.py) plus where and when."""
-    return {**row.encode(), "estate": estate, "received_at": utcnow()}
+    return {**row.encode(), "estate": estate, "received_at": now}
 
 
 class _Gate:
     """One push's view of a gate's chain head, locked for the length of the transaction."""
 
-    def __init__(self, conn: Connection, gate: Mapping[str, Any]) -> None:
+    def __init__(self, conn: Connection, gate: Mapping[str, Any], clock: Clock) -> None:
         g = schema.gates
         self.conn, self.gate_id, self.estate = conn, str(gate["gate_id"]), str(gate["estate"])
+        #: One instant for the whole push: when the office received it.
+        self.now = utcnow(clock)
         # Writing first takes the lock (SQLite: the write lock; PostgreSQL: the gate's row).
-        conn.execute(update(g).where(g.c.gate_id == self.gate_id).values(last_seen=utcnow()))
+        conn.execute(update(g).where(g.c.gate_id == self.gate_id).values(last_seen=self.now))
         head = conn.execute(select(g.c.head_seq, g.c.head_hash).where(g.c.gate_id == self.gate_id)).one()
         self.seq, self.hash = int(head.head_seq), str(head.head_hash)
         self.result = PushResult(acked_seq=self.seq)
@@ -86,7 +89,7 @@ class _Gate:
         seq = int(row["seq"])
         self.result.rejected.append({"seq": seq, "reason": kind, "detail": why})
         raise_flag(self.conn, self.estate, kind, f"{kind}:{self.gate_id}:{seq}:{row.get('hash')}",
-                   f"gate {self.gate_id} row {seq}: {why}", gate_id=self.gate_id, seq=seq,
+                   f"gate {self.gate_id} row {seq}: {why}", now=self.now, gate_id=self.gate_id, seq=seq,
                    slip_id=str(row.get("slip_id") or "")[:10], detail={"offered": dict(row)})
 
     def offer(self, row: Mapping[str, Any]) -> bool:
@@ -102,7 +105,7 @@ class _Gate:
             self.reject(row, "foreign_event_id", "event id already recorded under another sequence number")
             return False
         accepted = ExitRow.from_dict(row)
-        self.accepted[seq] = _stored(accepted, self.estate)
+        self.accepted[seq] = _stored(accepted, self.estate, self.now)
         self.known_ids.add(accepted.event_id)
         self.seq, self.hash = seq, accepted.hash
         self.result.accepted += 1
@@ -117,7 +120,7 @@ class _Gate:
         if len(slip_id) > MAX_SLIP_ID:
             raise_flag(self.conn, self.estate, "bad_slip_id", f"bad_slip_id:{row['event_id']}",
                        f"gate {self.gate_id} row {row['seq']}: released against {slip_id[:20]!r}, not a slip id",
-                       gate_id=self.gate_id, seq=int(row["seq"]))
+                       now=self.now, gate_id=self.gate_id, seq=int(row["seq"]))
             return
         lock_estate(self.conn, self.estate)  # so that two gates' releases of one slip see each other
         earlier = self.conn.execute(select(c.c.gate_id, c.c.at).where(
@@ -128,7 +131,7 @@ class _Gate:
             uses = [{"gate_id": r.gate_id, "at": r.at} for r in earlier] + [{"gate_id": self.gate_id, "at": row["at"]}]
             gates = ", ".join(u["gate_id"] for u in uses)
             raise_flag(self.conn, self.estate, "double_use", f"double_use:{slip_id}:{row['event_id']}",
-                       f"slip {slip_id} released more than once (gates {gates})", gate_id=self.gate_id,
+                       f"slip {slip_id} released more than once (gates {gates})", now=self.now, gate_id=self.gate_id,
                        seq=int(row["seq"]), slip_id=slip_id[:10], detail={"uses": uses, "event_id": row["event_id"]})
 
     def hold(self, row: Mapping[str, Any]) -> None:
@@ -136,11 +139,11 @@ class _Gate:
         key = and_(h.c.gate_id == self.gate_id, h.c.seq == int(row["seq"]))
         if self.conn.execute(select(h.c.seq).where(key)).first() is None:
             self.conn.execute(insert(h).values(gate_id=self.gate_id, seq=int(row["seq"]),
-                                               body=json.dumps(dict(row), ensure_ascii=False), received_at=utcnow()))
+                                               body=json.dumps(dict(row), ensure_ascii=False), received_at=self.now))
         self.result.held += 1
         missing = self.seq + 1
         raise_flag(self.conn, self.estate, "gap", f"gap:{self.gate_id}:{missing}",
-                   f"gate {self.gate_id}: row {row['seq']} arrived but row {missing} has not", gate_id=self.gate_id,
+                   f"gate {self.gate_id}: row {row['seq']} arrived but row {missing} has not", now=self.now, gate_id=self.gate_id,
                    seq=missing)
 
     def drain_held(self) -> None:
@@ -158,7 +161,7 @@ class _Gate:
         self.conn.execute(delete(h).where(h.c.gate_id == self.gate_id, h.c.seq <= self.seq))
         f = schema.flags
         self.conn.execute(update(f).where(f.c.gate_id == self.gate_id, f.c.kind == "gap", f.c.resolved_at.is_(None),
-                                          f.c.seq <= self.seq).values(resolved_at=utcnow()))
+                                          f.c.seq <= self.seq).values(resolved_at=self.now))
 
     def save(self) -> PushResult:
         g = schema.gates
@@ -169,9 +172,9 @@ class _Gate:
         return self.result
 
 
-def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> PushResult:
+def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], *, clock: Clock) -> PushResult:
     """Apply one pushed batch (rows of the authenticated gate only) inside the caller's transaction."""
-    g = _Gate(conn, gate)
+    g = _Gate(conn, gate, clock)
     g.prefetch(rows)
     for row in sorted(rows, key=lambda r: int(r["seq"])):
         seq = int(row["seq"])
@@ -189,11 +192,11 @@ def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str
     return g.save()
 
 
-def heartbeat(conn: Connection, gate_id: str, body: HeartbeatBody) -> None:
+def heartbeat(conn: Connection, gate_id: str, body: HeartbeatBody, *, clock: Clock) -> None:
     """Store a gate's heartbeat (the contract's JSON form) and note that it was heard from."""
     g = schema.gates
     conn.execute(update(g).where(g.c.gate_id == gate_id).values(
-        last_seen=utcnow(), heartbeat=json.dumps(body.to_json(), ensure_ascii=False)))
+        last_seen=utcnow(clock), heartbeat=json.dumps(body.to_json(), ensure_ascii=False)))
 
 
 def list_gates(conn: Connection, estate: str) -> list[dict[str, Any]]:
@@ -231,9 +234,9 @@ def list_flags(conn: Connection, estate: str, *, include_resolved: bool = False)
     return out
 
 
-def resolve_flag(conn: Connection, estate: str, flag_id: int) -> bool:
+def resolve_flag(conn: Connection, estate: str, flag_id: int, *, clock: Clock) -> bool:
     f = schema.flags
     done = conn.execute(update(f).where(f.c.estate == estate, f.c.flag_id == flag_id, f.c.resolved_at.is_(None))
-                        .values(resolved_at=utcnow()))
+                        .values(resolved_at=utcnow(clock)))
     return done.rowcount == 1
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from domain.chain import GENESIS
+from domain.clock import Clock
 from domain.keyfiles import load_public_dir
 from domain.model import TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person, Role
 from domain.rules import card_permit
@@ -32,8 +33,9 @@ def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "") -> str:
-    """Register a gate; return its credential (shown once, stored only as a hash)."""
+def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "", *, clock: Clock) -> str:
+    """Register a gate; return its credential (shown once, stored only as a hash). Its registration
+    time, by ``clock``, is the earliest its pushed rows may be dated (domain.exitrow.AT_SLACK before)."""
     if not GATE_ID.fullmatch(gate_id):
         raise OfficeError(f"gate id {gate_id!r}: use {GATE_ID_FORM}")
     if conn.execute(select(schema.gates.c.gate_id).where(schema.gates.c.gate_id == gate_id)).first():
@@ -41,7 +43,7 @@ def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "") -> str
     secret = secrets.token_hex(32)
     conn.execute(insert(schema.gates).values(
         gate_id=gate_id, estate=estate, name=name or gate_id, token_hash=token_digest(secret),
-        created_at=utcnow(), head_seq=0, head_hash=GENESIS))
+        created_at=utcnow(clock), head_seq=0, head_hash=GENESIS))
     return f"{gate_id}.{secret}"
 
 
@@ -179,6 +181,33 @@ def set_rule(conn: Connection, estate: str, name: str, value_json: str) -> dict[
     row = {"name": name, "value": json.dumps(value, ensure_ascii=False)}
     put_rows(conn, estate, schema.rules, [row])
     return row
+
+
+def revoke_key(conn: Connection, estate: str, key_id: str) -> None:
+    """Revoke a published signing key: every gate refuses its slips from its next pull on,
+    whatever its own key folder holds. A revoked key cannot be reinstated."""
+    row = get_row(conn, estate, schema.signing_keys, {"key_id": key_id})
+    if row is None:
+        raise NotFound(f"no signing key {key_id!r} in estate {estate!r} (see `gatepass office keys`)")
+    if row["revoked"]:
+        raise Refused(f"signing key {key_id} is already revoked")
+    patch(conn, estate, schema.signing_keys, {"key_id": key_id}, revoked=1)
+
+
+def list_keys(conn: Connection, estate: str) -> list[dict[str, Any]]:
+    k = schema.signing_keys
+    return [dict(r) for r in conn.execute(select(k.c.key_id, k.c.revoked).where(k.c.estate == estate)
+                                          .order_by(k.c.key_id)).mappings()]
+
+
+def signing_key_usable(conn: Connection, estate: str, key_id: str) -> None:
+    """Refuse to sign with a key the gates would refuse: revoked, or never published to them."""
+    row = get_row(conn, estate, schema.signing_keys, {"key_id": key_id})
+    if row is None:
+        raise Refused(f"signing key {key_id} is not published to the gates of estate {estate!r}: "
+                      "run `gatepass office init` to publish it")
+    if row["revoked"]:
+        raise Refused(f"signing key {key_id} is revoked: run `gatepass office rotate-key` for a new one")
 
 
 def import_public_keys(conn: Connection, estate: str, keys_dir: str | Path) -> list[str]:

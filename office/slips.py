@@ -19,11 +19,11 @@ from sqlalchemy import Connection, func, select
 from domain.model import Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
 from domain.rules import missing_approvals
 from domain.secrets import id_hash, mask_id
-from domain.slip_token import MAX_GATE_ID, TokenFieldError, items_digest, sign
+from domain.slip_token import MAX_GATE_ID, TokenFieldError, items_digest, key_id_of, public_raw, sign
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.errors import NotFound, OfficeError, Refused
-from office.records import require_unit
+from office.records import require_unit, signing_key_usable
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ def check(conn: Connection, estate: str, req: SlipRequest) -> None:
 def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25519PrivateKey,
                hmac_key: bytes, out_dir: str | Path, now: datetime) -> IssuedSlip:
     lock_estate(conn, estate)  # two clerks must not get the same slip number
+    signing_key_usable(conn, estate, key_id_of(public_raw(private)))
     check(conn, estate, req)
     slip_id = next_slip_id(conn, estate, now)
     digest = items_digest(req.items)

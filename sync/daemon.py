@@ -72,6 +72,9 @@ class SyncDaemon:
             last_pull_at=parse_instant(self.writer.meta(LAST_PULL_AT)), pull_cursor=self.writer.int_meta(PULL_CURSOR),
             push_cursor=self.writer.int_meta(PUSH_CURSOR), office_epoch=self.writer.meta(OFFICE_EPOCH))
         self._status_written = 0.0
+        #: Why the exit log cannot be read (missing, damaged), while that lasts: it keeps the
+        #: status at ERROR even when pulls and heartbeats succeed, so it is never silent.
+        self.exit_log_problem: str | None = None
 
     def _set(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
@@ -198,8 +201,15 @@ class SyncDaemon:
                       error=self.status.last_error)
             return backoff.failed()
         backoff.succeeded()
-        self._set(state=SyncState.OK, ok=True, error=None)
+        self._settle()
         return None
+
+    def _settle(self) -> None:
+        """After a success: OK, unless the exit log still cannot be read."""
+        if self.exit_log_problem is not None:
+            self._set(state=SyncState.ERROR, ok=False, error=self.exit_log_problem)
+        else:
+            self._set(state=SyncState.OK, ok=True, error=None)
 
     def write_status(self, force: bool = False) -> None:
         now = self.clock()
@@ -215,7 +225,7 @@ class SyncDaemon:
         """Pull, push, heartbeat once (`gatepass sync --once`); return whether all succeeded."""
         ok = self._attempt(self.pull, self.pull_backoff) is None
         ok = self._attempt(self.push, self.push_backoff) is None and ok
-        self.pending()
+        self._safe_pending()
         ok = self._attempt(self.heartbeat, self.beat_backoff) is None and ok
         self.write_status(force=True)
         return ok
@@ -249,11 +259,19 @@ class SyncDaemon:
         self.write_status(force=True)
 
     def _safe_pending(self) -> int:
+        """The outbox depth; an exit log that cannot be read is an error in the status until it can."""
         try:
-            return self.pending()
+            depth = self.pending()
         except SyncError as exc:
-            self._error(str(exc))
+            self.exit_log_problem = str(exc)
+            self._error(self.exit_log_problem)
+            self._set(state=SyncState.ERROR, ok=False, error=self.exit_log_problem)
             return 0
+        if self.exit_log_problem is not None:
+            cleared, self.exit_log_problem = self.exit_log_problem, None
+            if self.status.error == cleared:
+                self._settle()
+        return depth
 
     def close(self) -> None:
         self.outbox.close()

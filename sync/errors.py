@@ -18,3 +18,7 @@ class OfficeRefused(SyncError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ExitLogMissing(SyncError):
+    """The configured exit log does not exist: the kiosk has not started, or it writes elsewhere."""

@@ -3,7 +3,9 @@
 The kiosk is the exit log's only writer. The daemon opens the file with
 ``PRAGMA query_only`` (SQLite then refuses any write on this connection), never runs
 its migrations, and only polls ``max(seq)``, which is cheap enough to do five times a
-second. A log that does not exist yet (kiosk not started) simply has nothing to send.
+second. A configured log that does not exist is an error, not "nothing to send": either
+the kiosk has never started, or it writes another file (a relative path resolved from
+another working directory), and then nothing would ever reach the office.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.exitlog import decode_row
-from sync.errors import SyncError
+from sync.errors import ExitLogMissing, SyncError
 
 
 class Outbox:
@@ -20,10 +22,13 @@ class Outbox:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
 
-    def _open(self) -> sqlite3.Connection | None:
+    def _open(self) -> sqlite3.Connection:
         if self._conn is None:
             if not self.path.exists():
-                return None
+                raise ExitLogMissing(
+                    f"出口日志不存在：{self.path}（信息亭未启动，或它写的是另一个文件：检查 [store] exit_log）\n"
+                    f"exit log not found: {self.path} (the kiosk has not started, or it writes another file: "
+                    "check [store] exit_log)")
             conn = sqlite3.connect(str(self.path), timeout=1.0, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA query_only=ON")
             conn.row_factory = sqlite3.Row
@@ -37,8 +42,6 @@ class Outbox:
 
     def last_seq(self) -> int:
         conn = self._open()
-        if conn is None:
-            return 0
         try:
             return int(conn.execute("select coalesce(max(seq), 0) from exit_log").fetchone()[0])
         except sqlite3.OperationalError as exc:
@@ -49,8 +52,6 @@ class Outbox:
     def rows(self, after_seq: int, limit: int) -> list[dict[str, Any]]:
         """Rows after ``after_seq`` decoded exactly as kiosk/exitlog.py hashed them."""
         conn = self._open()
-        if conn is None:
-            return []
         try:
             found = conn.execute("select * from exit_log where seq > ? order by seq limit ?", (after_seq, limit)).fetchall()
         except sqlite3.DatabaseError as exc:

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain.chain import CHAIN_FIELDS, first_break, row_hash
-from domain.exitrow import CONSUMING_KINDS, FIELD, ROW_FIELDS, ROW_NAMES, EntryKind, ExitRow, LogEntry, consumes_slip, kind_label
+from domain.exitrow import (
+    CONSUMING_KINDS,
+    FIELD,
+    MAX_DETAIL_JSON,
+    ROW_FIELDS,
+    ROW_NAMES,
+    BadTime,
+    EntryKind,
+    ExitRow,
+    LogEntry,
+    consumes_slip,
+    kind_label,
+    parse_at,
+    row_problems,
+)
 from kiosk.exitlog import ExitLog
 from tests.factories import NOW
 
@@ -85,3 +99,34 @@ def test_a_row_without_a_slip_consumes_nothing():
     row = ExitRow(1, "e", "north", "release", NOW.isoformat(), True)
     assert not row.consumes_slip and replace(row, slip_id="S1").consumes_slip
     assert FIELD["gate_id"].max_length == 6
+
+
+# ------------------------------------------------------------------ what a row may say (row_problems)
+
+
+def _gate_row(**changes):
+    entry = LogEntry(EntryKind.RELEASE, datetime(2026, 11, 30, 20, 0, tzinfo=UTC), guard_id="g1", slip_id="S000000001")
+    row = ExitRow.of_entry(entry, event_id="e1", gate_id="north", seq=7, clock_synced=True, prev_hash="0" * 64).to_dict()
+    return {**row, **changes}
+
+
+def test_a_row_as_the_gate_writes_it_has_no_problems():
+    now = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+    assert row_problems(_gate_row(), earliest=now - timedelta(days=1), latest=now + timedelta(days=1)) == []
+
+
+def test_parse_at_takes_an_iso_instant_with_its_offset_and_nothing_else():
+    assert parse_at("2026-11-29T14:03:07+08:00").utcoffset().total_seconds() == 8 * 3600
+    for bad in ("garbage", "", "2026-11-29", "2026-11-29T14:03:07", "9999-12-31T23:59:59-14:00",
+                "0001-01-01T00:00:00+14:00", "2026-11-29T14:03:07+08:00" + " " * 20, None, 1732860187):
+        with pytest.raises(BadTime):
+            parse_at(bad)
+
+
+def test_row_problems_name_the_seq_and_field_in_both_languages():
+    now = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+    assert [(p.seq, p.field) for p in row_problems(_gate_row(at="2026-12-05T00:00:00+00:00"), latest=now)] == [(7, "at")]
+    assert [(p.seq, p.field) for p in row_problems(_gate_row(at="2026-11-01T00:00:00+00:00"), earliest=now)] == [(7, "at")]
+    found = row_problems(_gate_row(card_uid="04\x1bA1", reasons=["ok", "bad\u0085"], detail={"x": "y" * MAX_DETAIL_JSON}))
+    assert [p.field for p in found] == ["card_uid", "reasons", "detail"]
+    assert all(p.zh and p.en and p.zh != p.en for p in found)

@@ -54,6 +54,16 @@ def test_fields_that_cannot_fit_are_refused_at_the_office():
         tok.sign(claims(valid_until=START), KEY)
 
 
+def test_a_revoked_key_is_refused_even_when_its_public_key_is_at_hand():
+    text = tok.sign(claims(), KEY)
+    raw = tok.public_raw(KEY)
+    kid = tok.key_id_of(raw)
+    assert tok.verify(text, {kid: raw}).ok
+    verdict = tok.verify(text, {kid: raw}, revoked={kid})
+    assert verdict.reason is Reason.SLIP_KEY_REVOKED and kid in verdict.detail
+    assert tok.verify(text, {kid: raw}, revoked={"00000000"}).ok       # another key's revocation changes nothing
+
+
 def test_unknown_key_wrong_key_and_resigned_tokens_are_refused():
     text = tok.sign(claims(), KEY)
     assert tok.verify(text, {}).reason is Reason.SLIP_UNKNOWN_KEY

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -24,7 +25,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--screenshots", metavar="DIR", help="where headless PNGs go (default var/screenshots)")
     p.add_argument("--size", metavar="WxH", help="screen size for headless runs (default: display.width x height)")
     p.add_argument("--data-dir", metavar="DIR", help="demo data directory (default var/demo, or a temp dir)")
+    p.add_argument("--mock-pins", action="store_true",
+                   help="test bench only: gpiozero's mock pins instead of [gpio] pin_factory, the rest of the config "
+                   "as it is (acceptance tests of a real config on a machine without the gate's GPIO); "
+                   "the relay is never driven")
     p.set_defaults(func=cmd_kiosk)
+    d = sub.add_parser(
+        "display-check", help="installer's check: can pygame's SDL draw on a Pi without a desktop (KMSDRM)?",
+        description="Print pygame's SDL library, its version and video drivers; exit 1 if it has no KMSDRM "
+        "driver, which a Raspberry Pi without a desktop needs (pygame-ce's wheels have it).")
+    d.set_defaults(func=cmd_display_check)
 
 
 def _size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
@@ -56,15 +66,25 @@ def _data_dir(arg: str | None) -> Path:
 def cmd_kiosk(args: argparse.Namespace) -> int:
     from domain.errors import ConfigError
     from domain.settings import load
-    from kiosk.app import has_display
+    from kiosk.app import has_display, refuse_stand_ins
     from kiosk.config import KioskConfig
 
     cfg = load(KioskConfig, args.config)
+    if not args.demo:
+        refuse_stand_ins(cfg, args.config)
+    if args.mock_pins:
+        # Asked for on the command line of this one run, never by the installed config (which
+        # refuse_stand_ins has just checked), and said out loud: such a gate never opens.
+        print(f"gatepass kiosk: --mock-pins: 测试台模式，GPIO 使用模拟引脚，闸门不会打开（配置为 {cfg.gpio.pin_factory}）\n"
+              f"gatepass kiosk: --mock-pins: test bench, mock GPIO pins instead of {cfg.gpio.pin_factory!r}; "
+              "the gate will not open", file=sys.stderr)
+        cfg = replace(cfg, gpio=replace(cfg.gpio, pin_factory="mock"))
     headless = args.headless or (args.demo and not args.window and not has_display())
     if args.script and not headless:
         raise ConfigError("--script plays only headless: add --headless")
-    if headless and not args.demo:
-        raise ConfigError("headless scripted runs use demo data: add --demo")
+    if headless and not args.demo and not args.script:
+        raise ConfigError("a headless run without --demo plays a --script on the configured devices and replica: "
+                          "add --script FILE, or --demo for the built-in walk on demo data")
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -76,7 +96,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     size = _size(args.size, (cfg.display.width, cfg.display.height))
     if headless:
         shots = Path(args.screenshots or "var/screenshots")
-        return run_headless(cfg, _data_dir(args.data_dir), Path(args.script) if args.script else None, shots, size)
+        return run_headless(cfg, _data_dir(args.data_dir) if args.demo else None,
+                            Path(args.script) if args.script else None, shots, size)
     from kiosk.ui.loop import DisplayError
 
     try:
@@ -90,3 +111,16 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         shots = Path(args.screenshots or "var/screenshots")
         return run_headless(cfg, _data_dir(args.data_dir), None, shots, size)
+
+
+def cmd_display_check(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from kiosk.ui.sdl import refusal, sdl_info
+
+    info = sdl_info()
+    print(f"SDL {info.version}: {info.library}\nvideo drivers: {', '.join(info.drivers)}")
+    if not info.has_kmsdrm:
+        print(refusal(info), file=sys.stderr)
+        return 1
+    print("KMSDRM: 可以在无桌面的树莓派上显示\nKMSDRM: can draw on a Raspberry Pi without a desktop")
+    return 0

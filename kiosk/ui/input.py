@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pygame
 
 from kiosk.core.events import Action, Press
+from kiosk.ui.rotate import Rotation
 from kiosk.ui.widgets import Hit, Page
 
 SETTLE_S = 0.35          # ignore taps this long after the scene changed
@@ -45,8 +46,12 @@ def hit_test(hits: Sequence[Hit], pos: tuple[int, int]) -> Press | Page | None:
 
 
 class InputTranslator:
-    def __init__(self, size: tuple[int, int], demo_keys: DemoKeys | None = None) -> None:
+    """``size`` is the panel's; with a ``rotation`` (display.rotate), taps are turned back onto
+    the upright canvas the frame's hits were drawn on."""
+
+    def __init__(self, size: tuple[int, int], demo_keys: DemoKeys | None = None, rotation: Rotation | None = None) -> None:
         self.size = size
+        self.rotation = rotation or Rotation(0, size)
         self.demo_keys = demo_keys or {}
         self.settled_at = 0.0
 
@@ -57,10 +62,9 @@ class InputTranslator:
         if ev.type == pygame.QUIT:
             return Quit()
         if ev.type == pygame.MOUSEBUTTONDOWN and ev.button == 1 and not getattr(ev, "touch", False):
-            return self._tap(ev.pos, hits, now_s)
+            return self._tap(self.rotation.to_logical(ev.pos), hits, now_s)
         if ev.type == pygame.FINGERDOWN:
-            pos = (int(ev.x * self.size[0]), int(ev.y * self.size[1]))
-            return self._tap(pos, hits, now_s)
+            return self._tap(self.rotation.finger(ev.x, ev.y), hits, now_s)
         if ev.type == pygame.KEYDOWN:
             if ev.key in self.demo_keys:
                 self.demo_keys[ev.key][1]()

@@ -14,22 +14,19 @@ from typing import Any
 
 import pygame
 
-from domain.errors import GatepassError
 from kiosk.core.events import Fault, FaultKind, FaultSource
 from kiosk.core.flow import Scene
 from kiosk.fonts import find_cjk_font
 from kiosk.shell.sdnotify import Notifier
 from kiosk.ui.input import InputTranslator, Quit
 from kiosk.ui.render import Renderer
+from kiosk.ui.rotate import Rotation
+from kiosk.ui.sdl import DisplayError
 from kiosk.ui.session import Session, StatusBoard
 from kiosk.ui.text import Typesetter
 from kiosk.ui.widgets import PhotoCache
 
 log = logging.getLogger("gatepass.kiosk")
-
-
-class DisplayError(GatepassError):
-    """No screen could be opened with the requested video driver."""
 
 
 def make_session(kiosk: Any, size: tuple[int, int], legend: tuple[tuple[str, str], ...] = ()) -> Session:
@@ -67,14 +64,16 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
              legend: tuple[tuple[str, str], ...]) -> int:
     cfg = kiosk.cfg
     screen = open_display(cfg.display.width, cfg.display.height, fullscreen)
-    size = screen.get_size()
-    session = make_session(kiosk, size, legend)
-    translator = InputTranslator(size, legend_keys)
+    rotation = Rotation(cfg.display.rotate, screen.get_size())
+    canvas = rotation.canvas(screen)            # the screen itself unless the panel is mounted turned
+    session = make_session(kiosk, rotation.logical, legend)
+    translator = InputTranslator(screen.get_size(), legend_keys, rotation)
     notifier = Notifier.from_environment()
     notifier.ready()
     period = 1.0 / max(1, cfg.display.fps)
     last_scene = session.scene
     starving = False
+    notifier.status(f"screen: {last_scene.value}")     # `systemctl status` shows what the guard sees
     try:
         while True:
             started = time.monotonic()
@@ -91,15 +90,17 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
                 if session.scene is not last_scene:
                     last_scene = session.scene
                     translator.scene_changed(time.monotonic())
-                session.draw(screen, now)
+                    notifier.status(f"screen: {last_scene.value}")
+                session.draw(canvas, now)
                 frame_ok = True
             except Exception as exc:          # keep the loop alive, gate closed
                 log.exception("frame failed")
                 if kiosk.controller.state.scene is not Scene.OUT_OF_SERVICE:
                     kiosk.controller.dispatch(Fault(FaultSource.KIOSK, FaultKind.EXCEPTION, f"{type(exc).__name__}: {exc}"), now)
-                fallback(screen, session, f"{type(exc).__name__}: {exc}")
+                fallback(canvas, session, f"{type(exc).__name__}: {exc}")
                 session.painted = True
             if session.painted:
+                rotation.present(canvas, screen)
                 pygame.display.flip()
             # Feed the watchdog only for a frame that worked in a state with a way back:
             # a frame that keeps failing, or a fault only a restart clears, starves it and

@@ -7,7 +7,8 @@ from typing import Any, TextIO
 
 import pygame
 
-from kiosk.app import OffsetClock, RealClock, SimClock, assemble, build_demo_data, demo_config
+from domain.clock import EstateTime
+from kiosk.app import OffsetClock, SimClock, assemble, build_demo_data, demo_config
 from kiosk.config import KioskConfig
 
 
@@ -21,7 +22,9 @@ def _legend(demo: Any) -> tuple[list[Any], tuple[tuple[str, str], ...]]:
 
 def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscreen: bool) -> int:
     from kiosk.ui.loop import keymap, run_live
+    from kiosk.ui.sdl import require_kmsdrm
 
+    require_kmsdrm()          # before any device opens: a screen that cannot be drawn is no gate
     demo = None
     if demo_mode:
         assert data_dir is not None
@@ -29,7 +32,7 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
         cfg = demo_config(cfg, data_dir)
     kiosk = assemble(cfg, demo=demo)
     try:
-        clock: Any = OffsetClock(demo.now) if demo is not None else RealClock(cfg.gate.timezone)
+        clock: Any = OffsetClock(demo.now) if demo is not None else EstateTime.of(cfg.gate.timezone)
         pygame.display.init()
         keys: dict[int, Any] = {}
         legend: tuple[tuple[str, str], ...] = ()
@@ -42,24 +45,38 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
         pygame.quit()
 
 
-def run_headless(cfg: KioskConfig, data_dir: Path, script: Path | None, shots: Path,
+def run_headless(cfg: KioskConfig, data_dir: Path | None, script: Path | None, shots: Path,
                  size: tuple[int, int], out: TextIO | None = None) -> int:
-    """Build demo data, play the script on a simulated clock, write PNGs, print the exit log."""
+    """Play the script headless, write a PNG of every scene, print the exit log.
+
+    With ``data_dir`` (--demo): a fresh demo estate there, the drivers' stand-ins, a
+    simulated clock. Without: the config's own replica, exit log and devices, the status
+    files the sync daemon shares, and real time, as the gate runs them.
+    """
     from kiosk.ui.loop import make_session
     from kiosk.ui.script import DEFAULT_SCRIPT, ScriptRunner, load_script
 
     out = out or sys.stdout
     steps = load_script(script or DEFAULT_SCRIPT)
-    demo = build_demo_data(data_dir)
-    cfg = demo_config(cfg, data_dir)
-    kiosk = assemble(cfg, demo=demo, monitor_thread=False)
+    demo = None
+    if data_dir is not None:
+        demo = build_demo_data(data_dir)
+        cfg = demo_config(cfg, data_dir)
+    kiosk = assemble(cfg, demo=demo, monitor_thread=demo is None)
     try:
         pygame.display.init()
         surface = pygame.Surface(size)
-        _, legend = _legend(demo)
+        legend: tuple[tuple[str, str], ...] = ()
+        if demo is not None:
+            _, legend = _legend(demo)
+            clock: Any = SimClock(demo.now)
+            print(f"gatepass kiosk (headless demo): gate {cfg.gate.id}, data in {data_dir}, {size[0]}x{size[1]}", file=out)
+        else:
+            clock = EstateTime.of(cfg.gate.timezone)
+            print(f"gatepass kiosk (headless): gate {cfg.gate.id}, replica {cfg.store.replica}, "
+                  f"exit log {cfg.store.exit_log}, {size[0]}x{size[1]}", file=out, flush=True)
         session = make_session(kiosk, size, legend)
-        print(f"gatepass kiosk (headless demo): gate {cfg.gate.id}, data in {data_dir}, {size[0]}x{size[1]}", file=out)
-        runner = ScriptRunner(session, kiosk, SimClock(demo.now), surface, shots, out)
+        runner = ScriptRunner(session, kiosk, clock, surface, shots, out)
         return runner.run(steps)
     finally:
         kiosk.close()

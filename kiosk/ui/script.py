@@ -1,4 +1,11 @@
-"""Headless scripted walk: play a list of steps against demo data, screenshot each scene.
+"""Headless scripted walk: play a list of steps, screenshot each scene.
+
+Two ways to run it. With --demo the steps drive demo data and the drivers' stand-ins on
+a simulated clock (a whole shift in a second). Without --demo the kiosk runs on its
+configured devices and replica in real time (an acceptance test of a real gate's
+assembly): cards come from the real reader and slips from the real camera, and the
+script waits for what they do with "until"; "card" and "slip" steps are refused there,
+since nothing but the device can present them.
 
 A script is a JSON list (or a TOML file with a `steps` array of tables). Steps:
 
@@ -9,7 +16,9 @@ A script is a JSON list (or a TOML file with a `steps` array of tables). Steps:
     {"press": "toggle_item", "value": "0"}   a press straight into the core
     {"tap": "all_match"}         tap the on-screen button with that action (hit-tested)
     {"page": 1}                  next page of a long checklist (-1: previous)
-    {"wait": 9}                  let 9 simulated seconds pass, ticking
+    {"wait": 9}                  let 9 seconds pass, ticking (simulated, or real without --demo)
+    {"until": "released", "timeout": 30}   wait until the screen shows that scene (a Scene
+                                 value); the walk fails (exit 2) if it has not within timeout s
     {"fault": "store: disk I/O error"} / {"recover": "store"}   a fault of that source; add
                                  "kind": "disk_full" (a FaultKind) for other than the source's usual
     {"health": "reader", "online": false, "detail": "unplugged"}
@@ -23,15 +32,17 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any, TextIO
 
 import pygame
 
-from domain.errors import ConfigError
+from domain.errors import ConfigError, GatepassError
 from drivers.events import DeviceHealth
 from kiosk.core.events import Action, Fault, FaultKind, FaultSource, Press, Recovered
+from kiosk.core.flow import Scene
 from kiosk.shell.controller import describe_row
 from kiosk.ui.input import hit_test
 from kiosk.ui.session import Session
@@ -60,13 +71,21 @@ def load_script(path: Path) -> list[dict[str, Any]]:
     return data
 
 
+class ScriptFailed(GatepassError):
+    """An "until" step whose scene did not come in time: the walk stops, the command fails."""
+
+
 class ScriptRunner:
+    """Plays steps; ``clock`` is a SimClock (demo: time moves when told) or a real clock
+    (no ``advance``: time passes by waiting, while the real devices' events are handled)."""
+
     def __init__(self, session: Session, kiosk: Any, clock: Any, surface: pygame.Surface,
                  shots: Path | None, out: TextIO | None = None) -> None:
         self.s = session
         self.k = kiosk
         self.demo = kiosk.demo
         self.clock = clock
+        self.live = not hasattr(clock, "advance")
         self.surface = surface
         self.shots = shots
         self.out = out or sys.stdout
@@ -81,6 +100,8 @@ class ScriptRunner:
     # ----------------------------------------------------------- lookups
 
     def _badge(self, who: str) -> tuple[str, str] | None:
+        if self.demo is None:
+            return None
         guards = self.demo.guards
         plain = [g for g in guards if g[2] != "supervisor"]
         pick = {"guard": plain[0] if plain else None, "guard2": plain[1] if len(plain) > 1 else None,
@@ -101,7 +122,7 @@ class ScriptRunner:
 
     def frame(self) -> None:
         now = self.clock.now()
-        self.s.update(now, force_tick=True)
+        self.s.update(now, force_tick=not self.live)
         before = self.scenes[-1] if self.scenes else None
         f = self.s.draw(self.surface, now)
         for o in (f.overflows if self.s.painted else ()):
@@ -114,11 +135,19 @@ class ScriptRunner:
         if self.shots is None:
             return
         self.n += 1
-        pygame.image.save(self.surface, str(self.shots / f"{self.n:02d}_{name}.png"))
+        # Written whole, then renamed: whoever watches the folder (a test driving the real
+        # devices) never opens half a picture.
+        final = self.shots / f"{self.n:02d}_{name}.png"
+        part = self.shots / f".{final.name}"
+        pygame.image.save(self.surface, str(part))
+        part.replace(final)
 
     def step(self, st: dict[str, Any]) -> None:
         c = self.k.controller
         now = self.clock.now()
+        if self.live and ("card" in st or "badge" in st or "slip" in st):
+            raise ConfigError(f"script: {st!r}: the reader and camera are real here (no --demo): present the card "
+                              "or slip to the device, and wait for its effect with {\"until\": SCENE}")
         if "card" in st or "badge" in st:
             reader = self.k.devices.reader           # the drivers' fake reader: tap = lay down, take away
             reader.present(self._uid(str(st.get("card", st.get("badge")))))
@@ -141,11 +170,9 @@ class ScriptRunner:
         elif "page" in st:
             self.s.press(Page(int(st["page"])), now)
         elif "wait" in st:
-            left = float(st["wait"])
-            while left > 0:
-                self.clock.advance(min(0.5, left))
-                left -= 0.5
-                self.s.update(self.clock.now(), force_tick=True)
+            self._pass(float(st["wait"]))
+        elif "until" in st:
+            self._until(self._scene(str(st["until"])), float(st.get("timeout", 30.0)))
         elif "fault" in st:
             source, _, message = str(st["fault"]).partition(":")
             src = self._source(source.strip())
@@ -163,8 +190,39 @@ class ScriptRunner:
             return
         else:
             raise ConfigError(f"script: unknown step {st!r}")
-        self.clock.advance(float(st.get("after", 1.0)))
+        self._pass(float(st.get("after", 0.0 if self.live else 1.0)))
         self.frame()
+
+    def _pass(self, seconds: float) -> None:
+        """Let time pass, ticking: the simulated clock in steps, or real time handling device events."""
+        if not self.live:
+            left = seconds
+            while left > 0:
+                self.clock.advance(min(0.5, left))
+                left -= 0.5
+                self.s.update(self.clock.now(), force_tick=True)
+            return
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.k.controller.wait(min(0.1, left))
+            self.frame()
+
+    def _until(self, scene: Scene, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        simulated = 0.0
+        while self.s.scene is not scene:
+            if time.monotonic() > deadline or simulated > timeout:
+                raise ScriptFailed(f"script: the screen is {self.s.scene.value}, not {scene.value}, after {timeout:g} s "
+                                   f"(scenes so far: {', '.join(self.scenes)})")
+            self._pass(0.1)
+            simulated += 0.0 if self.live else 0.1
+
+    @staticmethod
+    def _scene(text: str) -> Scene:
+        try:
+            return Scene(text)
+        except ValueError:
+            raise ConfigError(f"script: no scene {text!r} (known: {', '.join(s.value for s in Scene)})") from None
 
     @staticmethod
     def _source(text: str) -> FaultSource:

@@ -67,8 +67,10 @@ def add_staff(conn: Connection, estate: str, username: str, name: str, password:
 
 
 def check_password(conn: Connection, estate: str, username: str, password: str) -> dict[str, Any] | None:
-    """The active staff member of this estate with that password, or None (in about constant time)."""
-    row = conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
+    """The active staff member of this estate with that password, or None (in about constant time).
+    A username no account could have (NUL, too long) is not looked up: PostgreSQL refuses NUL in text."""
+    row = (conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
+           if USERNAME.match(username) else None)
     ok = check_pin(password, row["password_hash"] if row else _DUMMY_HASH)
     if row is None or not ok or not row["active"] or row["estate"] != estate:
         return None
@@ -108,11 +110,17 @@ def csrf_token(secret: bytes, nonce: str) -> str:
     return _sign(secret, "csrf", nonce)
 
 
+def same_token(sent: str, expected: str) -> bool:
+    """A token from a request against the one expected, in constant time; any text may be sent
+    (compare_digest refuses non-ASCII str, so both are compared as UTF-8 bytes)."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 def read_session(conn: Connection, secret: bytes, estate: str, cookie: str | None,
                  now: float) -> Session | None:
     """The session a cookie carries, if its signature holds, it has not expired or been voided,
     and its staff member is still active in this estate."""
-    if not cookie or "." not in cookie:
+    if not cookie or "." not in cookie or not cookie.isascii():     # a browser's cookie is ASCII; anything else is forged
         return None
     payload, _, sig = cookie.partition(".")
     if not hmac.compare_digest(sig, _sign(secret, "session", payload)):

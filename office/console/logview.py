@@ -24,6 +24,28 @@ MAX_ROWS = 2000
 MAX_DAYS = 92
 
 
+#: The days a page may show: a date beyond them (9999-12-31, 0001-01-01) is refused with a message,
+#: as the calendar has no day after the last one to search up to.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+OUT_OF_RANGE = f"日期超出范围({FIRST_DAY.isoformat()} 至 {LAST_DAY.isoformat()})/ Date out of range ({FIRST_DAY} to {LAST_DAY})"
+BAD_DATE = "日期格式应为 2026-11-29 / Dates look like 2026-11-29"
+
+
+class BadDay(ValueError):
+    """A date in a query string that no page can show; the message says why, in both languages."""
+
+
+def read_day(text: str) -> date:
+    """A date typed into a query string, ``2026-11-29``; BadDay when it is none or out of range."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadDay(BAD_DATE) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadDay(OUT_OF_RANGE)
+    return day
+
+
 def today(c: Console) -> date:
     """The estate's date now, by the console's clock (not the machine's zone, not UTC)."""
     return c.time.today()
@@ -53,10 +75,10 @@ class Filters:
         self.error = ""
         t = today(c)
         try:
-            self.first = date.fromisoformat(q.get("from") or t.isoformat())
-            self.last = date.fromisoformat(q.get("to") or q.get("from") or t.isoformat())
-        except ValueError:
-            self.error = "日期格式应为 2026-11-29 / Dates look like 2026-11-29"
+            self.first = read_day(q.get("from") or t.isoformat())
+            self.last = read_day(q.get("to") or q.get("from") or t.isoformat())
+        except BadDay as exc:
+            self.error = str(exc)
             self.first = self.last = t
         if self.last < self.first:
             self.first, self.last = self.last, self.first
@@ -134,7 +156,7 @@ def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], gua
         zh, en = kind_label(r["kind"])
         guard = guards.get(r["guard_id"], "")
         body.append(tag("tr", join([
-            tag("td", join([esc(c.local(r["at"])[11:] if one_day else c.local(r["at"])), "" if r["clock_synced"] else
+            tag("td", join([esc(c.local_time(r["at"]) if one_day else c.local(r["at"], required=True)), "" if r["clock_synced"] else
                             tag("div", "时钟未校准 clock not synced", class_="note")]), class_="time"),
             tag("td", gate_label(r["gate_id"], gates)),
             tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
@@ -185,14 +207,17 @@ def add_log_routes(router: Any, c: Console) -> None:
     @guarded
     def yesterday(request: Request) -> Response:
         s = c.require(request)
+        asked, error = request.query_params.get("day", ""), ""
         try:
-            day = date.fromisoformat(request.query_params.get("day", ""))
-        except ValueError:
-            day = today(c) - timedelta(days=1)
+            day = read_day(asked)
+        except BadDay as exc:
+            day, error = today(c) - timedelta(days=1), str(exc) if asked else ""
         with c.engine.connect() as conn:
             rows = log_rows(conn, c.cfg.estate, day, day, zone=c.zone)
         gates, _guards, _permits = names(c, rows)
-        return c.html("昨日汇总", "Yesterday's summary", summary_body(c, day, rows, gates), s, "yesterday")
+        body = summary_body(c, day, rows, gates)
+        return c.html("昨日汇总", "Yesterday's summary", join([tag("div", error, class_="error"), body]) if error else body,
+                      s, "yesterday")
 
 
 def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[str, str]) -> Safe:
@@ -215,7 +240,7 @@ def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[
         cells.append(tag("td", str(total), class_="num"))
         body.append(tag("tr", join(cells), style="font-weight:600" if gid == "__all__" else None))
     released = [r for r in rows if consumes_slip(r["kind"]) and r["slip_id"]]
-    slips = join(tag("tr", join([tag("td", c.local(r["at"]), class_="time"), tag("td", r["gate_id"]),
+    slips = join(tag("tr", join([tag("td", c.local(r["at"], required=True), class_="time"), tag("td", r["gate_id"]),
                                  tag("td", tag("code", r["slip_id"])),
                                  tag("td", tag("span", bi(*kind_label(r["kind"])), class_=f"badge k-{r['kind']}")),
                                  tag("td", "☐")]), class_=r["kind"]) for r in released)

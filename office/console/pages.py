@@ -27,6 +27,13 @@ SLIP_DAYS = 14
 KIND_ZH = {k.value: k.label_zh for k in SlipKind}
 
 
+def use_text(use: Any) -> str:
+    """One use of a slip as a flag's detail records it, ``north 2026-11-29 14:03:07`` (the gate's own text)."""
+    if not isinstance(use, dict):
+        return str(use)[:60]
+    return f"{str(use.get('gate_id', ''))[:6]} {str(use.get('at', ''))[:19].replace('T', ' ')}"
+
+
 def flag_what(f: dict[str, Any]) -> Safe:
     """What happened, in words a clerk can act on: the kind's meaning, then the specifics."""
     title_zh, title_en, zh, en = flag_label(f["kind"])
@@ -41,12 +48,10 @@ def flag_what(f: dict[str, Any]) -> Safe:
         facts_zh.append(f"放行条 {f['slip_id']}")
         facts_en.append(f"slip {f['slip_id']}")
     uses = f["detail"].get("uses") if isinstance(f["detail"], dict) else None
+    uses = uses if isinstance(uses, list) else None
     if uses:
-        facts_zh.append("使用记录:" + ";".join(f"{u.get('gate_id')} {u.get('at', '')[:19].replace('T', ' ')}"
-                                                for u in uses))
-    if uses:
-        facts_en.append("used at " + "; ".join(f"{u.get('gate_id')} {u.get('at', '')[:19].replace('T', ' ')}"
-                                               for u in uses))
+        facts_zh.append("使用记录:" + ";".join(use_text(u) for u in uses))
+        facts_en.append("used at " + "; ".join(use_text(u) for u in uses))
     return join([tag("div", bi(title_zh, title_en), style="font-weight:600"),
                  tag("div", bi(",".join(facts_zh), ", ".join(facts_en))) if facts_zh else "",
                  tag("div", bi(zh, en)),
@@ -94,7 +99,7 @@ def add_pages(router: Any, c: Console) -> None:
 
         def run() -> bool:
             with c.engine.begin() as conn:
-                ok = resolve_flag(conn, c.cfg.estate, flag_id)
+                ok = resolve_flag(conn, c.cfg.estate, flag_id, clock=c.clock)
                 if ok:
                     auth.audit(conn, c.cfg.estate, s.username, "resolve_flag", str(flag_id), clock=c.clock)
                 return ok
@@ -149,7 +154,7 @@ def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
     if not gates:
         return tag("div", bi("尚无岗亭(用 gatepass office add-gate 添加)", "No gates yet (gatepass office add-gate)"),
                    class_="empty")
-    now = datetime.now(UTC)
+    now = c.clock.now().astimezone(UTC)
     head = tag("tr", join(tag("th", bi(zh, en), class_=cls) for zh, en, cls in (
         ("岗亭", "Gate", None), ("最后联系", "Last heard", None), ("已收记录", "Rows received", "num"),
         ("待发送", "Outbox", "num"), ("时钟偏差", "Clock offset", "num"), ("读卡器", "Card reader", None),
@@ -214,7 +219,7 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
                                                .order_by(sl.c.slip_id.desc()).limit(500)).mappings()]
         used: dict[str, list[str]] = {}
         for r in conn.execute(select(cs.c.slip_id, cs.c.gate_id, cs.c.at).where(cs.c.estate == c.cfg.estate)):
-            used.setdefault(r.slip_id, []).append(f"{r.gate_id} {c.local(r.at)}")
+            used.setdefault(r.slip_id, []).append(f"{r.gate_id} {c.local(r.at, required=True)}")
         items: dict[str, list[str]] = {}
         ids = [x["slip_id"] for x in slips]
         it = schema.slip_items

@@ -42,3 +42,12 @@ console_audit = Table(
     Index("console_audit_by_estate_at", "estate", "at"),
 )
 
+
+#: Wrong console passwords per username, counted before the password is hashed (office/console/lockout.py);
+#: in the database, so every office process and a restart see the same count. Made by revision 0004.
+sign_in_failures = Table(
+    "sign_in_failures", metadata,
+    Column("username", String(64), primary_key=True),     # as typed (lowercased), or a digest of odd input
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_at", String(40), nullable=False),        # UTC ISO of the last counted try
+)

@@ -6,10 +6,8 @@ without it or from another origin. The gate API under /api/v1 is not touched.
 """
 from __future__ import annotations
 
-import hmac
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -23,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.clock import Clock, EstateTime
 from office import schema
 from office.config import OfficeConfig
-from office.console import auth
+from office.console import auth, lockout
 from office.console.html import bi, join, page, tag
 
 PREFIX = "/console"
@@ -35,8 +33,12 @@ HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
-#: Wrong passwords per username before sign-in is refused for LOCK_SECONDS.
-MAX_FAILURES, LOCK_SECONDS = 5, 300
+#: What a page shows for a stored time it cannot read, followed by the stored text.
+UNREADABLE = "无法识别的时间 unreadable time"
+#: Wrong passwords per username before sign-in is refused for LOCK_SECONDS (office/console/lockout.py).
+MAX_FAILURES, LOCK_SECONDS = lockout.MAX_FAILURES, lockout.LOCK_SECONDS
+LOCKED = bi(f"账号已锁定:密码错误次数过多,请{LOCK_SECONDS // 60}分钟后再试。",
+            f"Locked: too many wrong passwords; try again in {LOCK_SECONDS // 60} minutes.")
 
 
 class Denied(Exception):
@@ -56,7 +58,6 @@ class Console:
     secret: bytes
     time: EstateTime
     estate_name: str = ""
-    failures: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -102,7 +103,7 @@ class Console:
         if len(body) > 16 * 1024:
             raise Denied(Response("form too large", 413))
         data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-        if session is not None and not hmac.compare_digest(data.get("csrf", ""), session.csrf):
+        if session is not None and not auth.same_token(data.get("csrf", ""), session.csrf):
             raise Denied(self.forbidden())
         return data
 
@@ -127,14 +128,20 @@ class Console:
         return HTMLResponse(page(title_zh, title_en, body, session, active, self.estate_name, open_flags), status,
                             headers=HEADERS)
 
-    def local(self, iso: str | None) -> str:
-        """An ISO instant as the estate's wall-clock time, ``2026-11-29 14:03:07``."""
-        if not iso:
+    def local(self, iso: str | None, *, required: bool = False) -> str:
+        """An ISO instant as the estate's wall-clock time, ``2026-11-29 14:03:07``; empty when there is none
+        (unless ``required``), and said to be unreadable when it is no instant (a bad value already stored)."""
+        if not iso and not required:
             return ""
         try:
-            return self.time.local(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            return iso
+            return self.time.local(datetime.fromisoformat(str(iso))).strftime("%Y-%m-%d %H:%M:%S")
+        except (ValueError, TypeError, OverflowError):
+            return f"{UNREADABLE} {str(iso)[:40]!r}"
+
+    def local_time(self, iso: str | None) -> str:
+        """Only the wall-clock time of day, ``14:03:07`` (a page of one day's rows); unreadable as in `local`."""
+        text = self.local(iso, required=True)
+        return text if text.startswith(UNREADABLE) else text[11:]
 
 
 def make_console(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> Console:
@@ -202,26 +209,31 @@ def add_auth_routes(router: Any, c: Console) -> None:
     async def login(request: Request) -> Response:
         data = await c.form(request, None)
         username = data.get("username", "").strip().lower()
+        who = username if auth.USERNAME.match(username) else "?"       # what the audit trail records
         next_ = safe_next(data.get("next", ""))
-        now = time.monotonic()
-        recent = [t for t in c.failures.get(username, []) if now - t < LOCK_SECONDS]
-        if len(recent) >= MAX_FAILURES:
-            return login_form(c, next_, bi("密码错误次数过多,请5分钟后再试。",
-                                           "Too many wrong passwords; try again in 5 minutes."), 429)
+
+        def attempt() -> bool:
+            # Its own transaction, committed before any hashing: parallel tries see each other's count.
+            with c.engine.begin() as conn:
+                allowed = lockout.take_try(conn, username, c.clock)
+                if not allowed:
+                    auth.audit(conn, c.cfg.estate, who, "sign_in_locked", clock=c.clock)
+                return allowed
+
+        if not await run_in_threadpool(attempt):
+            return login_form(c, next_, LOCKED, 429)
 
         def check() -> dict[str, Any] | None:
             with c.engine.begin() as conn:
                 staff = auth.check_password(conn, c.cfg.estate, username, data.get("password", ""))
-                auth.audit(conn, c.cfg.estate, username[:32], "sign_in" if staff else "sign_in_refused", clock=c.clock)
+                auth.audit(conn, c.cfg.estate, who, "sign_in" if staff else "sign_in_refused", clock=c.clock)
+                if staff:
+                    lockout.clear(conn, username)
                 return staff
 
         staff = await run_in_threadpool(check)
         if staff is None:
-            if len(c.failures) > 10_000:          # a spray of made-up usernames must not grow memory without end
-                c.failures = {u: ts for u, ts in c.failures.items() if ts and now - ts[-1] < LOCK_SECONDS}
-            c.failures[username] = recent + [now]
             return login_form(c, next_, bi("用户名或密码错误", "Wrong username or password"), 401)
-        c.failures.pop(username, None)
         response = RedirectResponse(next_, 303, headers=HEADERS)
         response.set_cookie(auth.COOKIE, auth.make_cookie(c.secret, staff["username"], c.timestamp()),
                             max_age=auth.SESSION_SECONDS,

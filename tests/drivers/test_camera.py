@@ -1,6 +1,7 @@
 """QR decoding and the camera scanner, on real images and a real video file."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import cv2
@@ -174,5 +175,84 @@ def test_an_app_handler_that_raises_does_not_end_the_camera(tmp_path):
     scanner.start()
     try:
         assert events.wait_for(lambda e: isinstance(e, SlipScanned)).text == SLIP_A
+    finally:
+        scanner.stop()
+
+
+# ---------------------------------------------------------------- online means frames arriving
+#
+# A FIFO in a folder source is a real file whose read blocks until someone writes to it:
+# cv2.imread waits on it the way cv2.VideoCapture.read waits on a CSI module that libcamera
+# opened and never feeds. Opening it for writing and closing it ends the wait (no image).
+
+
+class _Hang:
+    """A FIFO among a folder's images; release() lets a read blocked on it return empty."""
+
+    def __init__(self, path):
+        self.path = path
+        os.mkfifo(path)
+
+    def release(self):
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_NONBLOCK))   # ENXIO: nobody is waiting on it
+        except OSError:
+            pass
+
+
+def _health(events):
+    return [e for e in events.seen if isinstance(e, DeviceHealth)]
+
+
+def test_a_camera_that_opens_but_never_gives_a_frame_is_offline_with_the_reason_never_online(tmp_path):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    hang = _Hang(folder / "0001.png")
+    events = Events()
+    scanner = CameraScanner(CameraConfig(source=str(folder), frame_timeout_s=0.3), events)
+    scanner.start()
+    try:
+        first = events.wait_for(lambda e: isinstance(e, DeviceHealth))
+        assert not first.online and "opened but no frame in 0.3 s" in first.detail and str(folder) in first.detail
+        events.drain(settle=0.6)
+        assert [e.online for e in _health(events)] == [False] and not scanner.online
+    finally:
+        scanner._stop.set()
+        hang.release()
+        scanner.stop()
+
+
+def test_a_camera_is_online_from_its_first_frame_and_offline_when_frames_stop(tmp_path):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0001.png"), synth.slip_frame(SLIP_A))
+    hang = _Hang(folder / "0002.png")              # the second frame never comes
+    events = Events()
+    scanner = CameraScanner(CameraConfig(source=str(folder), frame_timeout_s=0.3), events)
+    scanner.start()
+    try:
+        up = events.wait_for(lambda e: isinstance(e, DeviceHealth))
+        assert up.online and "frames arriving" in up.detail
+        assert events.wait_for(lambda e: isinstance(e, SlipScanned)).text == SLIP_A
+        down = events.wait_for(lambda e: isinstance(e, DeviceHealth))
+        assert not down.online and "no frame for 0.3 s" in down.detail and not scanner.online
+    finally:
+        scanner._stop.set()
+        hang.release()
+        scanner.stop()
+
+
+def test_a_folder_of_unreadable_images_is_offline_saying_no_frame_came(tmp_path):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    (folder / "0001.png").write_bytes(b"not a picture")
+    events = Events()
+    scanner = CameraScanner(CameraConfig(source=str(folder), reopen_min_s=0.05, reopen_max_s=0.1), events)
+    scanner.start()
+    try:
+        lost = events.wait_for(lambda e: isinstance(e, DeviceHealth))
+        assert not lost.online and "opened but no frame" in lost.detail and "no readable image" in lost.detail
+        events.drain(settle=0.4)
+        assert not any(e.online for e in _health(events))
     finally:
         scanner.stop()

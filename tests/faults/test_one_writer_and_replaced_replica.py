@@ -45,7 +45,8 @@ def test_a_second_kiosk_on_the_same_exit_log_exits_non_zero_naming_the_file_and_
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text(f'[store]\nreplica = "{tmp_path}/replica.db"\nexit_log = "{path}"\n'
                    f'keys = "{tmp_path}/keys"\n[sync]\nstatus_file = "{tmp_path}/sync.json"\n'
-                   '[gpio]\npin_factory = "lgpio"\n')
+                   '[reader]\nport = "/dev/gatepass-reader-missing"\n[camera]\nsource = ""\n'
+                   '[gpio]\npin_factory = "lgpio"\n')    # real devices (none here): the lock is refused first
     env = dict(os.environ, SDL_VIDEODRIVER="dummy")
     run = subprocess.run([sys.executable, "-m", "kiosk.cli", "kiosk", "--config", str(cfg), "--window"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from domain.clock import Clock
+from domain.clock import Clock, SystemClock
 from domain.exitrow import EntryKind, LogEntry
 from domain.keyfiles import load_hmac_key, load_private, new_keys
 from domain.model import Approval, ApprovalRole, PermitKind, SlipItem, SlipKind
@@ -39,6 +39,7 @@ class OfficeServer:
         self.cfg = OfficeConfig(keys=str(keys), slips_dir=str(tmp / "slips"), timezone=zone,
                                 database=DatabaseConfig(db_url or f"sqlite:///{tmp / 'office.db'}"),
                                 server=replace(ServerConfig(), **server))
+        self.clock: Clock = clock or SystemClock()
         self.app, self.engine = build(self.cfg, clock)
         self.server = ThreadedServer(self.app)
         self.port, self.url = self.server.port, self.server.url
@@ -53,8 +54,9 @@ class OfficeServer:
     # ---------------------------------------------------------------- office-side helpers
 
     def add_gate(self, gate_id: str) -> str:
+        """Register a gate at the office's clock: rows it pushes are checked against that instant."""
         with self.engine.begin() as conn:
-            return add_gate(conn, "default", gate_id)
+            return add_gate(conn, "default", gate_id, clock=self.clock)
 
     def add_unit(self, unit_id: str = "3-2-1502") -> None:
         with self.engine.begin() as conn:
@@ -69,13 +71,17 @@ class OfficeServer:
                                 valid_from=kw.pop("valid_from", datetime.now(CST)), **kw)
 
     def issue_slip(self, unit_id: str = "3-2-1502") -> str:
+        return self.issued_slip(unit_id).slip_id
+
+    def issued_slip(self, unit_id: str = "3-2-1502") -> Any:
+        """Issue an approved owner's slip for today; return the IssuedSlip (id, token, QR files)."""
         now = datetime.now(CST)
         req = SlipRequest(kind=SlipKind.OWNER, unit_id=unit_id, applicant_name="张三", mover_name="张三",
                           items=[SlipItem("冰箱", 1, "180cm")], valid_from=now, valid_until=now + timedelta(days=1),
                           approvals=[Approval(ApprovalRole.HANDLER, "李"), Approval(ApprovalRole.BUTLER_HEAD, "王")])
         with self.engine.begin() as conn:
             return issue_slip(conn, "default", req, private=load_private(self.cfg.keys),
-                              hmac_key=load_hmac_key(self.cfg.keys), out_dir=self.cfg.slips_dir, now=now).slip_id
+                              hmac_key=load_hmac_key(self.cfg.keys), out_dir=self.cfg.slips_dir, now=now)
 
     def events(self, gate_id: str | None = None) -> list[dict[str, Any]]:
         e = schema.events

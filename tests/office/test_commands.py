@@ -115,9 +115,9 @@ def test_export_log_writes_csv_for_excel_and_json(site: Path) -> None:
     log.append(LogEntry(EntryKind.REFUSAL, ESTATE.now(), reasons=("slip.unpaid_fees",),
                         detail={"note": "欠费"}), clock_synced=True)
     with engine.begin() as conn:
-        add_gate(conn, "default", "north")
+        add_gate(conn, "default", "north", clock=ESTATE.clock)
         gate = {"gate_id": "north", "estate": "default"}
-        assert ingest(conn, gate, list(log.rows())).accepted == 1
+        assert ingest(conn, gate, list(log.rows()), clock=ESTATE.clock).accepted == 1
     assert run("export-log", "--from", str(TODAY - timedelta(days=1)), "--to", str(TODAY + timedelta(days=1)),
                "--out", "log.csv") == 0
     data = (site / "log.csv").read_bytes()
@@ -131,11 +131,12 @@ def test_export_log_writes_csv_for_excel_and_json(site: Path) -> None:
 
 
 def test_flags_are_listed_and_can_be_resolved(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from office.db import open_office
+    from office.db import open_office, utcnow
     from office.ingest import raise_flag
 
     with open_office("sqlite:///office.db").begin() as conn:
-        raise_flag(conn, "default", "double_use", "k1", "slip S1 released more than once (gates north, south)")
+        raise_flag(conn, "default", "double_use", "k1", "slip S1 released more than once (gates north, south)",
+                   now=utcnow(CLOCK))
     capsys.readouterr()
     assert run("flags") == 0
     out = capsys.readouterr().out
@@ -158,7 +159,8 @@ def test_gates_lists_each_gate_with_its_last_heartbeat(site: Path, capsys: pytes
     with open_office("sqlite:///office.db").begin() as conn:
         heartbeat(conn, "north", HeartbeatBody(DeviceHealth(DeviceState.ONLINE, "/dev/gatepass-reader open", at),
                                                DeviceHealth(DeviceState.OFFLINE, "\x1b[2Jgone", at),
-                                               outbox_depth=7, clock_offset_s=0.4, heartbeat_interval_s=60))
+                                               outbox_depth=7, clock_offset_s=0.4, heartbeat_interval_s=60),
+                  clock=CLOCK)
     capsys.readouterr()
     assert run("gates") == 0
     north, south = capsys.readouterr().out.splitlines()

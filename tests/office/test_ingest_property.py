@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from domain.clock import FixedClock
 from domain.exitrow import EntryKind, LogEntry
 from kiosk.exitlog import ExitLog
 from office import schema
@@ -21,6 +22,8 @@ LOG = ExitLog.memory("north")
 for i in range(25):
     LOG.append(LogEntry(EntryKind.CARD_PASS, datetime(2026, 11, 29, 9, 0, i, tzinfo=CST), card_uid=f"C{i}"), clock_synced=True)
 ROWS = list(LOG.rows())
+#: The office's clock: the gate was registered the day before its rows.
+OFFICE_CLOCK = FixedClock(datetime(2026, 11, 28, 12, tzinfo=CST))
 
 batches = st.lists(st.lists(st.integers(0, len(ROWS) - 1), max_size=12), max_size=8)
 
@@ -31,11 +34,11 @@ def test_any_delivery_order_stores_each_row_once(tmp_path_factory, batches: list
     path: Path = tmp_path_factory.mktemp("office") / "office.db"
     engine = open_office(f"sqlite:///{path}")
     with engine.begin() as conn:
-        add_gate(conn, "default", "north")
+        add_gate(conn, "default", "north", clock=OFFICE_CLOCK)
     gate = {"gate_id": "north", "estate": "default"}
     for batch in [*batches, list(range(len(ROWS)))]:   # the daemon's resend from its cursor ends every story
         with engine.begin() as conn:
-            ingest(conn, gate, [ROWS[i] for i in batch])
+            ingest(conn, gate, [ROWS[i] for i in batch], clock=OFFICE_CLOCK)
     with engine.connect() as conn:
         stored = conn.execute(select(schema.events.c.seq, schema.events.c.event_id).order_by(schema.events.c.seq)).all()
         open_flags = list_flags(conn, "default")

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, String, create_engine, insert, inspect, select, text
 
 import office.console.schema  # noqa: F401  (its tables hang on office.schema.metadata)
+from domain.clock import SystemClock
 from office import schema
 from office.console.auth import add_staff, check_password
 from office.db import MIGRATIONS_DIR, alembic_config, current_revision, head_revision, open_office
@@ -90,7 +91,7 @@ def test_a_database_made_before_alembic_is_adopted_with_its_data(db_url: str, ve
         assert "schema_version" not in inspect(engine).get_table_names()
         assert diff(engine) == []
         with engine.begin() as conn:                  # and it works: a gate and a clerk can be added
-            assert add_gate(conn, "default", "north").startswith("north.")
+            assert add_gate(conn, "default", "north", clock=SystemClock()).startswith("north.")
             add_staff(conn, "default", "wangli", "王丽", "correct horse 1")
         with engine.connect() as conn:
             assert check_password(conn, "default", "wangli", "correct horse 1") is not None

@@ -22,22 +22,30 @@ def test_the_demo_window_runs_feeds_the_watchdog_and_takes_demo_keys(tmp_path: P
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     messages: list[bytes] = []
 
-    def drive() -> None:
-        messages.append(server.recv(64))          # READY=1: the screen is up
-        for key in (pygame.K_F1, pygame.K_1, pygame.K_2, pygame.K_3, pygame.K_4, pygame.K_RETURN, pygame.K_a):
+    def until(wanted: bytes, count: int = 1) -> None:
+        """Read the notify socket until ``wanted`` has come ``count`` times (the loop's own reports)."""
+        deadline = time.monotonic() + 60
+        while sum(wanted in m for m in messages) < count:
+            server.settimeout(max(0.01, deadline - time.monotonic()))
+            messages.append(server.recv(256))
+
+    def keys(*pressed: int) -> None:
+        for key in pressed:
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=pygame.key.name(key)[-1:]
                                                  if pygame.K_0 <= key <= pygame.K_9 else "", mod=0))
-            time.sleep(1.0 if key == pygame.K_F1 else 0.15)   # let the badge be read before the PIN
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            try:
-                server.settimeout(0.5)
-                messages.append(server.recv(64))
-            except TimeoutError:
-                pass
-            if messages.count(b"WATCHDOG=1") >= 2:
-                break
-        pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    def drive() -> None:
+        try:
+            until(b"READY=1")                          # the screen is up
+            until(b"STATUS=screen: idle")
+            keys(pygame.K_F1)                          # the demo guard's badge
+            until(b"STATUS=screen: sign_in_pin")       # the badge was read: now the PIN
+            keys(pygame.K_1, pygame.K_2, pygame.K_3, pygame.K_4, pygame.K_RETURN)
+            until(b"STATUS=screen: idle", 2)           # signed in, back to the waiting screen
+            keys(pygame.K_a)
+            until(b"WATCHDOG=1", 2)
+        finally:
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
 
     t = threading.Thread(target=drive, daemon=True)
     t.start()
@@ -46,7 +54,8 @@ def test_the_demo_window_runs_feeds_the_watchdog_and_takes_demo_keys(tmp_path: P
     server.close()
     assert rc == 0
     assert messages[0] == b"READY=1"
-    assert b"WATCHDOG=1" in messages
+    assert b"STATUS=screen: sign_in_pin" in messages
+    assert messages.count(b"WATCHDOG=1") >= 2
 
     from kiosk.exitlog import ExitLog
 
@@ -78,7 +87,7 @@ def test_a_gate_whose_gpio_chip_cannot_be_opened_says_so_and_does_not_start(tmp_
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text(f'[store]\nreplica = "{tmp_path}/replica.db"\nexit_log = "{tmp_path}/exitlog.db"\n'
                    f'keys = "{tmp_path}/keys"\n[sync]\nstatus_file = "{tmp_path}/sync.json"\n'
-                   '[gpio]\npin_factory = "lgpio"\n')
+                   '[reader]\nport = "loop://"\n[camera]\nsource = ""\n[gpio]\npin_factory = "lgpio"\n')
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     rc = main(["kiosk", "--config", str(cfg), "--window"])
     assert rc == 2

@@ -54,3 +54,13 @@ def test_the_shipped_script_is_valid_json_steps():
     steps = load_script(DEFAULT_SCRIPT)
     assert steps and all(isinstance(s, dict) for s in steps)
     assert json.loads(DEFAULT_SCRIPT.read_text())
+
+
+def test_an_until_step_whose_scene_never_comes_fails_the_walk_saying_where_it_stood(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    script = tmp_path / "walk.json"
+    script.write_text(json.dumps([{"card": "guard"}, {"until": "released", "timeout": 3}]), encoding="utf-8")
+    rc = main(["kiosk", "--demo", "--headless", "--script", str(script), "--screenshots", str(tmp_path / "shots"),
+               "--data-dir", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "the screen is sign_in_pin, not released, after 3 s" in err

@@ -1,0 +1,139 @@
+"""The console never answers 500 nor drops the connection, whatever a browser (or anyone) sends:
+hostile cookies, form fields and query strings, signed in and not. A real office on loopback,
+a real SQLite file (and PostgreSQL with GATEPASS_PG_URL); hypothesis makes the inputs."""
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote_from_bytes
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from office.console.auth import add_staff
+from tests.office.conftest import BACKENDS, PG_URL, _wipe
+from tests.office.harness import OfficeServer
+
+PASSWORD = "correct horse 1"
+FUZZ = settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+PAGES = ["/console/log", "/console/log.csv", "/console/yesterday", "/console/flags", "/console/slips",
+         "/console/gates", "/console/login", "/console/"]
+FORMS = ["/console/login", "/console/logout", "/console/flags/1/resolve", "/console/slips/S000000001/cancel"]
+KEYS = ["from", "to", "gate", "kind", "day", "all", "done", "next", "csrf", "username", "password"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfficeServer]:
+    """One office per database for the module (hypothesis runs many examples against it)."""
+    url = None
+    if request.param == "postgresql":
+        _wipe(PG_URL)
+        url = PG_URL
+    office = OfficeServer(Path(tmp_path_factory.mktemp("office")), db_url=url)
+    office.add_unit()
+    office.add_gate("north")
+    office.issue_slip()
+    with office.engine.begin() as conn:
+        add_staff(conn, "default", "wangli", "王丽", PASSWORD)
+    yield office
+    office.stop()
+    office.engine.dispose()
+
+
+def raw_request(office: OfficeServer, head: bytes, body: bytes = b"") -> int:
+    """Send bytes as they are (no client library to clean them up); the status line's code, or fail."""
+    with socket.create_connection(("127.0.0.1", office.port), timeout=10) as s:
+        s.sendall(head + b"Host: 127.0.0.1\r\nConnection: close\r\n" +
+                  (f"Content-Length: {len(body)}\r\n".encode() if body else b"") + b"\r\n" + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    m = re.match(rb"HTTP/1\.1 (\d{3}) ", data)
+    assert m, f"connection dropped or no HTTP answer: {data[:200]!r}"
+    return int(m.group(1))
+
+
+def session_cookie(office: OfficeServer) -> tuple[str, str]:
+    """A signed-in clerk's cookie and the CSRF token of her pages."""
+    with httpx.Client(base_url=office.url, timeout=10) as c:
+        r = c.post("/console/login", data={"username": "wangli", "password": PASSWORD})
+        assert r.status_code == 303, r.text
+        cookie = c.cookies["gatepass_staff"]
+        csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/console/flags").text)
+        assert csrf
+        return cookie, csrf.group(1)
+
+
+# ------------------------------------------------------------------ the inputs that gave 500 before
+
+def test_a_cookie_with_non_ascii_bytes_is_no_session_not_a_500(desk: OfficeServer) -> None:
+    for cookie in (b"gatepass_staff=\xff\xfe.\xe4\xb8\xad", b"gatepass_staff=abc.\xc3\xa9", b"gatepass_staff=\xe7\x8e\x8b"):
+        assert raw_request(desk, b"GET /console/log HTTP/1.1\r\nCookie: " + cookie + b"\r\n") == 303
+        assert raw_request(desk, b"GET /console/log.csv HTTP/1.1\r\nCookie: " + cookie + b"\r\n") == 401
+
+
+def test_a_csrf_field_that_is_not_utf8_is_refused_with_403(desk: OfficeServer) -> None:
+    cookie, _csrf = session_cookie(desk)
+    with httpx.Client(base_url=desk.url, timeout=10, cookies={"gatepass_staff": cookie}) as c:
+        for body in (b"csrf=%ff", b"csrf=%e7%8e", b"csrf=\xff\xfe", b"csrf=%00"):
+            r = c.post("/console/flags/1/resolve", content=body,
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+            assert r.status_code == 403 and "请求被拒绝" in r.text, (body, r.status_code)
+
+
+@pytest.mark.parametrize("path", ["/console/log?from=9999-12-31", "/console/log?to=9999-12-31&from=9999-12-30",
+                                  "/console/log?from=0001-01-01", "/console/log.csv?from=9999-12-31",
+                                  "/console/yesterday?day=9999-12-31", "/console/yesterday?day=0001-01-01"])
+def test_dates_at_the_calendars_ends_are_refused_with_a_message_not_a_500(desk: OfficeServer, path: str) -> None:
+    cookie, _csrf = session_cookie(desk)
+    with httpx.Client(base_url=desk.url, timeout=10, cookies={"gatepass_staff": cookie}) as c:
+        r = c.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        if not path.startswith("/console/log.csv"):
+            assert "日期超出范围" in r.text and "out of range" in r.text
+
+
+# ------------------------------------------------------------------ fuzzed
+
+texts = st.text(max_size=40) | st.sampled_from(["9999-12-31", "0001-01-01", "2026-02-30", "%ff", "\x00", "北门",
+                                                 "//evil.example", "/console/log", "-1", "1e9"])
+queries = st.dictionaries(st.sampled_from(KEYS), texts, max_size=4)
+raw_bytes = st.binary(max_size=60)
+
+
+@FUZZ
+@given(path=st.sampled_from(PAGES), query=queries, signed_in=st.booleans())
+def test_pages_with_any_query_string_never_answer_5xx(desk: OfficeServer, path: str, query: dict[str, str],
+                                                      signed_in: bool) -> None:
+    cookies = {"gatepass_staff": session_cookie(desk)[0]} if signed_in else {}
+    with httpx.Client(base_url=desk.url, timeout=10, cookies=cookies) as c:
+        r = c.get(path, params=query)
+    assert r.status_code < 500, (path, query, r.status_code)
+
+
+@FUZZ
+@given(path=st.sampled_from(PAGES), query=raw_bytes, cookie=raw_bytes)
+def test_pages_with_any_bytes_in_query_and_cookie_never_answer_5xx(desk: OfficeServer, path: str, query: bytes,
+                                                                   cookie: bytes) -> None:
+    cookie = cookie.replace(b"\r", b"").replace(b"\n", b"")
+    target = path.encode() + b"?" + quote_from_bytes(query, safe="=&%").encode()
+    head = b"GET " + target + b" HTTP/1.1\r\nCookie: gatepass_staff=" + cookie + b"\r\n"
+    assert raw_request(desk, head) < 500
+
+
+@FUZZ
+@given(path=st.sampled_from(FORMS), form=queries, body=raw_bytes, signed_in=st.booleans(), good_csrf=st.booleans())
+def test_forms_with_any_fields_never_answer_5xx(desk: OfficeServer, path: str, form: dict[str, str], body: bytes,
+                                                signed_in: bool, good_csrf: bool) -> None:
+    cookie, csrf = session_cookie(desk) if signed_in else ("", "")
+    if good_csrf and signed_in:
+        form = dict(form, csrf=csrf)
+    with httpx.Client(base_url=desk.url, timeout=10, cookies={"gatepass_staff": cookie} if cookie else {}) as c:
+        r = c.post(path, data=form)
+        assert r.status_code < 500, (path, form, r.status_code)
+        r = c.post(path, content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code < 500, (path, body, r.status_code)

