@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.instants import in_range
+
 #: The devices a kiosk reports on in its health file and heartbeats.
 DEVICES = ("reader", "camera")
 #: Longest device detail kept (a serial port and protocol, a camera source and its error).
@@ -47,7 +49,8 @@ def clean_text(value: object, limit: int = MAX_DETAIL) -> str:
 
 
 def parse_instant(value: object) -> datetime | None:
-    """An ISO 8601 instant from outside, timezone-aware (naive is taken as UTC); None if not one."""
+    """An ISO 8601 instant from outside, timezone-aware (naive is taken as UTC); None if not one
+    or outside domain.instants' range (a time no zone can show would fail whoever displays it)."""
     if isinstance(value, datetime):
         at = value
     elif isinstance(value, str) and 0 < len(value) <= 40:
@@ -57,7 +60,8 @@ def parse_instant(value: object) -> datetime | None:
             return None
     else:
         return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return at if in_range(at) else None
 
 
 def _iso(at: datetime | None) -> str | None:

@@ -22,6 +22,20 @@ class LogChainError(StoreError):
         self.seq = seq
 
 
+class BadRecord(StoreError):
+    """One synced replica row cannot be read as what it claims to be.
+
+    The gate refuses what that row speaks for (a card, a slip) with its own reason and
+    stays in service; ``table``, ``key`` and ``problem`` go to the log and the screen.
+    """
+
+    def __init__(self, table: str, key: str, problem: str) -> None:
+        super().__init__(f"replica {table} row {key!r}: {problem}")
+        self.table = table
+        self.key = key
+        self.problem = problem
+
+
 class DriverError(GatepassError):
     """A device (reader, camera, GPIO) is missing, misconfigured or failed."""
 

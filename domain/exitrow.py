@@ -22,9 +22,10 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from domain.instants import in_range
 from domain.slip_token import MAX_GATE_ID
 
 
@@ -260,7 +261,8 @@ def parse_at(text: object) -> datetime:
     """A row's ``at`` as an aware instant: ISO 8601 with its UTC offset (``2026-11-29T14:03:07+08:00``).
 
     BadTime for anything else, including a date without a time, a time without an offset, and
-    an instant so near year 1 or 9999 that it cannot be read in another zone."""
+    an instant outside domain.instants' range (so near year 1 or 9999 that it cannot be read
+    in another zone, or otherwise no time a gate could have recorded)."""
     if not isinstance(text, str) or not text or len(text) > (FIELD["at"].max_length or 0):
         raise BadTime("not an ISO 8601 time")
     try:
@@ -269,11 +271,8 @@ def parse_at(text: object) -> datetime:
         raise BadTime("not an ISO 8601 time") from None
     if at.tzinfo is None or at.utcoffset() is None:
         raise BadTime("has no UTC offset")
-    try:
-        (at - timedelta(days=2)).astimezone(UTC)
-        (at + timedelta(days=2)).astimezone(UTC)
-    except OverflowError:
-        raise BadTime("out of the calendar's range") from None
+    if not in_range(at):          # the one range rule for instants (domain.instants)
+        raise BadTime("out of the calendar's range")
     return at
 
 

@@ -28,6 +28,7 @@ class Reason(str, enum.Enum):
     CARD_LOST = "card.lost"
     CARD_REVOKED = "card.revoked"
     CARD_UNKNOWN = "card.unknown"
+    CARD_RECORD_INVALID = "card.record_invalid"
     # slips
     SLIP_VALID = "slip.valid"
     SLIP_MALFORMED = "slip.malformed"
@@ -46,6 +47,7 @@ class Reason(str, enum.Enum):
     SLIP_ITEMS_MISMATCH = "slip.items_mismatch"
     SLIP_CARRIER_MISMATCH = "slip.carrier_mismatch"
     SLIP_NOT_SYNCED = "slip.not_synced"
+    SLIP_RECORD_INVALID = "slip.record_invalid"
     # guard flow
     GUARD_NOT_ON_SHIFT = "guard.not_on_shift"
     GUARD_PIN_WRONG = "guard.pin_wrong"
@@ -81,6 +83,10 @@ REASON_TEXT: dict[Reason, ReasonText] = {
     ),
     Reason.CARD_UNKNOWN: ReasonText(
         "未登记的卡", "Unknown card", "请登记或到物业服务中心办证", "Register the visitor or send them to the office."
+    ),
+    Reason.CARD_RECORD_INVALID: ReasonText(
+        "本岗此卡的数据有误,无法核验", "This card's record at the gate is damaged: it cannot be checked",
+        "不得放行,请联系物业服务中心", "Do not let through on this card. Call the office.",
     ),
     Reason.SLIP_VALID: ReasonText("放行条有效", "Slip valid", "请核对物品与搬运人", "Check the items and the carrier."),
     Reason.SLIP_MALFORMED: ReasonText(
@@ -134,6 +140,10 @@ REASON_TEXT: dict[Reason, ReasonText] = {
     Reason.SLIP_NOT_SYNCED: ReasonText(
         "放行条尚未同步到本岗", "Slip details not yet synced to this gate",
         "签名有效;请按二维码信息核对,或联系前台", "Signature is valid; check against the code's facts or call the desk.",
+    ),
+    Reason.SLIP_RECORD_INVALID: ReasonText(
+        "本岗此放行条的数据有误,无法核验", "This slip's record at the gate is damaged: it cannot be checked",
+        "不得放行,请联系物业服务中心", "Do not release. Call the office.",
     ),
     Reason.GUARD_NOT_ON_SHIFT: ReasonText(
         "无值班人员签到", "No guard signed in", "请值班人员刷工牌签到", "A guard must sign in with a badge."

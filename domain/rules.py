@@ -50,6 +50,7 @@ class SlipEvidence:
     consumptions: tuple[Consumption, ...] = ()
     items_digest: str = ""     # digest of the replica's item list, to compare with the token's
     hours: LargeItemHours = field(default_factory=LargeItemHours)
+    bad_record: str = ""       # a replica row about this slip could not be read: what was wrong
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,11 @@ def missing_approvals(kind: SlipKind, have: Iterable[ApprovalRole]) -> tuple[App
     return tuple(r for r in REQUIRED_APPROVALS[kind] if r not in present)
 
 
-def decide_card(permit: Permit | None, now: datetime) -> CardDecision:
+def decide_card(permit: Permit | None, now: datetime, bad_record: str = "") -> CardDecision:
+    """``bad_record`` says a replica row for this card could not be read: the card is
+    refused for that, whatever the other rows say (the unreadable one may be its revocation)."""
+    if bad_record:
+        return CardDecision(Reason.CARD_RECORD_INVALID, None)
     if permit is None:
         return CardDecision(Reason.CARD_UNKNOWN, None)
     if permit.status is PermitStatus.LOST:
@@ -164,6 +169,9 @@ def decide_slip(ev: SlipEvidence, gate: Gate, now: datetime) -> SlipDecision:
         return SlipDecision((ev.token_reason or Reason.SLIP_MALFORMED,), None, None)
     claims, slip = ev.claims, ev.slip
     reasons: list[Reason] = []
+    if ev.bad_record:
+        # What the replica says about this slip (used? cancelled? fees?) is unknown: refuse.
+        reasons.append(Reason.SLIP_RECORD_INVALID)
     used: Consumption | None = None
     missing: tuple[ApprovalRole, ...] = ()
 
@@ -200,6 +208,6 @@ def decide_slip(ev: SlipEvidence, gate: Gate, now: datetime) -> SlipDecision:
     for r in reasons:
         if r not in seen:
             seen.append(r)
-    return SlipDecision(tuple(seen), claims, slip, used, missing)
+    return SlipDecision(tuple(seen), claims, slip, used, missing, detail=ev.bad_record)
 
 

@@ -21,12 +21,16 @@ import types
 import typing
 from datetime import date, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
 from domain.errors import ConfigError
+from domain.images import MAX_IMAGE_SIDE
+from domain.slip_token import GATE_ID, GATE_ID_FORM
 
 T = TypeVar("T")
 
@@ -35,6 +39,44 @@ T = TypeVar("T")
 STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 _Loc = tuple[int | str, ...]
+
+#: Deeper than this a settings file means nothing: refused by name (tomllib and pydantic
+#: would otherwise recurse until Python's RecursionError).
+MAX_DEPTH = 16
+
+
+# ----------------------------------------------------------------- what a value may mean
+# Types for settings fields: the type checks the form, the constraint the meaning, and
+# a refusal names the key and what is allowed (see `_message`).
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise ValueError(f"{name!r} is not a time zone; allowed: an IANA zone name such as 'Asia/Shanghai'") from None
+    return name
+
+
+def _gate_id(value: str) -> str:
+    if not GATE_ID.fullmatch(value):
+        raise ValueError(f"{value!r} is not a gate id the office accepts; allowed: {GATE_ID_FORM}")
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_zone)]
+GateId = Annotated[str, AfterValidator(_gate_id)]
+#: An interval or timeout: more than nothing, at most a day.
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+#: A pause that may be none at all (poll back to back, no debounce), at most a day.
+Delay = Annotated[float, Field(ge=0, le=86_400)]
+#: A rate in frames per second.
+Rate = Annotated[float, Field(gt=0, le=240)]
+FrameRate = Annotated[int, Field(ge=1, le=240)]
+#: A count of things per batch or in a row.
+Count = Annotated[int, Field(ge=1, le=1_000_000)]
+#: A side of an image or a screen, in pixels.
+Pixels = Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)]
 
 
 @functools.cache
@@ -112,9 +154,45 @@ def _message(cls: type, data: dict[str, Any], where: str, err: Any) -> str:
         known = ", ".join(sorted(f.name for f in dataclasses.fields(parent))) if dataclasses.is_dataclass(parent) else ""
         return f"{here}: unknown key (known keys here: {known})"
     tp = _type_at(cls, loc)
-    if tp is None or err["type"] in ("value_error", "assertion_error"):
+    if err["type"] == "value_error":
+        return f"{here or where or cls.__name__}: {str(err['msg']).removeprefix('Value error, ')}"
+    if err["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{here}: got {_value_at(data, loc)!r}; allowed: {_allowed(cls, loc)}"
+    if tp is None or err["type"] == "assertion_error":
         return f"{here or where or cls.__name__}: {err['msg']}"
     return f"{here}: expected {_describe(tp)}, got {_value_at(data, loc)!r}"
+
+
+def _allowed(cls: type, loc: _Loc) -> str:
+    """A field's range as a person reads it: "a number > 0 and <= 86400"."""
+    parent = _type_at(cls, loc[:-1])
+    name = loc[-1] if loc else None
+    if not dataclasses.is_dataclass(parent) or not isinstance(name, str):
+        return "see config/ for the allowed range"
+    hint = typing.get_type_hints(parent, include_extras=True).get(name)
+    base = typing.get_type_hints(parent).get(name)
+    bounds = []
+    for m in getattr(hint, "__metadata__", ()):
+        for c in getattr(m, "metadata", [m]):
+            for kind, attr, sign in ((Gt, "gt", ">"), (Ge, "ge", ">="), (Lt, "lt", "<"), (Le, "le", "<=")):
+                if isinstance(c, kind):
+                    bounds.append(f"{sign} {getattr(c, attr)}")
+    what = "an integer" if base is int else "a number"
+    return f"{what} {' and '.join(bounds)}" if bounds else what
+
+
+def _too_deep(data: Any, limit: int, loc: _Loc = ()) -> _Loc | None:
+    """Where a value nests deeper than ``limit`` tables or lists, if it does (iteratively: no recursion)."""
+    stack: list[tuple[Any, _Loc]] = [(data, loc)]
+    while stack:
+        value, at = stack.pop()
+        if len(at) > limit:
+            return at[:limit + 1]
+        if isinstance(value, dict):
+            stack.extend((v, (*at, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*at, i)) for i, v in enumerate(value))
+    return None
 
 
 def _native_misplaced(raw: Any, built: Any, cls: type, loc: _Loc = ()) -> _Loc | None:
@@ -142,6 +220,10 @@ def build(cls: type[T], data: dict[str, Any], where: str = "") -> T:
     ``where`` prefixes the key in messages (a table name, "rule large_item_hours")."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where or cls.__name__}: expected a table, got {data!r}")
+    deep = _too_deep(data, MAX_DEPTH)
+    if deep is not None:
+        raise ConfigError(f"{_path(where, deep[:3])}: nested more than {MAX_DEPTH} tables or lists deep; "
+                          "allowed: the tables and values of config/ (no setting nests that deep)")
     try:
         text = to_json([data])
     except PydanticSerializationError as exc:     # not from TOML or JSON: a caller's mistake
@@ -172,6 +254,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: a value is nested too deeply to read (tables or lists within each other); "
+                          f"allowed: at most {MAX_DEPTH} levels") from None
 
 
 def load(cls: type[T], path: str | Path | None) -> T:

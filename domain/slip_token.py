@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import struct
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ SIGNATURE_LEN = 64
 MAX_SLIP_ID = 10
 MAX_UNIT_ID = 10
 MAX_GATE_ID = 6
+#: A gate id the office registers (and a slip can name as its exit): the one rule, for the
+#: office's add-gate and console filters and the gate's own config check.
+GATE_ID = re.compile(rf"^[a-z0-9_-]{{1,{MAX_GATE_ID}}}$")
+GATE_ID_FORM = f"1-{MAX_GATE_ID} lowercase letters, digits, '-' or '_'"
 MAX_DURATION_MIN = 2**24 - 1
 #: Longest token the office can mint; anything longer is refused unread.
 MAX_TOKEN_CHARS = 188

@@ -23,6 +23,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from domain.images import HEADER_BYTES, ImageRefused, check_image
 from drivers.config import CameraConfig
 from drivers.events import SlipScanned
 from drivers.interfaces import Emit
@@ -39,6 +40,21 @@ BAD_FRAME_LOG_EVERY = 100
 
 class SourceLost(Exception):
     """The camera or file cannot be opened or stopped giving frames."""
+
+
+def read_image(path: str | Path) -> np.ndarray | None:
+    """An image file decoded as BGR, after its header has shown it is small enough to decode.
+
+    ImageRefused (naming the file, its pixel size and its byte size) for an image past
+    domain.images' limits or of no known format; None if OpenCV cannot decode it; OSError
+    if it cannot be read. Nothing is decoded before the size is known.
+    """
+    p = Path(path)
+    with p.open("rb") as f:
+        head = f.read(HEADER_BYTES)
+        file_bytes = p.stat().st_size
+    check_image(head, str(p), file_bytes)
+    return cv2.imread(str(p), cv2.IMREAD_COLOR)
 
 
 class FrameSource(Protocol):
@@ -86,6 +102,7 @@ class FileSource:
     def __init__(self, spec: str) -> None:
         self.path = Path(spec)
         self.images: list[Path] = []
+        self.refused: set[Path] = set()      # images too large to decode, logged once each
         self.index = 0
         self.cap: cv2.VideoCapture | None = None
 
@@ -124,7 +141,16 @@ class FileSource:
         for _ in range(len(self.images)):
             path = self.images[self.index % len(self.images)]
             self.index += 1
-            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            try:
+                frame = read_image(path)
+            except ImageRefused as exc:
+                if path not in self.refused:
+                    self.refused.add(path)
+                    log.warning("skipping %s", exc)
+                frame = None
+            except OSError as exc:
+                log.warning("skipping %s: %s", path, exc.strerror)
+                frame = None
             if frame is not None:
                 return frame
             if not self.path.is_dir():

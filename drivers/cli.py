@@ -114,14 +114,23 @@ def run_scan(args: argparse.Namespace) -> int:
         return _scan_live(args)
     if not args.images:
         raise DriverError("scan: give image files to decode, or --camera SRC")
-    import cv2
-
+    from domain.images import ImageRefused
+    from drivers.camera import read_image
     from drivers.qr import decode_frame, make_decoder
 
     decoder = make_decoder(args.decoder)
     status = 0
     for path in args.images:
-        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+        try:
+            frame = read_image(path)
+        except ImageRefused as exc:
+            print(json.dumps({"file": path, "error": str(exc)}, ensure_ascii=False) if args.json
+                  else f"图片未解码 image not decoded: {exc}", flush=True)
+            status = 1
+            continue
+        except OSError as exc:
+            frame = None
+            print(f"{path}: {exc.strerror}", file=sys.stderr, flush=True)
         if frame is None:
             print(json.dumps({"file": path, "error": "cannot read image"}) if args.json
                   else f"{path}: cannot read image", flush=True)

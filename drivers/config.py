@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.settings import Count, Delay, Pixels, Rate, Seconds
+
 
 @dataclass(frozen=True)
 class ReaderConfig:
@@ -16,15 +18,15 @@ class ReaderConfig:
     # spy://...; "fake" for demo
     port: str = "fake"
     protocol: str = "rdm6300"      # rdm6300 | line | pn532
-    baudrate: int = 9600           # rdm6300: 9600; PN532 over HSU: 115200
+    baudrate: Count = 9600           # rdm6300: 9600; PN532 over HSU: 115200
     uid_format: str = "hex"        # canonical UID form: hex (upper case) | decimal
     line_digits: str = "decimal"   # line protocol: a line of only digits is decimal | hex
-    removal_gap_s: float = 0.6     # no frame for this long: the card has been taken away
-    poll_interval_s: float = 0.15  # pn532: time between InListPassiveTarget polls
-    answer_timeout_s: float = 0.5  # pn532: wait this long for ACK / response
-    silent_polls: int = 3          # pn532: this many unanswered polls in a row: offline
-    reopen_min_s: float = 0.5      # first retry after the reader is lost ...
-    reopen_max_s: float = 2.0      # ... doubling up to this (a replugged reader is back within 3 s)
+    removal_gap_s: Seconds = 0.6     # no frame for this long: the card has been taken away
+    poll_interval_s: Delay = 0.15  # pn532: time between InListPassiveTarget polls
+    answer_timeout_s: Seconds = 0.5  # pn532: wait this long for ACK / response
+    silent_polls: Count = 3          # pn532: this many unanswered polls in a row: offline
+    reopen_min_s: Seconds = 0.5      # first retry after the reader is lost ...
+    reopen_max_s: Seconds = 2.0      # ... doubling up to this (a replugged reader is back within 3 s)
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,17 @@ class CameraConfig:
     # V4L2 index ("0"), device path, video file, image folder; "fake" for demo; "" for none
     source: str = "fake"
     decoder: str = "zxing"         # zxing | pyzbar
-    width: int = 640
-    height: int = 480
+    width: Pixels = 640
+    height: Pixels = 480
     fallback: bool = True          # when the plain pass reads nothing, escalate where a symbol was seen (drivers/qr.py)
-    repeat_gap_s: float = 2.0      # a slip out of view this long is a new scan when it comes back
-    max_fps: float = 15.0          # frames decoded per second at most (file and folder sources play at this rate)
-    preview_width: int = 160
-    preview_height: int = 120
-    reopen_min_s: float = 0.5
-    reopen_max_s: float = 2.0       # a replugged camera is back within 3 s
+    repeat_gap_s: Seconds = 2.0      # a slip out of view this long is a new scan when it comes back
+    max_fps: Rate = 15.0          # frames decoded per second at most (file and folder sources play at this rate)
+    preview_width: Pixels = 160
+    preview_height: Pixels = 120
+    reopen_min_s: Seconds = 0.5
+    reopen_max_s: Seconds = 2.0       # a replugged camera is back within 3 s
     #: Opened but no frame this long (or none since the last for this long): offline, saying so.
-    frame_timeout_s: float = 5.0
+    frame_timeout_s: Seconds = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,11 @@ class GpioConfig:
     pin_factory: str = "mock"      # lgpio on a Pi, mock for demo and tests
     relay_pin: int = 17
     relay_active_high: bool = True
-    relay_pulse_s: float = 1.0
+    relay_pulse_s: Seconds = 1.0
     green_led_pin: int = 27
     red_led_pin: int = 22
     buzzer_pin: int = 23
     buzzer_active_high: bool = True
     exit_button_pin: int = 24      # to ground, internal pull-up
     door_contact_pin: int = -1     # -1: no door contact wired; else to ground, closed when door shut
-    bounce_s: float = 0.05
+    bounce_s: Delay = 0.05

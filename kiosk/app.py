@@ -144,7 +144,12 @@ def demo_config(cfg: KioskConfig, data_dir: Path) -> KioskConfig:
 def build_demo_data(data_dir: Path, permits: int = 200) -> Any:
     """Fresh demo estate and an empty exit log, so every demo run starts the same."""
     from kiosk.demo import build_demo
+    from kiosk.exitlog import hold_writer_lock
 
+    # Take the writer's lock before clearing the log: another demo kiosk on this folder
+    # keeps its log, and this one stops with the holder's name.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    hold_writer_lock(data_dir / "exitlog.db")
     demo = build_demo(data_dir, permits=permits)
     for suffix in ("", "-wal", "-shm"):
         Path(str(demo.exit_log_path) + suffix).unlink(missing_ok=True)

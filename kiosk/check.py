@@ -41,11 +41,13 @@ def check_card(db: Path, uid: str, at: datetime) -> dict[str, Any]:
         g = presented.guard
         return {"allowed": True, "subject": "guard_badge", "reasons": [], "messages": [],
                 "guard": {"guard_id": g.guard_id, "name": g.name, "role": g.role.value}}
-    decision = decide_card(presented.permit, at)
+    decision = decide_card(presented.permit, at, presented.bad_record)
     out: dict[str, Any] = {
         "allowed": decision.allowed, "subject": "card", "uid": presented.uid,
         "reasons": [decision.reason.value], "messages": _messages([decision.reason]),
     }
+    if presented.bad_record:
+        out["record_problem"] = presented.bad_record
     p = decision.permit
     if p is not None:
         unit = replica.unit(p.unit_id)
@@ -94,18 +96,25 @@ def check_slip(db: Path, text: str, at: datetime, gate: Gate, hours: LargeItemHo
         out["missing_approvals"] = [r.value for r in decision.missing_approvals]
     if decision.used is not None:
         out["used"] = {"gate": decision.used.gate_id, "at": decision.used.at.isoformat()}
-    if evidence.token_reason is None and not decision.synced:
+    if evidence.bad_record:
+        out["record_problem"] = evidence.bad_record
+    elif evidence.token_reason is None and not decision.synced:
         out["messages"].append(_messages([Reason.SLIP_NOT_SYNCED])[0])
     return out
 
 
 def decode_image(path: Path, decoder: str = "zxing") -> str:
     """Read a QR code from an image file with the kiosk's own decoder (and its fallback pass)."""
-    import cv2
-
+    from domain.images import ImageRefused
+    from drivers.camera import read_image
     from drivers.qr import decode_frame, make_decoder
 
-    img = cv2.imread(str(path))
+    try:
+        img = read_image(path)
+    except ImageRefused as exc:
+        raise GatepassError(f"图片过大或格式不明,未解码\n{exc}") from None
+    except OSError as exc:
+        raise GatepassError(f"{path}: cannot read the image: {exc.strerror}") from None
     if img is None:
         raise GatepassError(f"{path}: not an image file (or missing)")
     found = decode_frame(make_decoder(decoder), img)

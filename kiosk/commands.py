@@ -93,6 +93,22 @@ def _parse_at(text: str | None, zone: str, clock: Clock | None = None) -> dateti
     return estate.local(at)
 
 
+def _text_argument(name: str, value: str | None) -> None:
+    """An argument the shell passed as bytes that are not UTF-8 (or with control characters)
+    is refused by name, instead of a traceback from the first place that encodes it."""
+    from domain.errors import GatepassError
+
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape").hex()
+        raise GatepassError(f"{name}: 参数不是有效的 UTF-8 文本\n{name}: not UTF-8 text (bytes {shown[:64]})") from None
+    if not value.isprintable():
+        raise GatepassError(f"{name}: 参数含控制字符\n{name}: contains control characters: {value[:64]!r}")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from domain.settings import load
     from kiosk.check import check_card, check_slip, decode_image, render_text
@@ -100,6 +116,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     cfg = load(KioskConfig, args.config)
     at = _parse_at(args.at, cfg.gate.timezone, getattr(args, "clock", None))
+    for name in ("card", "slip"):
+        _text_argument(f"--{name}", getattr(args, name))
     if args.card:
         result = check_card(Path(args.db), args.card, at)
     else:

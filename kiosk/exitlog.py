@@ -8,9 +8,11 @@ rows after its own push cursor and never writes here.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sqlite3
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -79,6 +81,50 @@ _RELEASES_OF = (f"select * from exit_log where slip_id = ? and kind in ({', '.jo
                 "order by seq")
 
 
+#: Writer locks this process holds, by exit-log path: taken once, kept for the process
+#: lifetime (the kernel drops them when the process ends, however it ends).
+_HELD: dict[str, int] = {}
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file beside an exit log: ``exitlog.db`` -> ``exitlog.db.lock``."""
+    return Path(str(path) + ".lock")
+
+
+def hold_writer_lock(path: str | Path) -> None:
+    """One writer per exit log: take an exclusive flock on the lock file beside it, or
+    StoreError naming the file and the process that holds it.
+
+    Two kiosks appending to one log would fork its hash chain and reuse sequence
+    numbers; SQLite's own locking only serialises their writes. The lock file records
+    who holds it (pid and command line), so the refusal can name the holder.
+    """
+    key = str(Path(path).resolve())
+    if key in _HELD:
+        return
+    lp = lock_path(path)
+    try:
+        fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise StoreError(f"{lp}: cannot open the exit log's lock file: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        try:
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "unknown process"
+        finally:
+            os.close(fd)
+        raise StoreError(
+            f"出门记录 {path} 已由另一个程序写入({holder}),同一记录只能有一个写入者;请先停止它\n"
+            f"exit log {path} is already being written by {holder} (lock {lp}); "
+            "one writer per exit log: stop that kiosk first"
+        ) from None
+    who = f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}"
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, who.encode("utf-8", "replace"), 0)
+    _HELD[key] = fd
+
+
 class ExitLog:
     def __init__(self, db: Database, gate_id: str, path: str = ":memory:", read_only: bool = False) -> None:
         self.db = db
@@ -98,6 +144,12 @@ class ExitLog:
 
     @classmethod
     def open(cls, path: str | Path, gate_id: str) -> ExitLog:
+        """The one writer's handle: refused (StoreError) while another process writes this log."""
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the exit log's folder: {exc.strerror}") from None
+        hold_writer_lock(path)
         return cls(open_database(path), gate_id, str(path))
 
     @classmethod

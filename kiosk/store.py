@@ -7,15 +7,18 @@ replica; the kiosk only reads it. The exit log lives in its own file
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database, Migrations
 
-from domain.errors import StoreError
+from domain.errors import BadRecord, StoreError
+from domain.instants import read_instant
 from domain.model import (
     Approval,
     ApprovalRole,
@@ -34,6 +37,7 @@ from domain.model import (
 )
 from domain.rules import card_permit
 
+log = logging.getLogger("gatepass.store")
 replica_migrations = Migrations("gatepass.replica")
 
 #: Tables the office syncs down, with their primary keys (sync/ writes them by these).
@@ -96,7 +100,36 @@ def m002_permit_replaces(db: Database) -> None:
 
 
 def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    return read_instant(text)
+
+
+T = TypeVar("T")
+
+
+def _read(table: str, key: object, convert: Callable[[], T]) -> T:
+    """One synced row as a domain object, or BadRecord naming the table, the row and what is wrong.
+
+    Whatever the office (or a broken sync) wrote, a row that does not convert is that
+    row's problem, raised as one typed error the resolver turns into a refusal.
+    """
+    try:
+        return convert()
+    except BadRecord:
+        raise
+    except (KeyError, IndexError, ValueError, TypeError, OverflowError, AttributeError, RecursionError) as exc:
+        problem = str(exc) if not isinstance(exc, KeyError) else f"missing field {exc}"
+        raise BadRecord(table, str(key)[:64], f"{type(exc).__name__}: {problem[:200]}") from None
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a replica file, or None for memory or a path not there."""
+    if path == ":memory:":
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def open_database(path: str | Path, *, create: bool = True) -> Database:
@@ -123,6 +156,7 @@ class Replica:
     def __init__(self, db: Database, path: str = ":memory:") -> None:
         self.db = db
         self.path = path
+        self._identity = _identity(path)
         try:
             replica_migrations.apply(db)
         except sqlite3.DatabaseError as exc:
@@ -132,6 +166,33 @@ class Replica:
     def open(cls, path: str | Path) -> Replica:
         return cls(open_database(path), str(path))
 
+    def follow(self) -> bool:
+        """Reopen the file if it was replaced on disk (deleted and rebuilt, or renamed over);
+        True when it was. Called before each decision, so a revocation in a rebuilt replica
+        counts at once instead of the kiosk reading the deleted file until a restart.
+
+        While the path is missing (mid-rebuild) the open file is kept: the last data the
+        gate had beats none.
+        """
+        if self._identity is None:
+            return False
+        now = _identity(self.path)
+        if now is None or now == self._identity:
+            return False
+        try:
+            db = open_database(self.path, create=False)
+            replica_migrations.apply(db)
+        except (StoreError, sqlite3.DatabaseError) as exc:
+            log.error("replica %s was replaced but cannot be opened: %s", self.path, exc)
+            return False
+        old, self.db, self._identity = self.db, db, now
+        log.warning("replica %s was replaced on disk; reopened it", self.path)
+        try:
+            old.conn.close()
+        except sqlite3.Error:
+            pass
+        return True
+
     @classmethod
     def memory(cls) -> Replica:
         return cls(Database(memory=True))
@@ -140,15 +201,17 @@ class Replica:
 
     def permit_by_card(self, uid: str) -> Permit | None:
         """The permit that speaks for this card when the UID is on several (domain.rules.card_permit)."""
-        return card_permit(_permit(r) for r in self.db.query("select * from permits where card_uid = ?", [uid]))
+        permits = [_read("permits", r.get("permit_id"), lambda r=r: _permit(r))   # type: ignore[misc]
+                   for r in self.db.query("select * from permits where card_uid = ?", [uid])]
+        return card_permit(permits)
 
     def guard_by_badge(self, uid: str) -> Guard | None:
         rows = list(self.db.query("select * from guards where badge_uid = ? and active = 1 limit 1", [uid]))
-        return _guard(rows[0]) if rows else None
+        return _read("guards", rows[0].get("guard_id"), lambda: _guard(rows[0])) if rows else None
 
     def guard(self, guard_id: str) -> Guard | None:
         rows = list(self.db.query("select * from guards where guard_id = ?", [guard_id]))
-        return _guard(rows[0]) if rows else None
+        return _read("guards", guard_id, lambda: _guard(rows[0])) if rows else None
 
     def slip(self, slip_id: str) -> tuple[Slip, str] | None:
         """The slip and the digest of its item list as the office computed it."""
@@ -156,31 +219,36 @@ class Replica:
         if not rows:
             return None
         items = [
-            SlipItem(r["name"], int(r["quantity"]), r["spec"] or "")
+            _read("slip_items", f"{slip_id}/{r.get('line')}", lambda r=r: _slip_item(r))   # type: ignore[misc]
             for r in self.db.query("select * from slip_items where slip_id = ? order by line", [slip_id])
         ]
-        return _slip(rows[0], items), rows[0]["items_digest"] or ""
+        return _read("slips", slip_id, lambda: (_slip(rows[0], items), _text(rows[0]["items_digest"])))
 
     def unit(self, unit_id: str) -> Unit | None:
         rows = list(self.db.query("select * from units where unit_id = ?", [unit_id]))
         if not rows:
             return None
         r = rows[0]
-        return Unit(r["unit_id"], r["building"], r["room"], bool(r["unpaid_fees"]))
+        return _read("units", unit_id, lambda: Unit(_str(r["unit_id"]), _text(r["building"]), _text(r["room"]),
+                                                     bool(_int(r["unpaid_fees"]))))
 
     def consumptions(self, slip_id: str) -> list[Consumption]:
         return [
-            Consumption(r["slip_id"], r["gate_id"], _dt(r["at"]))
+            _read("consumed_slips", f"{slip_id}/{r.get('gate_id')}",
+                  lambda r=r: Consumption(_str(r["slip_id"]), _str(r["gate_id"]), _dt(r["at"])))   # type: ignore[misc]
             for r in self.db.query("select * from consumed_slips where slip_id = ? order by at", [slip_id])
         ]
 
-    def signing_keys(self) -> dict[str, bytes]:
-        import base64
-
-        return {
-            r["key_id"]: base64.b64decode(r["public_key"])
-            for r in self.db.query("select * from signing_keys where revoked = 0")
-        }
+    def signing_keys(self, bad: list[BadRecord] | None = None) -> dict[str, bytes]:
+        """The office's public keys in force; a row that does not read is left out (and put on ``bad``)."""
+        keys: dict[str, bytes] = {}
+        for r in self.db.query("select * from signing_keys where revoked = 0"):
+            try:
+                keys[_str(r["key_id"])] = _read("signing_keys", r.get("key_id"), lambda r=r: _public_key(r))  # type: ignore[misc]
+            except BadRecord as exc:
+                if bad is not None:
+                    bad.append(exc)
+        return keys
 
     def revoked_key_ids(self) -> frozenset[str]:
         """Keys the office has revoked: refused even where the gate's key folder still has them."""
@@ -190,11 +258,12 @@ class Replica:
         if not photo_id:
             return None
         rows = list(self.db.query("select data from photos where photo_id = ?", [photo_id]))
-        return bytes(rows[0]["data"]) if rows else None
+        data = rows[0]["data"] if rows else None
+        return bytes(data) if isinstance(data, bytes | bytearray | memoryview) else None
 
     def rule(self, name: str, default: Any = None) -> Any:
         rows = list(self.db.query("select value from rules where name = ?", [name]))
-        return json.loads(rows[0]["value"]) if rows else default
+        return _read("rules", name, lambda: json.loads(_str(rows[0]["value"]))) if rows else default
 
     def meta(self, name: str, default: str | None = None) -> str | None:
         rows = list(self.db.query("select value from replica_meta where name = ?", [name]))
@@ -222,6 +291,43 @@ class Replica:
 # ------------------------------------------------------------- row <-> domain
 
 
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"expected text, found {type(v).__name__}")
+    return v
+
+
+def _text(v: Any) -> str:
+    """An optional text column: NULL reads as empty."""
+    return "" if v is None else _str(v)
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"expected an integer, found {type(v).__name__}")
+    return v
+
+
+def _slip_item(r: Mapping[str, Any]) -> SlipItem:
+    quantity = _int(r["quantity"])
+    if quantity < 0:
+        raise ValueError(f"negative quantity {quantity}")
+    return SlipItem(_str(r["name"]), quantity, _text(r["spec"]))
+
+
+def _public_key(r: Mapping[str, Any]) -> bytes:
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(_str(r["public_key"]), validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"public key is not base64: {exc}") from None
+    if len(raw) != 32:
+        raise ValueError(f"public key is {len(raw)} bytes, an Ed25519 key is 32")
+    return raw
+
+
 def permit_row(p: Permit) -> dict[str, Any]:
     return {
         "permit_id": p.permit_id, "card_uid": p.card_uid, "kind": p.kind.value,
@@ -234,10 +340,11 @@ def permit_row(p: Permit) -> dict[str, Any]:
 
 def _permit(r: Mapping[str, Any]) -> Permit:
     return Permit(
-        permit_id=r["permit_id"], card_uid=r["card_uid"], kind=PermitKind(r["kind"]),
-        holder=Person(r["holder_name"], r["id_masked"] or "", r["id_hash"] or "", r["photo"] or "", r["phone"] or ""),
-        unit_id=r["unit_id"], valid_from=_dt(r["valid_from"]), valid_until=_dt(r["valid_until"]),
-        status=PermitStatus(r["status"]), replaces=r.get("replaces") or "",
+        permit_id=_str(r["permit_id"]), card_uid=_str(r["card_uid"]), kind=PermitKind(r["kind"]),
+        holder=Person(_str(r["holder_name"]), _text(r["id_masked"]), _text(r["id_hash"]), _text(r["photo"]),
+                      _text(r["phone"])),
+        unit_id=_text(r["unit_id"]), valid_from=_dt(r["valid_from"]), valid_until=_dt(r["valid_until"]),
+        status=PermitStatus(r["status"]), replaces=_text(r.get("replaces")),
     )
 
 
@@ -249,7 +356,8 @@ def guard_row(g: Guard) -> dict[str, Any]:
 
 
 def _guard(r: Mapping[str, Any]) -> Guard:
-    return Guard(r["guard_id"], r["name"], r["badge_uid"], r["pin_hash"], Role(r["role"]), bool(r["active"]))
+    return Guard(_str(r["guard_id"]), _str(r["name"]), _str(r["badge_uid"]), _str(r["pin_hash"]), Role(r["role"]),
+                 bool(_int(r["active"])))
 
 
 def slip_rows(s: Slip, items_digest: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -274,15 +382,18 @@ def slip_rows(s: Slip, items_digest: str) -> tuple[dict[str, Any], list[dict[str
 
 
 def _slip(r: Mapping[str, Any], items: list[SlipItem]) -> Slip:
+    listed = json.loads(_text(r["approvals"]) or "[]")
+    if not isinstance(listed, list):
+        raise TypeError("approvals is not a list")
     approvals = tuple(
-        Approval(ApprovalRole(a["role"]), a["name"], _dt(a["at"]) if a.get("at") else None)
-        for a in json.loads(r["approvals"] or "[]")
+        Approval(ApprovalRole(a["role"]), _str(a["name"]), _dt(a["at"]) if a.get("at") else None)
+        for a in listed
     )
     return Slip(
-        slip_id=r["slip_id"], kind=SlipKind(r["kind"]), unit_id=r["unit_id"],
-        applicant=Person(r["applicant_name"], phone=r["applicant_phone"] or ""),
-        mover=Person(r["mover_name"], r["mover_id_masked"] or "", r["mover_id_hash"] or "", r["mover_photo"] or ""),
+        slip_id=_str(r["slip_id"]), kind=SlipKind(r["kind"]), unit_id=_str(r["unit_id"]),
+        applicant=Person(_text(r["applicant_name"]), phone=_text(r["applicant_phone"])),
+        mover=Person(_text(r["mover_name"]), _text(r["mover_id_masked"]), _text(r["mover_id_hash"]), _text(r["mover_photo"])),
         items=tuple(items), valid_from=_dt(r["valid_from"]), valid_until=_dt(r["valid_until"]),
-        purpose=r["purpose"] or "", approvals=approvals, status=SlipStatus(r["status"]),
-        mover_permit_id=r["mover_permit_id"] or "", exit_gate_id=r["exit_gate_id"] or "",
+        purpose=_text(r["purpose"]), approvals=approvals, status=SlipStatus(r["status"]),
+        mover_permit_id=_text(r["mover_permit_id"]), exit_gate_id=_text(r["exit_gate_id"]),
     )

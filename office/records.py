@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,13 +22,11 @@ from domain.keyfiles import load_public_dir
 from domain.model import TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person, Role
 from domain.rules import card_permit
 from domain.secrets import hash_pin, id_hash, mask_id
-from domain.slip_token import MAX_GATE_ID, MAX_UNIT_ID
+from domain.slip_token import GATE_ID, GATE_ID_FORM, MAX_UNIT_ID
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.db import utcnow
 from office.errors import NotFound, OfficeError, Refused
-
-GATE_ID = re.compile(rf"^[a-z0-9_-]{{1,{MAX_GATE_ID}}}$")
 
 
 def token_digest(secret: str) -> str:
@@ -39,8 +36,8 @@ def token_digest(secret: str) -> str:
 def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "", *, clock: Clock) -> str:
     """Register a gate; return its credential (shown once, stored only as a hash). Its registration
     time, by ``clock``, is the earliest its pushed rows may be dated (domain.exitrow.AT_SLACK before)."""
-    if not GATE_ID.match(gate_id):
-        raise OfficeError(f"gate id {gate_id!r}: use 1-{MAX_GATE_ID} lowercase letters, digits, '-' or '_'")
+    if not GATE_ID.fullmatch(gate_id):
+        raise OfficeError(f"gate id {gate_id!r}: use {GATE_ID_FORM}")
     if conn.execute(select(schema.gates.c.gate_id).where(schema.gates.c.gate_id == gate_id)).first():
         raise Refused(f"gate {gate_id!r} already exists")
     secret = secrets.token_hex(32)

@@ -24,6 +24,7 @@ class CardPresented:
     uid: str
     permit: Permit | None = None
     guard: Guard | None = None
+    bad_record: str = ""        # a replica row for this UID could not be read: what was wrong
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,24 @@ def step(s: State, event: Event, now: datetime) -> Step:
     return s, []
 
 
+#: Faults with a way back while the process runs: the shell probes the exit log (STORE) and
+#: the gate outputs (GPIO) every few seconds, and an offline device reports coming back.
+#: Anything else (a CORE or KIOSK exception: a bug) has no way back: the shell stops
+#: feeding systemd's watchdog, so systemd restarts the kiosk rather than leave the gate
+#: shut for good.
+PROBED_SOURCES = frozenset({FaultSource.STORE, FaultSource.GPIO})
+
+
+def recoverable(fault: Fault) -> bool:
+    """Whether the kiosk can leave this fault by itself, without a restart."""
+    return fault.source in PROBED_SOURCES or fault.kind is FaultKind.DEVICE_OFFLINE
+
+
+def needs_restart(s: State) -> bool:
+    """Out of service for a fault only a restart can clear (see RECOVERABLE_SOURCES)."""
+    return s.scene is Scene.OUT_OF_SERVICE and s.fault is not None and not recoverable(s.fault)
+
+
 def _out_of_service(s: State, fault: Fault, now: datetime) -> Step:
     return _go(s, Scene.OUT_OF_SERVICE, now, None, fault=fault), [SafeState()]
 
@@ -261,13 +279,14 @@ def _card(s: State, ev: CardPresented, now: datetime) -> Step:
         return _mover_card(s, ev, now)
     if s.scene not in RESULT_SCENES:
         return replace(s, notice=Reason.GUARD_NOT_ON_SHIFT if s.guard is None else None), []
-    decision = decide_card(ev.permit, now)
+    decision = decide_card(ev.permit, now, ev.bad_record)
     kind = EntryKind.CARD_PASS if decision.allowed else EntryKind.CARD_DENIED
     record = _entry(
         s, kind, now, card_uid=ev.uid, permit_id=ev.permit.permit_id if ev.permit else "",
         reasons=(decision.reason.value,),
-        # a replacement card (补办) says which lost or revoked permit it replaces
-        detail={"replaces": ev.permit.replaces} if ev.permit is not None and ev.permit.replaces else {},
+        # a replacement card (补办) says which lost or revoked permit it replaces; a bad replica row says what is wrong
+        detail={**({"replaces": ev.permit.replaces} if ev.permit is not None and ev.permit.replaces else {}),
+                **({"record_problem": ev.bad_record} if ev.bad_record else {})},
     )
     nxt = _go(_idle(s), Scene.CARD_RESULT, now, s.timeouts.result, card=decision, card_uid=ev.uid)
     if decision.allowed:
@@ -351,6 +370,8 @@ def _refusal_detail(d: SlipDecision) -> dict[str, Any]:
         detail["used_at"] = d.used.at.isoformat()
     if d.missing_approvals:
         detail["missing_approvals"] = [r.value for r in d.missing_approvals]
+    if d.detail:
+        detail["record_problem"] = d.detail
     return detail
 
 

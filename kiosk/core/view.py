@@ -286,6 +286,9 @@ def _refused(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
     if s.case is not None and s.case.decision.missing_approvals:
         names = "、".join(r.label_zh for r in s.case.decision.missing_approvals)
         reasons.append(Text(f"缺少:{names}", "missing approvals"))
+    if s.case is not None and s.case.decision.detail:
+        problem = s.case.decision.detail[:120]
+        reasons.append(Text(f"数据问题:{problem}", f"record problem: {problem}"))
     if s.refusal_choice:
         for k, zh, en in MISMATCH_CHOICES:
             if k == s.refusal_choice:

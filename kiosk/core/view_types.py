@@ -126,8 +126,14 @@ class View:
 
 
 def _local(d: datetime, now: datetime) -> datetime:
-    """Token times are UTC; the guard reads the estate's local time (the zone of ``now``)."""
-    return d.astimezone(now.tzinfo) if now.tzinfo is not None and d.tzinfo is not None else d
+    """Token times are UTC; the guard reads the estate's local time (the zone of ``now``).
+
+    A time that cannot be moved into the zone (at the edge of the calendar) is shown as
+    it was given: drawing a screen must never raise over one odd date."""
+    try:
+        return d.astimezone(now.tzinfo) if now.tzinfo is not None and d.tzinfo is not None else d
+    except (OverflowError, ValueError):
+        return d
 
 
 def _date(d: datetime, now: datetime) -> str:

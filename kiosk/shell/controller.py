@@ -35,7 +35,7 @@ from kiosk.core.events import (
     SlipPresented,
     Tick,
 )
-from kiosk.core.flow import Scene, State, step
+from kiosk.core.flow import Scene, State, needs_restart, step
 from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 
@@ -129,11 +129,19 @@ class Controller:
         self._probe_store(now)
         return self.dispatch(Tick(), now)
 
+    def watchdog_ok(self) -> bool:
+        """False while out of service for a fault only a restart clears: the loop then
+        stops pinging systemd's watchdog, and systemd restarts the kiosk."""
+        return not needs_restart(self.state)
+
     def _probe_store(self, now: datetime) -> None:
-        """Out of service because the log could not be written: look every few seconds
-        whether it can be again (space freed, disk back), and come back by itself."""
+        """Out of service because the log could not be written or the gate outputs failed:
+        look every few seconds whether they work again (space freed, disk back, relay
+        answering), and come back by itself."""
         fault = self.state.fault
-        if self.state.scene is not Scene.OUT_OF_SERVICE or fault is None or fault.source is not FaultSource.STORE:
+        probes = {FaultSource.STORE: self._probe_exit_log, FaultSource.GPIO: self._probe_gate_io}
+        if self.state.scene is not Scene.OUT_OF_SERVICE or fault is None or fault.source not in probes \
+                or fault.kind is FaultKind.DEVICE_OFFLINE:      # offline devices say when they are back
             self._next_store_probe = None
             return
         if self._next_store_probe is None:
@@ -142,12 +150,23 @@ class Controller:
         if now < self._next_store_probe:
             return
         self._next_store_probe = now + STORE_PROBE_INTERVAL
-        problem = self.exit_log.probe()
+        problem = probes[fault.source]()
         if problem is None:
-            log.warning("exit log writable again; back in service")
-            self.dispatch(Recovered(FaultSource.STORE), now)
+            log.warning("%s works again; back in service", fault.source.value)
+            self.dispatch(Recovered(fault.source), now)
         else:
-            log.warning("exit log still not writable: %s", problem)
+            log.warning("%s still failing: %s", fault.source.value, problem)
+
+    def _probe_exit_log(self) -> str | None:
+        return self.exit_log.probe()
+
+    def _probe_gate_io(self) -> str | None:
+        """The gate outputs answer again if putting them in their safe state works."""
+        try:
+            self.gate_io.safe_state()
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     def _resolve(self, raw: object) -> Event | None:
         if isinstance(raw, CardRead):

@@ -72,11 +72,13 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
     notifier.ready()
     period = 1.0 / max(1, cfg.display.fps)
     last_scene = session.scene
+    starving = False
     notifier.status(f"screen: {last_scene.value}")     # `systemctl status` shows what the guard sees
     try:
         while True:
             started = time.monotonic()
             now = clock.now()
+            frame_ok = False
             try:
                 for ev in pygame.event.get():
                     got = translator.translate(ev, session.frame.hits, time.monotonic())
@@ -90,6 +92,7 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
                     translator.scene_changed(time.monotonic())
                     notifier.status(f"screen: {last_scene.value}")
                 session.draw(canvas, now)
+                frame_ok = True
             except Exception as exc:          # keep the loop alive, gate closed
                 log.exception("frame failed")
                 if kiosk.controller.state.scene is not Scene.OUT_OF_SERVICE:
@@ -99,7 +102,16 @@ def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tu
             if session.painted:
                 rotation.present(canvas, screen)
                 pygame.display.flip()
-            notifier.ping()
+            # Feed the watchdog only for a frame that worked in a state with a way back:
+            # a frame that keeps failing, or a fault only a restart clears, starves it and
+            # systemd restarts the kiosk (the gate stays closed meanwhile).
+            if frame_ok and kiosk.controller.watchdog_ok():
+                notifier.ping()
+                starving = False
+            elif not starving:
+                starving = True
+                log.error("not feeding the watchdog: %s", kiosk.controller.state.fault or "the frame failed")
+                notifier.status("out of service; waiting for systemd to restart the kiosk")
             # Wait out the frame, but wake as soon as a card or slip arrives.
             kiosk.controller.wait(period - (time.monotonic() - started))
     finally:

@@ -13,6 +13,8 @@ from typing import Any
 
 import pygame
 
+from domain.errors import BadRecord
+from domain.instants import read_instant
 from kiosk.core.events import Press
 from kiosk.core.flow import Scene
 from kiosk.core.view import Extras, Status, View, view_of
@@ -44,7 +46,7 @@ class StatusBoard:
             self._pulled_read = now
             try:
                 text = self.replica.meta("last_pull_at")
-                self._pulled = datetime.fromisoformat(text) if text else None
+                self._pulled = read_instant(text) if text else None
             except Exception:
                 self._pulled = None
         return self._pulled
@@ -118,7 +120,10 @@ class Session:
                 for row in self._recent:
                     gid = str(row.get("guard_id") or "")
                     if gid and gid not in self._guard_names:
-                        g = self.controller.resolver.replica.guard(gid)
+                        try:
+                            g = self.controller.resolver.replica.guard(gid)
+                        except BadRecord:
+                            g = None          # a damaged guard row: show the id, never fail the frame
                         self._guard_names[gid] = g.name if g else gid
         return Extras(recent=self._recent, demo_legend=self.demo_legend, guard_names=self._guard_names)
 

@@ -7,16 +7,20 @@ means. Nothing here touches the core's state.
 from __future__ import annotations
 
 import io
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pygame
 
+from domain.images import HEADER_BYTES, ImageRefused, check_image
 from kiosk.core.events import Press
 from kiosk.core.view import Button, Fact, Text, Tone
 from kiosk.ui import theme
 from kiosk.ui.text import Color, Typesetter
+
+log = logging.getLogger("gatepass.kiosk")
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,13 @@ class PhotoCache:
             try:
                 data = self.load(photo_id)
                 if data:
+                    check_image(data[:HEADER_BYTES], f"photo {photo_id}", len(data))   # never decode a bomb
                     surf = pygame.image.load(io.BytesIO(data))
-            except (pygame.error, OSError, ValueError):
+            except ImageRefused as exc:
+                log.warning("photo not shown: %s", exc)
+                surf = None
+            except Exception as exc:     # a replica row's bytes: whatever they are, the screen still draws
+                log.warning("photo %s not shown: %s: %s", photo_id, type(exc).__name__, exc)
                 surf = None
             self._raw[photo_id] = surf
             if len(self._raw) > self.limit:

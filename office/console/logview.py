@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from domain.exitrow import consumes_slip
+from domain.slip_token import GATE_ID
 from office import schema
 from office.console.html import Safe, bi, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.export import log_rows, to_csv
-from office.records import GATE_ID
 
 #: Rows shown on one page; the CSV has them all.
 MAX_ROWS = 2000
@@ -86,7 +86,7 @@ class Filters:
             self.error = f"最多查询 {MAX_DAYS} 天 / At most {MAX_DAYS} days at a time"
             self.first = self.last - timedelta(days=MAX_DAYS - 1)
         gate = q.get("gate", "")
-        self.gate = gate if GATE_ID.match(gate) else ""
+        self.gate = gate if GATE_ID.fullmatch(gate) else ""
         kind = q.get("kind", "")
         self.kind = kind if kind in KINDS else ""
 
