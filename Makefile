@@ -15,7 +15,7 @@ GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 l
 # sandboxed as a non-root user (tests/test_deployment.py).
 TEST_PACKAGES := chromium systemd bubblewrap
 
-.PHONY: run test lint test-all bench faults sysdeps gate-sysdeps test-sysdeps venv venv-test clean
+.PHONY: run test lint test-all bench faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
@@ -73,6 +73,17 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.python
 	@$(DROP_PYGAME)
 	$(PY) -m pip install -q -e '.[gate,office,test,postgres]'
 	touch $@ $(VENV)/.installed-gate
+
+# The gate's lock file: exact versions and hashes for a Pi (aarch64, glibc 2.36 = Bookworm,
+# CPython 3.11), wheels only. Run after changing a range in pyproject.toml; needs uv
+# (e.g. `python3 -m venv /tmp/uvenv && /tmp/uvenv/bin/pip install uv`, then UV=/tmp/uvenv/bin/uv).
+UV ?= uv
+gate-lock:
+	mkdir -p requirements
+	$(UV) pip compile pyproject.toml --extra gate --extra pi \
+	    --python-platform aarch64-manylinux_2_36 --python-version 3.11 \
+	    --only-binary :all: --generate-hashes --custom-compile-command 'make gate-lock' \
+	    -o requirements/gate-aarch64.lock
 
 clean:
 	rm -rf $(VENV) $(VAR) build *.egg-info

@@ -169,7 +169,7 @@ def _scan_live(args: argparse.Namespace) -> int:
 def run_gpio_test(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from drivers.gpio import GpioGateIO
+    from drivers.gpio import GpioGateIO, relay_boot_hint
 
     if args.config:
         from domain.settings import load_table
@@ -187,6 +187,7 @@ def run_gpio_test(args: argparse.Namespace) -> int:
         else:
             input(prompt + "  [Enter] ")
 
+    print(relay_boot_hint(cfg.relay_pin, cfg.relay_active_high), flush=True)
     gate = GpioGateIO(cfg)
     try:
         print(f"gpio-test with pin factory {cfg.pin_factory!r}; every output starts off.")

@@ -45,6 +45,30 @@ def make_pin_factory(name: str) -> Any:
     raise DriverError(f"gpio: pin_factory {name!r} is not one of: {', '.join(PIN_FACTORIES)}")
 
 
+def relay_boot_line(relay_pin: int, relay_active_high: bool) -> str:
+    """The /boot/firmware/config.txt line that holds the relay off (gate shut) from the firmware on.
+
+    The firmware sets the pin to an output at the relay's *off* level before Linux starts, and
+    it stays there until the kiosk claims the pin (with the same off level): low for a board
+    whose relay pulls in on a high input (`relay_active_high = true`), high for one that pulls
+    in on a low input. The one rule; `gatepass gpio-test` prints it, docs/install.md explains it.
+    """
+    if not 0 <= relay_pin <= 27:
+        raise DriverError(f"gpio: relay_pin {relay_pin} is not a header GPIO (BCM 0-27)")
+    return f"gpio={relay_pin}=op,{'dl' if relay_active_high else 'dh'}"
+
+
+def relay_boot_hint(relay_pin: int, relay_active_high: bool) -> str:
+    """Bilingual hint for `gatepass gpio-test` (Chinese first, English beneath)."""
+    line = relay_boot_line(relay_pin, relay_active_high)
+    level = "低电平 low" if relay_active_high else "高电平 high"
+    polarity = "高电平触发 active-high" if relay_active_high else "低电平触发 active-low"
+    return (f"开机保持门锁关闭：在 /boot/firmware/config.txt 末尾加一行  {line}\n"
+            f"    （继电器 GPIO{relay_pin}，{polarity}：开机起输出{level.split()[0]}，继电器不吸合）\n"
+            f"Keep the gate shut from power-on: add to the end of /boot/firmware/config.txt:  {line}\n"
+            f"    (relay GPIO{relay_pin}, {polarity.split()[1]}: driven {level.split()[1]} from boot, relay released)")
+
+
 class GpioGateIO:
     """The gate's outputs and inputs; `on_exit_request` is called from gpiozero's thread."""
 

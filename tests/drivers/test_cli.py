@@ -82,6 +82,7 @@ def test_gpio_test_walks_every_output_and_shows_the_inputs(capsys):
         assert f"ON   {name}" in out and f"off  {name}" in out
     assert "exit button (GPIO24): released" in out
     assert "door contact: not wired" in out
+    assert "config.txt" in out and "gpio=17=op,dl" in out      # the default relay is active-high
 
 
 def test_gpio_test_on_a_machine_without_lgpio_fails_loudly():

@@ -9,7 +9,7 @@ from gpiozero.pins.mock import MockFactory
 
 from domain.errors import DriverError
 from drivers.config import GpioConfig
-from drivers.gpio import GpioGateIO
+from drivers.gpio import GpioGateIO, relay_boot_hint, relay_boot_line
 from kiosk.core.events import SignalPattern
 
 WAIT_S = 5.0
@@ -173,3 +173,38 @@ def test_closing_twice_is_quiet(make_gate, caplog):
     gate.close()
     gate.close()
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+# ---------------------------------------------------------------------- relay fail-secure at boot
+
+@pytest.mark.parametrize(("active_high", "line"), [(True, "gpio=17=op,dl"), (False, "gpio=17=op,dh")])
+def test_relay_boot_line_for_each_polarity(active_high, line):
+    assert relay_boot_line(17, active_high) == line
+
+
+@pytest.mark.parametrize("active_high", [True, False])
+def test_relay_boot_line_drives_the_level_the_driver_holds_the_relay_off_at(active_high):
+    """The firmware's level and the kiosk's 'off' level are the same: no click when the kiosk takes the pin."""
+    factory = MockFactory()
+    gate = GpioGateIO(GpioConfig(relay_active_high=active_high), pin_factory=factory)
+    try:
+        off_level = factory.pin(17).state
+        gate.relay.on()
+        on_level = factory.pin(17).state
+        gate.relay.off()
+    finally:
+        gate.close()
+    boot_level = {"dl": 0, "dh": 1}[relay_boot_line(17, active_high).rsplit(",", 1)[1]]
+    assert boot_level == off_level != on_level
+
+
+def test_relay_boot_line_refuses_a_pin_off_the_header():
+    with pytest.raises(DriverError, match="relay_pin 40"):
+        relay_boot_line(40, True)
+
+
+def test_relay_boot_hint_is_chinese_first_then_english():
+    lines = relay_boot_hint(5, False).splitlines()
+    assert "gpio=5=op,dh" in lines[0] and "开机" in lines[0]
+    assert lines[2].startswith("Keep the gate shut") and "gpio=5=op,dh" in lines[2]
+    assert "active-low" in lines[3] and "high" in lines[3]
