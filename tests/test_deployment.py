@@ -124,6 +124,11 @@ def sandbox(unit: Unit, writable: dict[PurePosixPath, Path], readonly: dict[Pure
             args += ["--symlink", target, link]
     if unit_flag(unit, "PrivateTmp") == "yes":
         args += ["--tmpfs", "/tmp"]
+        # The code under test stands in for /opt/gatepass: where a checkout or its venv lives
+        # under /tmp (a CI clone), it is bound back, read-only, over the private /tmp.
+        for own in sorted({Path(ROOT), Path(sys.prefix)}):
+            if Path("/tmp") in own.parents:
+                args += ["--ro-bind", str(own), str(own)]
     mounts = [(d, writable[d], "--bind") for d in writable_paths(unit)]
     mounts += [(d, src, "--ro-bind") for d, src in readonly.items()]
     splices, spliced = _splices([d for d, _, _ in mounts])
