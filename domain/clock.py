@@ -1,6 +1,6 @@
 """The one way gatepass reads the time: an injected clock, and the estate's zone.
 
-Code outside the pure core never calls ``datetime.now()``: it is handed a `Clock`, so
+Code outside the pure core never asks the machine for the time: it is handed a `Clock`, so
 tests fix the instant and the suite passes in any zone at any hour. Dates a person
 sees (a slip's day, the morning report, an export's range) are in the estate's zone,
 which `EstateTime` carries with the clock, never the machine's zone.

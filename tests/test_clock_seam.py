@@ -1,5 +1,5 @@
-"""Every package reads the wall clock through domain/clock.py: nothing else calls
-``datetime.now()``, ``date.today()`` or ``time.time()``, so a test that injects a clock
+"""Every package reads the wall clock through domain/clock.py: nothing else asks the machine
+for the time of day (the calls are listed in WALL_CLOCK), so a test that injects a clock
 controls every instant the code sees, in any zone at any hour.
 
 (Monotonic timers — ``time.monotonic``, ``perf_counter`` — measure intervals, not the
@@ -43,10 +43,11 @@ def test_only_domain_clock_reads_the_wall_clock() -> None:
 
 
 def test_the_check_sees_a_wall_clock_read(tmp_path: Path) -> None:
-    # The detector itself: each form a module might use is caught, a monotonic timer is not.
+    # The detector itself: every listed call is caught, also through a module attribute
+    # (datetime.datetime.<call>), and a monotonic timer is not. The probe is parsed, never run.
+    calls = sorted(f"{owner}.{attr}()" for owner, attr in WALL_CLOCK)
     probe = tmp_path / "probe.py"
-    probe.write_text("import datetime, time\nfrom datetime import date\n"
-                     "a = datetime.datetime.now()\nb = date.today()\nc = time.time()\nd = time.monotonic()\n")
+    probe.write_text("".join(f"x{i} = mod.{call}\n" for i, call in enumerate(calls)) + "y = time.monotonic()\n")
     hits = [h.split(" ")[1] for h in wall_clock_reads(probe, tmp_path)]
-    assert hits == ["datetime.now()", "date.today()", "time.time()"]
+    assert hits == calls
 

@@ -21,7 +21,7 @@ from office import schema
 from office.config import DatabaseConfig, OfficeConfig, ServerConfig
 from office.records import add_gate, add_unit, issue_permit
 from office.server import ThreadedServer, build
-from office.slips import SlipRequest, issue_slip
+from office.slips import IssuedSlip, SlipRequest, issue_slip
 
 ROOT = Path(__file__).resolve().parents[2]
 CST = timezone(timedelta(hours=8))
@@ -72,8 +72,8 @@ class OfficeServer:
     def issue_slip(self, unit_id: str = "3-2-1502") -> str:
         return self.issued_slip(unit_id).slip_id
 
-    def issued_slip(self, unit_id: str = "3-2-1502") -> Any:
-        """Issue an approved owner's slip for today; return the IssuedSlip (id, token, QR files)."""
+    def issued_slip(self, unit_id: str = "3-2-1502") -> IssuedSlip:
+        """Issue an approved owner's slip for today: its id, signed token and QR files."""
         now = datetime.now(CST)
         req = SlipRequest(kind=SlipKind.OWNER, unit_id=unit_id, applicant_name="张三", mover_name="张三",
                           items=[SlipItem("冰箱", 1, "180cm")], valid_from=now, valid_until=now + timedelta(days=1),
