@@ -190,3 +190,19 @@ def test_gates_lists_each_gate_with_its_last_heartbeat(site: Path, capsys: pytes
     north = capsys.readouterr().out.splitlines()[0]
     est = CLOCK.now().astimezone(ZoneInfo("Asia/Shanghai"))
     assert f"reader stale (/dev/gatepass-reader open), last report {est:%Y-%m-%d %H:%M:%S}" in north
+
+
+def test_a_second_estate_is_created_and_each_numbers_its_own_changes(site: Path) -> None:
+    """`office init --estate west` after `office init` used to fail on the global changes key."""
+    from sqlalchemy import create_engine, select
+
+    from office import schema
+    assert run("init", "--estate", "west") == 0
+    assert run("add-unit", "--estate", "west", "3-2-1502") == 0       # the same unit id in the other estate
+    engine = create_engine(f"sqlite:///{site / 'office.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.changes.c.estate, schema.changes.c.seq, schema.changes.c.tbl)).all()
+    engine.dispose()
+    by_estate = {e: sorted(seq for est, seq, _ in rows if est == e) for e in ("default", "west")}
+    assert by_estate["west"] and by_estate["default"]
+    assert by_estate["west"][0] == 1 and by_estate["default"][0] == 1   # each estate counts from one
