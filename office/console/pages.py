@@ -17,6 +17,7 @@ from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import OfficeError
+from office.export import item_text
 from office.ingest import list_flags, list_gates, resolve_flag
 
 #: A gate that has not been heard from for this long is shown in red (3 missed heartbeats at the default 60 s).
@@ -230,7 +231,7 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
         for i in range(0, len(ids), 500):
             for m in conn.execute(select(it).where(it.c.estate == c.cfg.estate, it.c.slip_id.in_(ids[i:i + 500]))
                                   .order_by(it.c.slip_id, it.c.line)).mappings():
-                items.setdefault(m["slip_id"], []).append(f"{m['name']}×{m['quantity']}" + (f"({m['spec']})" if m["spec"] else ""))
+                items.setdefault(m["slip_id"], []).append(item_text(m["name"], m["quantity"], m["spec"]))
     if not slips:
         return tag("div", bi(f"近 {SLIP_DAYS} 天没有放行条", f"No slips in the last {SLIP_DAYS} days"), class_="empty")
     head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
