@@ -38,8 +38,10 @@ class ReplicaWriter:
         #: A column the office did not send (an office older than this gate) takes the replica's default.
         self.defaults = {t: {r[1]: _sql_literal(r[4]) for r in self.conn.execute(f"pragma table_info([{t}])")}
                          for t in REPLICA_TABLES}
-        #: Longest write transaction so far (seconds): the kiosk may wait this long at worst.
+        #: Longest write transaction so far (seconds): the kiosk may wait this long at worst (make bench reports it).
         self.longest_commit_s = 0.0
+        #: Most pulled changes written in one transaction so far: what bounds that wait, whatever the machine.
+        self.largest_commit_changes = 0
         self._upsert_sql: dict[str, str] = {}
         self._delete_sql: dict[str, str] = {}
         for table, pks in REPLICA_TABLES.items():
@@ -120,6 +122,7 @@ class ReplicaWriter:
                 self._transaction(body)
             except (KeyError, TypeError, ValueError) as exc:
                 raise SyncError(f"office sent a change the replica cannot take: {exc!r}") from None
+            self.largest_commit_changes = max(self.largest_commit_changes, len(chunk))
         self.set_meta({PULL_CURSOR: str(max(last_seq, self.int_meta(PULL_CURSOR))), OFFICE_EPOCH: epoch,
                        LAST_PULL_AT: pulled_at})
         if changes:

@@ -80,7 +80,9 @@ def test_a_deleted_row_is_deleted_at_the_gate_and_writes_stay_short(office: Offi
     try:
         assert daemon.run_once()
         assert Replica.open(gate.replica_path).guard("G00007") is not None
-        assert daemon.writer.longest_commit_s < 0.1     # 250 rows per commit: the kiosk never waits long
+        # 5000 rows pulled, never more than 250 in one transaction: the kiosk never waits behind a long write
+        # (how long such a write takes is measured in `make bench`, not asserted here)
+        assert 0 < daemon.writer.largest_commit_changes <= 250
         with office.engine.begin() as conn:
             remove_rows(conn, "default", schema.guards, [{"guard_id": "G00007"}])
         assert daemon.run_once()
