@@ -99,7 +99,7 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
                          valid_until=req.valid_until, item_count=len(req.items), items_digest=digest,
                          key_id="", exit_gate_id=req.exit_gate_id)
     try:
-        token = sign(claims, private)
+        token = sign(claims, private, estate)
     except TokenFieldError as exc:
         raise Refused(f"slip cannot be signed: {exc}") from None
     row: dict[str, Any] = {

@@ -42,7 +42,7 @@ def slip_args(*extra: str) -> list[str]:
 def test_add_gate_prints_the_credential_once_and_stores_only_its_hash(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("add-gate", "north") == 0
     credential = capsys.readouterr().out.strip().splitlines()[-1]
-    assert credential.startswith("north.") and len(credential.split(".")[1]) == 64
+    assert credential.startswith("default/north.") and len(credential.split(".")[1]) == 64
     assert credential.split(".")[1].encode() not in (site / "office.db").read_bytes()
     assert run("add-gate", "north") == 2                            # a second gate of that name is refused
     assert "already exists" in capsys.readouterr().err
@@ -77,7 +77,7 @@ def test_an_issued_slip_is_a_signed_qr_code_the_gate_can_verify(site: Path, caps
     assert svg.read_text().lstrip().startswith("<?xml")
     decoded = zxingcpp.read_barcodes(cv2.imread(str(png)))
     assert len(decoded) == 1
-    verdict = verify(decoded[0].text, load_public_dir(site / "keys"))
+    verdict = verify(decoded[0].text, load_public_dir(site / "keys" / "default"), estate="default")
     assert verdict.ok and verdict.claims is not None
     assert verdict.claims.slip_id == slip_id and verdict.claims.item_count == 2 and verdict.claims.unit_id == "3-2-1502"
     assert verdict.claims.valid_until - verdict.claims.valid_from == timedelta(hours=9)
@@ -169,7 +169,7 @@ def test_gates_lists_each_gate_with_its_last_heartbeat(site: Path, capsys: pytes
 
     at = CLOCK.now()
     with open_office("sqlite:///office.db").begin() as conn:
-        heartbeat(conn, "north", HeartbeatBody(DeviceHealth(DeviceState.ONLINE, "/dev/gatepass-reader open", at),
+        heartbeat(conn, "default", "north", HeartbeatBody(DeviceHealth(DeviceState.ONLINE, "/dev/gatepass-reader open", at),
                                                DeviceHealth(DeviceState.OFFLINE, "\x1b[2Jgone", at),
                                                outbox_depth=7, clock_offset_s=0.4, heartbeat_interval_s=60),
                   clock=CLOCK)
@@ -206,3 +206,51 @@ def test_a_second_estate_is_created_and_each_numbers_its_own_changes(site: Path)
     by_estate = {e: sorted(seq for est, seq, _ in rows if est == e) for e in ("default", "west")}
     assert by_estate["west"] and by_estate["default"]
     assert by_estate["west"][0] == 1 and by_estate["default"][0] == 1   # each estate counts from one
+
+
+def test_each_estate_signs_with_its_own_key_and_names_its_own_gates(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two estates from the CLI, a gate "north" in each: before, west shared default's key folder
+    (so a west slip verified at default's gates) and `add-gate north --estate west` was refused."""
+    from sqlalchemy import create_engine, select
+
+    from domain.reasons import Reason
+    from office import schema
+
+    assert run("init", "--estate", "west") == 0
+    assert (site / "keys" / "west" / "signing.key").exists()
+    assert run("add-unit", "--estate", "west", "3-2-1502") == 0
+    capsys.readouterr()
+    assert run("add-gate", "north") == 0
+    assert run("add-gate", "north", "--estate", "west") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("default/north.") and lines[3].startswith("west/north.")
+    approvals = ("--approve", "handler=李", "--approve", "butler_head=王")
+    assert run(*slip_args(*approvals, "--out", "default-slips")) == 0
+    assert run(*slip_args(*approvals, "--out", "west-slips"), "--estate", "west") == 0
+    capsys.readouterr()
+    (default_qr,), (west_qr,) = list((site / "default-slips").glob("*.png")), list((site / "west-slips").glob("*.png"))
+    assert default_qr.name == west_qr.name          # each estate numbers its own slips: the same id
+    import cv2
+    import zxingcpp
+
+    west_token = zxingcpp.read_barcodes(cv2.imread(str(west_qr)))[0].text
+    default_keys, west_keys = load_public_dir(site / "keys" / "default"), load_public_dir(site / "keys" / "west")
+    assert not set(default_keys) & set(west_keys)
+    assert verify(west_token, west_keys, estate="west").ok
+    assert verify(west_token, default_keys, estate="default").reason is Reason.SLIP_UNKNOWN_KEY
+    # What default's gates are given of west: its key, as another estate's.
+    engine = create_engine(f"sqlite:///{site / 'office.db'}")
+    with engine.connect() as conn:
+        o = schema.other_estate_keys
+        rows = {(r.estate, r.key_id, r.key_estate) for r in conn.execute(select(o))}
+    engine.dispose()
+    assert rows == {("default", k, "west") for k in west_keys} | {("west", k, "default") for k in default_keys}
+    assert run("keys", "--estate", "west") == 0
+    listed = capsys.readouterr().out
+    assert all(k in listed for k in west_keys) and not any(k in listed for k in default_keys)
+
+
+@pytest.mark.parametrize("estate", ["West", "west estate", "x" * 33])
+def test_an_estate_id_a_slip_cannot_carry_is_refused(site: Path, capsys: pytest.CaptureFixture[str], estate: str) -> None:
+    assert run("init", "--estate", estate) == 2
+    assert "estate id" in capsys.readouterr().err
