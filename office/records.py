@@ -270,14 +270,14 @@ def import_public_keys(conn: Connection, estate: str, keys_dir: str | Path) -> l
     added = []
     k = schema.signing_keys
     for kid, raw in load_public_dir(keys_dir).items():
+        if get_row(conn, estate, k, {"key_id": kid}) is not None:
+            continue
         elsewhere = conn.execute(select(k.c.estate).where(k.c.key_id == kid, k.c.estate != estate)).scalar()
         if elsewhere is not None:
             raise Refused(f"signing key {kid} in {keys_dir} is estate {elsewhere!r}'s: each estate signs with its own "
                           f"key (`gatepass office init --estate {estate}` makes one)")
-        if get_row(conn, estate, k, {"key_id": kid}) is None:
-            put_rows(conn, estate, k,
-                     [{"key_id": kid, "public_key": base64.b64encode(raw).decode("ascii"), "revoked": 0}])
-            added.append(kid)
+        put_rows(conn, estate, k, [{"key_id": kid, "public_key": base64.b64encode(raw).decode("ascii"), "revoked": 0}])
+        added.append(kid)
     publish_other_estate_keys(conn)
     return added
 

@@ -254,3 +254,12 @@ def test_each_estate_signs_with_its_own_key_and_names_its_own_gates(site: Path, 
 def test_an_estate_id_a_slip_cannot_carry_is_refused(site: Path, capsys: pytest.CaptureFixture[str], estate: str) -> None:
     assert run("init", "--estate", estate) == 2
     assert "estate id" in capsys.readouterr().err
+
+
+def test_a_key_of_one_estate_is_not_published_for_another(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Copying default's key folder for west would make west's slips good at default's gates."""
+    import shutil
+
+    shutil.copytree(site / "keys" / "default", site / "keys" / "west")
+    assert run("init", "--estate", "west") == 2
+    assert "each estate signs with its own key" in capsys.readouterr().err

@@ -146,6 +146,9 @@ def test_a_gate_credential_reaches_only_its_own_estate_and_gate(site: Site) -> N
         counts = {(r.estate, r.gate_id): r.head_seq for r in conn.execute(select(g.c.estate, g.c.gate_id, g.c.head_seq))}
         events = sorted((r.estate, r.gate_id, r.seq) for r in conn.execute(select(e.c.estate, e.c.gate_id, e.c.seq)))
     assert counts == {("default", "north"): 1, ("west", "north"): 2}
+    with site.engine.connect() as conn:      # only default's north sent a heartbeat (its run_once): it landed there
+        beats = {r.estate: r.heartbeat is not None for r in conn.execute(select(g.c.estate, g.c.heartbeat))}
+    assert beats == {"default": True, "west": False}
     assert events == [("default", "north", 1), ("west", "north", 1), ("west", "north", 2)]
     default_cred = (site.dir / "default-north.credential").read_text().strip()
     west_cred = (site.dir / "west-north.credential").read_text().strip()
