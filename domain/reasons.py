@@ -35,6 +35,7 @@ class Reason(str, enum.Enum):
     SLIP_SIGNATURE_INVALID = "slip.signature_invalid"
     SLIP_UNKNOWN_KEY = "slip.unknown_key"
     SLIP_KEY_REVOKED = "slip.key_revoked"
+    SLIP_OTHER_ESTATE = "slip.other_estate"
     SLIP_EXPIRED = "slip.expired"
     SLIP_NOT_YET_VALID = "slip.not_yet_valid"
     SLIP_CANCELLED = "slip.cancelled"
@@ -104,6 +105,10 @@ REASON_TEXT: dict[Reason, ReasonText] = {
     Reason.SLIP_KEY_REVOKED: ReasonText(
         "放行条签发密钥已被物业作废", "Slip signed with a key the office revoked",
         "不得放行,请报告保安部并联系物业服务中心", "Do not release. Report to security and call the office.",
+    ),
+    Reason.SLIP_OTHER_ESTATE: ReasonText(
+        "其他小区的放行条", "Slip of another estate",
+        "本小区不得放行,请持放行条回签发小区办理", "Do not release here. The slip is only good in the estate that issued it.",
     ),
     Reason.SLIP_EXPIRED: ReasonText("放行条已过期", "Slip expired", _BACK_TO_DESK_ZH, _BACK_TO_DESK_EN),
     Reason.SLIP_NOT_YET_VALID: ReasonText(

@@ -3,10 +3,20 @@
 Layout (binary, then base32 so that the QR uses alphanumeric mode and stays at
 version 9 or lower at error-correction level Q):
 
-    "GP1:" + base32( payload || ed25519_signature(b"GP1" || payload) )
+    "GP1:" + base32( payload || ed25519_signature(message) )
     payload = version(1) key_id(4) slip_id(len8+ascii) kind(1) unit_id(len8+utf8)
               valid_from(u32 minutes since epoch, UTC) duration(u24 minutes) item_count(1)
               items_digest(8) exit_gate_id(len8+ascii)
+    version 2 (what the office signs): message = b"GP2" || estate_id(len8+ascii) || payload
+    version 1 (slips printed before estates were bound): message = b"GP1" || payload
+
+Version 2 binds the estate that issued the slip into what the signature proves without
+adding a byte to the code (it is at its size limit): the estate id is signed, not carried.
+A gate checks it with its own estate id, so a genuine slip of another estate is refused
+(Reason.SLIP_OTHER_ESTATE) when the gate knows that estate's key, and never verifies as
+its own. Version 1 proves no estate: it is accepted only with a key of the gate's own
+estate (signing keys are per estate, `gatepass office init --estate E`), and refused as
+another estate's when its key belongs to another estate.
 
 With the field limits below the longest token is 188 characters, the most that
 QR version 9-Q holds in alphanumeric mode (tests/test_slip_token.py checks it).
@@ -36,7 +46,10 @@ from domain.model import SlipItem, SlipKind, TokenClaims
 from domain.reasons import Reason
 
 PREFIX = "GP1:"
-VERSION = 1
+#: The version the office signs: the estate is under the signature.
+VERSION = 2
+#: Slips printed before estates were bound into tokens: no estate under the signature.
+VERSION_NO_ESTATE = 1
 SIGNATURE_LEN = 64
 MAX_SLIP_ID = 10
 MAX_UNIT_ID = 10
@@ -45,6 +58,10 @@ MAX_GATE_ID = 6
 #: office's add-gate and console filters and the gate's own config check.
 GATE_ID = re.compile(rf"^[a-z0-9_-]{{1,{MAX_GATE_ID}}}$")
 GATE_ID_FORM = f"1-{MAX_GATE_ID} lowercase letters, digits, '-' or '_'"
+#: An estate id (`gatepass office init --estate ID`): the one rule, for the office and the token.
+MAX_ESTATE_ID = 32
+ESTATE_ID = re.compile(rf"^[a-z0-9_-]{{1,{MAX_ESTATE_ID}}}$")
+ESTATE_ID_FORM = f"1-{MAX_ESTATE_ID} lowercase letters, digits, '-' or '_'"
 MAX_DURATION_MIN = 2**24 - 1
 #: Longest token the office can mint; anything longer is refused unread.
 MAX_TOKEN_CHARS = 188
@@ -114,8 +131,21 @@ def _kind_code(kind: SlipKind) -> int:
         raise TokenFieldError(f"slip kind {kind!r} has no token code (domain.slip_token.KIND_CODES)") from None
 
 
-def sign(claims: TokenClaims, private: Ed25519PrivateKey) -> str:
-    """Mint the QR text for a slip. The key id in ``claims`` is replaced by the key's own."""
+def signed_message(version: int, estate: str, payload: bytes) -> bytes:
+    """What the signature of a token covers: version 2 puts the issuing estate under it."""
+    if version == VERSION_NO_ESTATE:
+        return b"GP1" + payload
+    raw = estate.encode("ascii")
+    return b"GP2" + bytes([len(raw)]) + raw + payload
+
+
+def sign(claims: TokenClaims, private: Ed25519PrivateKey, estate: str | None = None) -> str:
+    """Mint the QR text for a slip of ``estate`` (version 2). Without an estate, a version-1 token
+    that proves none (kept for tests and the demo's legacy codes). The key id in ``claims`` is
+    replaced by the key's own."""
+    if estate is not None and not ESTATE_ID.fullmatch(estate):
+        raise TokenFieldError(f"estate id {estate!r}: use {ESTATE_ID_FORM}")
+    version = VERSION if estate is not None else VERSION_NO_ESTATE
     kid = key_id_of(public_raw(private))
     if claims.item_count < 0 or claims.item_count > 255:
         raise TokenFieldError(f"item count {claims.item_count} is outside 0..255")
@@ -124,7 +154,7 @@ def sign(claims: TokenClaims, private: Ed25519PrivateKey) -> str:
         raise TokenFieldError("validity window must end after it starts, within about 31 years")
     payload = b"".join(
         [
-            bytes([VERSION]),
+            bytes([version]),
             bytes.fromhex(kid),
             _short(claims.slip_id, MAX_SLIP_ID, "slip id"),
             bytes([_kind_code(claims.kind)]),
@@ -136,7 +166,7 @@ def sign(claims: TokenClaims, private: Ed25519PrivateKey) -> str:
             _short(claims.exit_gate_id, MAX_GATE_ID, "exit gate id"),
         ]
     )
-    signature = private.sign(b"GP1" + payload)
+    signature = private.sign(signed_message(version, estate or "", payload))
     return PREFIX + base64.b32encode(payload + signature).decode("ascii").rstrip("=")
 
 
@@ -158,11 +188,17 @@ class _Reader:
         return self.take(n).decode("utf-8")
 
 
-def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = ()) -> TokenVerdict:
-    """Check a scanned token against the office's public keys (key id -> raw 32 bytes).
+def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = (), *, estate: str = "",
+           other_estates: Mapping[str, tuple[str, bytes]] | None = None) -> TokenVerdict:
+    """Check a scanned token against the public keys of the gate's own estate ``estate``
+    (key id -> raw 32 bytes).
 
     A key id in ``revoked`` is refused whatever ``keys`` holds: a gate's key folder may
     still carry a key file the office has since revoked (`gatepass office revoke-key`).
+    ``other_estates`` (key id -> (estate id, raw key)) are keys of the office's other
+    estates, never trusted to release here: a slip they verify is genuine but another
+    estate's, refused with Reason.SLIP_OTHER_ESTATE. Without ``estate`` (a gate that has not
+    yet learned it from the office) a version-2 token cannot be checked.
     """
     if not isinstance(text, str) or len(text.strip()) > MAX_TOKEN_CHARS:
         return TokenVerdict(Reason.SLIP_MALFORMED, detail="too long to be a gatepass slip")
@@ -182,7 +218,8 @@ def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = ()) 
     payload, signature = raw[:-SIGNATURE_LEN], raw[-SIGNATURE_LEN:]
     try:
         r = _Reader(payload)
-        if r.take(1)[0] != VERSION:
+        version = r.take(1)[0]
+        if version not in (VERSION, VERSION_NO_ESTATE):
             return TokenVerdict(Reason.SLIP_MALFORMED, detail="unsupported slip code version")
         kid = r.take(4).hex()
         slip_id = r.short(MAX_SLIP_ID)
@@ -200,11 +237,17 @@ def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = ()) 
     if kid in revoked:
         return TokenVerdict(Reason.SLIP_KEY_REVOKED, detail=f"key {kid} was revoked by the office")
     public = keys.get(kid)
-    if public is None:
+    foreign = (other_estates or {}).get(kid)
+    if public is None and foreign is None:
         return TokenVerdict(Reason.SLIP_UNKNOWN_KEY, detail=f"key {kid} is not known to this gate")
+    if public is not None and version == VERSION and not estate:
+        return TokenVerdict(Reason.SLIP_UNKNOWN_KEY,
+                            detail="this gate has not yet learned its estate from the office (no pull yet)")
+    signer_estate = estate if public is not None else foreign[0] if foreign else ""
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, b"GP1" + payload)
-    except (InvalidSignature, ValueError):
+        key = public if public is not None else foreign[1] if foreign else b""
+        Ed25519PublicKey.from_public_bytes(key).verify(signature, signed_message(version, signer_estate, payload))
+    except (InvalidSignature, ValueError, UnicodeEncodeError):
         return TokenVerdict(Reason.SLIP_SIGNATURE_INVALID, detail="signature does not match")
     claims = TokenClaims(
         slip_id=slip_id,
@@ -217,4 +260,7 @@ def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = ()) 
         key_id=kid,
         exit_gate_id=gate,
     )
+    if public is None:
+        return TokenVerdict(Reason.SLIP_OTHER_ESTATE, claims,
+                            detail=f"slip {slip_id} was issued by estate {signer_estate}, not {estate or 'this gate'}'s")
     return TokenVerdict(None, claims)

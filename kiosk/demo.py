@@ -8,6 +8,7 @@ demo slips verify exactly like real ones.
 """
 from __future__ import annotations
 
+import base64
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from domain.model import (
     TokenClaims,
 )
 from domain.secrets import hash_pin, id_hash, mask_id
-from kiosk.store import Replica, guard_row, permit_row, slip_rows
+from kiosk.store import ESTATE_META, Replica, guard_row, permit_row, slip_rows
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
             "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -48,6 +49,9 @@ ITEMS = [
 ]
 DEMO_GATE = "north"
 OTHER_GATE = "south"
+#: The demo gate's estate, and another estate of the same office whose slip it refuses.
+DEMO_ESTATE = "demo"
+OTHER_ESTATE = "east"
 GUARD_SEED = [
     ("G001", "刘建国", "7F00000001", "1234", Role.GUARD),
     ("G002", "陈晓东", "7F00000002", "2468", Role.GUARD),
@@ -139,8 +143,6 @@ def build_demo(data_dir: str | Path, permits: int = 200, now: datetime | None = 
     db = replica.db
     db.conn.execute("begin")
     for kid, raw in demo.public_keys.items():
-        import base64
-
         replica.upsert("signing_keys", [{"key_id": kid, "public_key": base64.b64encode(raw).decode(), "revoked": 0}])
 
     # units and residents
@@ -213,7 +215,7 @@ def build_demo(data_dir: str | Path, permits: int = 200, now: datetime | None = 
     def slip(label: str, kind: SlipKind, *, unit: str | None = None, start: datetime | None = None,
              end: datetime | None = None, status: SlipStatus = SlipStatus.ISSUED, exit_gate: str = "",
              approvals: tuple[ApprovalRole, ...] | None = None, synced: bool = True, key: Any = None,
-             resident_mover: bool = False, n_items: int | None = None) -> str:
+             resident_mover: bool = False, n_items: int | None = None, estate: str = DEMO_ESTATE) -> str:
         nonlocal serial
         serial += 1
         slip_id = f"S{now:%y%m%d}{serial:03d}"
@@ -242,7 +244,7 @@ def build_demo(data_dir: str | Path, permits: int = 200, now: datetime | None = 
             replica.upsert("slips", [row])
             replica.upsert("slip_items", item_rows)
         claims = TokenClaims(slip_id, kind, s.unit_id, start, end, len(items), digest, "", exit_gate)
-        text = slip_token.sign(claims, key or private)
+        text = slip_token.sign(claims, key or private, estate)
         demo.slips[label] = text
         _qr(text, qr_dir / f"{label}.png")
         return slip_id
@@ -265,6 +267,12 @@ def build_demo(data_dir: str | Path, permits: int = 200, now: datetime | None = 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     slip("forged", SlipKind.OWNER, key=Ed25519PrivateKey.generate())
+    # A genuine slip of another estate of the office, whose public key the office replicates here.
+    other = Ed25519PrivateKey.generate()
+    other_raw = slip_token.public_raw(other)
+    replica.upsert("other_estate_keys", [{"key_id": slip_token.key_id_of(other_raw), "key_estate": OTHER_ESTATE,
+                                          "public_key": base64.b64encode(other_raw).decode()}])
+    slip("other_estate", SlipKind.OWNER, key=other, estate=OTHER_ESTATE, synced=False)
     good = demo.slips["owner"]
     flip = good[:-10] + ("A" if good[-10] != "A" else "B") + good[-9:]   # a byte of the signature
     demo.slips["tampered"] = flip
@@ -272,5 +280,6 @@ def build_demo(data_dir: str | Path, permits: int = 200, now: datetime | None = 
     db.conn.execute("commit")
     replica.set_meta("built_at", now.isoformat())
     replica.set_meta("last_pull_at", now.isoformat())
+    replica.set_meta(ESTATE_META, DEMO_ESTATE)
     db.conn.close()
     return demo

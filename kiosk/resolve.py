@@ -62,6 +62,13 @@ class Resolver:
             log.error("ignoring a signing key: %s", exc)
         return keys
 
+    def other_estate_keys(self) -> dict[str, tuple[str, bytes]]:
+        bad: list[BadRecord] = []
+        keys = self.replica.other_estate_keys(bad)
+        for exc in bad:
+            log.error("ignoring another estate's signing key: %s", exc)
+        return keys
+
     def card(self, uid: str) -> CardPresented:
         self.replica.follow()
         uid = uid.strip().upper()
@@ -82,7 +89,8 @@ class Resolver:
 
     def slip(self, text: str) -> SlipEvidence:
         self.replica.follow()
-        verdict = slip_token.verify(text, self.keys(), self.replica.revoked_key_ids())
+        verdict = slip_token.verify(text, self.keys(), self.replica.revoked_key_ids(), estate=self.replica.estate(),
+                                    other_estates=self.other_estate_keys())
         if not verdict.ok or verdict.claims is None:
             return SlipEvidence(text=text[:200], token_reason=verdict.reason, hours=self.hours)
         hours = self.large_item_hours()

@@ -51,7 +51,12 @@ REPLICA_TABLES: dict[str, tuple[str, ...]] = {
     "rules": ("name",),
     "consumed_slips": ("slip_id", "gate_id"),
     "photos": ("photo_id",),
+    "other_estate_keys": ("key_id",),
 }
+
+#: replica_meta: the estate this gate belongs to, as the office's pull reply names it (the estate
+#: its credential is for). Slips must be signed for this estate (domain/slip_token.py version 2).
+ESTATE_META = "office_estate"
 
 
 @replica_migrations()
@@ -97,6 +102,13 @@ def m001_replica(db: Database) -> None:
 def m002_permit_replaces(db: Database) -> None:
     """A replacement card names the permit it replaces (shown at the gate and in its log row)."""
     db.table("permits").add_column("replaces", str, not_null_default="")
+
+
+@replica_migrations()
+def m003_other_estate_keys(db: Database) -> None:
+    """Public slip keys of the office's other estates: a genuine slip of another estate is refused
+    with its own reason (slip.other_estate), never trusted to release here."""
+    db.table("other_estate_keys").create({"key_id": str, "key_estate": str, "public_key": str}, pk="key_id")
 
 
 def _dt(text: str) -> datetime:
@@ -249,6 +261,22 @@ class Replica:
                 if bad is not None:
                     bad.append(exc)
         return keys
+
+    def other_estate_keys(self, bad: list[BadRecord] | None = None) -> dict[str, tuple[str, bytes]]:
+        """Other estates' public keys: key id -> (estate, raw key); an unreadable row is left out (and put on ``bad``)."""
+        keys: dict[str, tuple[str, bytes]] = {}
+        for r in self.db.query("select * from other_estate_keys"):
+            try:
+                keys[_str(r["key_id"])] = _read("other_estate_keys", r.get("key_id"),
+                                                lambda r=r: (_str(r["key_estate"]), _public_key(r)))  # type: ignore[misc]
+            except BadRecord as exc:
+                if bad is not None:
+                    bad.append(exc)
+        return keys
+
+    def estate(self) -> str:
+        """The estate this gate belongs to ("" until the first pull from the office)."""
+        return self.meta(ESTATE_META) or ""
 
     def revoked_key_ids(self) -> frozenset[str]:
         """Keys the office has revoked: refused even where the gate's key folder still has them."""

@@ -1,7 +1,8 @@
 """The gate API, versioned under /api/v1: replica pull, event push, heartbeat.
 
-Each gate authenticates with its own bearer credential (``<gate_id>.<secret>``, from
-`gatepass office add-gate`). Bodies are size-checked before anything parses them.
+Each gate authenticates with its own bearer credential (``<estate>/<gate_id>.<secret>``, from
+`gatepass office add-gate`; domain/credential.py): everything it pulls, pushes and reports is
+its own estate's and its own gate's. Bodies are size-checked before anything parses them.
 OpenAPI is published by FastAPI at /openapi.json and /docs.
 """
 from __future__ import annotations
@@ -109,6 +110,7 @@ class Change(BaseModel):
 
 class PullPage(BaseModel):
     epoch: str = Field(description="Identifies the office database; a new epoch means pull from zero.")
+    estate: str = Field(description="The estate of the calling gate: the one its slips must be signed for.")
     changes: list[Change]
     last_seq: int = Field(description="Cursor to send as `since` next time.")
     more: bool
@@ -209,7 +211,7 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
         parts = [f'{{"seq":{int(r.seq)},"table":"{r.tbl}","op":"{r.op}","key":{r.pk},"row":{r.body or "null"}}}'
                  for r in rows]
         last = int(rows[-1].seq) if rows else since
-        body = (f'{{"epoch":{json.dumps(epoch)},"last_seq":{last},"more":{"true" if more else "false"},'
+        body = (f'{{"epoch":{json.dumps(epoch)},"estate":{json.dumps(gate["estate"])},"last_seq":{last},"more":{"true" if more else "false"},'
                 f'"server_time":"{server_time(clock)}","changes":[' + ",".join(parts) + "]}")
         return Response(body.encode("utf-8"), media_type="application/json")
 
@@ -234,7 +236,7 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
     def beat(gate: Gate, body: Heartbeat) -> HeartbeatReply:
         """The gate's health; the reply's server time lets it measure its clock offset."""
         with engine.begin() as conn:
-            heartbeat(conn, gate["gate_id"], body.contract(), clock=clock)
+            heartbeat(conn, gate["estate"], gate["gate_id"], body.contract(), clock=clock)
         return HeartbeatReply(server_time=server_time(clock))
 
     return app

@@ -17,11 +17,17 @@ def office_config(args: argparse.Namespace) -> Any:
     if path is None and Path(DEFAULT_CONFIG).exists():
         path = DEFAULT_CONFIG
     cfg = load(OfficeConfig, path)
-    if getattr(args, "estate", None):
-        from dataclasses import replace
+    from dataclasses import replace
 
-        cfg = replace(cfg, estate=args.estate)
-    return cfg
+    from domain.slip_token import ESTATE_ID, ESTATE_ID_FORM
+    from office.config import estate_keys_dir
+    from office.errors import OfficeError
+
+    estate = getattr(args, "estate", None) or cfg.estate
+    if not ESTATE_ID.fullmatch(estate):
+        raise OfficeError(f"estate id {estate!r}: use {ESTATE_ID_FORM}")
+    # Every command acts on the estate's own key folder: cfg.keys is that folder from here on.
+    return replace(cfg, estate=estate, keys=str(estate_keys_dir(cfg.keys, estate, home=cfg.estate)))
 
 
 def office_engine(cfg: Any) -> Any:

@@ -2,6 +2,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The private key's file name in a key folder (domain/keyfiles.py PRIVATE_NAME).
+_PRIVATE_NAME = "signing.key"
+
+
+def estate_keys_dir(keys: str, estate: str, home: str) -> Path:
+    """The key folder of ``estate``: ``<keys>/<estate>/``, each estate signing its slips with its own key.
+
+    An office set up before estates had their own keys has its key in ``<keys>`` itself: that key
+    stays the configured estate's (``home``, the config file's ``estate``) until rotated."""
+    own = Path(keys) / estate
+    if (own / _PRIVATE_NAME).exists():
+        return own
+    if estate == home and (Path(keys) / _PRIVATE_NAME).exists():
+        return Path(keys)
+    return own
 
 
 @dataclass(frozen=True)
@@ -28,7 +45,8 @@ class OfficeConfig:
     estate: str = "default"
     #: Local zone for dates typed at the office (slip windows, export ranges).
     timezone: str = "Asia/Shanghai"
-    #: Ed25519 signing key and ID-HMAC key (made by `gatepass office init`).
+    #: Ed25519 signing keys and ID-HMAC keys, one folder per estate: <keys>/<estate>/ (made by
+    #: `gatepass office init --estate E`).
     keys: str = "var/office-keys"
     #: Where `issue-slip` writes the slip's QR code (PNG and SVG).
     slips_dir: str = "var/slips"

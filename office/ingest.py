@@ -38,8 +38,10 @@ class PushResult:
 
 def raise_flag(conn: Connection, estate: str, kind: str, dedupe_key: str, message: str, *, now: str,
                gate_id: str = "", seq: int | None = None, slip_id: str = "", detail: Mapping[str, Any] | None = None) -> bool:
-    """Record an anomaly once (by ``dedupe_key``); return whether it is new."""
+    """Record an anomaly once (by ``dedupe_key`` within ``estate``: the stored key begins with the
+    estate, so a gate "north" of one estate never silences another estate's); return whether it is new."""
     f = schema.flags
+    dedupe_key = f"{estate}:{dedupe_key}"[:200]
     if conn.execute(select(f.c.flag_id).where(f.c.dedupe_key == dedupe_key)).first():
         return False
     conn.execute(insert(f).values(
@@ -88,13 +90,17 @@ class _Gate:
         except (KeyError, ValueError):
             self.earliest = None
         # Writing first takes the lock (SQLite: the write lock; PostgreSQL: the gate's row).
-        conn.execute(update(g).where(g.c.gate_id == self.gate_id).values(last_seen=self.now))
-        head = conn.execute(select(g.c.head_seq, g.c.head_hash).where(g.c.gate_id == self.gate_id)).one()
+        conn.execute(update(g).where(self.mine(g)).values(last_seen=self.now))
+        head = conn.execute(select(g.c.head_seq, g.c.head_hash).where(self.mine(g))).one()
         self.seq, self.hash = int(head.head_seq), str(head.head_hash)
         self.result = PushResult(acked_seq=self.seq)
         #: Rows accepted in this push, inserted together at the end (one executemany, not one statement each).
         self.accepted: dict[int, dict[str, Any]] = {}
         self.known_ids: set[str] = set()
+
+    def mine(self, table: Any) -> Any:
+        """Rows of ``table`` that are this gate's: gates are named within their estate."""
+        return and_(table.c.estate == self.estate, table.c.gate_id == self.gate_id)
 
     def prefetch(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Which offered event ids the office already holds, in one query per thousand rows."""
@@ -108,7 +114,7 @@ class _Gate:
         if seq in self.accepted:
             return self.accepted[seq]["event_id"], self.accepted[seq]["hash"]
         e = schema.events
-        have = self.conn.execute(select(e.c.event_id, e.c.hash).where(e.c.gate_id == self.gate_id, e.c.seq == seq)).first()
+        have = self.conn.execute(select(e.c.event_id, e.c.hash).where(self.mine(e), e.c.seq == seq)).first()
         return (have.event_id, have.hash) if have is not None else None
 
     def reject(self, row: Mapping[str, Any], kind: str, why: str) -> None:
@@ -187,9 +193,9 @@ class _Gate:
 
     def hold(self, row: Mapping[str, Any]) -> None:
         h = schema.held_events
-        key = and_(h.c.gate_id == self.gate_id, h.c.seq == int(row["seq"]))
+        key = and_(self.mine(h), h.c.seq == int(row["seq"]))
         if self.conn.execute(select(h.c.seq).where(key)).first() is None:
-            self.conn.execute(insert(h).values(gate_id=self.gate_id, seq=int(row["seq"]),
+            self.conn.execute(insert(h).values(estate=self.estate, gate_id=self.gate_id, seq=int(row["seq"]),
                                                body=json.dumps(dict(row), ensure_ascii=False), received_at=self.now))
         self.result.held += 1
         missing = self.seq + 1
@@ -201,24 +207,24 @@ class _Gate:
         """Accept held rows that now continue the chain; resolve the gaps they close."""
         h = schema.held_events
         while True:
-            held = self.conn.execute(select(h.c.body).where(h.c.gate_id == self.gate_id, h.c.seq == self.seq + 1)).first()
+            held = self.conn.execute(select(h.c.body).where(self.mine(h), h.c.seq == self.seq + 1)).first()
             if held is None:
                 break
             row = json.loads(held.body)
             self.prefetch([row])
             if not self.offer(row):
                 break
-            self.conn.execute(delete(h).where(h.c.gate_id == self.gate_id, h.c.seq == self.seq))
-        self.conn.execute(delete(h).where(h.c.gate_id == self.gate_id, h.c.seq <= self.seq))
+            self.conn.execute(delete(h).where(self.mine(h), h.c.seq == self.seq))
+        self.conn.execute(delete(h).where(self.mine(h), h.c.seq <= self.seq))
         f = schema.flags
-        self.conn.execute(update(f).where(f.c.gate_id == self.gate_id, f.c.kind == "gap", f.c.resolved_at.is_(None),
+        self.conn.execute(update(f).where(self.mine(f), f.c.kind == "gap", f.c.resolved_at.is_(None),
                                           f.c.seq <= self.seq).values(resolved_at=self.now))
 
     def save(self) -> PushResult:
         g = schema.gates
         if self.accepted:
             self.conn.execute(insert(schema.events), list(self.accepted.values()))
-        self.conn.execute(update(g).where(g.c.gate_id == self.gate_id).values(head_seq=self.seq, head_hash=self.hash))
+        self.conn.execute(update(g).where(self.mine(g)).values(head_seq=self.seq, head_hash=self.hash))
         self.result.acked_seq = self.seq
         return self.result
 
@@ -243,10 +249,10 @@ def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str
     return g.save()
 
 
-def heartbeat(conn: Connection, gate_id: str, body: HeartbeatBody, *, clock: Clock) -> None:
+def heartbeat(conn: Connection, estate: str, gate_id: str, body: HeartbeatBody, *, clock: Clock) -> None:
     """Store a gate's heartbeat (the contract's JSON form) and note that it was heard from."""
     g = schema.gates
-    conn.execute(update(g).where(g.c.gate_id == gate_id).values(
+    conn.execute(update(g).where(g.c.estate == estate, g.c.gate_id == gate_id).values(
         last_seen=utcnow(clock), heartbeat=json.dumps(body.to_json(), ensure_ascii=False)))
 
 

@@ -18,13 +18,14 @@ from sqlalchemy import Connection, insert, select
 
 from domain.chain import GENESIS
 from domain.clock import Clock
+from domain.credential import GateCredential, parse_credential
 from domain.keyfiles import load_public_dir
 from domain.model import TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person, Role
 from domain.rules import card_permit
 from domain.secrets import hash_pin, id_hash, mask_id
 from domain.slip_token import GATE_ID, GATE_ID_FORM, MAX_UNIT_ID
 from office import schema
-from office.changes import get_row, lock_estate, patch, put_rows
+from office.changes import get_row, lock_estate, patch, put_rows, remove_rows
 from office.db import utcnow
 from office.errors import NotFound, OfficeError, Refused
 
@@ -34,28 +35,40 @@ def token_digest(secret: str) -> str:
 
 
 def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "", *, clock: Clock) -> str:
-    """Register a gate; return its credential (shown once, stored only as a hash). Its registration
-    time, by ``clock``, is the earliest its pushed rows may be dated (domain.exitrow.AT_SLACK before)."""
+    """Register a gate of ``estate``; return its credential (domain/credential.py: it names the
+    estate and the gate; shown once, stored only as a hash). Gate ids are named within their
+    estate: two estates may each have a "north". Its registration time, by ``clock``, is the
+    earliest its pushed rows may be dated (domain.exitrow.AT_SLACK before)."""
     if not GATE_ID.fullmatch(gate_id):
         raise OfficeError(f"gate id {gate_id!r}: use {GATE_ID_FORM}")
-    if conn.execute(select(schema.gates.c.gate_id).where(schema.gates.c.gate_id == gate_id)).first():
-        raise Refused(f"gate {gate_id!r} already exists")
+    g = schema.gates
+    if conn.execute(select(g.c.gate_id).where(g.c.estate == estate, g.c.gate_id == gate_id)).first():
+        raise Refused(f"gate {gate_id!r} already exists in estate {estate!r}")
     secret = secrets.token_hex(32)
-    conn.execute(insert(schema.gates).values(
+    conn.execute(insert(g).values(
         gate_id=gate_id, estate=estate, name=name or gate_id, token_hash=token_digest(secret),
         created_at=utcnow(clock), head_seq=0, head_hash=GENESIS))
-    return f"{gate_id}.{secret}"
+    return GateCredential(estate, gate_id, secret).text()
 
 
 def gate_for_credential(conn: Connection, credential: str) -> dict[str, Any] | None:
-    """The gate a bearer credential belongs to, or None; compared in constant time."""
-    gate_id, _, secret = credential.partition(".")
-    if not gate_id or not secret:
+    """The gate a bearer credential belongs to, or None; compared in constant time.
+
+    A credential of the old form (no estate) is matched by gate id and secret among the
+    gates of that id in every estate: only one can hold the secret."""
+    parsed = parse_credential(credential)
+    if parsed is None:
         return None
-    row = conn.execute(select(schema.gates).where(schema.gates.c.gate_id == gate_id)).mappings().first()
-    if row is None or not hmac.compare_digest(row["token_hash"], token_digest(secret)):
-        return None
-    return dict(row)
+    g = schema.gates
+    query = select(g).where(g.c.gate_id == parsed.gate_id)
+    if parsed.estate:
+        query = query.where(g.c.estate == parsed.estate)
+    digest = token_digest(parsed.secret)
+    found = None
+    for row in conn.execute(query).mappings():
+        if hmac.compare_digest(row["token_hash"], digest):
+            found = dict(row)
+    return found
 
 
 def add_unit(conn: Connection, estate: str, unit_id: str, building: str = "", room: str = "") -> dict[str, Any]:
@@ -230,6 +243,7 @@ def revoke_key(conn: Connection, estate: str, key_id: str) -> None:
     if row["revoked"]:
         raise Refused(f"signing key {key_id} is already revoked")
     patch(conn, estate, schema.signing_keys, {"key_id": key_id}, revoked=1)
+    publish_other_estate_keys(conn)
 
 
 def list_keys(conn: Connection, estate: str) -> list[dict[str, Any]]:
@@ -249,11 +263,44 @@ def signing_key_usable(conn: Connection, estate: str, key_id: str) -> None:
 
 
 def import_public_keys(conn: Connection, estate: str, keys_dir: str | Path) -> list[str]:
-    """Publish the office's public keys (keys_dir/*.pub) to gates; return the new key ids."""
+    """Publish estate ``estate``'s public keys (keys_dir/*.pub) to its gates; return the new key ids.
+
+    A key belongs to one estate: one already published for another estate is refused (its
+    slips would pass in both; give each estate its own folder, office/keys.py)."""
     added = []
+    k = schema.signing_keys
     for kid, raw in load_public_dir(keys_dir).items():
-        if get_row(conn, estate, schema.signing_keys, {"key_id": kid}) is None:
-            put_rows(conn, estate, schema.signing_keys,
-                     [{"key_id": kid, "public_key": base64.b64encode(raw).decode("ascii"), "revoked": 0}])
-            added.append(kid)
+        if get_row(conn, estate, k, {"key_id": kid}) is not None:
+            continue
+        elsewhere = conn.execute(select(k.c.estate).where(k.c.key_id == kid, k.c.estate != estate)).scalar()
+        if elsewhere is not None:
+            raise Refused(f"signing key {kid} in {keys_dir} is estate {elsewhere!r}'s: each estate signs with its own "
+                          f"key (`gatepass office init --estate {estate}` makes one)")
+        put_rows(conn, estate, k, [{"key_id": kid, "public_key": base64.b64encode(raw).decode("ascii"), "revoked": 0}])
+        added.append(kid)
+    publish_other_estate_keys(conn)
     return added
+
+
+def publish_other_estate_keys(conn: Connection) -> int:
+    """Give each estate's gates the public keys in force of every OTHER estate (other_estate_keys),
+    and take revoked ones back: a gate then tells a genuine slip of another estate (refused,
+    slip.other_estate) from a forgery. Return how many rows changed. Run by the key commands
+    (init, rotate-key, revoke-key); `gatepass office init` runs it again after an upgrade."""
+    k, o = schema.signing_keys, schema.other_estate_keys
+    estates = sorted(conn.execute(select(schema.estates.c.estate_id)).scalars())
+    in_force = [(r.estate, r.key_id, r.public_key) for r in conn.execute(
+        select(k.c.estate, k.c.key_id, k.c.public_key).where(k.c.revoked == 0).order_by(k.c.estate, k.c.key_id))]
+    changed = 0
+    for estate in estates:
+        want = {kid: {"key_id": kid, "key_estate": owner, "public_key": pub}
+                for owner, kid, pub in in_force if owner != estate}
+        have = {r["key_id"]: {"key_id": r["key_id"], "key_estate": r["key_estate"], "public_key": r["public_key"]}
+                for r in conn.execute(select(o).where(o.c.estate == estate)).mappings()}
+        stale = [{"key_id": kid} for kid in sorted(set(have) - set(want))]
+        fresh = [row for kid, row in sorted(want.items()) if have.get(kid) != row]
+        if stale:
+            changed += remove_rows(conn, estate, o, stale)
+        if fresh:
+            changed += put_rows(conn, estate, o, fresh)
+    return changed

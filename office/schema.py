@@ -151,14 +151,26 @@ photos = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+#: The public slip keys of the office's OTHER estates, replicated to each estate's gates so that
+#: a gate can tell a genuine slip of another estate (refused: slip.other_estate) from a forgery.
+#: Never trusted to release. Kept by office/records.py publish_other_estate_keys.
+other_estate_keys = Table(
+    "other_estate_keys", metadata,
+    _key("estate", 32), _key("key_id", 8),
+    Column("key_estate", String(32), nullable=False),
+    Column("public_key", Text, nullable=False),
+)
+
 #: Replicated tables by name, as the gate's replica names them.
 REPLICATED: dict[str, Table] = {
-    t.name: t for t in (units, permits, slips, slip_items, guards, signing_keys, rules, consumed_slips, photos)
+    t.name: t for t in (units, permits, slips, slip_items, guards, signing_keys, rules, consumed_slips, photos,
+                        other_estate_keys)
 }
 
+#: Gates are named within their estate: estates west and default may each have a gate "north".
 gates = Table(
     "gates", metadata,
-    _key("gate_id", 6),
+    Column("gate_id", String(6), nullable=False),
     Column("estate", String(32), nullable=False),
     Column("name", Text, nullable=False, default=""),
     Column("token_hash", String(64), nullable=False),
@@ -168,6 +180,7 @@ gates = Table(
     Column("head_hash", String(64), nullable=False),
     Column("last_seen", String(40)),
     Column("heartbeat", Text),                    # JSON of the last heartbeat
+    PrimaryKeyConstraint("estate", "gate_id", name="gates_pkey"),
 )
 
 def _row_column(f: RowField, **kw: Any) -> Column:
@@ -185,24 +198,28 @@ _row = {f.name: f for f in ROW_FIELDS}
 _keys = ("gate_id", "seq", "event_id")
 
 #: Every exit-log row the office accepted: the row's own fields, plus its estate and when it arrived.
+#: A row is its gate's (estate, gate_id) row number seq.
 events = Table(
     "events", metadata,
-    _row_column(_row["gate_id"], primary_key=True),
-    _row_column(_row["seq"], primary_key=True),
+    _row_column(_row["gate_id"]),
+    _row_column(_row["seq"], autoincrement=False),
     _row_column(_row["event_id"], unique=True),
     Column("estate", String(32), nullable=False),
     *(_row_column(f) for f in ROW_FIELDS if f.name not in _keys),
     Column("received_at", String(40), nullable=False),
+    PrimaryKeyConstraint("estate", "gate_id", "seq", name="events_pkey"),
     Index("events_by_estate_at", "estate", "at"),
 )
 
 #: Rows that arrived ahead of a gap in a gate's chain: kept, not accepted, until the gap fills.
 held_events = Table(
     "held_events", metadata,
-    Column("gate_id", String(6), primary_key=True),
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("gate_id", String(6), nullable=False),
+    Column("seq", BigInteger, nullable=False, autoincrement=False),
     Column("body", Text, nullable=False),
     Column("received_at", String(40), nullable=False),
+    Column("estate", String(32), nullable=False, server_default=""),
+    PrimaryKeyConstraint("estate", "gate_id", "seq", name="held_events_pkey"),
 )
 
 flags = Table(
@@ -215,7 +232,7 @@ flags = Table(
     Column("slip_id", String(10), nullable=False, default=""),
     Column("message", Text, nullable=False),
     Column("detail", Text, nullable=False, default="{}"),
-    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),   # begins with the estate: office/ingest.py raise_flag
     Column("raised_at", String(40), nullable=False),
     Column("resolved_at", String(40)),
 )

@@ -108,7 +108,7 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
         "items_digest": items_digest(req.items),
     }
     try:
-        token = sign(slip_claims(row, len(req.items)), private)
+        token = sign(slip_claims(row, len(req.items)), private, estate)
     except TokenFieldError as exc:
         raise Refused(f"slip cannot be signed: {exc}") from None
     put_rows(conn, estate, schema.slips, [row])
@@ -132,7 +132,7 @@ def slip_token(conn: Connection, estate: str, row: Mapping[str, Any], item_count
     token (Ed25519 is deterministic); a revoked key is refused as at issue."""
     signing_key_usable(conn, estate, key_id_of(public_raw(private)))
     try:
-        return sign(slip_claims(row, item_count), private)
+        return sign(slip_claims(row, item_count), private, estate)
     except (TokenFieldError, ValueError, KeyError) as exc:
         raise OfficeError(f"slip {row.get('slip_id')!r} cannot be signed: {exc}") from None
 

@@ -19,8 +19,10 @@ def load_credential(path: str) -> str:
         raise SyncError(f"{path}: gate credential not found (the office makes one with `gatepass office add-gate NAME`)") from None
     except OSError as exc:
         raise SyncError(f"{path}: cannot read the gate credential: {exc.strerror}") from None
-    if "." not in text:
-        raise SyncError(f"{path}: not a gate credential (expected <gate_id>.<secret> as printed by add-gate)")
+    from domain.credential import FORM, parse_credential
+
+    if parse_credential(text) is None:
+        raise SyncError(f"{path}: not a gate credential (expected {FORM})")
     return text
 
 
@@ -36,9 +38,12 @@ def make_daemon(config_path: str | None) -> Any:
     cfg = load(KioskConfig, config_path)
     if not cfg.sync.office_url:
         raise SyncError(f"{config_path or 'embedded defaults'}: [sync] office_url is empty: this gate has no office to sync with")
+    from domain.credential import parse_credential
+
     credential = load_credential(cfg.sync.credential_file)
-    if credential.partition(".")[0] != cfg.gate.id:
-        raise SyncError(f"{cfg.sync.credential_file}: credential is for gate {credential.partition('.')[0]!r}, "
+    parsed = parse_credential(credential)
+    if parsed is None or parsed.gate_id != cfg.gate.id:
+        raise SyncError(f"{cfg.sync.credential_file}: credential is for gate {parsed.gate_id if parsed else '?'!r}, "
                         f"but this kiosk is gate {cfg.gate.id!r}")
     return SyncDaemon(cfg.sync, gate_id=cfg.gate.id, replica_path=cfg.store.replica,
                       exit_log_path=cfg.store.exit_log, credential=credential)

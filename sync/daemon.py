@@ -96,7 +96,7 @@ class SyncDaemon:
                 continue
             changes = page.get("changes") or []
             self.writer.apply_page(changes, int(page.get("last_seq", since)), epoch, utc_iso(self.wall),
-                                   self.cfg.rows_per_commit)
+                                   self.cfg.rows_per_commit, estate=str(page.get("estate") or ""))
             applied += len(changes)
             if not page.get("more"):
                 break

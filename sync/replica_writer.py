@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from kiosk.store import REPLICA_TABLES, Replica
+from kiosk.store import ESTATE_META, REPLICA_TABLES, Replica
 from sync.errors import SyncError
 
 PULL_CURSOR = "pull_cursor"
@@ -109,21 +109,25 @@ class ReplicaWriter:
             self.conn.executemany(self._upsert_sql[table], rows)
 
     def apply_page(self, changes: list[dict[str, Any]], last_seq: int, epoch: str, pulled_at: str,
-                   rows_per_commit: int) -> None:
-        """Apply one pulled page in small transactions, each moving the cursor past its rows."""
+                   rows_per_commit: int, estate: str = "") -> None:
+        """Apply one pulled page in small transactions, each moving the cursor past its rows.
+        ``estate`` is the gate's estate as the office names it (kept with the rows: slips are
+        checked against it); an office that does not say leaves it as it was."""
+        marks = {OFFICE_EPOCH: epoch, **({ESTATE_META: estate} if estate else {})}
         chunks: Iterable[list[dict[str, Any]]] = (
             changes[i:i + rows_per_commit] for i in range(0, len(changes), max(1, rows_per_commit)))
         for chunk in chunks:
             def body(chunk: list[dict[str, Any]] = chunk) -> None:
                 self._apply_chunk(chunk)
                 self._set_meta(PULL_CURSOR, str(chunk[-1]["seq"]))
-                self._set_meta(OFFICE_EPOCH, epoch)
+                for name, value in marks.items():
+                    self._set_meta(name, value)
             try:
                 self._transaction(body)
             except (KeyError, TypeError, ValueError) as exc:
                 raise SyncError(f"office sent a change the replica cannot take: {exc!r}") from None
             self.largest_commit_changes = max(self.largest_commit_changes, len(chunk))
-        self.set_meta({PULL_CURSOR: str(max(last_seq, self.int_meta(PULL_CURSOR))), OFFICE_EPOCH: epoch,
+        self.set_meta({PULL_CURSOR: str(max(last_seq, self.int_meta(PULL_CURSOR))), **marks,
                        LAST_PULL_AT: pulled_at})
         if changes:
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")

@@ -56,6 +56,7 @@ def test_each_demo_card(demo, label, allowed, reason):
     ("unpaid_fees", False, "slip.unpaid_fees"),
     ("approvals_missing", False, "slip.approvals_missing"),
     ("forged", False, "slip.unknown_key"),
+    ("other_estate", False, "slip.other_estate"),
     ("tampered", False, "slip.signature_invalid"),
 ])
 def test_each_demo_slip(demo, label, allowed, reason):

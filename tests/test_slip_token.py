@@ -152,14 +152,74 @@ def test_every_slip_kind_has_a_golden_token():
 def test_golden_claims_sign_to_exactly_the_recorded_text(v):
     items = [SlipItem(name, quantity, spec) for name, quantity, spec in v["items"]]
     assert tok.items_digest(items) == v["claims"]["items_digest"]
-    assert tok.sign(golden_claims(v), GOLDEN_KEY) == v["token"]
+    assert tok.sign(golden_claims(v), GOLDEN_KEY, v.get("estate")) == v["token"]
 
 
 @pytest.mark.parametrize("v", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_golden_text_verifies_to_exactly_the_recorded_claims(v):
-    verdict = tok.verify(v["token"], GOLDEN_KEYS)
+    verdict = tok.verify(v["token"], GOLDEN_KEYS, estate=v.get("estate", "default"))
     assert verdict.ok, verdict.detail
     assert verdict.claims == golden_claims(v)
+
+
+def test_there_are_golden_tokens_of_both_versions():
+    assert {tok.VERSION_NO_ESTATE, tok.VERSION} == {2 if "estate" in v else 1 for v in VECTORS}
+
+
+# --- Estates: the issuing estate is under the signature (version 2) ---
+
+WEST = Ed25519PrivateKey.generate()
+WEST_RAW = tok.public_raw(WEST)
+WEST_KID = tok.key_id_of(WEST_RAW)
+
+
+def test_a_slip_of_one_estate_verifies_there_and_is_another_estates_slip_elsewhere():
+    text = tok.sign(claims(), WEST, "west")
+    assert tok.verify(text, {WEST_KID: WEST_RAW}, estate="west").ok
+    # At estate default's gate, which knows west's key only as another estate's:
+    verdict = tok.verify(text, KEYS, estate="default", other_estates={WEST_KID: ("west", WEST_RAW)})
+    assert verdict.reason is Reason.SLIP_OTHER_ESTATE and "west" in verdict.detail
+    assert verdict.claims is not None and verdict.claims.slip_id == "S261125001"
+    # A gate that does not know west's key at all cannot tell it from any unknown key.
+    assert tok.verify(text, KEYS, estate="default").reason is Reason.SLIP_UNKNOWN_KEY
+
+
+def test_the_estate_is_proved_by_the_signature_not_by_where_the_key_is_found():
+    # The same key published for another estate (a copied key folder) does not make a west
+    # slip good there: the signature covers "west".
+    text = tok.sign(claims(), WEST, "west")
+    assert tok.verify(text, {WEST_KID: WEST_RAW}, estate="default").reason is Reason.SLIP_SIGNATURE_INVALID
+    # And a genuine west slip is not "other estate" when another estate claims west's key:
+    wrong = tok.verify(text, KEYS, estate="default", other_estates={WEST_KID: ("east", WEST_RAW)})
+    assert wrong.reason is Reason.SLIP_SIGNATURE_INVALID
+
+
+def test_a_version_1_slip_proves_no_estate_and_counts_for_the_estate_whose_key_signed_it():
+    old = tok.sign(claims(), WEST)       # printed before estates were bound
+    assert tok.verify(old, {WEST_KID: WEST_RAW}, estate="west").ok
+    assert tok.verify(old, {WEST_KID: WEST_RAW}).ok                 # no estate needed to check it
+    verdict = tok.verify(old, KEYS, estate="default", other_estates={WEST_KID: ("west", WEST_RAW)})
+    assert verdict.reason is Reason.SLIP_OTHER_ESTATE
+
+
+def test_a_gate_that_has_not_learned_its_estate_cannot_pass_a_version_2_slip():
+    verdict = tok.verify(tok.sign(claims(), WEST, "west"), {WEST_KID: WEST_RAW})
+    assert verdict.reason is Reason.SLIP_UNKNOWN_KEY and "estate" in verdict.detail
+
+
+def test_the_longest_version_2_slip_of_the_longest_estate_id_fits_qr_version_9_at_level_q():
+    c = claims(slip_id="S" * tok.MAX_SLIP_ID, unit_id="U" * tok.MAX_UNIT_ID, exit_gate_id="G" * tok.MAX_GATE_ID,
+               item_count=255, valid_until=START + timedelta(days=3650))
+    text = tok.sign(c, KEY, "e" * tok.MAX_ESTATE_ID)
+    qr = segno.make(text, error="q", boost_error=False)
+    assert qr.version <= 9 and len(text) <= tok.MAX_TOKEN_CHARS
+    assert tok.verify(text, KEYS, estate="e" * tok.MAX_ESTATE_ID).ok
+
+
+@pytest.mark.parametrize("estate", ["", "West", "a" * (tok.MAX_ESTATE_ID + 1), "北区", "we st"])
+def test_an_estate_id_a_token_cannot_carry_is_refused_at_the_office(estate):
+    with pytest.raises(tok.TokenFieldError):
+        tok.sign(claims(), KEY, estate)
 
 
 def test_a_kind_code_no_kind_has_is_malformed_even_when_properly_signed():

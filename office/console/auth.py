@@ -23,7 +23,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from domain.clock import Clock
 from domain.secrets import check_pin, hash_pin
-from office.console.schema import console_audit, console_secrets, staff
+from office import schema
+from office.console.schema import console_audit, console_secrets, staff, staff_estates
 from office.db import utcnow
 from office.errors import OfficeError, Refused
 
@@ -44,14 +45,25 @@ class Session:
     username: str
     name: str
     role: str
-    estate: str
+    estate: str                      # the estate the console shows now: one of ``estates``
     nonce: str
     csrf: str
+    estates: tuple[str, ...] = ()    # every estate this staff member works for
+
+
+def estates_of(conn: Connection, row: Any) -> tuple[str, ...]:
+    """The estates a staff member works for: their own ones (staff_estates, and the one they
+    were added in), or every estate for an admin."""
+    if row["role"] == "admin":
+        return tuple(sorted(conn.execute(select(schema.estates.c.estate_id)).scalars()))
+    listed = set(conn.execute(select(staff_estates.c.estate).where(staff_estates.c.username == row["username"])).scalars())
+    return tuple(sorted(listed | {row["estate"]}))
 
 
 def add_staff(conn: Connection, estate: str, username: str, name: str, password: str, role: str = "front_desk",
               clock: Clock | None = None) -> None:
-    """Create a staff account, or reset its password, name and role (which voids its sessions)."""
+    """Create a staff account, or reset its password, name and role (which voids its sessions);
+    either way the account works for ``estate`` from then on, besides the estates it had."""
     if not USERNAME.match(username):
         raise OfficeError(f"username {username!r}: 2-32 lowercase letters, digits, '.', '-' or '_'")
     if role not in ROLES:
@@ -64,15 +76,19 @@ def add_staff(conn: Connection, estate: str, username: str, name: str, password:
         conn.execute(update(staff).where(staff.c.username == username).values(**row, sessions_after=utcnow(clock)))
     else:
         conn.execute(insert(staff).values(username=username, created_at=utcnow(clock), **row))
+    if conn.execute(select(staff_estates.c.estate).where(staff_estates.c.username == username,
+                                                         staff_estates.c.estate == estate)).first() is None:
+        conn.execute(insert(staff_estates).values(username=username, estate=estate))
 
 
 def check_password(conn: Connection, estate: str, username: str, password: str) -> dict[str, Any] | None:
-    """The active staff member of this estate with that password, or None (in about constant time).
+    """The active staff member with that password who works for ``estate`` ("": for any estate),
+    or None (in about constant time).
     A username no account could have (NUL, too long) is not looked up: PostgreSQL refuses NUL in text."""
     row = (conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
            if USERNAME.match(username) else None)
     ok = check_pin(password, row["password_hash"] if row else _DUMMY_HASH)
-    if row is None or not ok or not row["active"] or row["estate"] != estate:
+    if row is None or not ok or not row["active"] or (estate and estate not in estates_of(conn, row)):
         return None
     return dict(row)
 
@@ -119,7 +135,8 @@ def same_token(sent: str, expected: str) -> bool:
 def read_session(conn: Connection, secret: bytes, estate: str, cookie: str | None,
                  now: float) -> Session | None:
     """The session a cookie carries, if its signature holds, it has not expired or been voided,
-    and its staff member is still active in this estate."""
+    and its staff member is still active and works for ``estate`` ("" for the one they were added in,
+    or else the first they work for), which the session then shows."""
     if not cookie or "." not in cookie or not cookie.isascii():     # a browser's cookie is ASCII; anything else is forged
         return None
     payload, _, sig = cookie.partition(".")
@@ -133,12 +150,16 @@ def read_session(conn: Connection, secret: bytes, estate: str, cookie: str | Non
     if not iat <= now + 60 or now - iat > SESSION_SECONDS:
         return None
     row = conn.execute(select(staff).where(staff.c.username == username)).mappings().first()
-    if row is None or not row["active"] or row["estate"] != estate:
+    if row is None or not row["active"]:
+        return None
+    estates = estates_of(conn, row)
+    estate = estate or (row["estate"] if row["estate"] in estates else estates[0] if estates else "")
+    if estate not in estates:
         return None
     # to the millisecond, as iat is: a session begun in the same instant as a sign-out survives it
     if row["sessions_after"] and iat < int(datetime.fromisoformat(row["sessions_after"]).timestamp() * 1000) / 1000:
         return None
-    return Session(username, row["name"], row["role"], estate, nonce, csrf_token(secret, nonce))
+    return Session(username, row["name"], row["role"], estate, nonce, csrf_token(secret, nonce), estates)
 
 
 def end_sessions(conn: Connection, username: str, clock: Clock | None = None) -> None:

@@ -112,7 +112,7 @@ NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yeste
 
 
 def page(title_zh: str, title_en: str, body: Any, session: Session | None, active: str = "",
-         estate_name: str = "", open_flags: int = 0) -> str:
+         estate_name: str = "", open_flags: int = 0, estate_names: dict[str, str] | None = None) -> str:
     if session is not None:
         def label(key: str, zh: str, en: str) -> Safe:
             if key == "flags" and open_flags:
@@ -125,8 +125,14 @@ def page(title_zh: str, title_en: str, body: Any, session: Session | None, activ
         who = tag("div", join([esc(session.name), " (", esc(session.username), ")",
                                tag("form", join([csrf_field(session), tag("button", "退出 Sign out", type="submit")]),
                                    method="post", action="/console/logout")]), class_="who")
+        estates: Any = ""
+        if len(session.estates) > 1:      # staff of several estates: which one this is, and the others
+            names = estate_names or {}
+            estates = tag("nav", join(
+                tag("a", names.get(e, e), href=f"/console/estate?to={e}", class_="on" if e == session.estate else None,
+                    title=f"小区 estate {e}") for e in session.estates), class_="estates")
         head = tag("header", join([tag("div", join([esc("门岗放行"), tag("small", estate_name or "gatepass office")]),
-                                       class_="brand"), tag("nav", links), who]))
+                                       class_="brand"), tag("nav", links), estates, who]))
     else:
         head = tag("header", tag("div", join([esc("门岗放行"), tag("small", "gatepass office")]), class_="brand"))
     h1 = tag("h1", join([esc(title_zh), " ", tag("span", title_en, class_="en")]))

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from domain.exitrow import consumes_slip
 from domain.slip_token import GATE_ID
+from office.console.auth import Session
 from office.console.html import Safe, bi, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
@@ -52,10 +53,10 @@ def today(c: Console) -> date:
     return c.time.today()
 
 
-def names(c: Console, rows: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
+def names(c: Console, s: Session, rows: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
     """Gate labels, guard names and permit holders for the rows (names come from users: escaped later)."""
     with c.engine.connect() as conn:
-        found = log_names(conn, c.cfg.estate, rows)
+        found = log_names(conn, s.estate, rows)
     return found.gates, found.guards, found.permits
 
 
@@ -89,9 +90,9 @@ class Filters:
         params.update(override)
         return urlencode({k: v for k, v in params.items() if v})
 
-    def rows(self, c: Console) -> list[dict[str, Any]]:
+    def rows(self, c: Console, s: Session) -> list[dict[str, Any]]:
         with c.engine.connect() as conn:
-            rows = log_rows(conn, c.cfg.estate, self.first, self.last, self.gate, zone=c.zone)
+            rows = log_rows(conn, s.estate, self.first, self.last, self.gate, zone=c.zone)
         return [r for r in rows if r["kind"] == self.kind] if self.kind else rows
 
 
@@ -166,8 +167,8 @@ def add_log_routes(router: Any, c: Console) -> None:
     def log_page(request: Request) -> Response:
         s = c.require(request)
         f = Filters(c, request)
-        rows = f.rows(c)
-        gates, guards, permits = names(c, rows)
+        rows = f.rows(c, s)
+        gates, guards, permits = names(c, s, rows)
         counts = Counter(r["kind"] for r in rows)
         span = f.first.isoformat() if f.first == f.last else f"{f.first.isoformat()} — {f.last.isoformat()}"
         summary = tag("p", join([
@@ -190,20 +191,20 @@ def add_log_routes(router: Any, c: Console) -> None:
     @router.get("/log.csv")
     @guarded
     def log_csv(request: Request) -> Response:
-        c.require(request)
+        s = c.require(request)
         f = Filters(c, request)
         name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{'-' + f.gate if f.gate else ''}.csv"
-        return Response(to_csv(f.rows(c)), media_type="text/csv; charset=utf-8",
+        return Response(to_csv(f.rows(c, s)), media_type="text/csv; charset=utf-8",
                         headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
     @router.get("/log.xlsx")
     @guarded
     def log_xlsx(request: Request) -> Response:
-        c.require(request)
+        s = c.require(request)
         f = Filters(c, request)
-        rows = f.rows(c)
+        rows = f.rows(c, s)
         with c.engine.connect() as conn:
-            found = log_names(conn, c.cfg.estate, rows)
+            found = log_names(conn, s.estate, rows)
         name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{'-' + f.gate if f.gate else ''}.xlsx"
         return Response(to_xlsx(rows, found, zone=c.zone), media_type=XLSX_TYPE,
                         headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
@@ -218,8 +219,8 @@ def add_log_routes(router: Any, c: Console) -> None:
         except BadDay as exc:
             day, error = today(c) - timedelta(days=1), str(exc) if asked else ""
         with c.engine.connect() as conn:
-            rows = log_rows(conn, c.cfg.estate, day, day, zone=c.zone)
-        gates, _guards, _permits = names(c, rows)
+            rows = log_rows(conn, s.estate, day, day, zone=c.zone)
+        gates, _guards, _permits = names(c, s, rows)
         body = summary_body(c, day, rows, gates)
         return c.html("昨日汇总", "Yesterday's summary", join([tag("div", error, class_="error"), body]) if error else body,
                       s, "yesterday")

@@ -69,7 +69,7 @@ def add_pages(router: Any, c: Console) -> None:
         s = c.require(request)
         show_all = request.query_params.get("all") == "1"
         with c.engine.connect() as conn:
-            flags = list_flags(conn, c.cfg.estate, include_resolved=show_all)
+            flags = list_flags(conn, s.estate, include_resolved=show_all)
         flags.sort(key=lambda f: (f["resolved_at"] is not None, -int(f["flag_id"])))
         open_n = sum(1 for f in flags if f["resolved_at"] is None)
         notice = request.query_params.get("done")
@@ -105,9 +105,9 @@ def add_pages(router: Any, c: Console) -> None:
             if not 0 < flag_id <= MAX_FLAG_ID:          # no such flag; the database would refuse the number
                 return False
             with c.engine.begin() as conn:
-                ok = resolve_flag(conn, c.cfg.estate, flag_id, clock=c.clock)
+                ok = resolve_flag(conn, s.estate, flag_id, clock=c.clock)
                 if ok:
-                    auth.audit(conn, c.cfg.estate, s.username, "resolve_flag", str(flag_id), clock=c.clock)
+                    auth.audit(conn, s.estate, s.username, "resolve_flag", str(flag_id), clock=c.clock)
                 return ok
 
         if not await run_in_threadpool(run):
@@ -120,7 +120,7 @@ def add_pages(router: Any, c: Console) -> None:
     def gates_page(request: Request) -> Response:
         s = c.require(request)
         with c.engine.connect() as conn:
-            gates = list_gates(conn, c.cfg.estate)
+            gates = list_gates(conn, s.estate)
         return c.html("岗亭", "Gates", gates_table(c, gates), s, "gates")
 
     @router.get("/slips", response_class=HTMLResponse)
@@ -144,8 +144,8 @@ def add_pages(router: Any, c: Console) -> None:
         def run() -> str:
             try:
                 with c.engine.begin() as conn:
-                    cancel_slip(conn, c.cfg.estate, slip_id)
-                    auth.audit(conn, c.cfg.estate, s.username, "cancel_slip", slip_id, clock=c.clock)
+                    cancel_slip(conn, s.estate, slip_id)
+                    auth.audit(conn, s.estate, s.username, "cancel_slip", slip_id, clock=c.clock)
             except OfficeError as exc:
                 return str(exc)
             return ""
@@ -221,16 +221,16 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
     sl, cs = schema.slips, schema.consumed_slips
     since = (c.now() - timedelta(days=SLIP_DAYS)).isoformat()
     with c.engine.connect() as conn:
-        slips = [dict(r) for r in conn.execute(select(sl).where(sl.c.estate == c.cfg.estate, sl.c.valid_until >= since)
+        slips = [dict(r) for r in conn.execute(select(sl).where(sl.c.estate == s.estate, sl.c.valid_until >= since)
                                                .order_by(sl.c.slip_id.desc()).limit(500)).mappings()]
         used: dict[str, list[str]] = {}
-        for r in conn.execute(select(cs.c.slip_id, cs.c.gate_id, cs.c.at).where(cs.c.estate == c.cfg.estate)):
+        for r in conn.execute(select(cs.c.slip_id, cs.c.gate_id, cs.c.at).where(cs.c.estate == s.estate)):
             used.setdefault(r.slip_id, []).append(f"{r.gate_id} {c.local(r.at, required=True)}")
         items: dict[str, list[str]] = {}
         ids = [x["slip_id"] for x in slips]
         it = schema.slip_items
         for i in range(0, len(ids), 500):
-            for m in conn.execute(select(it).where(it.c.estate == c.cfg.estate, it.c.slip_id.in_(ids[i:i + 500]))
+            for m in conn.execute(select(it).where(it.c.estate == s.estate, it.c.slip_id.in_(ids[i:i + 500]))
                                   .order_by(it.c.slip_id, it.c.line)).mappings():
                 items.setdefault(m["slip_id"], []).append(item_text(m["name"], m["quantity"], m["spec"]))
     if not slips:

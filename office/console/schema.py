@@ -22,6 +22,14 @@ staff = Table(
     Column("sessions_after", String(40)),
 )
 
+#: The estates a staff member works for (one or more): the console shows and accepts only
+#: these (an admin works for every estate). staff.estate is the one they start in. Revision 0007.
+staff_estates = Table(
+    "staff_estates", metadata,
+    Column("username", String(32), primary_key=True),
+    Column("estate", String(32), primary_key=True),
+)
+
 #: Secrets of this office database; "session" signs staff session cookies.
 console_secrets = Table(
     "console_secrets", metadata,

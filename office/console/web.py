@@ -7,7 +7,7 @@ without it or from another origin. The gate API under /api/v1 is not touched.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -37,6 +37,8 @@ HEADERS = {
 UNREADABLE = "无法识别的时间 unreadable time"
 #: Wrong passwords per username before sign-in is refused for LOCK_SECONDS (office/console/lockout.py).
 MAX_FAILURES, LOCK_SECONDS = lockout.MAX_FAILURES, lockout.LOCK_SECONDS
+#: The estate a staff member who works for several last chose to see (`/console/estate?to=ID`).
+ESTATE_COOKIE = "gatepass_estate"
 LOCKED = bi(f"账号已锁定:密码错误次数过多,请{LOCK_SECONDS // 60}分钟后再试。",
             f"Locked: too many wrong passwords; try again in {LOCK_SECONDS // 60} minutes.")
 
@@ -77,15 +79,23 @@ class Console:
     # ------------------------------------------------------------ sessions
 
     def session(self, request: Request) -> auth.Session | None:
+        """The signed-in staff member, showing the estate they were added in."""
         with self.engine.connect() as conn:
-            return auth.read_session(conn, self.secret, self.cfg.estate, request.cookies.get(auth.COOKIE),
-                                     self.timestamp())
+            return auth.read_session(conn, self.secret, "", request.cookies.get(auth.COOKIE), self.timestamp())
 
     def require(self, request: Request) -> auth.Session:
-        """The signed-in staff member, or Denied: a redirect to sign-in for pages, 401 for the rest."""
+        """The signed-in staff member, showing the estate asked for (``?estate=ID``, else the one they
+        chose last, else their own); or Denied: a redirect to sign-in for pages, 401 for the rest, and
+        403 for an estate they do not work for. Every page reads and writes only ``session.estate``."""
         s = self.session(request)
         if s is not None:
-            return s
+            asked = request.query_params.get("estate", "")
+            if asked:
+                if asked not in s.estates:
+                    raise Denied(self.not_yours(s))
+                return replace(s, estate=asked)
+            kept = request.cookies.get(ESTATE_COOKIE, "")
+            return replace(s, estate=kept) if kept in s.estates else s
         if request.method == "GET" and not request.url.path.endswith(".csv"):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise Denied(RedirectResponse(f"{PREFIX}/login?next={quote(target, safe='')}", 303, headers=HEADERS))
@@ -107,6 +117,12 @@ class Console:
             raise Denied(self.forbidden())
         return data
 
+    def not_yours(self, s: auth.Session) -> HTMLResponse:
+        return self.html("无权查看", "Not your estate",
+                         tag("p", bi("您不负责这个小区,不能查看或更改它的数据。",
+                                     "You do not work for that estate: its data is not shown or changed here.")),
+                         s, status=403)
+
     def forbidden(self) -> HTMLResponse:
         return self.html("请求被拒绝", "Request refused",
                          tag("p", bi("表单已过期或来源不明,请返回页面重新操作。",
@@ -117,16 +133,19 @@ class Console:
 
     def html(self, title_zh: str, title_en: str, body: Any, session: auth.Session | None, active: str = "",
              status: int = 200) -> HTMLResponse:
-        open_flags = 0
+        open_flags, names = 0, {}
         if session is not None:
             from sqlalchemy import func
 
-            f = schema.flags
+            f, e = schema.flags, schema.estates
             with self.engine.connect() as conn:
                 open_flags = int(conn.execute(select(func.count()).select_from(f).where(
-                    f.c.estate == self.cfg.estate, f.c.resolved_at.is_(None))).scalar_one())
-        return HTMLResponse(page(title_zh, title_en, body, session, active, self.estate_name, open_flags), status,
-                            headers=HEADERS)
+                    f.c.estate == session.estate, f.c.resolved_at.is_(None))).scalar_one())
+                names = {r.estate_id: r.name or r.estate_id for r in conn.execute(
+                    select(e.c.estate_id, e.c.name).where(e.c.estate_id.in_(session.estates)))}
+        return HTMLResponse(page(title_zh, title_en, body, session, active,
+                                 names.get(session.estate, "") if session else self.estate_name, open_flags, names),
+                            status, headers=HEADERS)
 
     def local(self, iso: str | None, *, required: bool = False) -> str:
         """An ISO instant as the estate's wall-clock time, ``2026-11-29 14:03:07``; empty when there is none
@@ -225,7 +244,7 @@ def add_auth_routes(router: Any, c: Console) -> None:
 
         def check() -> dict[str, Any] | None:
             with c.engine.begin() as conn:
-                staff = auth.check_password(conn, c.cfg.estate, username, data.get("password", ""))
+                staff = auth.check_password(conn, "", username, data.get("password", ""))
                 auth.audit(conn, c.cfg.estate, who, "sign_in" if staff else "sign_in_refused", clock=c.clock)
                 if staff:
                     lockout.clear(conn, username)
@@ -254,6 +273,18 @@ def add_auth_routes(router: Any, c: Console) -> None:
         await run_in_threadpool(end)
         response = RedirectResponse(f"{PREFIX}/login", 303, headers=HEADERS)
         response.delete_cookie(auth.COOKIE, path=PREFIX, httponly=True, samesite="strict")
+        return response
+
+    @router.get("/estate")
+    @guarded
+    def choose_estate(request: Request, to: str = "") -> Response:
+        """Show another of the staff member's estates from now on (kept in a cookie)."""
+        s = c.require(request)
+        if to not in s.estates:
+            return c.not_yours(s)
+        response = RedirectResponse(f"{PREFIX}/log", 303, headers=HEADERS)
+        response.set_cookie(ESTATE_COOKIE, to, path=PREFIX, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
         return response
 
     @router.get("/")

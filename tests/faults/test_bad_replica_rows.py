@@ -65,7 +65,7 @@ def _screen(k, clock) -> list[str]:
 
 
 def _slip_id(demo, label: str) -> str:
-    verdict = slip_token.verify(demo.slips[label], demo.public_keys)
+    verdict = slip_token.verify(demo.slips[label], demo.public_keys, estate="demo")
     assert verdict.claims is not None
     return verdict.claims.slip_id
 

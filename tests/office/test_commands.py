@@ -42,7 +42,7 @@ def slip_args(*extra: str) -> list[str]:
 def test_add_gate_prints_the_credential_once_and_stores_only_its_hash(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("add-gate", "north") == 0
     credential = capsys.readouterr().out.strip().splitlines()[-1]
-    assert credential.startswith("north.") and len(credential.split(".")[1]) == 64
+    assert credential.startswith("default/north.") and len(credential.split(".")[1]) == 64
     assert credential.split(".")[1].encode() not in (site / "office.db").read_bytes()
     assert run("add-gate", "north") == 2                            # a second gate of that name is refused
     assert "already exists" in capsys.readouterr().err
@@ -77,7 +77,7 @@ def test_an_issued_slip_is_a_signed_qr_code_the_gate_can_verify(site: Path, caps
     assert svg.read_text().lstrip().startswith("<?xml")
     decoded = zxingcpp.read_barcodes(cv2.imread(str(png)))
     assert len(decoded) == 1
-    verdict = verify(decoded[0].text, load_public_dir(site / "keys"))
+    verdict = verify(decoded[0].text, load_public_dir(site / "keys" / "default"), estate="default")
     assert verdict.ok and verdict.claims is not None
     assert verdict.claims.slip_id == slip_id and verdict.claims.item_count == 2 and verdict.claims.unit_id == "3-2-1502"
     assert verdict.claims.valid_until - verdict.claims.valid_from == timedelta(hours=9)
@@ -169,7 +169,7 @@ def test_gates_lists_each_gate_with_its_last_heartbeat(site: Path, capsys: pytes
 
     at = CLOCK.now()
     with open_office("sqlite:///office.db").begin() as conn:
-        heartbeat(conn, "north", HeartbeatBody(DeviceHealth(DeviceState.ONLINE, "/dev/gatepass-reader open", at),
+        heartbeat(conn, "default", "north", HeartbeatBody(DeviceHealth(DeviceState.ONLINE, "/dev/gatepass-reader open", at),
                                                DeviceHealth(DeviceState.OFFLINE, "\x1b[2Jgone", at),
                                                outbox_depth=7, clock_offset_s=0.4, heartbeat_interval_s=60),
                   clock=CLOCK)
@@ -243,3 +243,60 @@ def test_export_log_as_excel_names_people_units_and_items_in_chinese(site: Path)
     assert release[5] == "张三" and release[6] == "3-2-1502" and release[7] == "李四"
     assert release[8] == "冰箱×1(180cm);纸箱×3" and release[9] == "赵保安(g7)" and release[11] == "已校准"
     assert "未缴物业费" in refusal[10] and "slip.unpaid_fees" not in refusal[10] and refusal[11].startswith("未校准")
+
+
+def test_each_estate_signs_with_its_own_key_and_names_its_own_gates(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two estates from the CLI, a gate "north" in each: before, west shared default's key folder
+    (so a west slip verified at default's gates) and `add-gate north --estate west` was refused."""
+    from sqlalchemy import create_engine, select
+
+    from domain.reasons import Reason
+    from office import schema
+
+    assert run("init", "--estate", "west") == 0
+    assert (site / "keys" / "west" / "signing.key").exists()
+    assert run("add-unit", "--estate", "west", "3-2-1502") == 0
+    capsys.readouterr()
+    assert run("add-gate", "north") == 0
+    assert run("add-gate", "north", "--estate", "west") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("default/north.") and lines[3].startswith("west/north.")
+    approvals = ("--approve", "handler=李", "--approve", "butler_head=王")
+    assert run(*slip_args(*approvals, "--out", "default-slips")) == 0
+    assert run(*slip_args(*approvals, "--out", "west-slips"), "--estate", "west") == 0
+    capsys.readouterr()
+    (default_qr,), (west_qr,) = list((site / "default-slips").glob("*.png")), list((site / "west-slips").glob("*.png"))
+    assert default_qr.name == west_qr.name          # each estate numbers its own slips: the same id
+    import cv2
+    import zxingcpp
+
+    west_token = zxingcpp.read_barcodes(cv2.imread(str(west_qr)))[0].text
+    default_keys, west_keys = load_public_dir(site / "keys" / "default"), load_public_dir(site / "keys" / "west")
+    assert not set(default_keys) & set(west_keys)
+    assert verify(west_token, west_keys, estate="west").ok
+    assert verify(west_token, default_keys, estate="default").reason is Reason.SLIP_UNKNOWN_KEY
+    # What default's gates are given of west: its key, as another estate's.
+    engine = create_engine(f"sqlite:///{site / 'office.db'}")
+    with engine.connect() as conn:
+        o = schema.other_estate_keys
+        rows = {(r.estate, r.key_id, r.key_estate) for r in conn.execute(select(o))}
+    engine.dispose()
+    assert rows == {("default", k, "west") for k in west_keys} | {("west", k, "default") for k in default_keys}
+    assert run("keys", "--estate", "west") == 0
+    listed = capsys.readouterr().out
+    assert all(k in listed for k in west_keys) and not any(k in listed for k in default_keys)
+
+
+@pytest.mark.parametrize("estate", ["West", "west estate", "x" * 33])
+def test_an_estate_id_a_slip_cannot_carry_is_refused(site: Path, capsys: pytest.CaptureFixture[str], estate: str) -> None:
+    assert run("init", "--estate", estate) == 2
+    assert "estate id" in capsys.readouterr().err
+
+
+def test_a_key_of_one_estate_is_not_published_for_another(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Copying default's key folder for west would make west's slips good at default's gates."""
+    import shutil
+
+    shutil.copytree(site / "keys" / "default", site / "keys" / "west")
+    assert run("init", "--estate", "west") == 2
+    assert "each estate signs with its own key" in capsys.readouterr().err

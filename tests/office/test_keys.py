@@ -39,7 +39,7 @@ def test_a_revoked_key_is_refused_at_the_next_pull_even_from_the_gates_own_key_f
         daemon.pull()
         assert resolver.slip(issued.token).token_reason is None       # a good slip, before
 
-        key_id = verify(issued.token, load_public_dir(installed)).claims.key_id
+        key_id = verify(issued.token, load_public_dir(installed), estate="default").claims.key_id
         with office.engine.begin() as conn:
             revoke_key(conn, "default", key_id)
         daemon.pull()
@@ -64,8 +64,8 @@ def test_rotate_then_revoke_from_the_command_line(site: Path, capsys: pytest.Cap
     assert run("keys") == 0
     listing = capsys.readouterr().out
     assert f"{first}  trusted\n" in listing and f"{second}  trusted  (signs new slips)" in listing
-    assert not (site / "keys" / "signing.key.new").exists()
-    assert oct((site / "keys" / "signing.key").stat().st_mode & 0o777) == "0o600"
+    assert not (site / "keys" / "default" / "signing.key.new").exists()
+    assert oct((site / "keys" / "default" / "signing.key").stat().st_mode & 0o777) == "0o600"
 
     assert run("revoke-key", first) == 0
     assert run("keys") == 0

@@ -91,7 +91,7 @@ def test_a_database_made_before_alembic_is_adopted_with_its_data(db_url: str, ve
         assert "schema_version" not in inspect(engine).get_table_names()
         assert diff(engine) == []
         with engine.begin() as conn:                  # and it works: a gate and a clerk can be added
-            assert add_gate(conn, "default", "north", clock=SystemClock()).startswith("north.")
+            assert add_gate(conn, "default", "north", clock=SystemClock()).startswith("default/north.")
             add_staff(conn, "default", "wangli", "王丽", "correct horse 1")
         with engine.connect() as conn:
             assert check_password(conn, "default", "wangli", "correct horse 1") is not None
@@ -107,3 +107,47 @@ def test_the_migrations_ship_inside_the_package_and_need_no_alembic_ini() -> Non
     # revision 1 is frozen: it spells its tables out instead of importing today's schema
     first = (MIGRATIONS_DIR / "versions" / revisions[0]).read_text()
     assert not re.search(r"^\s*(from|import) office", first, re.M) and "op.create_table(" in first
+
+
+def test_every_table_is_keyed_as_the_schema_says(db_url: str) -> None:
+    """compare_metadata does not look at primary keys: a gate named the same in two estates
+    needs gates, events and held_events keyed with the estate (revision 0007)."""
+    engine = open_office(db_url)
+    try:
+        found = inspect(engine)
+        for table in schema.metadata.sorted_tables:
+            want = [c.name for c in table.primary_key.columns]
+            assert sorted(found.get_pk_constraint(table.name)["constrained_columns"]) == sorted(want), table.name
+    finally:
+        engine.dispose()
+
+
+def test_revision_0007_keeps_a_single_estate_office_working_and_scopes_it_by_estate(db_url: str) -> None:
+    """An office at 0006 with a gate, its rows, a held row, a flag and a clerk: after the upgrade
+    nothing is lost, the held row and the flag know their estate, the clerk works for theirs,
+    and a second estate can have a gate of the same name."""
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0006")
+        conn.execute(insert(schema.estates).values(estate_id="default", name="", change_seq=0, epoch="e" * 16))
+        conn.execute(text("INSERT INTO gates (gate_id, estate, name, token_hash, created_at, head_seq, head_hash) "
+                          "VALUES ('north', 'default', 'north', 'x', '2026-11-30T00:00:00+00:00', 1, 'h1')"))
+        conn.execute(text("INSERT INTO held_events (gate_id, seq, body, received_at) VALUES ('north', 3, '{}', 't')"))
+        conn.execute(text("INSERT INTO flags (estate, gate_id, kind, slip_id, message, detail, dedupe_key, raised_at) "
+                          "VALUES ('default', 'north', 'gap', '', 'gap', '{}', 'gap:north:2', 't')"))
+        conn.execute(text("INSERT INTO staff (username, estate, name, role, password_hash, active, created_at) "
+                          "VALUES ('wangli', 'default', '王丽', 'front_desk', 'x', 1, 't')"))
+    engine.dispose()
+    engine = open_office(db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT estate, gate_id, seq FROM held_events")).all() == [("default", "north", 3)]
+            assert conn.execute(text("SELECT dedupe_key FROM flags")).scalar_one() == "default:gap:north:2"
+            assert conn.execute(text("SELECT username, estate FROM staff_estates")).all() == [("wangli", "default")]
+        with engine.begin() as conn:
+            assert add_gate(conn, "west", "north", clock=SystemClock()).startswith("west/north.")
+        with engine.connect() as conn:
+            assert sorted(conn.execute(text("SELECT estate, gate_id FROM gates")).all()) == [
+                ("default", "north"), ("west", "north")]
+    finally:
+        engine.dispose()

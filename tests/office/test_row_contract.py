@@ -120,7 +120,7 @@ CREATE TABLE events (
     kind VARCHAR(16) NOT NULL, at VARCHAR(40) NOT NULL, clock_synced INTEGER NOT NULL,
     guard_id TEXT NOT NULL, card_uid TEXT NOT NULL, permit_id TEXT NOT NULL, slip_id TEXT NOT NULL,
     reasons TEXT NOT NULL, detail TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL, hash VARCHAR(64) NOT NULL,
-    received_at VARCHAR(40) NOT NULL, PRIMARY KEY (gate_id, seq), UNIQUE (event_id)
+    received_at VARCHAR(40) NOT NULL, CONSTRAINT events_pkey PRIMARY KEY (estate, gate_id, seq), UNIQUE (event_id)
 )""".split())
 
 

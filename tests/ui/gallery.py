@@ -136,6 +136,8 @@ def gallery() -> dict[str, State]:
         "refused_no_guard": play(s0, SlipPresented(evidence())),
         "refused_key_revoked": play(on, SlipPresented(evidence(token_reason=Reason.SLIP_KEY_REVOKED, claims=None, slip=None,
                                                                unit=None))),
+        "refused_other_estate": play(on, SlipPresented(evidence(token_reason=Reason.SLIP_OTHER_ESTATE, claims=None,
+                                                                 slip=None, unit=None))),
         "mismatch_pick": play(slip_items, press(Action.MISMATCH)),
         "refused_mismatch": play(slip_items, press(Action.MISMATCH), press(Action.MISMATCH_REASON, "wrong_quantity")),
         "override_badge": override_badge,

@@ -60,6 +60,13 @@ def test_the_refused_screen_shows_the_reason_and_what_to_do(typesetter):
     assert any("south" in t for t in frame.drawn)
 
 
+def test_a_slip_of_another_estate_is_refused_on_screen_with_its_own_reason(typesetter, tmp_path):
+    surface, frame = _draw(typesetter, (800, 480), gallery()["refused_other_estate"])
+    assert "其他小区的放行条" in frame.drawn and "本小区不得放行,请持放行条回签发小区办理" in frame.drawn
+    assert any("Slip of another estate" in t for t in frame.drawn)
+    pygame.image.save(surface, str(tmp_path / "refused_other_estate.png"))
+
+
 @pytest.mark.parametrize("case, zh, en", [
     ("out_of_service", "出门记录无法写入,不能放行", "disk I/O error"),
     ("out_of_service_disk_full", "存储空间已满,无法记录放行;清理空间后自动恢复", "database or disk is full"),
