@@ -135,18 +135,6 @@ class Controller:
         """Seconds the commit in flight has taken so far (None: no commit in flight)."""
         return None if self._pending is None else time.monotonic() - self._pending.since
 
-    def settle(self, now: datetime, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds (None: for as long as it takes) for the commit in
-        flight, then carry on with its step; True when none is left in flight."""
-        p = self._pending
-        if p is not None:
-            try:
-                p.future.exception(timeout=timeout)
-            except TimeoutError:
-                return False
-            self._resolve_commit(now)
-        return self._pending is None
-
     def close(self) -> None:
         """Let a commit in flight finish (its row is kept; its gate does not open) and stop the writer."""
         if self._writer is not None:
