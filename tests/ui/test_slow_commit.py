@@ -172,3 +172,31 @@ def test_a_commit_that_fails_on_the_writer_thread_never_opens_the_gate(live, dem
     assert c.state.fault is not None and c.state.fault.kind is FaultKind.LOG_WRITE
     assert opened(kiosk) == 0 and durable_rows(path, "release") == 0
     assert any("暂停服务" in t for t in s.frame.drawn)
+
+
+def test_a_handover_commits_both_rows_in_order_before_the_new_guard_is_on_screen(live, demo):
+    """A sign-in over a signed-in guard is two rows (shift end, shift start): the new guard
+    is on screen only once both are durable."""
+    kiosk, loop, path = live
+    c, s = kiosk.controller, loop.session
+    to_sign_off(kiosk, loop, demo)
+    s.press(Press(Action.CANCEL), loop.clock.now())
+    first, second = demo.guards[0], demo.guards[1]
+    gate = CommitGate(kiosk.exit_log.db.conn)
+    c.emit(CardRead(second[0]))
+    frames_until(loop, lambda: s.scene is Scene.SIGN_IN_PIN)
+    gate.open.clear()
+    for d in second[1]:
+        s.press(Press(Action.DIGIT, d), loop.clock.now())
+    s.press(Press(Action.PIN_SUBMIT), loop.clock.now())
+    frames_until(loop, gate.held.is_set)
+    for _ in range(5):
+        assert loop.frame()
+    assert "正在记录…" in s.frame.drawn and durable_rows(path, "shift_end") == 0
+    assert s.view is not None and s.view.guard_name == first[3]          # still the first guard on screen
+    gate.open.set()
+    frames_until(loop, lambda: not c.recording and s.scene is Scene.IDLE)
+    assert durable_rows(path, "shift_end") == 1 and durable_rows(path, "shift_start") == 2
+    assert s.view is not None and s.view.guard_name == second[3]
+    rows = [r["kind"] for r in kiosk.exit_log.rows()]
+    assert rows[-2:] == ["shift_end", "shift_start"]
