@@ -11,16 +11,25 @@ from dataclasses import dataclass
 
 from domain.settings import Count, Delay, Pixels, Rate, Seconds
 
+#: The reader protocols over a serial port (drivers/reader.py) ...
+SERIAL_PROTOCOLS = ("rdm6300", "line", "pn532")
+#: ... and all of them: "hid" is a keyboard-wedge reader read through evdev (drivers/hid.py).
+READER_PROTOCOLS = (*SERIAL_PROTOCOLS, "hid")
+#: What a keyboard-wedge reader types per card (drivers/hid.py, `wedge_uid`).
+HID_DIGITS = ("dec10", "w26")
+
 
 @dataclass(frozen=True)
 class ReaderConfig:
     # pyserial URL: /dev/serial/by-id/..., /dev/gatepass-reader, loop://, socket://host:port,
-    # spy://...; "fake" for demo
+    # spy://...; protocol "hid": an evdev path, /dev/input/by-id/usb-...-event-kbd; "fake" for demo
     port: str = "fake"
-    protocol: str = "rdm6300"      # rdm6300 | line | pn532
+    protocol: str = "rdm6300"      # rdm6300 | line | pn532 (serial) | hid (keyboard-wedge, evdev)
     baudrate: Count = 9600           # rdm6300: 9600; PN532 over HSU: 115200
-    uid_format: str = "hex"        # canonical UID form: hex (upper case) | decimal
+    uid_format: str = "hex"        # canonical UID form: hex (upper case) | decimal | dec10 | w26 (frames.format_uid)
     line_digits: str = "decimal"   # line protocol: a line of only digits is decimal | hex
+    hid_digits: str = "dec10"      # hid: what the wedge reader types: dec10 (10 digits) | w26 (8 digits)
+    key_gap_s: Seconds = 0.25        # hid: a partial number with no key for this long is discarded
     removal_gap_s: Seconds = 0.6     # no frame for this long: the card has been taken away
     poll_interval_s: Delay = 0.15  # pn532: time between InListPassiveTarget polls
     answer_timeout_s: Seconds = 0.5  # pn532: wait this long for ACK / response
