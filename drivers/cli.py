@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("scan", help="decode slip QR codes from image files or a camera")
     p.add_argument("images", nargs="*", metavar="IMAGE")
-    p.add_argument("--camera", metavar="SRC", help="V4L2 index or path, video file or image folder")
+    p.add_argument("--camera", metavar="SRC", help="V4L2 index or path, picamera2[:N] (CSI module), video file or image folder")
     p.add_argument("--decoder", choices=("zxing", "pyzbar"), default=CameraConfig().decoder)
     p.add_argument("--no-fallback", action="store_true", help="plain pass only, no escalation on hard photos")
     p.add_argument("--count", type=int, default=0, help="live: stop after N scans")
