@@ -3,23 +3,20 @@
 This machine has no /dev/input and no uinput, so no real input device can be made here.
 What is real: evdev's own `InputEvent` and key codes for the decoder; for the read loop,
 packed `struct input_event` records written to a FIFO and read back by evdev's C reader
-(`_input.device_read_many`, the very call `InputDevice.read()` makes); the EVIOCGRAB ioctl
-itself, which the kernel refuses on a FIFO; and real device files (/dev/null, a regular
-file) for the "not an input device" refusal. Only two things stand in for the kernel's
-input layer: a FIFO at end of file is reported as ENODEV (what a read on an unplugged
-input device returns), and one test's grab raises EBUSY (what EVIOCGRAB returns when
-another program holds the device).
+(`drivers/keypipe.py`: `_input.device_read_many`, the very call `InputDevice.read()`
+makes); the EVIOCGRAB ioctl itself, which the kernel refuses on a FIFO; and real device
+files (/dev/null, a regular file) for the "not an input device" refusal. Only two things
+stand in for the kernel's input layer: a FIFO at end of file is reported as ENODEV (what a
+read on an unplugged input device returns), and one opener's grab raises EBUSY (what
+EVIOCGRAB returns when another program holds the device).
 """
 from __future__ import annotations
 
-import errno
-import os
-import struct
 import time
 from pathlib import Path
 
 import pytest
-from evdev import _input, ecodes
+from evdev import ecodes
 from evdev.events import InputEvent
 
 import drivers
@@ -28,30 +25,10 @@ from drivers.config import ReaderConfig
 from drivers.events import CardRead, CardRemoved, DeviceHealth
 from drivers.frames import Reject, format_uid, parse_rdm6300
 from drivers.hid import HidCardReader, WedgeDecoder, wedge_uid
+from drivers.keypipe import EVENT, KEY_OF, FifoOpener, WedgeTyper, keystrokes
 
 from .ptys import Events
 from .test_frames import rdm_frame
-
-# ---------------------------------------------------------------------- typing keys
-
-KEY_OF = {**{str(d): ecodes.ecodes[f"KEY_{d}"] for d in range(10)}, "\n": ecodes.KEY_ENTER}
-EVENT = struct.Struct("llHHi")          # struct input_event on a 64-bit kernel: timeval, type, code, value
-
-
-def keystrokes(text: str, start: float = 1000.0, every: float = 0.008, keys: dict[str, int] | None = None,
-               ) -> list[tuple[int, int, int, int, int]]:
-    """What a wedge reader sends for `text`: per key a scan code, key down, sync, key up, sync."""
-    keys = keys or KEY_OF
-    out = []
-    t = start
-    for ch in text:
-        code = keys[ch]
-        sec, usec = int(t), int((t % 1) * 1_000_000)
-        out += [(sec, usec, ecodes.EV_MSC, ecodes.MSC_SCAN, 0x70000 + code),
-                (sec, usec, ecodes.EV_KEY, code, 1), (sec, usec, ecodes.EV_SYN, ecodes.SYN_REPORT, 0),
-                (sec, usec + 2000, ecodes.EV_KEY, code, 0), (sec, usec + 2000, ecodes.EV_SYN, ecodes.SYN_REPORT, 0)]
-        t += every
-    return out
 
 
 def events_of(text: str, **kw) -> list[InputEvent]:
@@ -159,72 +136,9 @@ def test_numbers_of_the_wrong_form_are_refused_with_the_reason(number, digits, w
 # ---------------------------------------------------------------------- the read loop on a FIFO
 
 
-class FifoDevice:
-    """A FIFO read the way evdev reads an input device: whole `struct input_event` records
-    through evdev's C reader. End of file is reported as ENODEV, as the kernel reports an
-    unplugged input device."""
-
-    def __init__(self, path: str, grab: str) -> None:
-        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        self.grab_mode = grab
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def grab(self) -> None:
-        if self.grab_mode == "ioctl":           # the real EVIOCGRAB: the kernel refuses it on a FIFO
-            _input.ioctl_EVIOCGRAB(self.fd, 1)
-        elif self.grab_mode == "busy":          # stand-in: what EVIOCGRAB says when another program holds it
-            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY))
-
-    def read(self):
-        records = _input.device_read_many(self.fd)
-        if not records:
-            raise OSError(errno.ENODEV, os.strerror(errno.ENODEV))
-        return [InputEvent(*r) for r in records]
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
-class FifoOpener:
-    def __init__(self, grab: str = "ok") -> None:
-        self.grab = grab
-        self.opened = 0
-
-    def refusal(self, path: str) -> str | None:
-        return None
-
-    def open(self, path: str) -> FifoDevice:
-        dev = FifoDevice(path, self.grab)
-        self.opened += 1
-        return dev
-
-
-class WedgeReader:
-    """The far side: a FIFO at the reader's path, and a reader that types into it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd = -1
-        self.plug()
-
-    def plug(self) -> None:
-        os.mkfifo(self.path)
-        self.fd = os.open(self.path, os.O_RDWR)      # holds the FIFO open: no EOF until unplugged
-
-    def unplug(self) -> None:
-        self.path.unlink()
-        os.close(self.fd)
-        self.fd = -1
-
+class WedgeReader(WedgeTyper):
     def type(self, text: str, **kw) -> None:
-        for rec in keystrokes(text, start=time.monotonic(), **kw):
-            os.write(self.fd, EVENT.pack(*rec))
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
+        self.write(keystrokes(text, start=time.monotonic(), **kw))
 
 
 def hid_cfg(path: Path, **kw) -> ReaderConfig:
