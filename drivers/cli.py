@@ -17,8 +17,7 @@ from typing import Any
 
 from domain.clock import SystemClock
 from domain.errors import DriverError
-from drivers.config import HID_DIGITS, READER_PROTOCOLS, CameraConfig, GpioConfig, ReaderConfig
-from drivers.frames import UID_FORMATS
+from drivers.config import HID_DIGITS, READER_PROTOCOLS, UID_FORMATS, CameraConfig, GpioConfig, ReaderConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from domain.errors import DriverError
+from drivers.config import UID_FORMATS
 
 F = TypeVar("F")
 
@@ -36,8 +37,6 @@ class Parsed(Generic[F]):
     rest: bytes = b""
 
 
-#: The canonical UID forms a gate may be configured with (`[reader] uid_format`).
-UID_FORMATS = ("hex", "decimal", "dec10", "w26")
 #: The UID bytes each form needs at least: dec10 is made of the low 32 bits, w26 of the low 24.
 UID_FORMAT_BYTES = {"hex": 1, "decimal": 1, "dec10": 4, "w26": 3}
 

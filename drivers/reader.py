@@ -17,9 +17,9 @@ import serial
 
 from domain.errors import DriverError
 from drivers import pn532
-from drivers.config import SERIAL_PROTOCOLS, ReaderConfig
+from drivers.config import SERIAL_PROTOCOLS, UID_FORMATS, ReaderConfig
 from drivers.events import CardRead, CardRemoved
-from drivers.frames import UID_FORMATS, Parsed, Reject, format_uid, parse_line, parse_rdm6300
+from drivers.frames import Parsed, Reject, format_uid, parse_line, parse_rdm6300
 from drivers.interfaces import Emit
 from drivers.presence import Presence
 from drivers.supervised import SupervisedDevice

@@ -359,3 +359,22 @@ def test_a_reader_missing_at_start_then_held_by_another_program_says_so_not_miss
         assert not any(isinstance(e, CardRead) or (isinstance(e, DeviceHealth) and e.online) for e in events.drain(0.5))
     finally:
         w.close()
+
+
+@pytest.mark.parametrize("key, value", [("protocol", "hdi"), ("hid_digits", "dec8"), ("uid_format", "dec"),
+                                        ("line_digits", "octal")])
+def test_config_check_refuses_a_reader_choice_that_does_not_exist_naming_the_key(key, value, tmp_path, capsys):
+    from kiosk.cli import main
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[reader]\nport = "/dev/input/by-id/usb-x-event-kbd"\n{key} = "{value}"\n', encoding="utf-8")
+    assert main(["config", "check", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f"reader.{key}" in err and "one of" in err and "Traceback" not in err, err
+
+
+def test_config_check_passes_a_hid_reader(tmp_path, capsys):
+    from kiosk.cli import main
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[reader]\nport = "/dev/input/by-id/usb-x-event-kbd"\nprotocol = "hid"\nhid_digits = "w26"\n'
+                   'uid_format = "w26"\n', encoding="utf-8")
+    assert main(["config", "check", str(cfg)]) == 0
