@@ -378,3 +378,40 @@ def test_config_check_passes_a_hid_reader(tmp_path, capsys):
     cfg.write_text('[reader]\nport = "/dev/input/by-id/usb-x-event-kbd"\nprotocol = "hid"\nhid_digits = "w26"\n'
                    'uid_format = "w26"\n', encoding="utf-8")
     assert main(["config", "check", str(cfg)]) == 0
+
+
+# ---------------------------------------------------------------------- the serial readers in the new forms
+
+
+def test_an_rdm6300_in_dec10_gives_the_key_the_wedge_reader_gives(tmp_path, running):
+    from drivers.reader import SerialCardReader
+
+    from .ptys import PtyPort
+    port = PtyPort(tmp_path / "gatepass-reader")
+    try:
+        events = Events()
+        running(SerialCardReader(ReaderConfig(port=str(port.link), uid_format="dec10", reopen_min_s=0.05), events))
+        events.wait_for(online(True))
+        port.write(rdm_frame(bytes.fromhex("0A00123456")))
+        assert events.wait_for(lambda e: isinstance(e, CardRead)) == CardRead("0001193046", "rdm6300")
+    finally:
+        port.close()
+
+
+def test_a_serial_uid_too_short_for_dec10_is_rejected_and_the_reader_reads_on(tmp_path, running):
+    from drivers.reader import SerialCardReader
+
+    from .ptys import PtyPort
+    port = PtyPort(tmp_path / "gatepass-reader")
+    try:
+        events, rejects = Events(), []
+        running(SerialCardReader(ReaderConfig(port=str(port.link), protocol="line", line_digits="hex", uid_format="dec10",
+                                              reopen_min_s=0.05), events, on_reject=rejects.append))
+        events.wait_for(online(True))
+        port.write(b"1234\r\n")                       # two bytes: no 32 bits to key by
+        port.write(b"00123456\r\n")
+        assert events.wait_for(lambda e: isinstance(e, CardRead)).uid == "0001193046"
+        assert [r.data for r in rejects] == [bytes.fromhex("1234")] and "4 bytes or more" in rejects[0].reason
+        assert [e.online for e in events.seen if isinstance(e, DeviceHealth)] == [True]      # never lost
+    finally:
+        port.close()
