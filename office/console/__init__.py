@@ -17,6 +17,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     where it reads the time (the system's by default)."""
     from office.console.logview import add_log_routes
     from office.console.pages import add_pages
+    from office.console.phone import add_phone_routes
     from office.console.printview import add_print_routes
     from office.console.web import PREFIX, add_auth_routes, make_console
 
@@ -26,4 +27,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_log_routes(router, console)
     add_pages(router, console)
     add_print_routes(router, console)
+    public = APIRouter(include_in_schema=False)       # pages for people without an account (a resident's phone)
+    add_phone_routes(router, public, console)
     app.include_router(router)
+    app.include_router(public)

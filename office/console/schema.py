@@ -51,3 +51,20 @@ sign_in_failures = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_at", String(40), nullable=False),        # UTC ISO of the last counted try
 )
+
+#: Links that show a slip's QR code on the resident's phone (office/console/phone.py). Only a digest
+#: of the link's secret is kept; the first phone to open a link is bound to it by a cookie, whose
+#: digest is kept too, so a forwarded link shows nothing on a second phone.
+phone_links = Table(
+    "phone_links", metadata,
+    Column("link_hash", String(64), primary_key=True),
+    Column("estate", String(32), nullable=False),
+    Column("slip_id", String(10), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("device_hash", String(64)),                 # NULL until the first phone opens the link
+    Column("opened_at", String(40)),
+    Column("revoked", Integer, nullable=False, default=0),
+    Index("phone_links_by_slip", "estate", "slip_id"),
+)
