@@ -5,7 +5,7 @@ and are created by Alembic revision 0002 (office/migrations/). None is replicate
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
 from office.schema import metadata
 
@@ -67,4 +67,16 @@ phone_links = Table(
     Column("opened_at", String(40)),
     Column("revoked", Integer, nullable=False, default=0),
     Index("phone_links_by_slip", "estate", "slip_id"),
+)
+
+#: The morning archive: each released slip's paper copy (保安联) ticked off as it reaches the front desk.
+#: A release row of the exit log is (gate_id, seq); untick deletes the row. See office/console/archive.py.
+archive_ticks = Table(
+    "archive_ticks", metadata,
+    Column("estate", String(32), primary_key=True),
+    Column("gate_id", String(6), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("slip_id", String(10), nullable=False),
+    Column("ticked_by", String(32), nullable=False),
+    Column("ticked_at", String(40), nullable=False),
 )
