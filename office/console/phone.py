@@ -50,8 +50,8 @@ def create_link(conn: Connection, estate: str, slip_id: str, username: str, *, n
     slip = conn.execute(select(sl.c.valid_until, sl.c.status).where(sl.c.estate == estate, sl.c.slip_id == slip_id)).first()
     if slip is None or len(slip_id) > MAX_SLIP_ID:
         raise NotFound(f"no slip {slip_id!r}")
-    if slip.status == SlipStatus.CANCELLED.value:
-        raise OfficeError(f"slip {slip_id} is cancelled")
+    if slip.status != SlipStatus.ISSUED.value:
+        raise OfficeError(f"slip {slip_id} is {slip.status}: only an approved slip goes to a phone")
     if datetime.fromisoformat(slip.valid_until) <= now:
         raise OfficeError(f"slip {slip_id} has expired")
     secret = secrets.token_urlsafe(SECRET_BYTES)
@@ -94,6 +94,8 @@ def open_link(conn: Connection, secret: str, device: str, *, now: datetime) -> O
         return Opened("unknown")
     if status == SlipStatus.CANCELLED.value:
         return Opened("cancelled", link["estate"], link["slip_id"])
+    if status != SlipStatus.ISSUED.value:
+        return Opened("unknown")
     return Opened("ok", link["estate"], link["slip_id"])
 
 
