@@ -15,6 +15,7 @@ from office.config import OfficeConfig
 def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> None:
     """Add the console's routes to the office app (its tables exist: migrations ran); ``clock`` is
     where it reads the time (the system's by default)."""
+    from office.console.alerts import add_alert_routes
     from office.console.archive import add_archive_routes
     from office.console.logview import add_log_routes
     from office.console.pages import add_pages
@@ -28,6 +29,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_auth_routes(router, console)
     add_log_routes(router, console)
     add_archive_routes(router, console)
+    add_alert_routes(router, console)
     add_slipdesk_routes(router, console)      # /slips/new before /slips/{slip_id}
     add_pages(router, console)
     add_print_routes(router, console)

@@ -127,7 +127,8 @@ tr.missing td{background:#fff8f8}
 .card{min-width:110px}table.ticks input[type=checkbox]{display:none}}
 """
 
-NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("flags", "异常", "Flags"),
+NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("alerts", "警报", "Alerts"),
+       ("flags", "异常", "Flags"),
        ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"))
 
 
