@@ -140,6 +140,7 @@ REQUIRED_APPROVALS: dict[SlipKind, tuple[ApprovalRole, ...]] = {
 
 
 class SlipStatus(str, enum.Enum):
+    PENDING = "pending"        # made at the front desk, waiting for approvals its kind needs; no token yet
     ISSUED = "issued"
     CANCELLED = "cancelled"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from office.cli_support import DEFAULT_CONFIG, estate_time, now_in, office_config, office_engine, parse_approval, parse_item, when
+from office.console.auth import ROLES
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -394,7 +395,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(asks for it; or $GATEPASS_STAFF_PASSWORD)")
     p.add_argument("username")
     p.add_argument("--name", help="display name, e.g. 王丽")
-    p.add_argument("--role", default="front_desk", choices=["front_desk", "butler", "admin"])
+    p.add_argument("--role", default="front_desk", choices=list(ROLES))
     p = add("set-rule", cmd_set_rule, "set a gate rule (JSON value)")
     p.add_argument("name")
     p.add_argument("value")

@@ -209,12 +209,40 @@ def add_guard(conn: Connection, estate: str, guard_id: str, name: str, badge_uid
     return row
 
 
+#: Words an estate adds to the prohibited goods (domain/issuing.py PROHIBITED_ITEMS): a JSON list of strings.
+PROHIBITED_ITEMS_RULE = "prohibited_items"
+#: The estate's size limit for one item, in centimetres: a JSON number.
+MAX_ITEM_SIZE_RULE = "max_item_size_cm"
+
+
+def _word_list(value: Any) -> list[str]:
+    from domain.errors import ConfigError
+
+    if not isinstance(value, list) or not all(isinstance(w, str) and 0 < len(w) <= 20 for w in value) or len(value) > 500:
+        raise ConfigError(f"rule {PROHIBITED_ITEMS_RULE}: expected a JSON list of up to 500 words (1-20 characters)")
+    return list(value)
+
+
+def _size_limit(value: Any) -> float:
+    from domain.errors import ConfigError
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 10 <= value <= 10_000:
+        raise ConfigError(f"rule {MAX_ITEM_SIZE_RULE}: expected a number of centimetres from 10 to 10000")
+    return float(value)
+
+
+def estate_rule(conn: Connection, estate: str, name: str) -> Any:
+    """A rule's value as the office published it (checked when it was set), or None."""
+    row = get_row(conn, estate, schema.rules, {"name": name})
+    return json.loads(row["value"]) if row else None
+
+
 def check_rule(name: str, value: Any) -> None:
     """Refuse a rule the gates would not understand, before it reaches them."""
     from domain.errors import ConfigError
     from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
 
-    known = {LARGE_ITEM_HOURS_RULE: parse_hours_rule}
+    known = {LARGE_ITEM_HOURS_RULE: parse_hours_rule, PROHIBITED_ITEMS_RULE: _word_list, MAX_ITEM_SIZE_RULE: _size_limit}
     if name not in known:
         raise OfficeError(f"rule {name}: unknown rule (known: {', '.join(sorted(known))})")
     try:

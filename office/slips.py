@@ -17,14 +17,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, func, select
 
 from domain.exitrow import has_control
-from domain.model import Approval, SlipItem, SlipKind, SlipStatus, TokenClaims
+from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
+from domain.issuing import PROHIBITED_ITEMS, Problem, issue_problems
+from domain.model import Approval, ApprovalRole, LargeItemHours, SlipItem, SlipKind, SlipStatus, TokenClaims
 from domain.rules import missing_approvals
 from domain.secrets import id_hash, mask_id
 from domain.slip_token import MAX_GATE_ID, MAX_SLIP_ID, TokenFieldError, items_digest, key_id_of, public_raw, sign
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.errors import NotFound, OfficeError, Refused
-from office.records import require_unit, signing_key_usable
+from office.records import (
+    MAX_ITEM_SIZE_RULE,
+    PROHIBITED_ITEMS_RULE,
+    estate_rule,
+    require_unit,
+    signing_key_usable,
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,8 @@ class SlipRequest:
 class IssuedSlip:
     slip_id: str
     token: str
-    png: Path
-    svg: Path
+    png: Path | None
+    svg: Path | None
 
 
 def next_slip_id(conn: Connection, estate: str, day: datetime) -> str:
@@ -63,15 +71,33 @@ def next_slip_id(conn: Connection, estate: str, day: datetime) -> str:
     return f"{prefix}{n:03d}"
 
 
-def check(conn: Connection, estate: str, req: SlipRequest) -> None:
-    """Refuse a slip the front desk must not issue; the message says what is missing."""
+class SlipRefused(Refused):
+    """The front desk must not issue this slip: every reason, each naming its form field."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+def estate_hours(conn: Connection, estate: str) -> LargeItemHours:
+    """The estate's large-item hours as published to its gates, or the default hours."""
+    value = estate_rule(conn, estate, LARGE_ITEM_HOURS_RULE)
+    return parse_hours_rule(value) if value is not None else LargeItemHours()
+
+
+def check(conn: Connection, estate: str, req: SlipRequest, *, now: datetime | None = None,
+          require_approvals: bool = True) -> None:
+    """Refuse a slip the front desk must not issue; the message says what is missing. ``now`` (the
+    office's clock) adds the checks of time: the window not over, inside large-item hours, a
+    move-out's notice; without it only what does not depend on the time is checked."""
     unit = require_unit(conn, estate, req.unit_id)
     if unit["unpaid_fees"]:
         raise Refused(f"unit {req.unit_id} has unpaid property, water or electricity fees: no slip until they are paid (欠费不予放行)")
-    missing = missing_approvals(req.kind, (a.role for a in req.approvals))
-    if missing:
-        names = ", ".join(f"{r.value} ({r.label_zh})" for r in missing)
-        raise Refused(f"a {req.kind.value} slip needs approval by: {names}")
+    if require_approvals:
+        missing = missing_approvals(req.kind, (a.role for a in req.approvals))
+        if missing:
+            names = ", ".join(f"{r.value} ({r.label_zh})" for r in missing)
+            raise Refused(f"a {req.kind.value} slip needs approval by: {names}")
     if not req.items:
         raise OfficeError("a slip lists at least one item")
     if any(i.quantity < 1 for i in req.items):
@@ -86,27 +112,33 @@ def check(conn: Connection, estate: str, req: SlipRequest) -> None:
         raise OfficeError(f"exit gate id {req.exit_gate_id!r} is longer than {MAX_GATE_ID}")
     if req.mover_permit_id and get_row(conn, estate, schema.permits, {"permit_id": req.mover_permit_id}) is None:
         raise NotFound(f"no permit {req.mover_permit_id!r} for the mover")
+    if now is None:
+        return
+    problems = []
+    g = schema.gates
+    if req.exit_gate_id and conn.execute(select(g.c.gate_id).where(g.c.estate == estate,
+                                                                   g.c.gate_id == req.exit_gate_id)).first() is None:
+        problems.append(Problem("exit_gate", f"没有出口 {req.exit_gate_id}", f"no gate {req.exit_gate_id!r} in this estate"))
+    size = estate_rule(conn, estate, MAX_ITEM_SIZE_RULE)
+    problems += issue_problems(
+        now=now, valid_from=req.valid_from, valid_until=req.valid_until, hours=estate_hours(conn, estate),
+        move_out=req.kind is SlipKind.MOVE_OUT, items=[(i.name, i.spec) for i in req.items],
+        banned=PROHIBITED_ITEMS + tuple(estate_rule(conn, estate, PROHIBITED_ITEMS_RULE) or ()),
+        max_size_cm=float(size) if size is not None else None, unit_id=req.unit_id, id_number=req.mover_id_number)
+    if problems:
+        raise SlipRefused(problems)
 
 
 def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25519PrivateKey,
-               hmac_key: bytes, out_dir: str | Path, now: datetime) -> IssuedSlip:
+               hmac_key: bytes, out_dir: str | Path | None, now: datetime, check_time: bool = False) -> IssuedSlip:
+    """Store a slip, sign it and write its QR code (to ``out_dir``, unless None). A slip whose kind
+    still needs approvals is refused (`make_pending_slip` makes one that waits for them).
+    ``check_time`` adds the checks that depend on the time (the console's form has them)."""
     lock_estate(conn, estate)  # two clerks must not get the same slip number
     signing_key_usable(conn, estate, key_id_of(public_raw(private)))
-    check(conn, estate, req)
+    check(conn, estate, req, now=now if check_time else None)
     slip_id = next_slip_id(conn, estate, now)
-    row: dict[str, Any] = {
-        "slip_id": slip_id, "kind": req.kind.value, "unit_id": req.unit_id,
-        "applicant_name": req.applicant_name, "applicant_phone": req.applicant_phone,
-        "mover_name": req.mover_name,
-        "mover_id_masked": mask_id(req.mover_id_number) if req.mover_id_number else "",
-        "mover_id_hash": id_hash(hmac_key, req.mover_id_number) if req.mover_id_number else "",
-        "mover_photo": "", "mover_permit_id": req.mover_permit_id, "purpose": req.purpose,
-        "valid_from": req.valid_from.isoformat(), "valid_until": req.valid_until.isoformat(),
-        "status": SlipStatus.ISSUED.value, "exit_gate_id": req.exit_gate_id,
-        "approvals": json.dumps([{"role": a.role.value, "name": a.name, "at": a.at.isoformat() if a.at else None}
-                                 for a in req.approvals], ensure_ascii=False),
-        "items_digest": items_digest(req.items),
-    }
+    row = _slip_row(req, slip_id, hmac_key, SlipStatus.ISSUED)
     try:
         token = sign(slip_claims(row, len(req.items)), private, estate)
     except TokenFieldError as exc:
@@ -115,6 +147,8 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
     put_rows(conn, estate, schema.slip_items, [
         {"slip_id": slip_id, "line": i, "name": it.name, "quantity": it.quantity, "spec": it.spec}
         for i, it in enumerate(req.items)])
+    if out_dir is None:
+        return IssuedSlip(slip_id, token, None, None)
     png, svg = write_qr(token, Path(out_dir), slip_id)
     return IssuedSlip(slip_id, token, png, svg)
 
@@ -158,3 +192,73 @@ def cancel_slip(conn: Connection, estate: str, slip_id: str) -> dict[str, Any]:
             or get_row(conn, estate, schema.slips, {"slip_id": slip_id}) is None):
         raise NotFound(f"no slip {slip_id!r} in estate {estate!r}")
     return patch(conn, estate, schema.slips, {"slip_id": slip_id}, status=SlipStatus.CANCELLED.value)
+
+
+def _slip_row(req: SlipRequest, slip_id: str, hmac_key: bytes, status: SlipStatus) -> dict[str, Any]:
+    return {
+        "slip_id": slip_id, "kind": req.kind.value, "unit_id": req.unit_id,
+        "applicant_name": req.applicant_name, "applicant_phone": req.applicant_phone,
+        "mover_name": req.mover_name,
+        "mover_id_masked": mask_id(req.mover_id_number) if req.mover_id_number else "",
+        "mover_id_hash": id_hash(hmac_key, req.mover_id_number) if req.mover_id_number else "",
+        "mover_photo": "", "mover_permit_id": req.mover_permit_id, "purpose": req.purpose,
+        "valid_from": req.valid_from.isoformat(), "valid_until": req.valid_until.isoformat(),
+        "status": status.value, "exit_gate_id": req.exit_gate_id,
+        "approvals": approvals_json(req.approvals),
+        "items_digest": items_digest(req.items),
+    }
+
+
+def approvals_json(approvals: Sequence[Approval]) -> str:
+    return json.dumps([{"role": a.role.value, "name": a.name, "at": a.at.isoformat() if a.at else None}
+                       for a in approvals], ensure_ascii=False)
+
+
+def stored_approvals(text: str) -> list[Approval]:
+    """The approvals a stored slip carries (unknown roles and unreadable entries skipped)."""
+    out = []
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return []
+    for a in items if isinstance(items, list) else []:
+        try:
+            out.append(Approval(ApprovalRole(a["role"]), str(a.get("name", "")),
+                                datetime.fromisoformat(a["at"]) if a.get("at") else None))
+        except (KeyError, ValueError, TypeError):
+            continue
+    return out
+
+
+def make_pending_slip(conn: Connection, estate: str, req: SlipRequest, *, hmac_key: bytes, now: datetime) -> str:
+    """A slip the front desk has checked and its handler signed: it waits, without a token, for the
+    approvals its kind needs (`approve_slip`); the time checks run as for an issued slip."""
+    lock_estate(conn, estate)
+    check(conn, estate, req, now=now, require_approvals=False)
+    slip_id = next_slip_id(conn, estate, now)
+    missing = missing_approvals(req.kind, (a.role for a in req.approvals))
+    put_rows(conn, estate, schema.slips, [_slip_row(req, slip_id, hmac_key,
+                                                    SlipStatus.PENDING if missing else SlipStatus.ISSUED)])
+    put_rows(conn, estate, schema.slip_items, [
+        {"slip_id": slip_id, "line": i, "name": it.name, "quantity": it.quantity, "spec": it.spec}
+        for i, it in enumerate(req.items)])
+    return slip_id
+
+
+def approve_slip(conn: Connection, estate: str, slip_id: str, role: ApprovalRole, name: str, *,
+                 now: datetime) -> dict[str, Any]:
+    """Add ``role``'s approval to a pending slip; the last approval its kind needs issues it."""
+    lock_estate(conn, estate)
+    row = get_row(conn, estate, schema.slips, {"slip_id": slip_id}) if len(slip_id) <= MAX_SLIP_ID else None
+    if row is None:
+        raise NotFound(f"no slip {slip_id!r} in estate {estate!r}")
+    if row["status"] != SlipStatus.PENDING.value:
+        raise Refused(f"slip {slip_id} is {row['status']}, not waiting for approval")
+    kind = SlipKind(row["kind"])
+    have = stored_approvals(row["approvals"])
+    if role not in missing_approvals(kind, (a.role for a in have)):
+        raise Refused(f"slip {slip_id} does not need the approval of {role.label_zh} ({role.value})")
+    have.append(Approval(role, name, now))
+    done = not missing_approvals(kind, (a.role for a in have))
+    return patch(conn, estate, schema.slips, {"slip_id": slip_id}, approvals=approvals_json(have),
+                 status=(SlipStatus.ISSUED if done else SlipStatus.PENDING).value)

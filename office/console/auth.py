@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from domain.clock import Clock
+from domain.model import ApprovalRole
 from domain.secrets import check_pin, hash_pin
 from office import schema
 from office.console.schema import console_audit, console_secrets, staff, staff_estates
@@ -33,8 +34,19 @@ COOKIE = "gatepass_staff"
 SESSION_SECONDS = 12 * 3600
 #: An office PC is not a Raspberry Pi: staff passwords get more rounds than guards' PINs.
 PASSWORD_ITERATIONS = 200_000
-ROLES = {"front_desk": ("前台", "Front desk"), "butler": ("管家部", "Butler department"),
+ROLES = {"front_desk": ("前台", "Front desk"), "butler": ("管家部负责人", "Butler department head"),
+         "customer_service": ("客户服务部主任", "Customer-service supervisor"), "security": ("保安部", "Security"),
+         "company_office": ("公司办公室", "Company office"), "company_finance": ("公司财务", "Company finance"),
          "admin": ("管理员", "Administrator")}
+#: The slip approval each role gives in its own account (domain REQUIRED_APPROVALS says which a kind needs).
+#: The front desk's is the handler's (经办人), given when the clerk makes the slip.
+APPROVES: dict[str, ApprovalRole] = {
+    "front_desk": ApprovalRole.HANDLER, "butler": ApprovalRole.BUTLER_HEAD,
+    "customer_service": ApprovalRole.CUSTOMER_SERVICE, "security": ApprovalRole.SECURITY,
+    "company_office": ApprovalRole.COMPANY_OFFICE, "company_finance": ApprovalRole.COMPANY_FINANCE,
+}
+#: Roles that may make, amend and cancel slips at the front desk.
+ISSUERS = frozenset({"front_desk", "admin"})
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,32}$")
 #: A hash to check a password against when the username does not exist: the answer takes as long.
 _DUMMY_HASH = hash_pin("not-a-password", b"\0" * 16, PASSWORD_ITERATIONS)

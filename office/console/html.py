@@ -105,9 +105,30 @@ button.danger{background:#b71c1c;border-color:#b71c1c}
 .error{background:#fde4e4;color:#a11;padding:8px 10px;border:1px solid #f3b4b4;margin:8px 0}
 .ok{background:#e3f4e6;color:#1b6b2a;padding:8px 10px;border:1px solid #b7dfc0;margin:8px 0}
 code{font-family:Consolas,"DejaVu Sans Mono",monospace;font-size:13px}
+h2.sub{font-size:17px;margin:16px 0 8px}
+.slipform fieldset{background:#fff;border:1px solid #d5dae1;margin:0 0 10px;display:flex;flex-wrap:wrap;gap:10px 16px}
+.slipform legend{font-weight:700;padding:0 4px}
+.slipform label{display:flex;flex-direction:column;font-size:13px;color:#3c4858}
+.slipform label.check{flex-direction:row;align-items:center;gap:6px}
+.slipform label.wide input{width:420px}
+.slipform input,.slipform select{font:inherit;padding:4px 6px;border:1px solid #aeb7c2;border-radius:3px;min-height:32px}
+.slipform table.items input{width:100%}
+.slipform .en,.slip-detail .en{font-size:.78em;color:#5a6b80}
+.slipform .error li .en{display:block}
+.bad-field input,.bad-field select,label.bad-field input,label.bad-field select{border:2px solid #c62828;background:#fff5f5}
+.slip-detail table.fields th{width:12%}
+tr.waiting td{color:#a15c00}
+.status-pending{color:#a15c00;font-weight:700}.status-issued{color:#1b6b2a;font-weight:700}
+.status-cancelled{color:#b71c1c;font-weight:700}
+ul.chase li{margin:3px 0}
+table.ticks input[type=checkbox]{width:20px;height:20px}
+tr.missing td{background:#fff8f8}
+@media print{header,.no-print,form button{display:none}body{background:#fff}main{padding:0}
+.card{min-width:110px}table.ticks input[type=checkbox]{display:none}}
 """
 
-NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("flags", "异常", "Flags"),
+NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("alerts", "警报", "Alerts"),
+       ("flags", "异常", "Flags"),
        ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"))
 
 

@@ -15,6 +15,7 @@ from office import schema
 from office.console import auth
 from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
+from office.console.phone import link_button
 from office.console.printview import print_links
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import OfficeError
@@ -233,25 +234,32 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
             for m in conn.execute(select(it).where(it.c.estate == s.estate, it.c.slip_id.in_(ids[i:i + 500]))
                                   .order_by(it.c.slip_id, it.c.line)).mappings():
                 items.setdefault(m["slip_id"], []).append(item_text(m["name"], m["quantity"], m["spec"]))
+    new = (tag("p", tag("a", "＋ 开放行条 New slip", href=f"{PREFIX}/slips/new", class_="button"))
+           if s.role in auth.ISSUERS else Safe(""))
     if not slips:
-        return tag("div", bi(f"近 {SLIP_DAYS} 天没有放行条", f"No slips in the last {SLIP_DAYS} days"), class_="empty")
+        return join([new, tag("div", bi(f"近 {SLIP_DAYS} 天没有放行条", f"No slips in the last {SLIP_DAYS} days"),
+                                  class_="empty")])
     head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
         ("放行条", "Slip"), ("单元 / 申请人", "Unit / applicant"), ("搬运人", "Carrier"), ("物品", "Items"),
         ("有效时间", "Valid"), ("状态", "Status"), ("", ""))))
     body = []
     for x in slips:
         cancelled = x["status"] == "cancelled"
+        issued = x["status"] == "issued"
         uses = used.get(x["slip_id"], [])
         status = (bi("已作废", "cancelled", "bad") if cancelled else
-                  bi("已放行", "released: " + "; ".join(uses), "good") if uses else bi("有效", "issued"))
-        action = join([print_links(x["slip_id"]) if not cancelled else "",
+                  bi("已放行", "released: " + "; ".join(uses), "good") if uses else
+                  bi("有效", "issued") if issued else bi("待审批", "waiting for approval", "bad"))
+        action = join([print_links(x["slip_id"]) if issued else "",
+                       link_button(x["slip_id"], s) if issued else "",
                        "" if cancelled or uses else post_button(f"{PREFIX}/slips/{x['slip_id']}/cancel", s, "作废 Cancel", "danger")])
         body.append(tag("tr", join([
-            tag("td", bi(tag("code", x["slip_id"]), KIND_ZH.get(x["kind"], x["kind"]) + " " + x["kind"])),
+            tag("td", bi(tag("a", tag("code", x["slip_id"]), href=f"{PREFIX}/slips/{x['slip_id']}"),
+                         KIND_ZH.get(x["kind"], x["kind"]) + " " + x["kind"])),
             tag("td", bi(x["unit_id"], x["applicant_name"])),
             tag("td", bi(x["mover_name"], x["mover_id_masked"])),
             tag("td", ";".join(items.get(x["slip_id"], []))),
             tag("td", bi(c.local(x["valid_from"])[:16], "至 " + c.local(x["valid_until"])[:16]), class_="time"),
             tag("td", status), tag("td", action)]), class_="flag-done" if cancelled else None))
-    return join([tag("p", f"近 {SLIP_DAYS} 天有效的放行条 / Slips valid within the last {SLIP_DAYS} days", class_="summary"),
+    return join([new, tag("p", f"近 {SLIP_DAYS} 天有效的放行条 / Slips valid within the last {SLIP_DAYS} days", class_="summary"),
                  tag("table", join([tag("thead", head), tag("tbody", join(body))]))])

@@ -63,11 +63,10 @@ def _approvals(text: str, zone_local: Any) -> list[dict[str, str]]:
     return out
 
 
-def load_printed(c: Console, slip_id: str) -> PrintedSlip:
+def load_printed(c: Console, estate: str, slip_id: str) -> PrintedSlip:
     if len(slip_id) > MAX_SLIP_ID or not slip_id.isascii() or not slip_id.isalnum():
         raise NotFound(f"no slip {slip_id!r}")
     sl, it, un, g = schema.slips, schema.slip_items, schema.units, schema.gates
-    estate = c.cfg.estate
     with c.engine.connect() as conn:
         slip = conn.execute(select(sl).where(sl.c.estate == estate, sl.c.slip_id == slip_id)).mappings().first()
         if slip is None:
@@ -76,7 +75,9 @@ def load_printed(c: Console, slip_id: str) -> PrintedSlip:
                                                .order_by(it.c.line)).mappings()]
         unit = conn.execute(select(un).where(un.c.estate == estate, un.c.unit_id == slip["unit_id"])).mappings().first()
         gate = conn.execute(select(g.c.name).where(g.c.estate == estate, g.c.gate_id == slip["exit_gate_id"])).scalar()
-        token = slip_token(conn, estate, dict(slip), len(items), load_private(c.cfg.keys))
+        # A slip still waiting for approvals has no token yet: nothing is signed for it.
+        token = (slip_token(conn, estate, dict(slip), len(items), load_private(c.keys(estate)))
+                 if slip["status"] == SlipStatus.ISSUED.value else "")
     exit_gate = f"{gate}({slip['exit_gate_id']})" if gate and gate != slip["exit_gate_id"] else slip["exit_gate_id"]
     return PrintedSlip(dict(slip), items, _approvals(slip["approvals"], c.local), dict(unit or {}), exit_gate, token)
 
@@ -94,6 +95,7 @@ def page_html(c: Console, p: PrintedSlip, paper: str) -> str:
     s = p.slip
     kind = SlipKind(s["kind"]) if s["kind"] in {k.value for k in SlipKind} else None
     cancelled = s["status"] == SlipStatus.CANCELLED.value
+    pending = s["status"] == SlipStatus.PENDING.value
     return render(
         "slip_print.html", paper=paper, copies=COPIES, estate_name=c.estate_name, slip=s,
         kind_zh=kind.label_zh if kind else s["kind"], kind_en=s["kind"],
@@ -101,8 +103,8 @@ def page_html(c: Console, p: PrintedSlip, paper: str) -> str:
                 "text": item_text(i["name"], i["quantity"], i["spec"])} for i in p.items],
         approvals=p.approvals, unit=p.unit, exit_gate=p.exit_gate,
         valid_from=c.local(s["valid_from"])[:16], valid_until=c.local(s["valid_until"])[:16],
-        printed_at=c.local(c.now().isoformat())[:16], cancelled=cancelled, back=f"{PREFIX}/slips",
-        qr="" if cancelled else qr_svg(p.token, PAPERS[paper]))
+        printed_at=c.local(c.now().isoformat())[:16], cancelled=cancelled, pending=pending, back=f"{PREFIX}/slips",
+        qr="" if cancelled or pending else qr_svg(p.token, PAPERS[paper]))
 
 
 def add_print_routes(router: Any, c: Console) -> None:
@@ -114,7 +116,7 @@ def add_print_routes(router: Any, c: Console) -> None:
         if paper not in PAPERS:
             paper = "a4"
         try:
-            printed = load_printed(c, slip_id)
+            printed = load_printed(c, s.estate, slip_id)
         except NotFound:
             return c.html("放行条", "Slips", tag("div", bi("没有这张放行条", f"No slip {slip_id[:12]!r}"), class_="error"),
                           s, "slips", status=404)

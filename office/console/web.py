@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.clock import Clock, EstateTime
 from office import schema
-from office.config import OfficeConfig
+from office.config import OfficeConfig, estate_keys_dir
 from office.console import auth, lockout
 from office.console.html import bi, join, page, tag
 
@@ -69,6 +70,10 @@ class Console:
     def clock(self) -> Clock:
         return self.time.clock
 
+    def keys(self, estate: str) -> Path:
+        """The key folder of ``estate`` (its signing key and ID-HMAC key): office/config.py estate_keys_dir."""
+        return estate_keys_dir(self.cfg.keys, estate, home=self.cfg.estate)
+
     def now(self) -> datetime:
         """Now, in the estate's zone."""
         return self.time.now()
@@ -104,16 +109,21 @@ class Console:
 
     async def form(self, request: Request, session: auth.Session | None) -> dict[str, str]:
         """A POSTed form, after the same-origin and CSRF checks (session None: the sign-in form)."""
+        return {k: v[0] for k, v in (await self.form_lists(request, session)).items()}
+
+    async def form_lists(self, request: Request, session: auth.Session | None,
+                         max_bytes: int = 16 * 1024) -> dict[str, list[str]]:
+        """A POSTed form with every value of each field (checkbox lists), after the same checks as `form`."""
         origin = request.headers.get("origin")
         if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
             raise Denied(self.forbidden())
         if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             raise Denied(self.forbidden())
         body = await request.body()
-        if len(body) > 16 * 1024:
+        if len(body) > max_bytes:
             raise Denied(Response("form too large", 413))
-        data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-        if session is not None and not auth.same_token(data.get("csrf", ""), session.csrf):
+        data = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        if session is not None and not auth.same_token(data.get("csrf", [""])[0], session.csrf):
             raise Denied(self.forbidden())
         return data
 

@@ -1,0 +1,136 @@
+"""The front desk's checks before a slip is issued (DOMAIN.md), as pure functions.
+
+The office calls them when a clerk issues a slip (office/slips.py); each returns what is wrong
+in words a clerk can act on, Chinese first, or None. They read no clock: the caller passes now.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from domain.model import LargeItemHours
+
+#: Move-out slips are applied for at least this many working days ahead (DOMAIN.md).
+MOVE_OUT_NOTICE_WORKING_DAYS = 3
+#: Goods no slip may list (DOMAIN.md "Prohibited"), matched as words inside an item's name.
+#: An estate adds its own with the `prohibited_items` rule.
+PROHIBITED_ITEMS: tuple[str, ...] = (
+    "汽油", "柴油", "煤油", "酒精", "油漆稀释剂", "液化气", "煤气罐", "氢气", "炸药", "雷管", "导火索", "烟花", "爆竹",
+    "鞭炮", "农药", "剧毒", "氰化", "放射", "枪", "弹药", "子弹", "管制刀具", "匕首", "弩", "毒品", "传单",
+)
+#: Longest window a slip may have: a slip is for one move, not a season.
+MAX_WINDOW = timedelta(days=31)
+#: A unit id as the estate writes it: building-entrance-room (3-2-1502) or building-room (12-0801).
+UNIT_ID = re.compile(r"^[0-9A-Za-z]{1,4}(-[0-9A-Za-z]{1,4}){1,2}$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a slip cannot be issued; ``field`` names the form field it is about."""
+
+    field: str
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+def id_number_problem(text: str) -> str | None:
+    """What is wrong with a mainland resident ID number (GB 11643: 17 digits and a check character), or None."""
+    t = text.strip().upper()
+    if not re.fullmatch(r"\d{17}[\dX]", t):
+        return "身份证号应为18位(末位可为X) / an ID number has 18 characters, the last may be X"
+    total = sum(int(d) * w for d, w in zip(t[:17], _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != t[17]:
+        return "身份证号校验位不对,请核对 / the ID number's check character is wrong: check each digit"
+    try:
+        date(int(t[6:10]), int(t[10:12]), int(t[12:14]))
+    except ValueError:
+        return "身份证号中的出生日期无效 / the birth date inside the ID number is not a date"
+    return None
+
+
+def working_days(first: date, last_exclusive: date, hours: LargeItemHours) -> int:
+    """Working days d with first <= d < last_exclusive (weekends off, 调休 working days and holidays as the estate's rule says)."""
+    n, d = 0, first
+    while d < last_exclusive and n < 366:
+        n += hours.is_working_day(d)
+        d += timedelta(days=1)
+    return n
+
+
+def window_has_allowed_time(valid_from: datetime, valid_until: datetime, hours: LargeItemHours) -> bool:
+    """Whether some moment of the window falls inside large-item hours (in the window's own zone)."""
+    day = valid_from.date()
+    while day <= valid_until.date():
+        if hours.allow_non_working_days or hours.is_working_day(day):
+            start = datetime.combine(day, hours.start, valid_from.tzinfo)
+            end = datetime.combine(day, hours.end, valid_from.tzinfo)
+            if max(start, valid_from) < min(end, valid_until):
+                return True
+        day += timedelta(days=1)
+    return False
+
+
+def size_cm(spec: str) -> float | None:
+    """The largest dimension a size text gives, in centimetres: ``180cm``, ``1.8m``, ``180x60x70cm``, ``2米``; None if none."""
+    found = []
+    for number, unit in re.findall(r"(\d+(?:\.\d+)?)\s*(mm|cm|m|毫米|厘米|公分|米)?", spec.lower()):
+        factor = {"mm": 0.1, "毫米": 0.1, "m": 100.0, "米": 100.0}.get(unit, 1.0)
+        found.append(float(number) * factor)
+    if not found or not re.search(r"(mm|cm|m|毫米|厘米|公分|米)", spec.lower()):
+        return None
+    return max(found)
+
+
+def prohibited_word(name: str, banned: Iterable[str]) -> str | None:
+    for word in banned:
+        if word and word in name:
+            return word
+    return None
+
+
+def issue_problems(*, now: datetime, valid_from: datetime, valid_until: datetime, hours: LargeItemHours,
+                   move_out: bool, items: Iterable[tuple[str, str]], banned: Iterable[str] = PROHIBITED_ITEMS,
+                   max_size_cm: float | None = None, unit_id: str = "", id_number: str = "") -> list[Problem]:
+    """Every reason the front desk must not issue this slip, in the order of the form's fields."""
+    out: list[Problem] = []
+    if unit_id and not UNIT_ID.fullmatch(unit_id):
+        out.append(Problem("unit", f"单元号格式不对:{unit_id}(应如 3-2-1502)", f"unit {unit_id!r} should look like 3-2-1502"))
+    if id_number:
+        problem = id_number_problem(id_number)
+        if problem:
+            zh, _, en = problem.partition(" / ")
+            out.append(Problem("mover_id", zh, en))
+    if valid_until <= valid_from:
+        out.append(Problem("valid_until", "结束时间须晚于开始时间", "the window must end after it starts"))
+    elif valid_until <= now:
+        out.append(Problem("valid_until", "放行时间已过", "the window is already over"))
+    elif valid_until - valid_from > MAX_WINDOW:
+        out.append(Problem("valid_until", f"放行时间最长 {MAX_WINDOW.days} 天", f"a window is at most {MAX_WINDOW.days} days"))
+    elif not window_has_allowed_time(max(valid_from, now), valid_until, hours):
+        out.append(Problem("valid_from", f"放行时间完全不在大件物品搬运时间内({hours.start:%H:%M}-{hours.end:%H:%M},工作日)",
+                           f"the window lies wholly outside large-item hours ({hours.start:%H:%M}-{hours.end:%H:%M}, "
+                           "working days)"))
+    if move_out:
+        ahead = working_days(now.date(), valid_from.date(), hours)
+        if ahead < MOVE_OUT_NOTICE_WORKING_DAYS:
+            out.append(Problem("valid_from", f"迁出须提前 {MOVE_OUT_NOTICE_WORKING_DAYS} 个工作日申请(现为 {ahead} 个)",
+                               f"a move-out is applied for {MOVE_OUT_NOTICE_WORKING_DAYS} working days ahead "
+                               f"(this is {ahead})"))
+    banned = tuple(banned)
+    for n, (name, spec) in enumerate(items, start=1):
+        word = prohibited_word(name, banned)
+        if word:
+            out.append(Problem(f"item{n}", f"第 {n} 项「{name}」属禁止携带物品({word})",
+                               f"item {n} ({name}) is prohibited goods ({word})"))
+        size = size_cm(spec)
+        if max_size_cm is not None and size is not None and size > max_size_cm:
+            out.append(Problem(f"item{n}", f"第 {n} 项尺寸 {size:g}cm 超过本小区限制 {max_size_cm:g}cm",
+                               f"item {n} is {size:g} cm, over the estate's limit of {max_size_cm:g} cm"))
+    return out
