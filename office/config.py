@@ -8,12 +8,20 @@ from dataclasses import dataclass, field
 class DatabaseConfig:
     #: SQLAlchemy URL: a SQLite file by default, e.g. postgresql+psycopg://user@host/gatepass in production.
     url: str = "sqlite:///var/office.db"
+    #: Connections each server process keeps open to PostgreSQL, and how many more it may open under load
+    #: (SQLite ignores both). Size them so that workers x (pool_size + max_overflow) stays under the
+    #: server's max_connections.
+    pool_size: int = 5
+    max_overflow: int = 10
 
 
 @dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Server processes (uvicorn workers) answering gates and staff; more than 1 needs PostgreSQL
+    #: (SQLite has one writer: extra processes only wait for its lock).
+    workers: int = 1
     #: Bodies larger than this are refused with 413 before they are parsed.
     max_body_bytes: int = 8 * 1024 * 1024
     #: Most exit-log rows one push may carry; more is a 422.

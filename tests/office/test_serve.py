@@ -30,3 +30,12 @@ def test_office_serve_starts_on_a_fresh_database_and_serves_the_api(tmp_path: Pa
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_office_serve_refuses_several_workers_on_sqlite_with_a_clear_message(tmp_path: Path) -> None:
+    # SQLite has one writer: worker processes would only queue for its lock, so the operator is told, not left guessing.
+    (tmp_path / "office.toml").write_text(f'keys = "{tmp_path}/keys"\n[database]\nurl = "sqlite:///{tmp_path}/office.db"\n')
+    proc = subprocess.run([sys.executable, "-m", "office", "serve", "--config", str(tmp_path / "office.toml"),
+                           "--port", str(free_port()), "--workers", "3"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "3 个服务进程需要 PostgreSQL" in proc.stderr and "3 workers need PostgreSQL" in proc.stderr
