@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import platform
@@ -92,8 +93,12 @@ class LoadPlan:
     units_per_estate: int = 40
     permits_per_estate: int = 200
     #: Connections per server worker: workers x (pool_size + max_overflow) must fit PostgreSQL's max_connections.
-    pool_size: int = 5
-    max_overflow: int = 5
+    #: (No overflow: connections the pool opens and closes under load would take their CPU time out of the count.)
+    pool_size: int = 10
+    max_overflow: int = 0
+    #: Load-generator processes (estates are dealt out among them): one asyncio process gets one core's
+    #: share at most, and on a small shared machine that starves it before the office.
+    generators: int = 2
     #: One gate per estate also applies its pulls through the real ReplicaWriter into a SQLite file.
     sqlite_replicas: bool = True
     seed: int = 1
@@ -150,19 +155,28 @@ def machine() -> dict[str, Any]:
 
 
 class CpuMeter:
-    """CPU seconds used by a set of processes between ``start`` and ``stop`` (processes that
-    appear in between count from zero, those that exit in between are lost: none should)."""
+    """CPU seconds used by a set of processes between ``start`` and ``stop``. ``sample`` (called
+    every second) keeps the last reading of each process, so one that exits in between (a
+    database connection the pool closed) still counts up to its last sample; one that appears
+    in between counts from zero."""
 
     def __init__(self, pids: Callable[[], list[int]]) -> None:
         self.pids = pids
         self.before: dict[int, float] = {}
+        self.last: dict[int, float] = {}
         self.used = 0.0
 
     def start(self) -> None:
         self.before = {p: cpu_seconds(p) for p in self.pids()}
+        self.last = dict(self.before)
+
+    def sample(self) -> None:
+        for p in self.pids():
+            self.last[p] = max(self.last.get(p, 0.0), cpu_seconds(p))
 
     def stop(self) -> float:
-        self.used = sum(cpu_seconds(p) - self.before.get(p, 0.0) for p in self.pids())
+        self.sample()
+        self.used = sum(v - self.before.get(p, 0.0) for p, v in self.last.items())
         return self.used
 
 
@@ -193,7 +207,9 @@ class SimGate:
 
 
 def row_digest(row: Any) -> int:
-    return hash(json.dumps(row, sort_keys=True, ensure_ascii=False))
+    """A row's fingerprint, the same in every process (str hashes are salted per process)."""
+    text = json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
 def create_database(pg_url: str, name: str) -> str:
@@ -328,13 +344,13 @@ class Load:
     """Every simulated gate, the office clerk, and what they measured."""
 
     def __init__(self, plan: LoadPlan, server_url: str, db_url: str, tmp: Path, gates: list[SimGate],
-                 permits: dict[str, list[str]]) -> None:
+                 permits: dict[str, list[str]], part: int = 0) -> None:
         from domain.chain import GENESIS
         from domain.clock import EstateTime
 
         self.plan, self.server_url, self.db_url, self.tmp = plan, server_url, db_url, tmp
         self.gates, self.permits = gates, permits
-        self.rng = random.Random(plan.seed)
+        self.rng = random.Random(plan.seed * 1000 + part)
         self.time = EstateTime.of("Asia/Shanghai")
         self.stopping = False
         self.measuring = False
@@ -350,6 +366,7 @@ class Load:
         self.made: dict[str, tuple[str, int, str]] = {}
         self.office_ops: dict[str, int] = {"slips": 0, "revocations": 0}
         self.lag: list[float] = []
+        self.own_cpu = 0.0
         for g in gates:
             g.head = GENESIS
             g.headers = {"Authorization": f"Bearer {g.credential}", "User-Agent": "gatepass-sync/1 (bench)"}
@@ -491,15 +508,20 @@ class Load:
         await asyncio.sleep(rng.uniform(0, self.s(plan.pull_interval_s)) * 0.9)
         now = time.monotonic()
         rate = plan.rows_per_gate_per_min / 60 * plan.speed
-        next_row = now + rng.expovariate(rate)
+        # Rows arrive as a Poisson process whose rate jumps in the rush: candidates come at the
+        # rush rate and outside the rush only one in rush_factor is kept (thinning), so the
+        # rush starts and ends on time rather than after each gate's next ordinary row.
+        top = rate * (plan.rush_factor if g.rush else 1.0)
+        next_row = now + rng.expovariate(top)
         next_pull, next_beat, next_push = now, now + rng.uniform(0, self.s(plan.heartbeat_interval_s)), float("inf")
         backoff = self.s(0.5)
         while not self.stopping:
             now = time.monotonic()
             if now >= next_row:
-                self.record(g)
-                next_row = now + rng.expovariate(rate * (plan.rush_factor if self.in_rush(g, now) else 1.0))
-                next_push = min(next_push, now + self.s(plan.push_delay_s))
+                next_row = now + rng.expovariate(top)
+                if self.in_rush(g, now) or rng.random() * top < rate:
+                    self.record(g)
+                    next_push = min(next_push, now + self.s(plan.push_delay_s))
             if g.outbox and now >= next_push:
                 ok = await self.push(g)
                 if not ok:
@@ -547,7 +569,7 @@ class Load:
         engine = open_engine(_with_app_name(self.db_url, CLERK_APP), pool_size=1, max_overflow=1)
         private, hmac_key = load_private(self.tmp / "keys"), load_hmac_key(self.tmp / "keys")
         slip_rate = plan.slips_per_estate_per_min / 60 * plan.speed
-        revoke_rate = plan.revocations_per_min / 60 * plan.speed
+        revoke_rate = plan.revocations_per_min / 60 * plan.speed * len(self.by_estate) / plan.estates
         now = time.monotonic()
         next_slip = {e: now + rng.expovariate(slip_rate) for e in self.by_estate}
         next_revoke = now + rng.expovariate(revoke_rate)
@@ -590,40 +612,45 @@ class Load:
 
     # -------------------------------------------------------------- the run
 
-    async def run(self, on_window: Callable[[bool], None]) -> None:
+    async def run(self, t0: float, warm_end: float, window_end: float, barrier: Any = None) -> None:
+        """Start every gate at ``t0`` (each makes its first pull within one pull interval), measure from
+        ``warm_end`` to ``window_end``, then stop and drain. With other generator processes, ``barrier``
+        holds the final pulls until every process has pushed everything."""
         import httpx
 
         plan = self.plan
         # One client per GATES_PER_CLIENT gates: each gate has at most one request in flight, and
         # httpcore's pool does work in proportion to its connections on every request, so one
         # pool for all gates would make the load generator, not the office, the bottleneck.
-        limits = httpx.Limits(max_connections=GATES_PER_CLIENT, max_keepalive_connections=GATES_PER_CLIENT)
+        # Idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them: else a
+        # request can go out on a connection the server is closing ("disconnected without a response").
+        limits = httpx.Limits(max_connections=GATES_PER_CLIENT, max_keepalive_connections=GATES_PER_CLIENT,
+                              keepalive_expiry=2.0)
         clients = [httpx.AsyncClient(base_url=self.server_url, timeout=60.0, limits=limits, verify=False)  # loopback HTTP
                    for _ in range(0, len(self.gates), GATES_PER_CLIENT)]
         for i, g in enumerate(self.gates):
             g.http = clients[i // GATES_PER_CLIENT]
         try:
-            t0 = time.monotonic()
-            warm = self.s(plan.pull_interval_s)
+            await asyncio.sleep(max(0.0, t0 - time.monotonic()))
             tasks = [asyncio.create_task(self.run_gate(g, t0)) for g in self.gates]
             tasks += [asyncio.create_task(self.run_clerk()), asyncio.create_task(self.watch_lag())]
-            await asyncio.sleep(warm)
-            start = time.monotonic()
-            self.rush = (start + plan.duration_s / 3, start + plan.duration_s * 2 / 3)
+            self.rush = (warm_end + plan.duration_s / 3, warm_end + plan.duration_s * 2 / 3)
+            await asyncio.sleep(max(0.0, warm_end - time.monotonic()))
+            cpu = os.times()
             self.measuring = True
-            on_window(True)
-            await asyncio.sleep(plan.duration_s)
-            self.window = (start, time.monotonic())
+            await asyncio.sleep(max(0.0, window_end - time.monotonic()))
+            self.window = (warm_end, time.monotonic())
             self.measuring = False
-            on_window(False)
+            after = os.times()
+            self.own_cpu = after.user + after.system - cpu.user - cpu.system
             self.stopping = True
             await asyncio.gather(*tasks)
-            await self.drain()
+            await self.drain(barrier)
         finally:
             for c in clients:
                 await c.aclose()
 
-    async def drain(self) -> None:
+    async def drain(self, barrier: Any = None) -> None:
         """After the run: every gate pushes what it has left, then (so that every release's
         consumed-slip change is there) pulls to its estate's head."""
         sem = asyncio.Semaphore(100)
@@ -642,12 +669,88 @@ class Load:
             return True
 
         await asyncio.gather(*(until(push_all, g) for g in self.gates))
+        if barrier is not None:
+            await asyncio.to_thread(barrier.wait, 600)
         await asyncio.gather(*(until(self.pull, g) for g in self.gates))
+
+    def summary(self) -> dict[str, Any]:
+        """What this generator measured and made, to send to the parent (picklable)."""
+        for g in self.gates:
+            if g.writer is not None:
+                g.writer.replica.db.conn.close()
+            g.writer = g.http = None
+        return {"gates": self.gates, "made": self.made, "latency": self.latency, "requests": self.requests,
+                "errors": self.errors, "error_samples": self.error_samples, "accepted": self.accepted,
+                "duplicates_expected": self.duplicates_expected, "duplicates_answered": self.duplicates_answered,
+                "office_ops": self.office_ops, "lag": self.lag, "own_cpu": self.own_cpu, "window": self.window,
+                "rush": self.rush}
+
+
+def _generator(part: int, plan: LoadPlan, server_url: str, db_url: str, tmp: Path, gates: list[SimGate],
+               permits: dict[str, list[str]], times: tuple[float, float, float], barrier: Any, conn: Any) -> None:
+    """One load-generator process: its share of the estates, their gates and their clerk."""
+    try:
+        load = Load(plan, server_url, db_url, tmp, gates, permits, part)
+        asyncio.run(load.run(*times, barrier))
+        conn.send(load.summary())
+    except BaseException as exc:  # the parent reports it rather than waiting forever
+        import traceback
+
+        conn.send({"failed": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-3000:]}"})
+        raise
+    finally:
+        conn.close()
+
+
+@dataclass
+class Outcome:
+    """The generators' summaries put together."""
+
+    gates: list[SimGate] = field(default_factory=list)
+    made: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    latency: dict[str, list[float]] = field(default_factory=lambda: {"push": [], "pull": [], "heartbeat": []})
+    requests: dict[str, int] = field(default_factory=lambda: {"push": 0, "pull": 0, "heartbeat": 0})
+    errors: dict[str, int] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
+    accepted: list[tuple[float, int]] = field(default_factory=list)
+    duplicates_expected: int = 0
+    duplicates_answered: int = 0
+    office_ops: dict[str, int] = field(default_factory=lambda: {"slips": 0, "revocations": 0})
+    lag: list[float] = field(default_factory=list)
+    own_cpu: float = 0.0
+    window: tuple[float, float] = (0.0, 0.0)
+    rush: tuple[float, float] = (0.0, 0.0)
+
+    def add(self, part: dict[str, Any]) -> None:
+        self.gates += part["gates"]
+        self.made.update(part["made"])
+        for k in self.latency:
+            self.latency[k] += part["latency"][k]
+            self.requests[k] += part["requests"][k]
+        for k, v in part["errors"].items():
+            self.errors[k] = self.errors.get(k, 0) + v
+        self.error_samples = (self.error_samples + part["error_samples"])[:20]
+        self.accepted += part["accepted"]
+        self.duplicates_expected += part["duplicates_expected"]
+        self.duplicates_answered += part["duplicates_answered"]
+        for k, v in part["office_ops"].items():
+            self.office_ops[k] += v
+        self.lag += part["lag"]
+        self.own_cpu += part["own_cpu"]
+        self.window = (part["window"][0], max(self.window[1], part["window"][1]))
+        self.rush = part["rush"]
+
+    @property
+    def by_estate(self) -> dict[str, list[SimGate]]:
+        out: dict[str, list[SimGate]] = {}
+        for g in self.gates:
+            out.setdefault(g.estate, []).append(g)
+        return out
 
 
 # ------------------------------------------------------------------ checks
 
-def check_exactly_once(engine: Any, load: Load) -> dict[str, Any]:
+def check_exactly_once(engine: Any, load: Outcome) -> dict[str, Any]:
     """The events table against every row the gates made: same rows, none twice, every gate's head at its last row."""
     from sqlalchemy import select
 
@@ -671,7 +774,7 @@ def check_exactly_once(engine: Any, load: Load) -> dict[str, Any]:
             "ok": not (twice or missing or extra or differ or heads_wrong) and load.duplicates_answered == load.duplicates_expected}
 
 
-def check_replicas(engine: Any, load: Load) -> dict[str, Any]:
+def check_replicas(engine: Any, load: Outcome) -> dict[str, Any]:
     """Each gate's replica against its estate's replicated tables in the office, and its cursor at the estate's last change."""
     import base64
     import sqlite3
@@ -747,6 +850,55 @@ def _backends(engine: Any) -> list[int]:
 
 # ------------------------------------------------------------------ the whole benchmark
 
+def _generate(plan: LoadPlan, server_url: str, db_url: str, tmp: Path, gates: list[SimGate], permits: dict[str, list[str]],
+              *meters: CpuMeter) -> Outcome:
+    """Run the generator processes (estates dealt out among them) and measure ``meters`` over the window."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    estates = estate_ids(plan)
+    n = max(1, min(plan.generators, len(estates)))
+    t0 = time.monotonic() + 8.0               # time for the processes to start and import
+    warm_end = t0 + plan.pull_interval_s / plan.speed
+    window_end = warm_end + plan.duration_s
+    barrier = ctx.Barrier(n)
+    procs, pipes = [], []
+    for part in range(n):
+        mine = set(estates[part::n])
+        receive, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_generator, name=f"gatepass-load-{part}", args=(
+            part, plan, server_url, db_url, tmp, [g for g in gates if g.estate in mine],
+            {e: v for e, v in permits.items() if e in mine}, (t0, warm_end, window_end), barrier, send))
+        proc.start()
+        send.close()
+        procs.append(proc)
+        pipes.append(receive)
+    time.sleep(max(0.0, warm_end - time.monotonic()))
+    for m in meters:
+        m.start()
+    while time.monotonic() < window_end:
+        time.sleep(min(1.0, max(0.0, window_end - time.monotonic())))
+        for m in meters:
+            m.sample()
+    for m in meters:
+        m.stop()
+    out = Outcome()
+    failures = []
+    for proc, pipe in zip(procs, pipes):
+        try:
+            report: dict[str, Any] = pipe.recv()
+        except EOFError:
+            report = {"failed": f"{proc.name} ended without a report"}
+        proc.join(60)
+        if "failed" in report:
+            failures.append(report["failed"])
+        else:
+            out.add(report)
+    if failures:
+        raise RuntimeError("load generator failed: " + "\n".join(failures))
+    return out
+
+
 def run(db_url: str, plan: LoadPlan, *, work_dir: Path | None = None) -> dict[str, Any]:
     """Set up the office in the (empty) database at ``db_url``, serve it, load it, check it; the report."""
     from bench.common import figure, percentile
@@ -762,23 +914,11 @@ def run(db_url: str, plan: LoadPlan, *, work_dir: Path | None = None) -> dict[st
         probe = open_engine(_with_app_name(db_url, CLERK_APP), pool_size=1, max_overflow=1)
         try:
             server.wait_up(plan.workers)
-            load = Load(plan, server.url, db_url, tmp, gates, permits)
             server_cpu = CpuMeter(server.pids)
             pg_cpu = CpuMeter(lambda: _backends(probe))
-            own = [0.0]
-
-            def on_window(starting: bool) -> None:
-                t = os.times()
-                if starting:
-                    server_cpu.start()
-                    pg_cpu.start()
-                    own[0] = t.user + t.system
-                else:
-                    server_cpu.stop()
-                    pg_cpu.stop()
-                    own[0] = t.user + t.system - own[0]
-
-            asyncio.run(load.run(on_window))
+            load_before = os.getloadavg()
+            load = _generate(plan, server.url, db_url, tmp, gates, permits, server_cpu, pg_cpu)
+            load_after = os.getloadavg()
             once = check_exactly_once(probe, load)
             replicas = check_replicas(probe, load)
             size = _db_size(probe)
@@ -811,7 +951,8 @@ def run(db_url: str, plan: LoadPlan, *, work_dir: Path | None = None) -> dict[st
                total_cpu_s=round(server_cpu.used, 1), utilisation=round(server_cpu.used / window, 2)),
         figure("PostgreSQL backends CPU per 1,000 gates", pg_cpu.used * per_k_min, "CPU s per minute",
                total_cpu_s=round(pg_cpu.used, 1)),
-        figure("load generator CPU (same machine)", own[0] / window, "cores"),
+        figure("load generator CPU (same machine)", load.own_cpu / window, "cores", processes=plan.generators),
+        figure("load generator event-loop lag p50", percentile(load.lag, 50) * ms, "ms"),
         figure("load generator event-loop lag p99", percentile(load.lag, 99) * ms, "ms"),
         figure("events table + indexes per million events", size["events_bytes"] / max(1, size["events"]) * 1e6 / 2**20, "MiB",
                events=size["events"], events_bytes=size["events_bytes"]),
@@ -821,7 +962,8 @@ def run(db_url: str, plan: LoadPlan, *, work_dir: Path | None = None) -> dict[st
         figure("every replica equals the office", int(replicas["ok"]), "bool", target="1", met=replicas["ok"]),
     ]
     return {
-        "machine": machine(),
+        "machine": {**machine(), "loadavg_before": [round(x, 2) for x in load_before],
+                    "loadavg_after": [round(x, 2) for x in load_after]},
         "plan": asdict(plan),
         "setup_s": round(setup_s, 1),
         "window_s": round(window, 1),
