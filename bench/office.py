@@ -204,6 +204,8 @@ class SimGate:
     releases: int = 0
     #: The HTTP client this gate shares with a few others (see Load.run).
     http: Any = None
+    #: Set by the kiosk when it records a row (an asyncio.Event).
+    wake: Any = None
 
 
 def row_digest(row: Any) -> int:
@@ -502,40 +504,60 @@ class Load:
                              sent_at=now, heartbeat_interval_s=self.plan.heartbeat_interval_s)
         return await self.call("heartbeat", g, "POST", "/heartbeat", json=body.to_json()) is not None
 
-    async def run_gate(self, g: SimGate, t0: float) -> None:
-        """One gate's sync daemon and kiosk: start somewhere in the first pull interval, then loop."""
+    async def run_kiosks(self) -> None:
+        """Every gate's kiosk: rows at their own times, whatever its sync daemon is waiting for.
+
+        Rows arrive at each gate as a Poisson process whose rate jumps in the rush: candidates come
+        at the rush rate and outside the rush only one in rush_factor is kept (thinning), so the rush
+        starts and ends on time. One heap for all gates rather than a task each."""
+        import heapq
+
+        plan, rng = self.plan, self.rng
+        rate = plan.rows_per_gate_per_min / 60 * plan.speed
+        tops = [rate * (plan.rush_factor if g.rush else 1.0) for g in self.gates]
+        now = time.monotonic()
+        due = [(now + rng.expovariate(tops[i]), i) for i in range(len(self.gates))]
+        heapq.heapify(due)
+        while not self.stopping:
+            at, i = due[0]
+            now = time.monotonic()
+            if at > now:
+                await asyncio.sleep(min(at - now, 0.5))
+                continue
+            heapq.heapreplace(due, (at + rng.expovariate(tops[i]), i))
+            g = self.gates[i]
+            if self.in_rush(g, now) or rng.random() * tops[i] < rate:
+                self.record(g)
+                g.wake.set()
+
+    async def run_daemon(self, g: SimGate) -> None:
+        """One gate's sync daemon: first pull somewhere in the first pull interval, then pull, push
+        ``push_delay_s`` after the kiosk records, heartbeat, each on its schedule, backing off on failure."""
         plan, rng = self.plan, self.rng
         await asyncio.sleep(rng.uniform(0, self.s(plan.pull_interval_s)) * 0.9)
         now = time.monotonic()
-        rate = plan.rows_per_gate_per_min / 60 * plan.speed
-        # Rows arrive as a Poisson process whose rate jumps in the rush: candidates come at the
-        # rush rate and outside the rush only one in rush_factor is kept (thinning), so the
-        # rush starts and ends on time rather than after each gate's next ordinary row.
-        top = rate * (plan.rush_factor if g.rush else 1.0)
-        next_row = now + rng.expovariate(top)
-        next_pull, next_beat, next_push = now, now + rng.uniform(0, self.s(plan.heartbeat_interval_s)), float("inf")
+        next_pull, next_beat = now, now + rng.uniform(0, self.s(plan.heartbeat_interval_s))
+        next_push = now if g.outbox else float("inf")
         backoff = self.s(0.5)
         while not self.stopping:
             now = time.monotonic()
-            if now >= next_row:
-                next_row = now + rng.expovariate(top)
-                if self.in_rush(g, now) or rng.random() * top < rate:
-                    self.record(g)
-                    next_push = min(next_push, now + self.s(plan.push_delay_s))
-            if g.outbox and now >= next_push:
-                ok = await self.push(g)
-                if not ok:
-                    next_push = time.monotonic() + backoff
-                elif not g.outbox:
-                    next_push = float("inf")
             if now >= next_pull:
                 ok = await self.pull(g)
                 next_pull = now + (self.s(plan.pull_interval_s) if ok else backoff)
+            if g.outbox and time.monotonic() >= next_push:
+                ok = await self.push(g)
+                next_push = time.monotonic() + backoff if not ok else time.monotonic() if g.outbox else float("inf")
             if now >= next_beat:
                 ok = await self.heartbeat(g)
                 next_beat = now + (self.s(plan.heartbeat_interval_s) if ok else backoff)
-            wake = min(next_row, next_pull, next_beat, next_push)
-            await asyncio.sleep(max(0.0, wake - time.monotonic()))
+            wake = min(next_pull, next_beat, next_push if g.outbox else float("inf"))
+            g.wake.clear()
+            try:
+                await asyncio.wait_for(g.wake.wait(), timeout=max(0.0, wake - time.monotonic()))
+            except TimeoutError:
+                pass
+            if g.outbox and next_push == float("inf"):
+                next_push = time.monotonic() + self.s(plan.push_delay_s)
 
     # -------------------------------------------------------------- the office's clerks
 
@@ -622,18 +644,21 @@ class Load:
         # One client per GATES_PER_CLIENT gates: each gate has at most one request in flight, and
         # httpcore's pool does work in proportion to its connections on every request, so one
         # pool for all gates would make the load generator, not the office, the bottleneck.
-        # Idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them: else a
-        # request can go out on a connection the server is closing ("disconnected without a response").
-        limits = httpx.Limits(max_connections=GATES_PER_CLIENT, max_keepalive_connections=GATES_PER_CLIENT,
-                              keepalive_expiry=2.0)
+        # No keep-alive: a gate's requests are seconds apart, longer than uvicorn keeps an idle
+        # connection (5 s), so a real gate connects for each; and a kept connection can be closed by
+        # the server just as a lagging client reuses it ("disconnected without sending a response").
+        limits = httpx.Limits(max_connections=GATES_PER_CLIENT, max_keepalive_connections=0)
         clients = [httpx.AsyncClient(base_url=self.server_url, timeout=60.0, limits=limits, verify=False)  # loopback HTTP
                    for _ in range(0, len(self.gates), GATES_PER_CLIENT)]
         for i, g in enumerate(self.gates):
             g.http = clients[i // GATES_PER_CLIENT]
         try:
             await asyncio.sleep(max(0.0, t0 - time.monotonic()))
-            tasks = [asyncio.create_task(self.run_gate(g, t0)) for g in self.gates]
-            tasks += [asyncio.create_task(self.run_clerk()), asyncio.create_task(self.watch_lag())]
+            for g in self.gates:
+                g.wake = asyncio.Event()
+            tasks = [asyncio.create_task(self.run_daemon(g)) for g in self.gates]
+            tasks += [asyncio.create_task(self.run_kiosks()), asyncio.create_task(self.run_clerk()),
+                      asyncio.create_task(self.watch_lag())]
             self.rush = (warm_end + plan.duration_s / 3, warm_end + plan.duration_s * 2 / 3)
             await asyncio.sleep(max(0.0, warm_end - time.monotonic()))
             cpu = os.times()
@@ -644,6 +669,8 @@ class Load:
             after = os.times()
             self.own_cpu = after.user + after.system - cpu.user - cpu.system
             self.stopping = True
+            for g in self.gates:
+                g.wake.set()                  # a daemon waiting for its next duty stops now
             await asyncio.gather(*tasks)
             await self.drain(barrier)
         finally:
@@ -678,7 +705,7 @@ class Load:
         for g in self.gates:
             if g.writer is not None:
                 g.writer.replica.db.conn.close()
-            g.writer = g.http = None
+            g.writer = g.http = g.wake = None
         return {"gates": self.gates, "made": self.made, "latency": self.latency, "requests": self.requests,
                 "errors": self.errors, "error_samples": self.error_samples, "accepted": self.accepted,
                 "duplicates_expected": self.duplicates_expected, "duplicates_answered": self.duplicates_answered,
