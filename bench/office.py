@@ -369,6 +369,10 @@ class Load:
         self.office_ops: dict[str, int] = {"slips": 0, "revocations": 0}
         self.lag: list[float] = []
         self.own_cpu = 0.0
+        #: Rows recorded but not yet stored at the office when the window closed, over all gates.
+        self.backlog = 0
+        #: Rows the kiosks recorded within the window.
+        self.recorded = 0
         for g in gates:
             g.head = GENESIS
             g.headers = {"Authorization": f"Bearer {g.credential}", "User-Agent": "gatepass-sync/1 (bench)"}
@@ -445,6 +449,7 @@ class Load:
                                     clock_synced=True, prev_hash=g.head))
         g.seq, g.head = row.seq, row.hash
         g.outbox.append(row.to_dict())
+        self.recorded += self.measuring
         self.made[row.event_id] = (g.gate_id, row.seq, row.hash)
 
     async def push(self, g: SimGate) -> bool:
@@ -666,6 +671,7 @@ class Load:
             await asyncio.sleep(max(0.0, window_end - time.monotonic()))
             self.window = (warm_end, time.monotonic())
             self.measuring = False
+            self.backlog = sum(len(g.outbox) for g in self.gates)
             after = os.times()
             self.own_cpu = after.user + after.system - cpu.user - cpu.system
             self.stopping = True
@@ -710,7 +716,8 @@ class Load:
                 "errors": self.errors, "error_samples": self.error_samples, "accepted": self.accepted,
                 "duplicates_expected": self.duplicates_expected, "duplicates_answered": self.duplicates_answered,
                 "office_ops": self.office_ops, "lag": self.lag, "own_cpu": self.own_cpu, "window": self.window,
-                "rush": self.rush}
+                "rush": self.rush, "backlog": self.backlog,
+                "recorded": self.recorded}
 
 
 def _generator(part: int, plan: LoadPlan, server_url: str, db_url: str, tmp: Path, gates: list[SimGate],
@@ -745,6 +752,8 @@ class Outcome:
     office_ops: dict[str, int] = field(default_factory=lambda: {"slips": 0, "revocations": 0})
     lag: list[float] = field(default_factory=list)
     own_cpu: float = 0.0
+    backlog: int = 0
+    recorded: int = 0
     window: tuple[float, float] = (0.0, 0.0)
     rush: tuple[float, float] = (0.0, 0.0)
 
@@ -764,6 +773,8 @@ class Outcome:
             self.office_ops[k] += v
         self.lag += part["lag"]
         self.own_cpu += part["own_cpu"]
+        self.backlog += part["backlog"]
+        self.recorded += part["recorded"]
         self.window = (part["window"][0], max(self.window[1], part["window"][1]))
         self.rush = part["rush"]
 
@@ -966,6 +977,8 @@ def run(db_url: str, plan: LoadPlan, *, work_dir: Path | None = None) -> dict[st
     figures = [
         figure("sustained accepted events", accepted / window, "events/s"),
         figure("accepted events during the move-out rush", in_rush / rush_len, "events/s"),
+        figure("offered events (rows the gates recorded)", load.recorded / window, "events/s"),
+        figure("rows waiting at the gates when the window closed", load.backlog, "rows"),
         figure("requests", sum(load.requests.values()) / window, "requests/s",
                per_second={k: round(v / window, 1) for k, v in load.requests.items()}),
         figure("push latency p50", percentile(lat["push"], 50) * ms, "ms"),
