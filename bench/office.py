@@ -721,11 +721,14 @@ class Load:
 
 
 def _generator(part: int, plan: LoadPlan, server_url: str, db_url: str, tmp: Path, gates: list[SimGate],
-               permits: dict[str, list[str]], times: tuple[float, float, float], barrier: Any, conn: Any) -> None:
-    """One load-generator process: its share of the estates, their gates and their clerk."""
+               permits: dict[str, list[str]], barrier: Any, conn: Any) -> None:
+    """One load-generator process: its share of the estates, their gates and their clerk. It says
+    when it is ready, then receives the schedule (t0, warm_end, window_end) shared by all generators."""
     try:
         load = Load(plan, server_url, db_url, tmp, gates, permits, part)
-        asyncio.run(load.run(*times, barrier))
+        conn.send("ready")
+        t0, warm_end, window_end = conn.recv()
+        asyncio.run(load.run(t0, warm_end, window_end, barrier))
         conn.send(load.summary())
     except BaseException as exc:  # the parent reports it rather than waiting forever
         import traceback
@@ -896,21 +899,26 @@ def _generate(plan: LoadPlan, server_url: str, db_url: str, tmp: Path, gates: li
     ctx = multiprocessing.get_context("spawn")
     estates = estate_ids(plan)
     n = max(1, min(plan.generators, len(estates)))
-    t0 = time.monotonic() + 8.0               # time for the processes to start and import
-    warm_end = t0 + plan.pull_interval_s / plan.speed
-    window_end = warm_end + plan.duration_s
     barrier = ctx.Barrier(n)
     procs, pipes = [], []
     for part in range(n):
         mine = set(estates[part::n])
-        receive, send = ctx.Pipe(duplex=False)
+        ours, theirs = ctx.Pipe()
         proc = ctx.Process(target=_generator, name=f"gatepass-load-{part}", args=(
             part, plan, server_url, db_url, tmp, [g for g in gates if g.estate in mine],
-            {e: v for e, v in permits.items() if e in mine}, (t0, warm_end, window_end), barrier, send))
+            {e: v for e, v in permits.items() if e in mine}, barrier, theirs))
         proc.start()
-        send.close()
+        theirs.close()
         procs.append(proc)
-        pipes.append(receive)
+        pipes.append(ours)
+    for proc, pipe in zip(procs, pipes):
+        if not pipe.poll(300) or pipe.recv() != "ready":
+            raise RuntimeError(f"{proc.name} did not start")
+    t0 = time.monotonic() + 0.5
+    warm_end = t0 + plan.pull_interval_s / plan.speed
+    window_end = warm_end + plan.duration_s
+    for pipe in pipes:
+        pipe.send((t0, warm_end, window_end))
     time.sleep(max(0.0, warm_end - time.monotonic()))
     for m in meters:
         m.start()
