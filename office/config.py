@@ -2,6 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import Field
+
+from domain.settings import Count
+
+#: Extra connections a server process may open under load: none at all is a valid choice.
+Overflow = Annotated[int, Field(ge=0, le=10_000)]
 
 
 @dataclass(frozen=True)
@@ -11,8 +19,8 @@ class DatabaseConfig:
     #: Connections each server process keeps open to PostgreSQL, and how many more it may open under load
     #: (SQLite ignores both). Size them so that workers x (pool_size + max_overflow) stays under the
     #: server's max_connections.
-    pool_size: int = 5
-    max_overflow: int = 10
+    pool_size: Count = 5
+    max_overflow: Overflow = 10
 
 
 @dataclass(frozen=True)
@@ -21,7 +29,7 @@ class ServerConfig:
     port: int = 8080
     #: Server processes (uvicorn workers) answering gates and staff; more than 1 needs PostgreSQL
     #: (SQLite has one writer: extra processes only wait for its lock).
-    workers: int = 1
+    workers: Count = 1
     #: Bodies larger than this are refused with 413 before they are parsed.
     max_body_bytes: int = 8 * 1024 * 1024
     #: Most exit-log rows one push may carry; more is a 422.
