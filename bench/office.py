@@ -1,11 +1,12 @@
 """`make bench-office`: the office under thousands of gates, on PostgreSQL, with several server processes.
 
-One load-generator process simulates every gate with asyncio and one HTTP connection pool
-(httpx, the sync daemon's library) against `gatepass office serve --workers N` on loopback.
-Each simulated gate does what a gate's sync daemon does, at the daemon's own rates
+Load-generator processes (``generators``, estates dealt out among them) simulate the gates
+with asyncio and httpx (the sync daemon's HTTP library) against `gatepass office serve
+--workers N` on loopback. In each, one task plays every gate's kiosk, recording rows on its
+own schedule, and one task per gate plays its sync daemon, at the daemon's own rates
 (kiosk/config.py SyncConfig: pull every ``pull_interval_s``, heartbeat every
-``heartbeat_interval_s``, push within ``push_delay_s`` of a new row, ``push_batch`` rows a
-push), with real rows: `domain.exitrow.ExitRow` sealed into a hash chain by `domain.chain`,
+``heartbeat_interval_s``, push ``push_delay_s`` after a new row, ``push_batch`` rows a push),
+with real rows: `domain.exitrow.ExitRow` sealed into a hash chain by `domain.chain`,
 pushed as the daemon pushes them and answered by the office's real ingest. Pulled changes
 are applied to an in-memory replica of every gate, and for one gate per estate also through
 the real `sync.replica_writer.ReplicaWriter` into a SQLite replica file.
@@ -28,8 +29,9 @@ replicas against the same tables, column by column).
 Figures: sustained accepted events/s (and during the rush), p50/p99 latency of push, pull and
 heartbeat as a gate sees them, errors (must be 0), server CPU seconds per 1,000 gates per
 minute (the server processes' own CPU time from /proc, PostgreSQL's backends apart), and the
-events table's size (with its indexes) per million events. The load generator runs on the
-same machine and its CPU is reported too: on a small machine it competes with the server.
+events table's size (with its indexes) per million events; also the rows offered, the rows
+still waiting at the gates when the window closes, and the generators' own CPU and event-loop
+lag: they run on the same machine and, on a small one, compete with the server.
 """
 from __future__ import annotations
 
