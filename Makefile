@@ -16,7 +16,7 @@ GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 l
 # sandboxed as a non-root user (tests/test_deployment.py).
 TEST_PACKAGES := chromium systemd bubblewrap
 
-.PHONY: run test lint test-all bench faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock clean
+.PHONY: run test lint test-all bench bench-office faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
@@ -35,6 +35,12 @@ test-all: venv-test test-sysdeps
 
 bench: venv-test
 	$(PY) -m bench $(if $(QUICK),--quick,)
+
+# The office under 2,000 gates in 20 estates on PostgreSQL, 4 server processes (bench/office.py):
+# starts the local PostgreSQL (scripts/postgres.sh), recreates the database gatepass_bench_office
+# and writes bench/office-report.json. QUICK=1: 100 gates, a compressed 12 s.
+bench-office: venv-test
+	url=$$(bash scripts/postgres.sh) && $(PY) -m bench.office --pg-url "$$url" --database gatepass_bench_office $(if $(QUICK),--quick,)
 
 faults: venv-test
 	$(PY) -m pytest -q -m faults

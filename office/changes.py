@@ -41,6 +41,12 @@ def _body(table: Table, row: Mapping[str, Any]) -> str:
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
+def replica_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of ``table`` as a pull sends it to gates (the change body): what a gate's replica must hold."""
+    out: dict[str, Any] = json.loads(_body(table, row))
+    return out
+
+
 def _pk(table: Table, row: Mapping[str, Any]) -> str:
     return json.dumps([row[k] for k in key_columns(table)], ensure_ascii=False, separators=(",", ":"))
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from office.cli_support import DEFAULT_CONFIG, estate_time, now_in, office_config, office_engine, parse_approval, parse_item, when
+from office.cli_support import DEFAULT_CONFIG, config_path, estate_time, now_in, office_config, office_engine, parse_approval, parse_item, when
 from office.console.auth import ROLES
 
 
@@ -34,7 +34,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from office.server import serve
 
-    serve(office_config(args), args.host, args.port)
+    serve(office_config(args), args.host, args.port, workers=args.workers, config_path=config_path(args))
     return 0
 
 
@@ -336,6 +336,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add("serve", cmd_serve, "serve the gate API (uvicorn)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, help="server processes (default: the config's [server] workers); more than 1 needs PostgreSQL")
     p = add("add-gate", cmd_add_gate, "register a gate and print its credential once")
     p.add_argument("name", help="gate id, up to 6 characters, e.g. north")
     p.add_argument("--label", help="display name, e.g. 北门")

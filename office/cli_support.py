@@ -9,14 +9,19 @@ from typing import Any
 DEFAULT_CONFIG = "config/office.toml"
 
 
+def config_path(args: argparse.Namespace) -> str | None:
+    """The settings file a command reads: --config, else config/office.toml if present, else none (defaults)."""
+    path: str | None = args.config
+    if path is None and Path(DEFAULT_CONFIG).exists():
+        path = DEFAULT_CONFIG
+    return path
+
+
 def office_config(args: argparse.Namespace) -> Any:
     from domain.settings import load
     from office.config import OfficeConfig
 
-    path = args.config
-    if path is None and Path(DEFAULT_CONFIG).exists():
-        path = DEFAULT_CONFIG
-    cfg = load(OfficeConfig, path)
+    cfg = load(OfficeConfig, config_path(args))
     from dataclasses import replace
 
     from domain.slip_token import ESTATE_ID, ESTATE_ID_FORM

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from domain.settings import Count
 
 #: The private key's file name in a key folder (domain/keyfiles.py PRIVATE_NAME).
 _PRIVATE_NAME = "signing.key"
@@ -21,16 +26,28 @@ def estate_keys_dir(keys: str, estate: str, home: str) -> Path:
     return own
 
 
+#: Extra connections a server process may open under load: none at all is a valid choice.
+Overflow = Annotated[int, Field(ge=0, le=10_000)]
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     #: SQLAlchemy URL: a SQLite file by default, e.g. postgresql+psycopg://user@host/gatepass in production.
     url: str = "sqlite:///var/office.db"
+    #: Connections each server process keeps open to PostgreSQL, and how many more it may open under load
+    #: (SQLite ignores both). Size them so that workers x (pool_size + max_overflow) stays under the
+    #: server's max_connections.
+    pool_size: Count = 5
+    max_overflow: Overflow = 10
 
 
 @dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Server processes (uvicorn workers) answering gates and staff; more than 1 needs PostgreSQL
+    #: (SQLite has one writer: extra processes only wait for its lock).
+    workers: Count = 1
     #: Bodies larger than this are refused with 413 before they are parsed.
     max_body_bytes: int = 8 * 1024 * 1024
     #: Most exit-log rows one push may carry; more is a 422.

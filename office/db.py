@@ -72,8 +72,9 @@ def legacy_revision(conn: Connection) -> str | None:
     return "0002" if "staff" in tables else "0001"
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url``; a SQLite file's directory is created when missing."""
+def open_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine for ``url``; a SQLite file's directory is created when missing. ``pool_size`` and
+    ``max_overflow`` bound the connections a server process holds (a server database only)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -84,7 +85,7 @@ def open_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
     try:
         engine = create_engine(url, **kwargs)
     except (ArgumentError, ImportError) as exc:
@@ -125,9 +126,9 @@ def ensure_estate(conn: Connection, estate: str, name: str = "") -> None:
             estate_id=estate, name=name or estate, change_seq=0, epoch=secrets.token_hex(8)))
 
 
-def open_office(url: str, estate: str = "default") -> Engine:
+def open_office(url: str, estate: str = "default", *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     """Engine, migrated, with ``estate`` present: what every command and the server start from."""
-    engine = open_engine(url)
+    engine = open_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     migrate(engine)
     with engine.begin() as conn:
         ensure_estate(conn, estate)

@@ -1,8 +1,10 @@
-"""Run the office API under uvicorn: migrate, publish keys, serve."""
+"""Run the office API under uvicorn: migrate, publish keys, serve (in one process or several)."""
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,7 +21,8 @@ from office.records import import_public_keys
 def build(cfg: OfficeConfig, clock: Clock | None = None) -> tuple[FastAPI, Engine]:
     """The app and its engine, with migrations applied and the estate's public keys published;
     ``clock`` is where the API and the console read the time (the system's by default)."""
-    engine = open_office(cfg.database.url, cfg.estate)
+    engine = open_office(cfg.database.url, cfg.estate, pool_size=cfg.database.pool_size,
+                         max_overflow=cfg.database.max_overflow)
     with engine.begin() as conn:
         import_public_keys(conn, cfg.estate, cfg.keys)
     app = create_app(cfg, engine, clock)
@@ -29,12 +32,53 @@ def build(cfg: OfficeConfig, clock: Clock | None = None) -> tuple[FastAPI, Engin
     return app, engine
 
 
-def serve(cfg: OfficeConfig, host: str | None = None, port: int | None = None, clock: Clock | None = None) -> None:
+#: How `serve` tells its worker processes which settings to load: the TOML file ("" for the
+#: embedded defaults) and the estate the command line chose.
+CONFIG_ENV = "GATEPASS_OFFICE_CONFIG"
+ESTATE_ENV = "GATEPASS_OFFICE_ESTATE"
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process (uvicorn's factory): settings from CONFIG_ENV and ESTATE_ENV.
+
+    The parent process has already migrated the database and published the keys, so each
+    worker only finds the schema at its head and the keys present."""
+    from dataclasses import replace
+
+    from domain.settings import load
+
+    cfg = load(OfficeConfig, os.environ.get(CONFIG_ENV) or None)
+    if os.environ.get(ESTATE_ENV):
+        cfg = replace(cfg, estate=os.environ[ESTATE_ENV])
+    app, _engine = build(cfg)
+    return app
+
+
+def serve(cfg: OfficeConfig, host: str | None = None, port: int | None = None, clock: Clock | None = None,
+          *, workers: int | None = None, config_path: str | None = None) -> None:
+    """Serve until stopped. With more than one worker, ``config_path`` (the file ``cfg`` was read
+    from, None for the defaults) is what each worker process loads."""
     import uvicorn
 
-    app, _engine = build(cfg, clock)
-    uvicorn.run(app, host=host or cfg.server.host, port=port or cfg.server.port, log_level="info",
-                proxy_headers=False, server_header=False)
+    workers = workers or cfg.server.workers
+    host, port = host or cfg.server.host, port or cfg.server.port
+    if workers < 1:
+        raise OfficeError(f"服务进程数(workers)至少为 1,不是 {workers}\nworkers must be at least 1, not {workers}")
+    if workers == 1:
+        app, _engine = build(cfg, clock)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+        return
+    if clock is not None:
+        raise OfficeError("注入的时钟只能用于单个进程:请用 workers = 1\nan injected clock works in one process only: serve it with workers = 1")
+    if cfg.database.url.startswith("sqlite"):
+        raise OfficeError(f"{workers} 个服务进程需要 PostgreSQL(SQLite 只有一个写入者):请设置 [database] url,或用 workers = 1\n"
+                          f"{workers} workers need PostgreSQL: SQLite has one writer (set [database] url, or workers = 1)")
+    _app, engine = build(cfg)      # migrate and publish keys once, before the workers race to
+    engine.dispose()
+    os.environ[CONFIG_ENV] = str(Path(config_path).resolve()) if config_path else ""
+    os.environ[ESTATE_ENV] = cfg.estate
+    uvicorn.run("office.server:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="info", proxy_headers=False, server_header=False)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
