@@ -266,8 +266,7 @@ def setup_office(url: str, tmp: Path, plan: LoadPlan) -> tuple[Path, list[SimGat
     from office.db import ensure_estate, open_office
     from office.records import add_gate, add_guard, import_public_keys
 
-    keys = tmp / "keys"
-    new_keys(keys)
+    keys = tmp / "keys"                  # each estate signs with its own key: keys/<estate>/ (office/config.py)
     estates = estate_ids(plan)
     cfg = tmp / "office.toml"
     cfg.write_text(f'estate = "{estates[0]}"\nkeys = "{keys}"\nslips_dir = "{tmp / "slips"}"\n'
@@ -284,7 +283,8 @@ def setup_office(url: str, tmp: Path, plan: LoadPlan) -> tuple[Path, list[SimGat
         permits[estate] = [f"P{ei:02d}{i:05d}" for i in range(plan.permits_per_estate)]
         with engine.begin() as conn:
             ensure_estate(conn, estate)
-            import_public_keys(conn, estate, keys)
+            new_keys(keys / estate)
+            import_public_keys(conn, estate, keys / estate)
             put_rows(conn, estate, schema.units, [{"unit_id": u, "building": u.split("-")[0], "room": u.split("-")[2],
                                                    "unpaid_fees": 0} for u in units], fresh=True)
             put_rows(conn, estate, schema.permits, [{
@@ -596,7 +596,7 @@ class Load:
 
         plan, rng = self.plan, self.rng
         engine = open_engine(_with_app_name(self.db_url, CLERK_APP), pool_size=1, max_overflow=1)
-        private, hmac_key = load_private(self.tmp / "keys"), load_hmac_key(self.tmp / "keys")
+        signing = {e: (load_private(self.tmp / "keys" / e), load_hmac_key(self.tmp / "keys" / e)) for e in self.by_estate}
         slip_rate = plan.slips_per_estate_per_min / 60 * plan.speed
         revoke_rate = plan.revocations_per_min / 60 * plan.speed * len(self.by_estate) / plan.estates
         now = time.monotonic()
@@ -609,7 +609,7 @@ class Load:
                     if now >= due:
                         gate = rng.choice(self.by_estate[estate])
                         try:
-                            slip_id = await asyncio.to_thread(self._issue_slip, engine, estate, gate.gate_id, private, hmac_key)
+                            slip_id = await asyncio.to_thread(self._issue_slip, engine, estate, gate.gate_id, *signing[estate])
                         except Exception as exc:  # noqa: BLE001 - a refused slip is an error of the run, counted
                             self.error("office", f"issue slip in {estate}: {type(exc).__name__}: {exc}")
                         else:
