@@ -16,10 +16,14 @@ GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 l
 # sandboxed as a non-root user (tests/test_deployment.py).
 TEST_PACKAGES := chromium systemd bubblewrap
 
-.PHONY: run test lint test-all bench bench-office faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock clean
+.PHONY: run office test lint test-all bench bench-office faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
+
+# The demo office and its staff console on http://127.0.0.1:8080/console (sign-in printed at start).
+office: venv-test
+	$(PY) -m kiosk.cli office demo
 
 test: venv-test test-sysdeps lint
 	$(PY) -m pytest -q -m "not slow and not faults"

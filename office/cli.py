@@ -38,6 +38,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from office.demo import banner, seed
+    from office.server import serve
+
+    demo = seed(args.dir)
+    print(banner(demo, f"http://{args.host}:{args.port}"), flush=True)
+    if not args.no_serve:
+        serve(demo.cfg, args.host, args.port)
+    return 0
+
+
 def cmd_add_gate(args: argparse.Namespace) -> int:
     from office.records import add_gate
 
@@ -337,6 +348,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--workers", type=int, help="server processes (default: the config's [server] workers); more than 1 needs PostgreSQL")
+    p = add("demo", cmd_demo, "a demo office with demo data and its console (SQLite, made afresh in --dir)")
+    p.add_argument("--dir", default="var/office-demo", help="where the demo's database, keys and credentials go")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--no-serve", action="store_true", help="make the data, print the sign-in, do not serve")
     p = add("add-gate", cmd_add_gate, "register a gate and print its credential once")
     p.add_argument("name", help="gate id, up to 6 characters, e.g. north")
     p.add_argument("--label", help="display name, e.g. 北门")
