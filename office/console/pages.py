@@ -140,20 +140,27 @@ def add_pages(router: Any, c: Console) -> None:
         from office.slips import cancel_slip
 
         s = c.require(request)
-        await c.form(request, s)
+        data = await c.form(request, s)
 
-        def run() -> str:
+        def run() -> tuple[str, int]:
             try:
                 with c.engine.begin() as conn:
+                    cs = schema.consumed_slips
+                    used = conn.execute(select(cs.c.gate_id, cs.c.at).where(cs.c.estate == s.estate, cs.c.slip_id == slip_id)
+                                        .limit(1)).first() if len(slip_id) <= 10 else None
+                    if used is not None and data.get("confirm_released") != "1":
+                        return (f"此放行条已于 {c.local(used.at)} 在 {used.gate_id} 放行;请在放行条页面勾选确认后再作废。 / "
+                                f"Slip {slip_id} was already released at {used.gate_id}: confirm on its page to cancel it"), 409
                     cancel_slip(conn, s.estate, slip_id)
-                    auth.audit(conn, s.estate, s.username, "cancel_slip", slip_id, clock=c.clock)
+                    auth.audit(conn, s.estate, s.username, "cancel_slip", slip_id + (" (released)" if used else ""),
+                               clock=c.clock)
             except OfficeError as exc:
-                return str(exc)
-            return ""
+                return str(exc), 404
+            return "", 200
 
-        error = await run_in_threadpool(run)
+        error, status = await run_in_threadpool(run)
         if error:
-            return c.html("放行条", "Slips", tag("div", error, class_="error"), s, "slips", status=404)
+            return c.html("放行条", "Slips", tag("div", error, class_="error"), s, "slips", status=status)
         return RedirectResponse(f"{PREFIX}/slips?done={slip_id}", 303, headers=HEADERS)
 
 

@@ -9,7 +9,8 @@ a gate refuses a slip that is not fully approved.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -19,19 +20,22 @@ from markupsafe import Markup
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from domain.exitrow import consumes_slip
 from domain.issuing import Problem
 from domain.keyfiles import load_hmac_key
 from domain.model import REQUIRED_APPROVALS, Approval, ApprovalRole, SlipItem, SlipKind, SlipStatus
+from domain.reasons import Reason
 from domain.slip_token import MAX_SLIP_ID
 from office import schema
 from office.console import auth
 from office.console.html import Safe, bi, tag
+from office.console.labels import detail_labels, kind_label, reason_label
 from office.console.printview import print_links
 from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
 from office.errors import OfficeError
 from office.export import item_text
-from office.slips import SlipRefused, SlipRequest, approve_slip, make_pending_slip, stored_approvals
+from office.slips import SlipRefused, SlipRequest, approve_slip, cancel_slip, make_pending_slip, stored_approvals
 
 #: Item lines the form offers (a slip lists what one move takes; more lines: a second slip).
 ITEM_LINES = 8
@@ -120,15 +124,50 @@ def request_of(c: Console, v: FormValues, clerk: str) -> tuple[SlipRequest | Non
                        mover_id_number=v.mover_id, purpose=v.purpose, exit_gate_id=v.exit_gate), []
 
 
-def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem], status: int = 200) -> HTMLResponse:
+def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem], status: int = 200,
+              amends: str = "") -> HTMLResponse:
     g = schema.gates
     with c.engine.connect() as conn:
         gates = [(r.gate_id, r.name) for r in conn.execute(select(g.c.gate_id, g.c.name).where(g.c.estate == s.estate)
                                                            .order_by(g.c.gate_id))]
-    body = render("slip_form.html", action=f"{PREFIX}/slips/new", csrf=s.csrf, v=v.padded(), problems=problems,
+    body = render("slip_form.html", action=f"{PREFIX}/slips/{amends}/amend" if amends else f"{PREFIX}/slips/new",
+                  csrf=s.csrf, amends=amends, v=v.padded(), problems=problems,
                   bad={p.field for p in problems} | ({"owner"} if any(p.field == "owner" for p in problems) else set()),
                   kinds=[(k.value, k.label_zh) for k in SlipKind], gates=gates, clerk=s.name)
+    if amends:
+        return c.html(f"更正放行条 {amends}", "Amend a slip", Safe(body), s, "slips", status=status)
     return c.html("开放行条", "New slip", Safe(body), s, "slips", status=status)
+
+
+def _json_list(text: Any) -> list[str]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return []
+    return [str(x) for x in value] if isinstance(value, list) else []
+
+
+def _json_dict(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def values_of(conn: Any, estate: str, slip: dict[str, Any], zone: Any) -> FormValues:
+    """A stored slip as the form shows it, to amend: everything but the ID number (kept only masked)."""
+    it = schema.slip_items
+    items = [{"name": r.name, "qty": str(r.quantity), "spec": r.spec} for r in conn.execute(
+        select(it.c.name, it.c.quantity, it.c.spec).where(it.c.estate == estate, it.c.slip_id == slip["slip_id"])
+        .order_by(it.c.line))]
+    start = datetime.fromisoformat(slip["valid_from"]).astimezone(zone)
+    end = datetime.fromisoformat(slip["valid_until"]).astimezone(zone)
+    consent = {a.role: a.name for a in stored_approvals(slip["approvals"])}.get(ApprovalRole.OWNER_CONSENT, "")
+    return FormValues(kind=slip["kind"], unit=slip["unit_id"], applicant=slip["applicant_name"],
+                      phone=slip["applicant_phone"], purpose=slip["purpose"], mover=slip["mover_name"], mover_id="",
+                      date=start.date().isoformat(), time_from=start.strftime("%H:%M"), time_until=end.strftime("%H:%M"),
+                      exit_gate=slip["exit_gate_id"], owner_consent=bool(consent), owner_name=consent, items=items)
 
 
 def require_issuer(c: Console, s: auth.Session) -> None:
@@ -145,6 +184,10 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
         items = [item_text(r.name, r.quantity, r.spec) for r in conn.execute(
             select(it.c.name, it.c.quantity, it.c.spec).where(it.c.estate == s.estate, it.c.slip_id == slip_id)
             .order_by(it.c.line))] if slip else []
+        e = schema.events
+        at_gates = [dict(r) for r in conn.execute(
+            select(e.c.gate_id, e.c.seq, e.c.at, e.c.kind, e.c.reasons, e.c.detail, e.c.guard_id)
+            .where(e.c.estate == s.estate, e.c.slip_id == slip_id).order_by(e.c.at).limit(100)).mappings()] if slip else []
     if slip is None:
         return c.html("放行条", "Slips", tag("div", bi("没有这张放行条", f"No slip {slip_id[:12]!r}"), class_="error"), s,
                       "slips", status=404)
@@ -155,7 +198,17 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
                  for r in REQUIRED_APPROVALS[kind]]
     mine = auth.APPROVES.get(s.role)
     can = slip["status"] == SlipStatus.PENDING.value and mine is not None and mine in REQUIRED_APPROVALS[kind] and mine not in have
-    body = render("slip_detail.html", slip=dict(slip), kind_zh=kind.label_zh, status_zh=STATUS_ZH.get(slip["status"], ""),
+    history = [{"at": c.local(r["at"], required=True), "gate": r["gate_id"], "kind": kind_label(r["kind"]),
+                "reasons": [reason_label(x) for x in _json_list(r["reasons"])], "guard": r["guard_id"],
+                "notes": detail_labels(_json_dict(r["detail"]))} for r in at_gates]
+    released = [h for h, r in zip(history, at_gates, strict=True) if consumes_slip(r["kind"])]
+    mismatch = any(Reason.SLIP_ITEMS_MISMATCH.value in _json_list(r["reasons"]) for r in at_gates)
+    issuer = s.role in auth.ISSUERS
+    body = render("slip_detail.html", slip=dict(slip), history=history, released=released,
+                  can_amend=issuer and mismatch and slip["status"] != SlipStatus.CANCELLED.value and not released,
+                  can_cancel=issuer and slip["status"] != SlipStatus.CANCELLED.value,
+                  amend_action=f"{PREFIX}/slips/{slip_id}/amend", cancel_action=f"{PREFIX}/slips/{slip_id}/cancel",
+                  kind_zh=kind.label_zh, status_zh=STATUS_ZH.get(slip["status"], ""),
                   items=items, approvals=approvals, valid_from=c.local(slip["valid_from"])[:16],
                   valid_until=c.local(slip["valid_until"])[:16], can_approve=can, csrf=s.csrf,
                   approve_action=f"{PREFIX}/slips/{slip_id}/approve", my_role=s.role,
@@ -234,3 +287,62 @@ def add_slipdesk_routes(router: Any, c: Console) -> None:
         if error:
             return detail_page(c, s, slip_id, error=error, status=409)
         return RedirectResponse(f"{PREFIX}/slips/{slip_id}?approved=1", 303, headers=HEADERS)
+
+
+def add_amend_routes(router: Any, c: Console) -> None:
+    """更正: after a mismatch at the gate, the clerk amends the slip: a new slip with the corrected items, which
+    goes through its approvals again; the old one is cancelled in the same transaction."""
+
+    def stored(s: auth.Session, slip_id: str) -> dict[str, Any] | None:
+        if len(slip_id) > MAX_SLIP_ID or not slip_id.isascii() or not slip_id.isalnum():
+            return None
+        sl = schema.slips
+        with c.engine.connect() as conn:
+            row = conn.execute(select(sl).where(sl.c.estate == s.estate, sl.c.slip_id == slip_id)).mappings().first()
+        return dict(row) if row else None
+
+    @router.get("/slips/{slip_id}/amend", response_class=HTMLResponse)
+    @guarded
+    def amend_form(request: Request, slip_id: str) -> Response:
+        s = c.require(request)
+        require_issuer(c, s)
+        slip = stored(s, slip_id)
+        if slip is None:
+            return detail_page(c, s, slip_id if slip_id.isalnum() else "", status=404)
+        with c.engine.connect() as conn:
+            v = values_of(conn, s.estate, slip, c.zone)
+        return form_page(c, s, v, [], amends=slip_id)
+
+    @router.post("/slips/{slip_id}/amend", response_class=HTMLResponse)
+    @guarded
+    async def amend(request: Request, slip_id: str) -> Response:
+        s = c.require(request)
+        require_issuer(c, s)
+        old = stored(s, slip_id)
+        if old is None:
+            return detail_page(c, s, "", status=404)
+        v = FormValues.from_form(await c.form_lists(request, s))
+        req, problems = request_of(c, v, s.name)
+        if req is None:
+            return form_page(c, s, v, problems, 422, amends=slip_id)
+        purpose = f"更正 {slip_id}" + (f" {req.purpose}" if req.purpose and not req.purpose.startswith("更正") else "")
+        req = replace(req, purpose=purpose[:80])
+
+        def run() -> tuple[str, list[Problem]]:
+            try:
+                with c.engine.begin() as conn:
+                    if old["status"] == SlipStatus.CANCELLED.value:
+                        return "", [Problem("form", f"放行条 {slip_id} 已作废", f"slip {slip_id} is cancelled")]
+                    new_id = make_pending_slip(conn, s.estate, req, hmac_key=load_hmac_key(c.keys(s.estate)), now=c.now())
+                    cancel_slip(conn, s.estate, slip_id)
+                    auth.audit(conn, s.estate, s.username, "amend_slip", f"{slip_id} -> {new_id}", clock=c.clock)
+                return new_id, []
+            except SlipRefused as exc:
+                return "", exc.problems
+            except OfficeError as exc:
+                return "", [Problem("form", str(exc), str(exc))]
+
+        new_id, problems = await run_in_threadpool(run)
+        if not new_id:
+            return form_page(c, s, v, problems, 422, amends=slip_id)
+        return RedirectResponse(f"{PREFIX}/slips/{new_id}?made=1", 303, headers=HEADERS)

@@ -7,6 +7,7 @@ in the morning archive."""
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,70 @@ def test_issue_time_checks_name_each_problem(office: OfficeServer) -> None:
     assert fields == ["exit_gate", "mover_id", "valid_until", "valid_from", "item1", "item2"]
     text = str(refused.value)
     assert "没有出口 west" in text and "已过" in text and "提前 3 个工作日" in text and "150cm" in text and "烟花" in text
+
+
+def _signed_in(office: OfficeServer, username: str) -> Any:
+    import re
+
+    import httpx
+    c = httpx.Client(base_url=office.url, timeout=20)
+    assert c.post("/console/login", data={"username": username, "password": PASSWORD}).status_code == 303
+    page = c.get("/console/slips").text
+    m = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert m
+    return c, m.group(1)
+
+
+def _push(office: OfficeServer, gate_credential: str, entries: list[LogEntry]) -> None:
+    from kiosk.exitlog import ExitLog
+    from tests.office.test_api import client
+    from tests.office.test_ingest import push
+
+    log = ExitLog.memory(gate_credential.split("/", 1)[-1].split(".", 1)[0])
+    for e in entries:
+        log.append(e, clock_synced=True)
+    with client(office, gate_credential) as c:
+        assert push(c, list(log.rows()))["accepted"] == len(entries)
+
+
+def test_after_a_mismatch_at_the_gate_the_clerk_amends_the_slip(office: OfficeServer) -> None:
+    estate(office)
+    issued = office.issued_slip()
+    credential = office.add_gate("east")
+    _push(office, credential, [LogEntry(EntryKind.REFUSAL, datetime.now(CST), guard_id="g1", slip_id=issued.slip_id,
+                                        reasons=("slip.items_mismatch",), detail={"mismatch": "extra_items"})])
+    c, csrf = _signed_in(office, "qiantai")
+    with closing(c):
+        page = c.get(f"/console/slips/{issued.slip_id}").text
+        assert "物品与放行条不符" in page and "更正放行条" in page          # the gate's refusal, and the way out
+        form = c.get(f"/console/slips/{issued.slip_id}/amend").text
+        assert 'value="冰箱"' in form and 'value="3-2-1502"' in form        # the slip's own values, to correct
+        data = [("csrf", csrf), ("kind", "owner"), ("unit", "3-2-1502"), ("applicant", "张三"),
+                ("date", (datetime.now(CST) + timedelta(days=1)).date().isoformat()), ("time_from", "09:00"),
+                ("time_until", "18:00"), ("item_name", "冰箱"), ("item_qty", "1"), ("item_spec", "180cm"),
+                ("item_name", "洗衣机"), ("item_qty", "1"), ("item_spec", "")]
+        from urllib.parse import urlencode
+        r = c.post(f"/console/slips/{issued.slip_id}/amend", content=urlencode(data),
+                   headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 303, r.text
+        new_id = r.headers["location"].split("/slips/")[1].split("?")[0]
+        new = c.get(f"/console/slips/{new_id}").text
+        assert "待审批" in new and f"更正 {issued.slip_id}" in new and "洗衣机" in new
+        assert "已作废" in c.get(f"/console/slips/{issued.slip_id}").text
+
+
+def test_cancelling_a_released_slip_needs_a_confirmation(office: OfficeServer) -> None:
+    estate(office)
+    issued = office.issued_slip()
+    credential = office.add_gate("east")
+    _push(office, credential, [LogEntry(EntryKind.RELEASE, datetime.now(CST), guard_id="g1", slip_id=issued.slip_id,
+                                        reasons=("slip.valid",))])
+    c, csrf = _signed_in(office, "qiantai")
+    with closing(c):
+        page = c.get(f"/console/slips/{issued.slip_id}").text
+        assert "已于" in page and "不会追回" in page and "confirm_released" in page
+        r = c.post(f"/console/slips/{issued.slip_id}/cancel", data={"csrf": csrf})
+        assert r.status_code == 409 and "已于" in r.text
+        r = c.post(f"/console/slips/{issued.slip_id}/cancel", data={"csrf": csrf, "confirm_released": "1"})
+        assert r.status_code == 303
+        assert "已作废" in c.get(f"/console/slips/{issued.slip_id}").text
