@@ -20,3 +20,9 @@ def figure(name: str, value: float, unit: str, target: str | None = None, met: b
                            "unit": unit, "target": target, "met": met}
     out.update(extra)
     return out
+
+
+def skipped(name: str, why: str) -> dict[str, Any]:
+    """A figure that could not be measured here: its name says why, its value is 0 in unit
+    "skipped" (figures stay numeric), and ``skipped`` carries the reason for tools."""
+    return figure(f"{name}: skipped: {why}", 0, "skipped", None, None, skipped=why)

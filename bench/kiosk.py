@@ -192,6 +192,108 @@ def bench_fps(kiosk: Any, demo: Any, seconds: float) -> list[dict[str, Any]]:
     return out
 
 
+def bench_slow_card(releases: int) -> list[dict[str, Any]]:
+    """The live frame loop (kiosk/ui/loop.py FrameLoop, SDL dummy) releasing slips while its
+    exit log sits on a throttled block device (bench/slowdisk.py): how long the guard
+    waits for "released" after signing off, and the worst frame meanwhile. The screen
+    must keep drawing ("recording…") while the card takes its time to fsync."""
+    from dataclasses import replace
+
+    from bench.common import skipped
+    from bench.slowdisk import SLOW_CARD_WRITE_IOPS, Unavailable, throttled_dir
+    from kiosk.app import OffsetClock, assemble, demo_config
+    from kiosk.config import KioskConfig
+    from kiosk.demo import build_demo
+    from kiosk.ui.loop import FrameLoop
+
+    card_name = f"slow card ({SLOW_CARD_WRITE_IOPS} write IOPS)"
+    tmp = Path(tempfile.mkdtemp(prefix="gatepass-bench-slowcard-"))
+    try:
+        with throttled_dir() as card:
+            demo = build_demo(tmp, permits=200)
+            cfg = demo_config(KioskConfig(), tmp)
+            cfg = replace(cfg, store=replace(cfg.store, exit_log=str(card / "exitlog.db")))
+            kiosk = assemble(cfg, demo=demo, monitor_thread=False)
+            try:
+                loop = FrameLoop(kiosk, OffsetClock(demo.now), False, {}, ())
+                return _slow_card_frames(kiosk, demo, loop, releases, card_name)
+            finally:
+                kiosk.close()
+    except Unavailable as exc:
+        return [skipped(f"{card_name}: worst frame while a release commits", str(exc))]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _slow_card_frames(kiosk: Any, demo: Any, loop: Any, releases: int, card_name: str) -> list[dict[str, Any]]:
+    from datetime import timedelta
+
+    from bench.common import percentile
+    from domain import slip_token
+    from domain.keyfiles import load_private
+    from domain.model import SlipKind, TokenClaims
+    from drivers.events import CardRead, SlipScanned
+    from kiosk.core.events import Action, Press
+    from kiosk.core.flow import Scene
+
+    c, s = kiosk.controller, loop.session
+    badge, pin, _, _ = demo.guards[0]
+    key = load_private(demo.keys_dir)
+    work: list[float] = []          # each frame's own time while a commit is in flight (input to flip)
+    gaps: list[float] = []          # time between the starts of consecutive frames meanwhile
+    waits: list[float] = []         # sign-off to the flipped frame showing "released"
+
+    def until(done: Any, limit: float = 30.0) -> None:
+        deadline = time.monotonic() + limit
+        last = time.perf_counter()
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"slow-card bench: stuck on the {s.scene.value} screen")
+            started = time.perf_counter()
+            busy = c.recording
+            loop.frame()
+            if busy or c.recording:
+                work.append(loop.work_s * 1000)
+                gaps.append((started - last) * 1000)
+            last = started
+
+    try:
+        loop.start()
+        c.emit(CardRead(badge))
+        until(lambda: s.scene is Scene.SIGN_IN_PIN)
+        for d in pin:
+            s.press(Press(Action.DIGIT, d), loop.clock.now())
+        s.press(Press(Action.PIN_SUBMIT), loop.clock.now())
+        until(lambda: c.state.guard is not None and not c.recording)
+        now = loop.clock.now()
+        for i in range(releases):
+            text = slip_token.sign(TokenClaims(f"B{i:09d}", SlipKind.OWNER, "1-1-201", now - timedelta(hours=1),
+                                               now + timedelta(days=1), 2, "00" * 8, ""), key)
+            c.emit(SlipScanned(text))
+            until(lambda: s.scene is Scene.SLIP_ITEMS)
+            s.press(Press(Action.ALL_MATCH), loop.clock.now())
+            s.press(Press(Action.CONFIRM_IDENTITY), loop.clock.now())
+            t0 = time.perf_counter()
+            c.emit(CardRead(badge))                        # the guard signs off with the badge
+            until(lambda: s.scene is Scene.RELEASED)
+            waits.append((time.perf_counter() - t0) * 1000)
+            s.press(Press(Action.CANCEL), loop.clock.now())
+    finally:
+        loop.close()
+    wait50 = percentile(waits, 50)
+    worst = max(work) if work else 0.0
+    gap = max(gaps) if gaps else 0.0
+    target = f"< 100 ms while a commit takes ≥ 500 ms (here {wait50:.0f} ms)"
+    return [
+        _result(f"{card_name}: sign-off to 'released' on screen, p50", wait50, "ms", None, None),
+        _result(f"{card_name}: sign-off to 'released' on screen, max", max(waits), "ms", None, None),
+        _result(f"{card_name}: worst frame while a release commits", worst, "ms", target, worst < 100),
+        _result(f"{card_name}: longest gap between frames while a release commits", gap, "ms", target, gap < 100),
+        _result(f"{card_name}: frames drawn while releases committed", len(work), f"frames, {releases} releases",
+                None, None),
+    ]
+
+
 _CHILD = r"""
 import json, os, sys, time
 from pathlib import Path
@@ -272,6 +374,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         mem_dir = tmp / "memory"
         shutil.copytree(tmp, mem_dir, ignore=shutil.ignore_patterns("exitlog.db*", "memory"))
         results += bench_memory(mem_dir, demo, 800 if quick else 10_000)
+        results += bench_slow_card(2 if quick else 5)
         return results
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -126,6 +126,7 @@ class Kiosk:
     demo: Any = None           # kiosk.demo.Demo in demo mode
 
     def close(self) -> None:
+        self.controller.close()         # a commit in flight finishes first: its row is kept
         self.monitor.stop()
         self.devices.close()
 

@@ -69,10 +69,24 @@ def view_of(state: State, now: datetime, status: Status = Status(), extras: Extr
         "demo_legend": extras.demo_legend,
         "notice": _reason(state.notice) if state.notice else None,
     }
+    if extras.recording:
+        return _recording(state, base)
     if state.deadline is not None and state.scene is not Scene.IDLE:
         base["countdown"] = max(0, int((state.deadline - now).total_seconds() + 0.999))
     builder = _BUILDERS[state.scene]
     return builder(state, now, extras, base)
+
+
+def _recording(s: State, base: dict[str, Any]) -> View:
+    """While the exit log commits a row (a slow SD card can take a second or two): the
+    gate has not opened yet and nothing can be tapped; the step's result follows once
+    the row is durable."""
+    return View(
+        s.scene, Layout.MESSAGE, Tone.NEUTRAL, Text("正在记录…", "Recording…"),
+        headline=Text("请稍候,记录保存后即显示结果", "Please wait: the result shows once the record is saved"),
+        next_step=Text("记录保存前闸门不会打开", "The gate does not open before the record is saved"),
+        **base,
+    )
 
 
 def _idle(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:

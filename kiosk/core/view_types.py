@@ -91,6 +91,7 @@ class Extras:
     recent: tuple[dict[str, Any], ...] = ()
     demo_legend: tuple[tuple[str, str], ...] = ()   # (key, what it presents)
     guard_names: dict[str, str] = field(default_factory=dict)
+    recording: bool = False        # an exit-log row is being committed: the step waits for it
 
 
 @dataclass(frozen=True)

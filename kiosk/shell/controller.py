@@ -6,6 +6,17 @@ replica, stepped through the pure core, and the commands are carried out in orde
 A failing command drops the rest of its step and steps a `Fault`, so the gate never
 opens for an event that was not recorded; an exception anywhere becomes out-of-service
 and the loop lives on (principle 7).
+
+Record first, then open. In the live loop (`use_writer_thread`) an exit-log row is
+committed on one writer thread, because a slow or worn SD card can take a second or two
+to fsync and the screen must keep drawing meanwhile. While that commit is in flight the
+step's new state is held back: the screen shows the scene it was on with "正在记录…
+Recording" and no buttons, driver events wait in their queue, taps are dropped, and the
+commands after the Record (open the gate, beep) wait too. Only when the row is durable
+does the new state (e.g. "released") become current and the gate open; if the commit
+fails, the gate goes out of service instead. UI state still has one owner: the writer
+thread only runs `ExitLog.append` and the frame thread picks up its result. Direct
+callers (scripts, tests, tools) commit inline on their own thread, as before.
 """
 from __future__ import annotations
 
@@ -13,7 +24,9 @@ import errno
 import logging
 import queue
 import sqlite3
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -41,6 +54,17 @@ from kiosk.resolve import Resolver
 
 log = logging.getLogger("gatepass.kiosk")
 STORE_PROBE_INTERVAL = timedelta(seconds=5)
+#: A commit still in flight after this long is a store that hangs, not a slow card: the
+#: loop stops feeding systemd's watchdog (the screen keeps saying "recording", the gate
+#: stays closed) and systemd restarts the kiosk.
+COMMIT_STALL_S = 30.0
+
+
+class _Committed:
+    """Put on the event queue when a commit ends, to wake the frame loop's wait."""
+
+
+COMMITTED = _Committed()
 
 
 class GateIO(Protocol):
@@ -60,6 +84,19 @@ class Outcome:
     failed: str = ""
 
 
+@dataclass
+class _Pending:
+    """A step whose exit-log row is being committed on the writer thread."""
+
+    event: Event                 # the event that was stepped
+    state: State                 # what becomes current once the row is durable
+    record: Record
+    rest: list[Command]          # carried out after the row is durable (open the gate, beep)
+    out: Outcome
+    future: Future[dict[str, Any]]
+    since: float                 # time.monotonic() when the commit began
+
+
 class Controller:
     def __init__(
         self, state: State, resolver: Resolver, exit_log: ExitLog, gate_io: GateIO,
@@ -77,6 +114,48 @@ class Controller:
         self.health: dict[str, tuple[bool, str]] = {}
         self.carried: list[Command] = []          # commands carried out since last read (scripts, tests)
         self.on_command: Callable[[Command], None] | None = None
+        self._writer: ThreadPoolExecutor | None = None    # set by use_writer_thread (the live loop)
+        self._pending: _Pending | None = None
+        self._deferred: list[Event] = []
+
+    # ----------------------------------------------------------- the writer thread
+
+    def use_writer_thread(self) -> None:
+        """Commit exit-log rows on a writer thread from now on, so a slow fsync never
+        stalls the frame loop (see the module docstring for the order kept)."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatepass-exitlog")
+
+    @property
+    def recording(self) -> bool:
+        """True while an exit-log row is being committed and the screen waits for it."""
+        return self._pending is not None
+
+    def commit_age(self) -> float | None:
+        """Seconds the commit in flight has taken so far (None: no commit in flight)."""
+        return None if self._pending is None else time.monotonic() - self._pending.since
+
+    def close(self) -> None:
+        """Let a commit in flight finish (its row is kept; its gate does not open) and stop the writer."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
+    def _resolve_commit(self, now: datetime) -> None:
+        """On the frame thread: if the commit in flight has ended, carry on with its step."""
+        p = self._pending
+        if p is None or not p.future.done():
+            return
+        self._pending = None
+        exc = p.future.exception()
+        if exc is not None:
+            self.state = p.state
+            self._command_failed(p.event, p.record, exc, now, p.out)
+        else:
+            self._done(p.record)
+            self._carry_out_all(p.event, p.state, p.rest, now, p.out)
+        while self._pending is None and self._deferred:
+            self.dispatch(self._deferred.pop(0), now)
 
     # ----------------------------------------------------------- inputs
 
@@ -99,9 +178,12 @@ class Controller:
             return False
 
     def pump(self, now: datetime, limit: int = 64) -> int:
-        """Handle queued driver events (at most ``limit`` per frame); returns how many."""
+        """Handle queued driver events (at most ``limit`` per frame); returns how many.
+
+        While an exit-log row is being committed, events stay queued in order."""
+        self._resolve_commit(now)
         n = 0
-        while n < limit:
+        while n < limit and self._pending is None:
             if self._early:
                 raw = self._early.pop(0)
             else:
@@ -123,16 +205,26 @@ class Controller:
             self.dispatch(event, now)
 
     def press(self, press: Press, now: datetime) -> Outcome:
+        if self._pending is not None:
+            # The screen shows no buttons while recording: a tap landing now was aimed at
+            # the screen before, and must not act on the one the record leads to.
+            log.info("tap %s dropped: an exit-log row is being recorded", press.action.value)
+            return Outcome()
         return self.dispatch(press, now)
 
     def tick(self, now: datetime) -> Outcome:
+        self._resolve_commit(now)
+        if self._pending is not None:
+            return Outcome()            # time-outs and probes wait for the record
         self._probe_store(now)
         return self.dispatch(Tick(), now)
 
     def watchdog_ok(self) -> bool:
-        """False while out of service for a fault only a restart clears: the loop then
-        stops pinging systemd's watchdog, and systemd restarts the kiosk."""
-        return not needs_restart(self.state)
+        """False while out of service for a fault only a restart clears, or while a commit
+        hangs (COMMIT_STALL_S): the loop then stops pinging systemd's watchdog, and
+        systemd restarts the kiosk."""
+        age = self.commit_age()
+        return not needs_restart(self.state) and (age is None or age < COMMIT_STALL_S)
 
     def _probe_store(self, now: datetime) -> None:
         """Out of service because the log could not be written or the gate outputs failed:
@@ -181,11 +273,18 @@ class Controller:
                 log.warning("health report from an unknown device %r", raw.device)
                 return None
             return DeviceChanged(device, raw.online, raw.detail)    # the core decides what it means
+        if raw is COMMITTED:
+            return None                 # only woke the loop; pump has already picked up the result
         return raw  # type: ignore[return-value]  # already a core event (Fault, Recovered, Press, ...)
 
     # ----------------------------------------------------------- stepping
 
     def dispatch(self, event: Event, now: datetime) -> Outcome:
+        """Step ``event`` and carry out its commands. While a commit is in flight the event
+        waits its turn (the returned Outcome is then empty)."""
+        if self._pending is not None:
+            self._deferred.append(event)
+            return Outcome()
         try:
             state, commands = step(self.state, event, now)
         except Exception as exc:
@@ -193,22 +292,40 @@ class Controller:
             if isinstance(event, Fault):
                 raise
             return self.dispatch(Fault(FaultSource.CORE, FaultKind.EXCEPTION, f"{type(exc).__name__}: {exc}"), now)
-        self.state = state
         out = Outcome(list(commands))
-        for cmd in commands:
-            try:
-                self._carry_out(cmd)
-            except Exception as exc:
-                fault = command_fault(cmd, exc)
-                out.failed = str(fault)
-                log.error("command %s failed: %s", type(cmd).__name__, exc)
-                if isinstance(event, Fault):
-                    break          # already out of service; do not loop on a failing safe state
-                self.dispatch(fault, now)
-                break              # drop the rest: never open for an event not recorded
+        self._carry_out_all(event, state, list(commands), now, out)
         return out
 
-    def _carry_out(self, cmd: Command) -> None:
+    def _carry_out_all(self, event: Event, state: State, commands: list[Command], now: datetime,
+                       out: Outcome) -> None:
+        """Carry out ``commands`` in order. Inline, ``state`` is current at once. With the
+        writer thread, a Record hands its row over and the rest waits for it to be durable;
+        ``state`` becomes current only when no Record is left ahead of it."""
+        background = self._writer is not None
+        if not (background and any(isinstance(c, Record) for c in commands)):
+            self.state = state
+        for i, cmd in enumerate(commands):
+            if background and isinstance(cmd, Record):
+                assert self._writer is not None
+                future = self._writer.submit(self.exit_log.append, cmd.entry, clock_synced=bool(self.clock_synced()))
+                self._pending = _Pending(event, state, cmd, commands[i + 1:], out, future, time.monotonic())
+                future.add_done_callback(lambda _f: self.events.put(COMMITTED))
+                return
+            try:
+                self._do(cmd)
+            except Exception as exc:
+                self._command_failed(event, cmd, exc, now, out)
+                return             # drop the rest: never open for an event not recorded
+            self._done(cmd)
+
+    def _command_failed(self, event: Event, cmd: Command, exc: BaseException, now: datetime, out: Outcome) -> None:
+        fault = command_fault(cmd, exc)
+        out.failed = str(fault)
+        log.error("command %s failed: %s", type(cmd).__name__, exc)
+        if not isinstance(event, Fault):    # already out of service: do not loop on a failing safe state
+            self.dispatch(fault, now)
+
+    def _do(self, cmd: Command) -> None:
         if isinstance(cmd, Record):
             self.exit_log.append(cmd.entry, clock_synced=bool(self.clock_synced()))
         elif isinstance(cmd, OpenGate):
@@ -217,6 +334,8 @@ class Controller:
             self.gate_io.signal(cmd.pattern.value)
         elif isinstance(cmd, SafeState):
             self.gate_io.safe_state()
+
+    def _done(self, cmd: Command) -> None:
         self.carried.append(cmd)
         if len(self.carried) > 1000:
             del self.carried[:500]

@@ -60,63 +60,99 @@ def open_display(width: int, height: int, fullscreen: bool) -> pygame.Surface:
     return screen
 
 
+class FrameLoop:
+    """The live loop's frames, one `frame()` at a time (run_live runs them until Quit;
+    the benchmark and the tests drive the very same frames).
+
+    Exit-log rows are committed on the controller's writer thread, so a slow SD card
+    never stalls a frame: the screen says "正在记录… Recording" until the row is durable.
+    """
+
+    def __init__(self, kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tuple[str, Any]],
+                 legend: tuple[tuple[str, str], ...]) -> None:
+        cfg = kiosk.cfg
+        self.kiosk = kiosk
+        self.clock = clock
+        self.screen = open_display(cfg.display.width, cfg.display.height, fullscreen)
+        self.rotation = Rotation(cfg.display.rotate, self.screen.get_size())
+        self.canvas = self.rotation.canvas(self.screen)     # the screen itself unless the panel is mounted turned
+        self.session = make_session(kiosk, self.rotation.logical, legend)
+        self.translator = InputTranslator(self.screen.get_size(), legend_keys, self.rotation)
+        self.notifier = Notifier.from_environment()
+        self.period = 1.0 / max(1, cfg.display.fps)
+        self.last_scene = self.session.scene
+        self.starving = False
+        self.frames = 0
+        self.work_s = 0.0            # how long the last frame took, input to flip (its wait not counted)
+        kiosk.controller.use_writer_thread()
+
+    def start(self) -> None:
+        self.notifier.ready()
+        self.notifier.status(f"screen: {self.last_scene.value}")     # `systemctl status` shows what the guard sees
+
+    def frame(self) -> bool:
+        """Input, events, time, draw, flip, watchdog, then wait out the frame period
+        (waking early for a card or slip). False when the window was closed."""
+        kiosk, session = self.kiosk, self.session
+        started = time.monotonic()
+        now = self.clock.now()
+        frame_ok = False
+        try:
+            for ev in pygame.event.get():
+                got = self.translator.translate(ev, session.frame.hits, time.monotonic())
+                if isinstance(got, Quit):
+                    return False
+                if got is not None:
+                    session.press(got, now)
+            session.update(now)
+            if session.scene is not self.last_scene:
+                self.last_scene = session.scene
+                self.translator.scene_changed(time.monotonic())
+                self.notifier.status(f"screen: {self.last_scene.value}")
+            session.draw(self.canvas, now)
+            frame_ok = True
+        except Exception as exc:          # keep the loop alive, gate closed
+            log.exception("frame failed")
+            if kiosk.controller.state.scene is not Scene.OUT_OF_SERVICE:
+                kiosk.controller.dispatch(Fault(FaultSource.KIOSK, FaultKind.EXCEPTION, f"{type(exc).__name__}: {exc}"), now)
+            fallback(self.canvas, session, f"{type(exc).__name__}: {exc}")
+            session.painted = True
+        if session.painted:
+            self.rotation.present(self.canvas, self.screen)
+            pygame.display.flip()
+        self.frames += 1
+        self.work_s = time.monotonic() - started
+        # Feed the watchdog only for a frame that worked in a state with a way back:
+        # a frame that keeps failing, or a fault only a restart clears, starves it and
+        # systemd restarts the kiosk (the gate stays closed meanwhile).
+        if frame_ok and kiosk.controller.watchdog_ok():
+            self.notifier.ping()
+            self.starving = False
+        elif not self.starving:
+            self.starving = True
+            log.error("not feeding the watchdog: %s",
+                      kiosk.controller.state.fault or ("an exit-log commit hangs" if kiosk.controller.recording
+                                                       else "the frame failed"))
+            self.notifier.status("out of service; waiting for systemd to restart the kiosk")
+        # Wait out the frame, but wake as soon as a card or slip arrives (or a commit ends).
+        kiosk.controller.wait(self.period - (time.monotonic() - started))
+        return True
+
+    def close(self) -> None:
+        self.notifier.stopping()
+        pygame.display.quit()
+
+
 def run_live(kiosk: Any, clock: Any, fullscreen: bool, legend_keys: dict[int, tuple[str, Any]],
              legend: tuple[tuple[str, str], ...]) -> int:
-    cfg = kiosk.cfg
-    screen = open_display(cfg.display.width, cfg.display.height, fullscreen)
-    rotation = Rotation(cfg.display.rotate, screen.get_size())
-    canvas = rotation.canvas(screen)            # the screen itself unless the panel is mounted turned
-    session = make_session(kiosk, rotation.logical, legend)
-    translator = InputTranslator(screen.get_size(), legend_keys, rotation)
-    notifier = Notifier.from_environment()
-    notifier.ready()
-    period = 1.0 / max(1, cfg.display.fps)
-    last_scene = session.scene
-    starving = False
-    notifier.status(f"screen: {last_scene.value}")     # `systemctl status` shows what the guard sees
+    loop = FrameLoop(kiosk, clock, fullscreen, legend_keys, legend)
     try:
-        while True:
-            started = time.monotonic()
-            now = clock.now()
-            frame_ok = False
-            try:
-                for ev in pygame.event.get():
-                    got = translator.translate(ev, session.frame.hits, time.monotonic())
-                    if isinstance(got, Quit):
-                        return 0
-                    if got is not None:
-                        session.press(got, now)
-                session.update(now)
-                if session.scene is not last_scene:
-                    last_scene = session.scene
-                    translator.scene_changed(time.monotonic())
-                    notifier.status(f"screen: {last_scene.value}")
-                session.draw(canvas, now)
-                frame_ok = True
-            except Exception as exc:          # keep the loop alive, gate closed
-                log.exception("frame failed")
-                if kiosk.controller.state.scene is not Scene.OUT_OF_SERVICE:
-                    kiosk.controller.dispatch(Fault(FaultSource.KIOSK, FaultKind.EXCEPTION, f"{type(exc).__name__}: {exc}"), now)
-                fallback(canvas, session, f"{type(exc).__name__}: {exc}")
-                session.painted = True
-            if session.painted:
-                rotation.present(canvas, screen)
-                pygame.display.flip()
-            # Feed the watchdog only for a frame that worked in a state with a way back:
-            # a frame that keeps failing, or a fault only a restart clears, starves it and
-            # systemd restarts the kiosk (the gate stays closed meanwhile).
-            if frame_ok and kiosk.controller.watchdog_ok():
-                notifier.ping()
-                starving = False
-            elif not starving:
-                starving = True
-                log.error("not feeding the watchdog: %s", kiosk.controller.state.fault or "the frame failed")
-                notifier.status("out of service; waiting for systemd to restart the kiosk")
-            # Wait out the frame, but wake as soon as a card or slip arrives.
-            kiosk.controller.wait(period - (time.monotonic() - started))
+        loop.start()
+        while loop.frame():
+            pass
+        return 0
     finally:
-        notifier.stopping()
-        pygame.display.quit()
+        loop.close()
 
 
 def fallback(screen: pygame.Surface, session: Session, detail: str) -> None:
@@ -143,4 +179,4 @@ def keymap(bindings: list[Any], reader: Any, scanner: Any) -> dict[int, tuple[st
     return keys
 
 
-__all__ = ["DisplayError", "Path", "keymap", "make_session", "open_display", "run_live"]
+__all__ = ["DisplayError", "FrameLoop", "Path", "keymap", "make_session", "open_display", "run_live"]

@@ -125,7 +125,8 @@ class Session:
                         except BadRecord:
                             g = None          # a damaged guard row: show the id, never fail the frame
                         self._guard_names[gid] = g.name if g else gid
-        return Extras(recent=self._recent, demo_legend=self.demo_legend, guard_names=self._guard_names)
+        return Extras(recent=self._recent, demo_legend=self.demo_legend, guard_names=self._guard_names,
+                      recording=self.controller.recording)
 
     def _preview_surface(self) -> pygame.Surface | None:
         if self.scanner is None or self.scene is not Scene.IDLE:

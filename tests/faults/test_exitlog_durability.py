@@ -106,6 +106,65 @@ def test_acknowledged_releases_survive_1000_kill_9_of_the_kiosk(demo, tmp_path):
     _kill_trials(tmp_path, 1000, _kiosk_data(demo, tmp_path))
 
 
+def _pending_kill_trials(data: Path, trials: int) -> tuple[int, int]:
+    """Kill -9 the live frame loop while releases commit slowly (tests/faults/slow_commit_harness.py):
+    each kill lands a random moment after the screen began showing "recording". Every release the
+    screen showed as released must be in the log; a release pending at the kill may be absent.
+    Returns (kills while a release was pending, releases shown)."""
+    rng = random.Random(4321)
+    shown: dict[int, tuple[str, str]] = {}
+    pending_kills = 0
+    for _trial in range(trials):
+        proc = subprocess.Popen([sys.executable, "-m", "tests.faults.slow_commit_harness", str(data)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).resolve().parents[2])
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline().split()
+        assert first and first[0] == "ready", proc.stderr.read()
+        assert int(first[1]) >= max(shown, default=0), "releases shown as done vanished after a restart"
+        pendings = rng.randint(1, 3)           # let a release or two finish, then kill during the next commit
+        last = ""
+        while pendings:
+            line = proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"the kiosk died by itself:\n{proc.stderr.read()}")
+            last = line
+            parts = line.split()
+            if parts[0] == "pending":
+                pendings -= 1
+            elif parts[0] == "shown" and line.endswith("\n") and len(parts) == 4:
+                shown[int(parts[1])] = (parts[2], parts[3])
+        time.sleep(rng.uniform(0.0, 0.25))     # the commit sleeps 50-300 ms before it runs
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        rest = proc.stdout.read().splitlines(keepends=True)
+        for line in rest:
+            parts = line.split()
+            if line.endswith("\n") and len(parts) == 4 and parts[0] == "shown":
+                shown[int(parts[1])] = (parts[2], parts[3])
+                last = line
+            elif parts:
+                last = line
+        pending_kills += last.startswith("pending")
+    log = ExitLog.open(data / "exitlog.db", "north")
+    assert log.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    stored = {r["seq"]: (r["event_id"], r["slip_id"]) for r in log.rows()}
+    lost = {seq: v for seq, v in shown.items() if stored.get(seq) != v}
+    assert lost == {}, f"{len(lost)} releases shown as released are not in the log"
+    log.verify()
+    log.db.conn.close()
+    print(f"kill -9 during pending commits: {trials} kills, {pending_kills} while a release was pending, "
+          f"{len(shown)} releases shown, {len(stored)} rows kept")
+    return pending_kills, len(shown)
+
+
+@pytest.mark.faults
+def test_a_kill_during_a_slow_commit_loses_no_release_the_screen_showed(demo, tmp_path):
+    pending_kills, shown = _pending_kill_trials(_kiosk_data(demo, tmp_path), 6)
+    assert shown, "no release was shown: the campaign proved nothing"
+    assert pending_kills, "no kill landed while a release was pending: the campaign proved nothing"
+
+
 def _log_with_wal(path: Path, n: int) -> tuple[ExitLog, list[dict]]:
     """A log whose last rows live only in the WAL file, as after a crash before checkpoint."""
     from datetime import datetime
