@@ -8,8 +8,9 @@ VAR    ?= var
 # for the kiosk's Chinese text, fontconfig to find it.
 SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
 # Only a gate needs these (docs/install.md, step 2): the Mesa libraries SDL's kmsdrm driver
-# loads to draw without a desktop. `sudo make gate-sysdeps` on the Pi.
-GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 libudev1
+# loads to draw without a desktop; gcc and the kernel's input headers to build python-evdev
+# (keyboard-wedge readers), which has no aarch64 wheel. `sudo make gate-sysdeps` on the Pi.
+GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 libudev1 gcc python3-dev linux-libc-dev
 # Only the tests need these: Chromium renders the office console's pages to PNG;
 # systemd-analyze checks the shipped unit files (tests/test_units.py); bubblewrap runs them
 # sandboxed as a non-root user (tests/test_deployment.py).
@@ -75,14 +76,16 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.python
 	touch $@ $(VENV)/.installed-gate
 
 # The gate's lock file: exact versions and hashes for a Pi (aarch64, glibc 2.36 = Bookworm,
-# CPython 3.11), wheels only. Run after changing a range in pyproject.toml; needs uv
+# CPython 3.11), wheels only but for evdev: PyPI has no aarch64 wheel of it, so its source
+# is locked (with its hash) and built on the Pi (GATE_PACKAGES has gcc and the kernel headers).
+# Run after changing a range in pyproject.toml; needs uv
 # (e.g. `python3 -m venv /tmp/uvenv && /tmp/uvenv/bin/pip install uv`, then UV=/tmp/uvenv/bin/uv).
 UV ?= uv
 gate-lock:
 	mkdir -p requirements
 	$(UV) pip compile pyproject.toml --extra gate --extra pi \
 	    --python-platform aarch64-manylinux_2_36 --python-version 3.11 \
-	    --only-binary :all: --generate-hashes --custom-compile-command 'make gate-lock' \
+	    --only-binary :all: --no-binary evdev --generate-hashes --custom-compile-command 'make gate-lock' \
 	    -o requirements/gate-aarch64.lock
 
 clean:

@@ -85,6 +85,63 @@ def reader_latency(samples: int) -> list[dict[str, Any]]:
             row("reader frames lost", lost, "frames", "0", lost == 0)]
 
 
+def hid_latency(samples: int) -> list[dict[str, Any]]:
+    """Enter's key-down record written to the reader's FIFO -> CardRead delivered (protocol hid).
+
+    No input device can be made here (no /dev/uinput): the records go through a FIFO and
+    evdev's own C reader (drivers/keypipe.py). A real wedge reader adds its typing time on
+    top (11 keys at the pace of its USB reports), not measured here.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from drivers.config import ReaderConfig
+    from drivers.events import CardRead, DeviceHealth
+    from drivers.hid import HidCardReader
+    from drivers.keypipe import FifoOpener, WedgeTyper, keystrokes
+
+    got = threading.Event()
+    online = threading.Event()
+    stamp: list[float] = []
+
+    def emit(ev: Any) -> None:
+        if isinstance(ev, CardRead):
+            stamp.append(time.perf_counter())
+            got.set()
+        elif isinstance(ev, DeviceHealth) and ev.online:
+            online.set()
+
+    latencies: list[float] = []
+    lost = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "usb-reader-event-kbd"
+        typer = WedgeTyper(path)
+        reader = HidCardReader(ReaderConfig(port=str(path), protocol="hid", removal_gap_s=5.0), emit, None, FifoOpener())
+        reader.start()
+        try:
+            if not online.wait(5):
+                raise RuntimeError("bench: hid reader did not open its FIFO")
+            for i in range(samples):
+                records = keystrokes(f"{1_000_000 + i:010d}\n", start=time.monotonic(), every=0.0)  # a new card each time
+                typer.write(records[:-4])           # the digits, and Enter's scan code
+                got.clear()
+                stamp.clear()
+                typer.write(records[-4:])           # Enter down (the number ends here), sync, up, sync
+                t0 = time.perf_counter()
+                if got.wait(1.0):
+                    latencies.append((stamp[0] - t0) * 1000)
+                else:
+                    lost += 1
+                time.sleep(0.005)
+        finally:
+            reader.stop()
+            typer.close()
+    p50, p99 = pct(latencies, 50), pct(latencies, 99)
+    return [row("reader latency p50 (FIFO, hid)", p50, "ms", "<= 10 ms", p50 <= 10),
+            row("reader latency p99 (FIFO, hid)", p99, "ms", "<= 50 ms", p99 <= 50),
+            row("hid numbers lost", lost, "numbers", "0", lost == 0)]
+
+
 # ---------------------------------------------------------------------- camera
 
 def random_frames(n: int, width: int, height: int, seed: int = 1) -> list[tuple[str, np.ndarray]]:
@@ -279,7 +336,7 @@ def empty_frame_cost(quick: bool) -> list[dict[str, Any]]:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     cv2.setNumThreads(1)   # as on the kiosk: decode shares the Pi with the UI loop
-    return (reader_latency(60 if quick else 400) + decode_cost(quick) + decode_rate(quick) + tip_limit()
+    return (reader_latency(60 if quick else 400) + hid_latency(60 if quick else 400) + decode_cost(quick) + decode_rate(quick) + tip_limit()
             + hard_photos(quick) + empty_frame_cost(quick))
 
 

@@ -1,7 +1,8 @@
 """Camera capture + QR decode on a background thread, with reopen on loss.
 
-Sources: a V4L2 device (index "0" or path /dev/video0), a video file (looped, for
-demos and tests) or a folder of images (cycled). Each frame is decoded off the UI
+Sources: a V4L2 device (index "0" or path /dev/video0), a CSI camera module through
+picamera2 ("picamera2" or "picamera2:N", imported only when configured), a video file
+(looped, for demos and tests) or a folder of images (cycled). Each frame is decoded off the UI
 thread; the UI only takes `preview()` (a small RGB copy) and SlipScanned events.
 The same slip held in view is one scan: `Presence` keeps it until it has been out
 of view for `repeat_gap_s`, while a different slip is reported at once.
@@ -15,14 +16,16 @@ is noticed by a watchdog, since nothing can interrupt it).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
+from domain.errors import DriverError
 from domain.images import HEADER_BYTES, ImageRefused, check_image
 from drivers.config import CameraConfig
 from drivers.events import SlipScanned
@@ -163,7 +166,124 @@ class FileSource:
             self.cap = None
 
 
+# ---------------------------------------------------------------------- CSI camera modules
+
+PICAMERA2_SPEC = re.compile(r"picamera2(?::(\d+))?")
+#: The main stream's format: YUV420's first plane is the grey image the QR decoder wants,
+#: with no colour conversion at all (picamera2's RGB888 would cost a BGR->grey per frame).
+PICAMERA2_FORMAT = "YUV420"
+
+#: How to make picamera2 importable from the gate's venv (docs/install.md, camera section).
+PICAMERA2_HOWTO_ZH = ("sudo apt install python3-picamera2;用 --system-site-packages 重建 venv;"
+                      "在 venv 中安装 simplejpeg>=1.9(系统的 simplejpeg 按 numpy 1.x 编译,venv 的 numpy 是 2.x)")
+PICAMERA2_HOWTO_EN = ("sudo apt install python3-picamera2; recreate the venv with --system-site-packages "
+                      "(python3 -m venv --system-site-packages /opt/gatepass/.venv, then the lock again); "
+                      "pip install 'simplejpeg>=1.9,<2' into the venv (the system's simplejpeg is built for "
+                      "numpy 1.x, the venv's numpy is 2.x); see docs/install.md, the camera section")
+
+
+def load_picamera2() -> Any:
+    """picamera2's `Picamera2` class, or a DriverError saying how to make it importable.
+
+    picamera2 comes from Raspberry Pi OS's apt (python3-picamera2, with libcamera's
+    Python bindings), not from PyPI, so a venv sees it only when made with
+    --system-site-packages; and the apt package's compiled helpers (simplejpeg) are built
+    for the system's numpy 1.x, which the venv's numpy 2.x replaces.
+    """
+    try:
+        from picamera2 import Picamera2
+    except Exception as exc:  # noqa: BLE001 - ImportError, or ValueError from a numpy ABI mismatch
+        why = f"{type(exc).__name__}: {exc}"
+        hint = ""
+        if "numpy" in str(exc) or "binary incompatib" in str(exc):
+            hint = " (a numpy 1.x build meeting the venv's numpy 2.x) / (numpy 版本不匹配)"
+        raise DriverError(f"camera picamera2: 无法导入 picamera2{hint}:{why}\n  {PICAMERA2_HOWTO_ZH}\n"
+                          f"camera picamera2: cannot import picamera2{hint}: {why}\n  {PICAMERA2_HOWTO_EN}") from None
+    return Picamera2
+
+
+def picamera2_frame(array: np.ndarray, fmt: str, size: tuple[int, int]) -> np.ndarray:
+    """A frame as the decoder takes it (grey, or BGR), from what `capture_array` returned.
+
+    picamera2 (request.py, `make_array`) returns YUV420 as one (height * 3/2, stride) array:
+    `height` rows of Y, then the U and V planes, with the row padded to `stride` bytes;
+    the Y rows without the padding are the grey image. RGB888 is (height, width, 3) in
+    B, G, R order, which is OpenCV's BGR as it is; XRGB8888 is the same with a 4th byte.
+    """
+    w, h = size
+    if fmt in ("YUV420", "YVU420"):
+        if array.ndim != 2 or array.shape[0] != h * 3 // 2 or array.shape[1] < w:
+            raise SourceLost(f"picamera2 gave a {array.shape} array for {fmt} {w}x{h}, not ({h * 3 // 2}, >= {w})")
+        return np.ascontiguousarray(array[:h, :w])
+    if fmt in ("RGB888", "XRGB8888"):
+        if array.ndim != 3 or array.shape[:2] != (h, w) or array.shape[2] < 3:
+            raise SourceLost(f"picamera2 gave a {array.shape} array for {fmt} {w}x{h}")
+        return np.ascontiguousarray(array[:, :, :3])
+    raise SourceLost(f"picamera2 format {fmt} is not one the decoder takes")
+
+
+class Picamera2Source:
+    """A CSI camera module (libcamera) through picamera2, its main stream at the configured size.
+
+    cv2.VideoCapture opens such a module and then never delivers a frame; picamera2 is
+    the way Raspberry Pi OS reads them. picamera2 is imported here, at construction, and
+    only when a config names this source: a gate with a USB camera never needs it, and a
+    gate configured for it without it refuses to start (`load_picamera2`).
+    """
+
+    def __init__(self, index: int, width: int, height: int) -> None:
+        self.picamera2 = load_picamera2()
+        self.index = index
+        self.requested = (width, height)
+        self.size = (width, height)        # what the camera gives, once configured
+        self.cam: Any = None
+
+    def open(self) -> None:
+        try:
+            cam = self.picamera2(self.index)
+        except Exception as exc:  # noqa: BLE001 - no such camera: IndexError or RuntimeError, as the version has it
+            raise SourceLost(f"cannot open CSI camera {self.index}: {type(exc).__name__}: {exc}") from None
+        self.cam = cam
+        try:
+            config = cam.create_video_configuration(main={"size": self.requested, "format": PICAMERA2_FORMAT})
+            cam.configure(config)
+            main = cam.camera_config["main"]      # the size the pipeline chose (aligned)
+            self.size = (int(main["size"][0]), int(main["size"][1]))
+            cam.start()
+        except Exception as exc:  # noqa: BLE001 - a camera that cannot be configured is a lost camera
+            raise SourceLost(f"cannot start CSI camera {self.index}: {type(exc).__name__}: {exc}") from None
+
+    def read(self) -> np.ndarray:
+        assert self.cam is not None
+        try:
+            array = self.cam.capture_array("main")
+        except Exception as exc:  # noqa: BLE001 - libcamera errors have no common type
+            raise SourceLost(f"CSI camera {self.index} stopped delivering frames: {type(exc).__name__}: {exc}") from None
+        return picamera2_frame(array, PICAMERA2_FORMAT, self.size)
+
+    def close(self) -> None:
+        if self.cam is not None:
+            try:
+                self.cam.stop()
+            finally:
+                self.cam.close()
+                self.cam = None
+
+
+def picamera2_index(spec: str) -> int | None:
+    """The camera index of a "picamera2" / "picamera2:N" source; None for any other source."""
+    if not spec.startswith("picamera2"):
+        return None
+    m = PICAMERA2_SPEC.fullmatch(spec)
+    if not m:
+        raise DriverError(f'camera: source {spec!r}: a CSI camera is "picamera2" or "picamera2:N" (N the camera number, 0 first)')
+    return int(m.group(1) or 0)
+
+
 def open_source(spec: str, cfg: CameraConfig) -> FrameSource:
+    index = picamera2_index(spec)
+    if index is not None:
+        return Picamera2Source(index, cfg.width, cfg.height)
     if spec.isdigit() or spec.startswith("/dev/video") or spec.startswith("/dev/v4l/"):
         return DeviceSource(spec, cfg.width, cfg.height)
     return FileSource(spec)

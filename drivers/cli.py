@@ -17,18 +17,21 @@ from typing import Any
 
 from domain.clock import SystemClock
 from domain.errors import DriverError
-from drivers.config import CameraConfig, GpioConfig, ReaderConfig
+from drivers.config import HID_DIGITS, READER_PROTOCOLS, UID_FORMATS, CameraConfig, GpioConfig, ReaderConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to the `gatepass` parser."""
-    p = sub.add_parser("reader", help="print the cards a serial reader sees, one line per presentation")
-    p.add_argument("--port", required=True, help="pyserial URL, e.g. /dev/gatepass-reader or socket://host:port")
-    p.add_argument("--protocol", choices=("rdm6300", "line", "pn532"), default="rdm6300")
+    p = sub.add_parser("reader", help="print the cards a reader sees, one line per presentation")
+    p.add_argument("--port", required=True, help="pyserial URL, e.g. /dev/gatepass-reader or socket://host:port; "
+                   "hid: the input device, e.g. /dev/input/by-id/usb-...-event-kbd")
+    p.add_argument("--protocol", choices=READER_PROTOCOLS, default="rdm6300")
     p.add_argument("--baudrate", type=int, help="default: 115200 for pn532, else 9600")
-    p.add_argument("--uid-format", choices=("hex", "decimal"), default="hex")
+    p.add_argument("--uid-format", choices=UID_FORMATS, default="hex")
     p.add_argument("--line-digits", choices=("decimal", "hex"), default="decimal",
                    help="line protocol: how to read a UID of only digits")
+    p.add_argument("--hid-digits", choices=HID_DIGITS, default=ReaderConfig().hid_digits,
+                   help="hid protocol: what the keyboard-wedge reader types, 10 digits (dec10) or 8 (w26)")
     p.add_argument("--count", type=int, default=0, help="stop after N presentations (default: run until Ctrl-C)")
     p.add_argument("--json", action="store_true", help='one JSON object per line: {"uid", "protocol", "at"}')
     p.add_argument("--verbose", action="store_true", help="also print each rejected frame and why (to stderr)")
@@ -36,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("scan", help="decode slip QR codes from image files or a camera")
     p.add_argument("images", nargs="*", metavar="IMAGE")
-    p.add_argument("--camera", metavar="SRC", help="V4L2 index or path, video file or image folder")
+    p.add_argument("--camera", metavar="SRC", help="V4L2 index or path, picamera2[:N] (CSI module), video file or image folder")
     p.add_argument("--decoder", choices=("zxing", "pyzbar"), default=CameraConfig().decoder)
     p.add_argument("--no-fallback", action="store_true", help="plain pass only, no escalation on hard photos")
     p.add_argument("--count", type=int, default=0, help="live: stop after N scans")
@@ -60,6 +63,7 @@ def _now() -> str:
 
 def run_reader(args: argparse.Namespace) -> int:
     from drivers.events import CardRead
+    from drivers.factory import hid_reader
     from drivers.frames import Reject
     from drivers.reader import SerialCardReader
 
@@ -67,13 +71,16 @@ def run_reader(args: argparse.Namespace) -> int:
         raise DriverError("reader: --port fake has no card to read; give the reader's device or URL")
     baud = args.baudrate or (115200 if args.protocol == "pn532" else 9600)
     cfg = ReaderConfig(port=args.port, protocol=args.protocol, baudrate=baud,
-                       uid_format=args.uid_format, line_digits=args.line_digits)
+                       uid_format=args.uid_format, line_digits=args.line_digits, hid_digits=args.hid_digits)
     events: queue.Queue[Any] = queue.Queue()
 
     def show_reject(r: Reject) -> None:
-        print(f"rejected {r.data.hex(' ')}: {r.reason}", file=sys.stderr, flush=True)
+        data = r.data.decode("ascii", "replace") if args.protocol == "hid" else r.data.hex(" ")
+        print(f"rejected {data}: {r.reason}", file=sys.stderr, flush=True)
 
-    reader = SerialCardReader(cfg, events.put, on_reject=show_reject if args.verbose else None)
+    on_reject = show_reject if args.verbose else None
+    reader: Any = (hid_reader(cfg, events.put, on_reject) if args.protocol == "hid"
+                   else SerialCardReader(cfg, events.put, on_reject=on_reject))
 
     def card_line(ev: Any) -> str | None:
         if not isinstance(ev, CardRead):

@@ -8,19 +8,38 @@ slip in and out of view within a second or two); tests shorten them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from domain.settings import Count, Delay, Pixels, Rate, Seconds
+
+# The reader's choices, as types: `gatepass config check` refuses any other value by key,
+# and the drivers and `gatepass reader` take their lists from here.
+#: The reader protocols: over a serial port (drivers/reader.py), and "hid", a keyboard-wedge
+#: reader read through evdev (drivers/hid.py).
+ReaderProtocol = Literal["rdm6300", "line", "pn532", "hid"]
+READER_PROTOCOLS: tuple[str, ...] = get_args(ReaderProtocol)
+SERIAL_PROTOCOLS = tuple(p for p in READER_PROTOCOLS if p != "hid")
+#: The canonical UID forms (drivers/frames.py, `format_uid`).
+UidFormat = Literal["hex", "decimal", "dec10", "w26"]
+UID_FORMATS: tuple[str, ...] = get_args(UidFormat)
+#: How a `line` reader's UID of only digits is read.
+LineDigits = Literal["decimal", "hex"]
+#: What a keyboard-wedge reader types per card (drivers/hid.py, `wedge_uid`).
+HidDigits = Literal["dec10", "w26"]
+HID_DIGITS: tuple[str, ...] = get_args(HidDigits)
 
 
 @dataclass(frozen=True)
 class ReaderConfig:
     # pyserial URL: /dev/serial/by-id/..., /dev/gatepass-reader, loop://, socket://host:port,
-    # spy://...; "fake" for demo
+    # spy://...; protocol "hid": an evdev path, /dev/input/by-id/usb-...-event-kbd; "fake" for demo
     port: str = "fake"
-    protocol: str = "rdm6300"      # rdm6300 | line | pn532
+    protocol: ReaderProtocol = "rdm6300"   # rdm6300 | line | pn532 (serial) | hid (keyboard-wedge, evdev)
     baudrate: Count = 9600           # rdm6300: 9600; PN532 over HSU: 115200
-    uid_format: str = "hex"        # canonical UID form: hex (upper case) | decimal
-    line_digits: str = "decimal"   # line protocol: a line of only digits is decimal | hex
+    uid_format: UidFormat = "hex"    # canonical UID form: hex (upper case) | decimal | dec10 | w26 (frames.format_uid)
+    line_digits: LineDigits = "decimal"   # line protocol: a line of only digits is decimal | hex
+    hid_digits: HidDigits = "dec10"  # hid: what the wedge reader types: dec10 (10 digits) | w26 (8 digits)
+    key_gap_s: Seconds = 0.25        # hid: a partial number with no key for this long is discarded
     removal_gap_s: Seconds = 0.6     # no frame for this long: the card has been taken away
     poll_interval_s: Delay = 0.15  # pn532: time between InListPassiveTarget polls
     answer_timeout_s: Seconds = 0.5  # pn532: wait this long for ACK / response

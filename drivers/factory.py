@@ -5,6 +5,9 @@ hardware, and a real device that is misconfigured raises DriverError here, at st
 """
 from __future__ import annotations
 
+from typing import Any
+
+from domain.errors import DriverError
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 from drivers.interfaces import CardReader, Emit, GateIO, QrScanner
 
@@ -13,8 +16,20 @@ def make_reader(cfg: ReaderConfig, emit: Emit) -> CardReader:
     if cfg.port == "fake":
         from drivers.fakes import FakeReader
         return FakeReader(emit)
+    if cfg.protocol == "hid":
+        return hid_reader(cfg, emit)
     from drivers.reader import SerialCardReader
     return SerialCardReader(cfg, emit)
+
+
+def hid_reader(cfg: ReaderConfig, emit: Emit, on_reject: Any = None) -> CardReader:
+    """A keyboard-wedge reader through evdev, which exists only on Linux."""
+    try:
+        from drivers.hid import HidCardReader
+    except ImportError as exc:
+        raise DriverError(f"reader {cfg.port}: protocol \"hid\" needs python-evdev (Linux only): {exc}; "
+                          "install the gate's lock (docs/install.md, step 4)") from None
+    return HidCardReader(cfg, emit, on_reject)
 
 
 def make_scanner(cfg: CameraConfig, emit: Emit) -> QrScanner | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from domain.errors import DriverError
+from drivers.config import UID_FORMATS
 
 F = TypeVar("F")
 
@@ -36,17 +37,36 @@ class Parsed(Generic[F]):
     rest: bytes = b""
 
 
+#: The UID bytes each form needs at least: dec10 is made of the low 32 bits, w26 of the low 24.
+UID_FORMAT_BYTES = {"hex": 1, "decimal": 1, "dec10": 4, "w26": 3}
+
+
 def format_uid(uid: bytes, uid_format: str) -> str:
     """The one canonical text form of a UID, so every reader model yields the same key.
 
     hex: upper-case hex of the UID bytes, no separators ("0A00123456");
-    decimal: the UID bytes read as one big-endian integer ("42951963734").
+    decimal: the UID bytes read as one big-endian integer ("42951963734");
+    dec10: the low 32 bits as 10 decimal digits ("0001193046"), the number printed on most
+      EM4100 cards and what keyboard-wedge readers type: an RDM6300 (which also reads the
+      version byte) and a wedge reader give the same key for the same card;
+    w26: the low 24 bits as Wiegand-26 style 8 digits, 3 of facility code and 5 of card
+      number ("01804660" for facility 18, card 4660), what "W26" wedge readers type.
+    A UID shorter than its form needs is a DriverError (a 3-byte W26 number has no dec10).
     """
     if uid_format == "hex":
         return uid.hex().upper()
     if uid_format == "decimal":
         return str(int.from_bytes(uid, "big"))
-    raise DriverError(f"reader: uid_format {uid_format!r} is not one of: hex, decimal")
+    if uid_format in ("dec10", "w26"):
+        need = UID_FORMAT_BYTES[uid_format]
+        if len(uid) < need:
+            raise DriverError(f"reader: uid_format {uid_format!r} needs a UID of {need} bytes or more, "
+                              f"got {len(uid)} ({uid.hex().upper() or 'empty'})")
+        low = int.from_bytes(uid[-need:], "big")
+        if uid_format == "dec10":
+            return f"{low:010d}"
+        return f"{low >> 16:03d}{low & 0xFFFF:05d}"
+    raise DriverError(f"reader: uid_format {uid_format!r} is not one of: {', '.join(UID_FORMATS)}")
 
 
 def _hex_bytes(text: bytes) -> bytes | None:

@@ -17,7 +17,7 @@ import serial
 
 from domain.errors import DriverError
 from drivers import pn532
-from drivers.config import ReaderConfig
+from drivers.config import SERIAL_PROTOCOLS, UID_FORMATS, ReaderConfig
 from drivers.events import CardRead, CardRemoved
 from drivers.frames import Parsed, Reject, format_uid, parse_line, parse_rdm6300
 from drivers.interfaces import Emit
@@ -26,7 +26,7 @@ from drivers.supervised import SupervisedDevice
 
 log = logging.getLogger("gatepass.drivers.reader")
 
-PROTOCOLS = ("rdm6300", "line", "pn532")
+PROTOCOLS = SERIAL_PROTOCOLS
 READ_TIMEOUT_S = 0.05   # how often the thread wakes with no bytes, to notice removal and stop()
 
 
@@ -35,10 +35,49 @@ class ReaderLost(Exception):
     """The reader stopped working (unplugged, I/O error, no answer): reopen it."""
 
 
-class SerialCardReader(SupervisedDevice):
-    """CardRead / CardRemoved / DeviceHealth("reader", ...) from a serial reader."""
+class CardSightings(SupervisedDevice):
+    """What every card reader does with a UID it read: one canonical form, one CardRead per
+    presentation, CardRemoved after `removal_gap_s` of silence (serial and hid readers alike)."""
 
     device = "reader"
+
+    def __init__(self, cfg: ReaderConfig, emit: Emit, on_reject: Callable[[Reject], None] | None,
+                 reader_log: logging.Logger) -> None:
+        if cfg.uid_format not in UID_FORMATS:
+            raise DriverError(f"reader {cfg.port}: uid_format {cfg.uid_format!r} is not one of: {', '.join(UID_FORMATS)}")
+        super().__init__(emit, cfg.port, cfg.reopen_min_s, cfg.reopen_max_s, reader_log)
+        self.cfg = cfg
+        self._on_reject = on_reject
+        self._presence = Presence(cfg.removal_gap_s, single=True)
+
+    def _sighting(self, uid_bytes: bytes) -> None:
+        try:
+            uid = format_uid(uid_bytes, self.cfg.uid_format)
+        except DriverError as exc:      # a UID too short for dec10 / w26: not a card this gate can key
+            self._rejects([Reject(uid_bytes, str(exc))])
+            return
+        new, displaced = self._presence.seen(uid, time.monotonic())
+        for old in displaced:
+            self._emit(CardRemoved(old))
+        if new:
+            self._emit(CardRead(uid, self.cfg.protocol))
+
+    def _expire(self) -> None:
+        for uid in self._presence.expire(time.monotonic()):
+            self._emit(CardRemoved(uid))
+
+    def _forget_cards(self) -> None:
+        for uid in self._presence.clear():
+            self._emit(CardRemoved(uid))
+
+    def _rejects(self, rejects: list[Reject]) -> None:
+        if self._on_reject is not None:
+            for r in rejects:
+                self._on_reject(r)
+
+
+class SerialCardReader(CardSightings):
+    """CardRead / CardRemoved / DeviceHealth("reader", ...) from a serial reader."""
 
     def __init__(self, cfg: ReaderConfig, emit: Emit,
                  on_reject: Callable[[Reject], None] | None = None) -> None:
@@ -46,11 +85,7 @@ class SerialCardReader(SupervisedDevice):
             raise DriverError(f"reader {cfg.port}: protocol {cfg.protocol!r} is not one of: {', '.join(PROTOCOLS)}")
         if cfg.line_digits not in ("decimal", "hex"):
             raise DriverError(f"reader {cfg.port}: line_digits {cfg.line_digits!r} is not one of: decimal, hex")
-        format_uid(b"\x00", cfg.uid_format)  # raises DriverError on a bad uid_format
-        super().__init__(emit, cfg.port, cfg.reopen_min_s, cfg.reopen_max_s, log)
-        self.cfg = cfg
-        self._on_reject = on_reject
-        self._presence = Presence(cfg.removal_gap_s, single=True)
+        super().__init__(cfg, emit, on_reject, log)
         self._serial: serial.SerialBase | None = None
         self._buf = b""
 
@@ -61,8 +96,7 @@ class SerialCardReader(SupervisedDevice):
 
     def _teardown(self) -> None:
         self._close()
-        for uid in self._presence.clear():
-            self._emit(CardRemoved(uid))
+        self._forget_cards()
 
     def _session(self) -> None:
         self._buf = b""
@@ -85,25 +119,6 @@ class SerialCardReader(SupervisedDevice):
             except Exception:  # noqa: BLE001 - a vanished device may fail to close; it is gone either way
                 pass
             self._serial = None
-
-    # ------------------------------------------------------------------ card edges
-
-    def _sighting(self, uid_bytes: bytes) -> None:
-        uid = format_uid(uid_bytes, self.cfg.uid_format)
-        new, displaced = self._presence.seen(uid, time.monotonic())
-        for old in displaced:
-            self._emit(CardRemoved(old))
-        if new:
-            self._emit(CardRead(uid, self.cfg.protocol))
-
-    def _expire(self) -> None:
-        for uid in self._presence.expire(time.monotonic()):
-            self._emit(CardRemoved(uid))
-
-    def _rejects(self, rejects: list[Reject]) -> None:
-        if self._on_reject is not None:
-            for r in rejects:
-                self._on_reject(r)
 
     def _read(self) -> bytes:
         assert self._serial is not None

@@ -19,6 +19,10 @@ from drivers.interfaces import Emit
 class SupervisedDevice:
     #: "reader" or "camera": the device named in DeviceHealth events
     device = ""
+    #: Report every new offline reason, not only the first of an outage (one DeviceHealth per
+    #: distinct reason). Off by default: one offline event per outage is what the fault
+    #: campaigns pin for the serial reader and the camera.
+    report_new_reasons = False
 
     def __init__(self, emit: Emit, label: str, reopen_min_s: float, reopen_max_s: float,
                  log: logging.Logger) -> None:
@@ -27,6 +31,7 @@ class SupervisedDevice:
         self._reopen = (reopen_min_s, reopen_max_s)
         self._log = log
         self._online: bool | None = None
+        self._offline_detail = ""            # the last offline reason reported
         self._online_lock = threading.Lock()     # a watchdog thread may report too
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,7 +100,9 @@ class SupervisedDevice:
             self._log.exception("%s %s: the app's handler failed on %r", self.device, self._label, event)
 
     def _set_online(self, online: bool, detail: str) -> None:
+        """Report a change of state; with `report_new_reasons`, a new reason while offline too."""
         with self._online_lock:
-            if online != self._online:
+            if online != self._online or (self.report_new_reasons and not online and detail != self._offline_detail):
                 self._online = online
+                self._offline_detail = "" if online else detail
                 self._emit(DeviceHealth(self.device, online, detail))

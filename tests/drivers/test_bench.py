@@ -15,6 +15,7 @@ def test_quick_bench_rows_are_well_formed_and_back_the_default_decoder():
         assert isinstance(r["value"], float) and (r["target"] is None) == (r["met"] is None)
     value = {r["name"]: r["value"] for r in rows}
     assert value["reader frames lost"] == 0
+    assert value["hid numbers lost"] == 0
     rate = {d: value[f"decode rate {d} with fallback: random distortions (40 frames)"] for d in ("zxing", "pyzbar")}
     default = CameraConfig().decoder
     other = "pyzbar" if default == "zxing" else "zxing"
