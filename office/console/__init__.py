@@ -15,8 +15,10 @@ from office.config import OfficeConfig
 def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> None:
     """Add the console's routes to the office app (its tables exist: migrations ran); ``clock`` is
     where it reads the time (the system's by default)."""
+    from office.console.archive import add_archive_routes
     from office.console.logview import add_log_routes
     from office.console.pages import add_pages
+    from office.console.phone import add_phone_routes
     from office.console.printview import add_print_routes
     from office.console.web import PREFIX, add_auth_routes, make_console
 
@@ -24,6 +26,10 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
     add_auth_routes(router, console)
     add_log_routes(router, console)
+    add_archive_routes(router, console)
     add_pages(router, console)
     add_print_routes(router, console)
+    public = APIRouter(include_in_schema=False)       # pages for people without an account (a resident's phone)
+    add_phone_routes(router, public, console)
     app.include_router(router)
+    app.include_router(public)

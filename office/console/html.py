@@ -105,6 +105,12 @@ button.danger{background:#b71c1c;border-color:#b71c1c}
 .error{background:#fde4e4;color:#a11;padding:8px 10px;border:1px solid #f3b4b4;margin:8px 0}
 .ok{background:#e3f4e6;color:#1b6b2a;padding:8px 10px;border:1px solid #b7dfc0;margin:8px 0}
 code{font-family:Consolas,"DejaVu Sans Mono",monospace;font-size:13px}
+h2.sub{font-size:17px;margin:16px 0 8px}
+ul.chase li{margin:3px 0}
+table.ticks input[type=checkbox]{width:20px;height:20px}
+tr.missing td{background:#fff8f8}
+@media print{header,.no-print,form button{display:none}body{background:#fff}main{padding:0}
+.card{min-width:110px}table.ticks input[type=checkbox]{display:none}}
 """
 
 NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("flags", "异常", "Flags"),

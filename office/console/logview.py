@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from domain.exitrow import consumes_slip
 from domain.slip_token import GATE_ID
 from office.console.html import Safe, bi, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
@@ -207,70 +206,3 @@ def add_log_routes(router: Any, c: Console) -> None:
         name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{'-' + f.gate if f.gate else ''}.xlsx"
         return Response(to_xlsx(rows, found, zone=c.zone), media_type=XLSX_TYPE,
                         headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
-
-    @router.get("/yesterday", response_class=HTMLResponse)
-    @guarded
-    def yesterday(request: Request) -> Response:
-        s = c.require(request)
-        asked, error = request.query_params.get("day", ""), ""
-        try:
-            day = read_day(asked)
-        except BadDay as exc:
-            day, error = today(c) - timedelta(days=1), str(exc) if asked else ""
-        with c.engine.connect() as conn:
-            rows = log_rows(conn, c.cfg.estate, day, day, zone=c.zone)
-        gates, _guards, _permits = names(c, rows)
-        body = summary_body(c, day, rows, gates)
-        return c.html("昨日汇总", "Yesterday's summary", join([tag("div", error, class_="error"), body]) if error else body,
-                      s, "yesterday")
-
-
-def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[str, str]) -> Safe:
-    """Counts per gate and kind, and the slips released that day: the paper slips the gates
-    hand to the front desk by 08:30 the next morning."""
-    counts = Counter((r["gate_id"], r["kind"]) for r in rows)
-    gate_ids = sorted(set(gates) | {r["gate_id"] for r in rows})
-    q = f"from={day.isoformat()}&to={day.isoformat()}"
-    head = tag("tr", join([tag("th", bi("岗亭", "Gate"))] + [
-        tag("th", bi(*KINDS[k]), class_="num") for k in FILTER_KINDS] + [tag("th", bi("合计", "Total"), class_="num")]))
-    body = []
-    for gid in gate_ids + ["__all__"]:
-        cells = [tag("td", bi("合计", "All gates") if gid == "__all__" else gate_label(gid, gates))]
-        for k in FILTER_KINDS:
-            n = sum(v for (g, kk), v in counts.items() if kk == k and (gid == "__all__" or g == gid))
-            link = f"{PREFIX}/log?{q}&kind={k}" + ("" if gid == "__all__" else f"&gate={gid}")
-            cls = "num" + (" bad" if n and k in ("override", "report", "refusal", "card_denied") else "")
-            cells.append(tag("td", tag("a", str(n), href=link) if n else "0", class_=cls))
-        total = sum(v for (g, kk), v in counts.items() if kk in FILTER_KINDS and (gid == "__all__" or g == gid))
-        cells.append(tag("td", str(total), class_="num"))
-        body.append(tag("tr", join(cells), style="font-weight:600" if gid == "__all__" else None))
-    released = [r for r in rows if consumes_slip(r["kind"]) and r["slip_id"]]
-    slips = join(tag("tr", join([tag("td", c.local(r["at"], required=True), class_="time"), tag("td", r["gate_id"]),
-                                 tag("td", tag("code", r["slip_id"])),
-                                 tag("td", tag("span", bi(*kind_label(r["kind"])), class_=f"badge k-{r['kind']}")),
-                                 tag("td", "☐")]), class_=r["kind"]) for r in released)
-    overrides = sum(v for (_g, k), v in counts.items() if k == "override")
-    reports = sum(v for (_g, k), v in counts.items() if k == "report")
-    cards = tag("div", join([
-        tag("div", join([tag("b", str(len(released))), bi("张放行条应于今日08:30前交前台",
-                                                           "paper slips due at the front desk by 08:30")]),
-            class_="card"),
-        tag("div", join([tag("b", str(overrides)), bi("次主管强制放行", "overrides")]),
-            class_="card warn" if overrides else "card"),
-        tag("div", join([tag("b", str(reports)), bi("次上报", "reports")]), class_="card alert" if reports else "card"),
-    ]), class_="cards")
-    prev, nxt = day - timedelta(days=1), day + timedelta(days=1)
-    nav = tag("p", join([
-        esc(f"日期 {day.isoformat()} "),
-        tag("a", "← 前一天", href=f"{PREFIX}/yesterday?day={prev.isoformat()}"), " · ",
-        tag("a", "后一天 →", href=f"{PREFIX}/yesterday?day={nxt.isoformat()}"), " · ",
-        tag("a", "查看当日记录 Open that day's log", href=f"{PREFIX}/log?{q}"), " · ",
-        tag("a", "下载 Excel", href=f"{PREFIX}/log.xlsx?{q}"), " · ",
-        tag("a", "CSV", href=f"{PREFIX}/log.csv?{q}"),
-    ]), class_="summary")
-    slip_table = (tag("table", join([tag("thead", tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
-        ("放行时间", "Released at"), ("岗亭", "Gate"), ("放行条", "Slip"), ("类型", "Kind"), ("纸质联已收", "Paper copy in"))))),
-        tag("tbody", slips)])) if released else tag("div", bi("当日没有放行条放行", "No slips released that day"), class_="empty"))
-    return join([nav, cards, tag("table", join([tag("thead", head), tag("tbody", join(body))])),
-                 tag("h2", bi("当日放行的放行条(核对纸质联)", "Slips released that day (tick off the paper copies)"),
-                     style="font-size:17px;margin:16px 0 8px"), slip_table])

@@ -15,6 +15,7 @@ from office import schema
 from office.console import auth
 from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
+from office.console.phone import link_button
 from office.console.printview import print_links
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import OfficeError
@@ -245,6 +246,7 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
         status = (bi("已作废", "cancelled", "bad") if cancelled else
                   bi("已放行", "released: " + "; ".join(uses), "good") if uses else bi("有效", "issued"))
         action = join([print_links(x["slip_id"]) if not cancelled else "",
+                       link_button(x["slip_id"], s) if not cancelled else "",
                        "" if cancelled or uses else post_button(f"{PREFIX}/slips/{x['slip_id']}/cancel", s, "作废 Cancel", "danger")])
         body.append(tag("tr", join([
             tag("td", bi(tag("code", x["slip_id"]), KIND_ZH.get(x["kind"], x["kind"]) + " " + x["kind"])),

@@ -5,7 +5,7 @@ and are created by Alembic revision 0002 (office/migrations/). None is replicate
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
 from office.schema import metadata
 
@@ -50,4 +50,33 @@ sign_in_failures = Table(
     Column("username", String(64), primary_key=True),     # as typed (lowercased), or a digest of odd input
     Column("failures", Integer, nullable=False, default=0),
     Column("last_at", String(40), nullable=False),        # UTC ISO of the last counted try
+)
+
+#: Links that show a slip's QR code on the resident's phone (office/console/phone.py). Only a digest
+#: of the link's secret is kept; the first phone to open a link is bound to it by a cookie, whose
+#: digest is kept too, so a forwarded link shows nothing on a second phone.
+phone_links = Table(
+    "phone_links", metadata,
+    Column("link_hash", String(64), primary_key=True),
+    Column("estate", String(32), nullable=False),
+    Column("slip_id", String(10), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("device_hash", String(64)),                 # NULL until the first phone opens the link
+    Column("opened_at", String(40)),
+    Column("revoked", Integer, nullable=False, default=0),
+    Index("phone_links_by_slip", "estate", "slip_id"),
+)
+
+#: The morning archive: each released slip's paper copy (保安联) ticked off as it reaches the front desk.
+#: A release row of the exit log is (gate_id, seq); untick deletes the row. See office/console/archive.py.
+archive_ticks = Table(
+    "archive_ticks", metadata,
+    Column("estate", String(32), primary_key=True),
+    Column("gate_id", String(6), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("slip_id", String(10), nullable=False),
+    Column("ticked_by", String(32), nullable=False),
+    Column("ticked_at", String(40), nullable=False),
 )

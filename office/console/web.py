@@ -94,16 +94,21 @@ class Console:
 
     async def form(self, request: Request, session: auth.Session | None) -> dict[str, str]:
         """A POSTed form, after the same-origin and CSRF checks (session None: the sign-in form)."""
+        return {k: v[0] for k, v in (await self.form_lists(request, session)).items()}
+
+    async def form_lists(self, request: Request, session: auth.Session | None,
+                         max_bytes: int = 16 * 1024) -> dict[str, list[str]]:
+        """A POSTed form with every value of each field (checkbox lists), after the same checks as `form`."""
         origin = request.headers.get("origin")
         if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
             raise Denied(self.forbidden())
         if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             raise Denied(self.forbidden())
         body = await request.body()
-        if len(body) > 16 * 1024:
+        if len(body) > max_bytes:
             raise Denied(Response("form too large", 413))
-        data = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-        if session is not None and not auth.same_token(data.get("csrf", ""), session.csrf):
+        data = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        if session is not None and not auth.same_token(data.get("csrf", [""])[0], session.csrf):
             raise Denied(self.forbidden())
         return data
 
