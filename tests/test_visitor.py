@@ -233,3 +233,24 @@ def test_the_office_reads_a_visitor_row_in_chinese_and_english_without_the_hash(
     text = " ".join(zh + " " + en for zh, en in lines)
     assert "王女士" in text and "无车" in text and "no vehicle" in text and "1101**********002X" in text
     assert "行李箱、快递包裹、future_key" in text and "Suitcase, Parcel" in text and "ab" * 32 not in text
+
+
+# ------------------------------------------------------------------ the key at start
+
+
+def test_the_kiosk_reads_the_id_key_from_its_file_and_runs_without_one(tmp_path):
+    from dataclasses import replace as dc_replace
+
+    from domain.errors import KeyStoreError
+    from kiosk.app import load_id_key
+    from kiosk.config import KioskConfig
+
+    cfg = KioskConfig()
+    path = tmp_path / "id-hmac.key"
+    with_file = dc_replace(cfg, store=dc_replace(cfg.store, id_hmac_key_file=str(path)))
+    assert load_id_key(with_file) == b""                  # no file: cards and slips still work
+    path.write_text(KEY.hex() + "\n")
+    assert load_id_key(with_file) == KEY
+    path.write_text("not hex\n")
+    with pytest.raises(KeyStoreError, match="id-hmac.key"):
+        load_id_key(with_file)
