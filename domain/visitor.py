@@ -108,10 +108,10 @@ def visitor_lines(detail: Mapping[str, Any]) -> list[tuple[str, str]]:
     if "id_masked" not in detail and "plate" not in detail:
         return []
     zh_items, en_items = items_text(detail.get("items"))
-    name = str(detail.get("name") or "") or "—"
+    name = str(detail.get("name") or "")
     plate = str(detail.get("plate") or "")
     return [
-        (f"姓名:{name}", f"Name: {name}"),
+        (f"姓名:{name or '未填'}", f"Name: {name or 'not given'}"),
         (f"车牌:{plate or '无车'}", f"Plate: {plate or 'no vehicle'}"),
         (f"身份证:{detail.get('id_masked') or '—'}", f"ID: {detail.get('id_masked') or '—'}"),
         (f"携带物品:{zh_items}", f"Items: {en_items}"),

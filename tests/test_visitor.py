@@ -254,3 +254,8 @@ def test_the_kiosk_reads_the_id_key_from_its_file_and_runs_without_one(tmp_path)
     path.write_text("not hex\n")
     with pytest.raises(KeyStoreError, match="id-hmac.key"):
         load_id_key(with_file)
+
+
+def test_a_visitor_without_a_name_reads_as_not_given_in_the_office():
+    lines = visitor_lines({"name": "", "plate": "", "id_masked": "1101**********002X", "items": ["none"]})
+    assert ("姓名:未填", "Name: not given") in lines and ("携带物品:无", "Items: None") in lines
