@@ -42,6 +42,7 @@ class EntryKind(str, enum.Enum):
     SHIFT_END = "shift_end"
     EXIT_REQUEST = "exit_request"
     PIN_FAILURE = "pin_failure"
+    VISITOR = "visitor"             # a registration form (登记表) for someone without a permit: domain/visitor.py
 
     @property
     def label_zh(self) -> str:
@@ -69,6 +70,7 @@ _KIND_LABELS: dict[EntryKind, tuple[str, str]] = {
     EntryKind.SHIFT_END: ("下岗", "Shift end"),
     EntryKind.EXIT_REQUEST: ("按钮开门", "Exit button"),
     EntryKind.PIN_FAILURE: ("密码错误", "Wrong PIN"),
+    EntryKind.VISITOR: ("访客登记", "Visitor registered"),
 }
 
 #: A release, or a supervisor's override, uses up the slip it names: a second one is double use.

@@ -105,7 +105,12 @@ def load_public_dir(directory: str | Path) -> dict[str, bytes]:
 
 
 def load_hmac_key(directory: str | Path) -> bytes:
-    p = Path(directory) / HMAC_NAME
+    return load_hmac_key_file(Path(directory) / HMAC_NAME)
+
+
+def load_hmac_key_file(path: str | Path) -> bytes:
+    """The estate's ID HMAC key from its file (hex); KeyStoreError naming the file if absent or not hex."""
+    p = Path(path)
     try:
         return bytes.fromhex(p.read_text().strip())
     except FileNotFoundError:

@@ -55,6 +55,13 @@ class Reason(str, enum.Enum):
     GUARD_NOT_SUPERVISOR = "guard.not_supervisor"
     GUARD_OWN_OVERRIDE = "guard.own_override"
     GUARD_PIN_LOCKED = "guard.pin_locked"
+    # visitor registration form (登记表)
+    VISITOR_PLATE_INVALID = "visitor.plate_invalid"
+    VISITOR_ID_INCOMPLETE = "visitor.id_incomplete"
+    VISITOR_ID_MALFORMED = "visitor.id_malformed"
+    VISITOR_ID_CHECKSUM = "visitor.id_checksum"
+    VISITOR_ITEMS_EMPTY = "visitor.items_empty"
+    VISITOR_NO_KEY = "visitor.no_key"
 
     @property
     def text(self) -> ReasonText:
@@ -164,6 +171,30 @@ REASON_TEXT: dict[Reason, ReasonText] = {
     Reason.GUARD_PIN_LOCKED: ReasonText(
         f"密码连续错误{MAX_PIN_FAILURES}次,此工牌已锁定", f"{MAX_PIN_FAILURES} wrong PINs: this badge is locked",
         f"请{PIN_LOCKOUT_MINUTES}分钟后再试,已通知物业", f"Try again in {PIN_LOCKOUT_MINUTES} minutes; the office is told.",
+    ),
+    Reason.VISITOR_PLATE_INVALID: ReasonText(
+        "车牌号不完整", "Plate number incomplete",
+        "省份简称+字母+5位(新能源6位),或点“无车”", "Province, letter, then 5 characters (6 for new-energy), or tap No vehicle.",
+    ),
+    Reason.VISITOR_ID_INCOMPLETE: ReasonText(
+        "身份证号应为18位", "ID number must have 18 characters",
+        "请核对证件,补全后再点下一步", "Check the card, complete the number, then tap Next.",
+    ),
+    Reason.VISITOR_ID_MALFORMED: ReasonText(
+        "身份证号格式有误(出生日期不对)", "ID number malformed (no real birth date)",
+        "请核对证件后修改", "Check the card and correct the number.",
+    ),
+    Reason.VISITOR_ID_CHECKSUM: ReasonText(
+        "身份证号校验位不符,可能输错", "ID number check digit wrong: probably mistyped",
+        "请对照证件逐位核对后修改", "Compare each digit with the card and correct it.",
+    ),
+    Reason.VISITOR_ITEMS_EMPTY: ReasonText(
+        "请选择携带物品", "Choose what is carried",
+        "未携带物品请选“无”", "Tap None if nothing is carried.",
+    ),
+    Reason.VISITOR_NO_KEY: ReasonText(
+        "本岗未配置身份证加密密钥,无法登记访客", "No ID key at this gate: visitors cannot be registered",
+        "请用纸质登记表并联系技术人员", "Use the paper form and call the technician.",
     ),
 }
 

@@ -7,6 +7,7 @@ explicitly, never as a silent fallback (DESIGN.md principle 3).
 """
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import time
@@ -27,6 +28,7 @@ from kiosk.shell.status import StatusMonitor
 from kiosk.store import Replica
 
 Emit = Callable[[object], None]
+log = logging.getLogger("gatepass.kiosk")
 
 
 # ----------------------------------------------------------------- clocks
@@ -135,7 +137,7 @@ def demo_config(cfg: KioskConfig, data_dir: Path) -> KioskConfig:
     from kiosk.demo import DEMO_GATE
 
     store = replace(cfg.store, replica=str(data_dir / "replica.db"), exit_log=str(data_dir / "exitlog.db"),
-                    keys=str(data_dir / "keys"))
+                    keys=str(data_dir / "keys"), id_hmac_key_file=str(data_dir / "keys" / "id-hmac.key"))
     gate = replace(cfg.gate, id=DEMO_GATE, designated_exit=True)
     sync = replace(cfg.sync, status_file=str(data_dir / "sync-status.json"),
                    kiosk_health_file=str(data_dir / "kiosk-health.json"))
@@ -157,6 +159,20 @@ def build_demo_data(data_dir: Path, permits: int = 200) -> Any:
     return demo
 
 
+def load_id_key(cfg: KioskConfig) -> bytes:
+    """The estate's ID HMAC key, with which the visitor form stores ID numbers (hashed, never plain).
+
+    A gate without the file still runs (cards and slips need no key): the visitor button then
+    says the key is missing. A file that is there but unreadable is a KeyStoreError at start."""
+    from domain.keyfiles import load_hmac_key_file
+
+    path = Path(cfg.store.id_hmac_key_file)
+    if not path.exists():
+        log.warning("%s: no ID HMAC key: visitors cannot be registered at this gate", path)
+        return b""
+    return load_hmac_key_file(path)
+
+
 def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
              clock_check: Callable[[], bool | None] | None = None) -> Kiosk:
     """Open the stores, the devices and the controller; start nothing that draws."""
@@ -170,7 +186,7 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check, health_file=health_file) if clock_check \
         else StatusMonitor(Path(cfg.sync.status_file), health_file=health_file)
     # a badge locked out for wrong PINs stays locked across a restart
-    state = with_lockouts(initial_state(cfg.gate.to_gate(), timeouts), exit_log.pin_lockouts())
+    state = with_lockouts(initial_state(cfg.gate.to_gate(), timeouts, load_id_key(cfg)), exit_log.pin_lockouts())
     events: queue.SimpleQueue[object] = queue.SimpleQueue()
     devices = build_devices(cfg, events.put, demo is not None)
     controller = Controller(state, resolver, exit_log, devices.gate_io, lambda: monitor.clock_synced, events)

@@ -27,6 +27,6 @@ def test_quick_bench_runs_every_area_and_writes_a_well_formed_report(tmp_path):
         assert (f["target"] is None) == (f["met"] is None), f
     names = " ".join(f["name"] for f in report["figures"])
     for wanted in ("card decision", "durable commit", "qr decode zxing", "driver/bare", "decode rate",
-                   "card_decision_latency_p99", "fps_idle", "rss_at_start", "push", "pull"):
+                   "card_decision_latency_p99", "fps_idle", "fps_visitor_plate", "rss_at_start", "push", "pull"):
         assert wanted in names, wanted
     assert "figure" in proc.stderr          # the human-readable table

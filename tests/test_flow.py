@@ -1,6 +1,7 @@
 """The gate procedure as tables of events through step(): what each tap and card leads to."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -564,12 +565,18 @@ def test_a_fault_clears_the_return_stack():
 
 
 def _reachable_states():
-    s0 = on_shift()
+    s0 = replace(on_shift(), id_key=b"k" * 32)      # the estate's ID key: the visitor form can open
+    V = Press(Action.VISITOR)
+    plate = [V, *(Press(Action.KEY, k) for k in "粤B12345"), Press(Action.NEXT)]
+    id_number = [*plate, *(Press(Action.KEY, k) for k in "11010519491231002X"), Press(Action.NEXT)]
+    items = [*id_number, Press(Action.NEXT), Press(Action.TOGGLE_ITEM, "none")]
+    visitor = [[V], plate, id_number, items, [*items, Press(Action.NEXT)], [*items, Press(Action.NEXT), Press(Action.CONFIRM)]]
     paths = [[], [badge(GUARD2)], [badge()], [card()], [card(permit(end=NOW))], [slip_in()],
              [slip_in(), Press(Action.ALL_MATCH)], [slip_in(), Press(Action.ALL_MATCH), Press(Action.CONFIRM_IDENTITY)],
              [slip_in(), Press(Action.MISMATCH)], [slip_in(EXPIRED_SLIP)], [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE)],
              [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR)],
-             [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR), *pin("9999")], [R], [Press(Action.RECENT)]]
+             [slip_in(EXPIRED_SLIP), Press(Action.OVERRIDE), badge(SUPERVISOR), *pin("9999")], [R], [Press(Action.RECENT)],
+             *visitor]
     return [play(p, s0)[0] for p in paths]
 
 

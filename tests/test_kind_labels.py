@@ -21,7 +21,7 @@ def test_the_gates_recent_events_and_the_office_log_name_a_kind_alike(kind: Entr
     assert what == f"{kind.label_zh} {kind.label_en}"
     expected_tone = {EntryKind.RELEASE: Tone.OK, EntryKind.CARD_PASS: Tone.OK, EntryKind.REFUSAL: Tone.BAD,
                      EntryKind.CARD_DENIED: Tone.BAD, EntryKind.OVERRIDE: Tone.WARN, EntryKind.REPORT: Tone.WARN,
-                     EntryKind.PIN_FAILURE: Tone.WARN}
+                     EntryKind.PIN_FAILURE: Tone.WARN, EntryKind.VISITOR: Tone.OK}
     assert tone is expected_tone.get(kind, Tone.NEUTRAL)
 
 

@@ -52,6 +52,12 @@ class Action(str, enum.Enum):
     CONFIRM = "confirm"
     CANCEL = "cancel"
     RECENT = "recent"
+    VISITOR = "visitor"              # open the registration form for a visitor without a permit
+    KEY = "key"                      # value: one key of the plate pad, the ID pad, or a surname
+    NEXT = "next"
+    PREV = "prev"
+    NO_VEHICLE = "no_vehicle"
+    PICK = "pick"                    # value: a HONORIFICS key (先生 / 女士)
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,27 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from domain.exitrow import EntryKind, LogEntry
+from domain.idnumber import ID_LENGTH, id_number_problem
 from domain.model import MAX_PIN_FAILURES, Gate, Guard, Permit
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
 from domain.rules import CardDecision, SlipDecision, decide_card, decide_slip, override_approval, pin_lockout_ends
-from domain.secrets import check_pin
+from domain.secrets import check_pin, mask_id
+from domain.visitor import (
+    HONORIFICS,
+    ITEM_LABELS,
+    NO_ITEMS,
+    PLATE_DIGITS,
+    SURNAMES,
+    plate_next_keys,
+    plate_problem,
+    visitor_detail,
+    visitor_name,
+)
 from kiosk.core.events import (
     Action,
     CardPresented,
@@ -67,10 +79,18 @@ class Scene(str, enum.Enum):
     OVERRIDE_REASON = "override_reason"
     REPORT_REASON = "report_reason"
     RECENT = "recent"
+    VISITOR_PLATE = "visitor_plate"
+    VISITOR_ID = "visitor_id"
+    VISITOR_NAME = "visitor_name"
+    VISITOR_ITEMS = "visitor_items"
+    VISITOR_CONFIRM = "visitor_confirm"
+    VISITOR_RECORDED = "visitor_recorded"
     OUT_OF_SERVICE = "out_of_service"
 
 
-RESULT_SCENES = frozenset({Scene.IDLE, Scene.CARD_RESULT, Scene.RELEASED, Scene.REFUSED})
+RESULT_SCENES = frozenset({Scene.IDLE, Scene.CARD_RESULT, Scene.RELEASED, Scene.REFUSED, Scene.VISITOR_RECORDED})
+#: The registration form for a visitor without a permit (登记表), one step per screen, in order.
+VISITOR_STEPS = (Scene.VISITOR_PLATE, Scene.VISITOR_ID, Scene.VISITOR_NAME, Scene.VISITOR_ITEMS, Scene.VISITOR_CONFIRM)
 SLIP_SCENES = frozenset({Scene.SLIP_ITEMS, Scene.SLIP_IDENTITY, Scene.SIGN_OFF, Scene.MISMATCH_PICK})
 #: Screens opened on top of another one: Cancel (or choosing) goes back down the return
 #: stack. Going to any other scene starts afresh with an empty stack.
@@ -104,6 +124,23 @@ class SlipCase:
 
 
 @dataclass(frozen=True)
+class VisitorForm:
+    """The registration form being filled in (domain/visitor.py). The ID number is held only
+    until the row is recorded, and never shown in a repr."""
+
+    plate: str = ""
+    id_number: str = field(default="", repr=False)
+    surname: str = ""
+    honorific: str = ""          # a HONORIFICS key, or ""
+    items: tuple[str, ...] = ()  # VISITOR_ITEMS keys, in the order of the list
+    id_masked: str = ""          # once recorded: what the confirmation shows
+
+    @property
+    def name(self) -> str:
+        return visitor_name(self.surname, self.honorific)
+
+
+@dataclass(frozen=True)
 class State:
     gate: Gate
     timeouts: Timeouts = Timeouts()
@@ -124,18 +161,22 @@ class State:
     notice: Reason | None = None             # a banner on the current scene
     fault: Fault | None = None                # why the gate is out of service
     deadline: datetime | None = None
+    visitor: VisitorForm | None = None        # the registration form in hand
+    id_key: bytes = field(default=b"", repr=False)   # the estate's ID HMAC key (domain/secrets.py id_hash)
 
 
 Step = tuple[State, list[Command]]
 
 
-def initial_state(gate: Gate, timeouts: Timeouts = Timeouts()) -> State:
-    return State(gate=gate, timeouts=timeouts)
+def initial_state(gate: Gate, timeouts: Timeouts = Timeouts(), id_key: bytes = b"") -> State:
+    """The gate at start. Without ``id_key`` (the estate's ID HMAC key) visitors cannot be registered."""
+    return State(gate=gate, timeouts=timeouts, id_key=id_key)
 
 
 def _fresh(s: State, guard: Guard | None) -> State:
     """A clean slate with ``guard`` on shift: the gate's PIN failure counts and lock-outs stay."""
-    return State(gate=s.gate, timeouts=s.timeouts, guard=guard, pin_failures=s.pin_failures, locked=s.locked)
+    return State(gate=s.gate, timeouts=s.timeouts, guard=guard, pin_failures=s.pin_failures, locked=s.locked,
+                 id_key=s.id_key)
 
 
 def with_lockouts(s: State, locks: Mapping[str, datetime]) -> State:
@@ -180,7 +221,7 @@ def _enter(s: State, scene: Scene, now: datetime, seconds: float | None, **chang
 def _back_seconds(s: State, scene: Scene) -> float | None:
     if scene is Scene.IDLE:
         return None
-    return s.timeouts.interaction if scene in SLIP_SCENES | SUBSCREENS else s.timeouts.result
+    return s.timeouts.interaction if scene in SLIP_SCENES | SUBSCREENS | frozenset(VISITOR_STEPS) else s.timeouts.result
 
 
 def _back(s: State, now: datetime, **changes: Any) -> State:
@@ -603,11 +644,130 @@ def _report(s: State, choice: str, now: datetime) -> Step:
     return _back(s, now), [record, Signal(SignalPattern.ALERT)]
 
 
+# ----------------------------------------------------------------- the visitor form (登记表)
+
+
+def _open_visitor(s: State, ev: Press, now: datetime) -> Step:
+    """A visitor without a permit: the guard on shift fills the registration form."""
+    if s.guard is None:
+        return replace(s, notice=Reason.GUARD_NOT_ON_SHIFT), []
+    if not s.id_key:
+        return replace(s, notice=Reason.VISITOR_NO_KEY), [Signal(SignalPattern.REFUSED)]
+    return _go(_idle(s), Scene.VISITOR_PLATE, now, s.timeouts.interaction, visitor=VisitorForm()), []
+
+
+def _form_step(s: State, scene: Scene, now: datetime, form: VisitorForm, notice: Reason | None = None) -> Step:
+    return replace(_go(s, scene, now, s.timeouts.interaction, visitor=form), notice=notice), []
+
+
+def _visitor_key(s: State, ev: Press, now: datetime) -> Step:
+    """A key of the plate pad, the ID pad or the surname grid; a key that cannot come next does nothing."""
+    form = s.visitor
+    if form is None:
+        return s, []
+    if s.scene is Scene.VISITOR_PLATE:
+        if ev.value not in plate_next_keys(form.plate):
+            return s, []
+        return _form_step(s, s.scene, now, replace(form, plate=form.plate + ev.value))
+    if s.scene is Scene.VISITOR_ID:
+        if len(ev.value) != 1 or len(form.id_number) >= ID_LENGTH:
+            return s, []
+        last = len(form.id_number) == ID_LENGTH - 1
+        if not (ev.value in PLATE_DIGITS or (ev.value == "X" and last)):
+            return s, []
+        return _form_step(s, s.scene, now, replace(form, id_number=form.id_number + ev.value))
+    if s.scene is Scene.VISITOR_NAME and ev.value in SURNAMES:
+        return _form_step(s, s.scene, now, replace(form, surname="" if form.surname == ev.value else ev.value))
+    return s, []
+
+
+def _visitor_backspace(s: State, ev: Press, now: datetime) -> Step:
+    form = s.visitor
+    if form is None:
+        return s, []
+    if s.scene is Scene.VISITOR_PLATE:
+        return _form_step(s, s.scene, now, replace(form, plate=form.plate[:-1]))
+    return _form_step(s, s.scene, now, replace(form, id_number=form.id_number[:-1]))
+
+
+def _visitor_pick(s: State, ev: Press, now: datetime) -> Step:
+    """先生 / 女士 on the name step: tapping the chosen one again clears it."""
+    form = s.visitor
+    if form is None or not any(k == ev.value for k, _, _ in HONORIFICS):
+        return s, []
+    return _form_step(s, s.scene, now, replace(form, honorific="" if form.honorific == ev.value else ev.value))
+
+
+def _visitor_toggle(s: State, ev: Press, now: datetime) -> Step:
+    """An item choice on or off; "none" and the others exclude each other."""
+    form = s.visitor
+    if form is None or ev.value not in ITEM_LABELS:
+        return s, []
+    chosen = set(form.items)
+    if ev.value in chosen:
+        chosen.discard(ev.value)
+    elif ev.value == NO_ITEMS:
+        chosen = {NO_ITEMS}
+    else:
+        chosen = (chosen - {NO_ITEMS}) | {ev.value}
+    items = tuple(k for k in ITEM_LABELS if k in chosen)
+    return _form_step(s, s.scene, now, replace(form, items=items))
+
+
+def _visitor_no_vehicle(s: State, ev: Press, now: datetime) -> Step:
+    if s.visitor is None:
+        return s, []
+    return _form_step(s, Scene.VISITOR_ID, now, replace(s.visitor, plate=""))
+
+
+def _visitor_next(s: State, ev: Press, now: datetime) -> Step:
+    """The step's value checked, on to the next step; a wrong value stays, with why, for correction."""
+    form = s.visitor
+    if form is None:
+        return s, []
+    problem: Reason | None = None
+    if s.scene is Scene.VISITOR_PLATE:
+        problem = plate_problem(form.plate)
+    elif s.scene is Scene.VISITOR_ID:
+        problem = id_number_problem(form.id_number)
+    elif s.scene is Scene.VISITOR_ITEMS and not form.items:
+        problem = Reason.VISITOR_ITEMS_EMPTY
+    if problem is not None:
+        return replace(s, notice=problem), [Signal(SignalPattern.REFUSED)]
+    nxt = VISITOR_STEPS[VISITOR_STEPS.index(s.scene) + 1]
+    return _form_step(s, nxt, now, form)
+
+
+def _visitor_prev(s: State, ev: Press, now: datetime) -> Step:
+    """One step back, keeping what was entered; from the first step, the form is dropped."""
+    i = VISITOR_STEPS.index(s.scene)
+    if i == 0 or s.visitor is None:
+        return _idle(s), []
+    return _form_step(s, VISITOR_STEPS[i - 1], now, s.visitor)
+
+
+def _visitor_record(s: State, ev: Press, now: datetime) -> Step:
+    """The form recorded as a ``visitor`` row at ``now`` (its time), then the gate opens for the
+    visitor. Only the masked ID and its HMAC leave the core; the typed number is dropped."""
+    form = s.visitor
+    if form is None or s.guard is None or id_number_problem(form.id_number) or plate_problem(form.plate) \
+            or not form.items:
+        return s, []
+    detail = visitor_detail(key=s.id_key, id_number=form.id_number, plate=form.plate, name=form.name,
+                            items=form.items)
+    record = _entry(s, EntryKind.VISITOR, now, detail=detail)
+    done = VisitorForm(plate=form.plate, surname=form.surname, honorific=form.honorific, items=form.items,
+                       id_masked=mask_id(form.id_number))
+    nxt = _go(_idle(s), Scene.VISITOR_RECORDED, now, s.timeouts.result, visitor=done)
+    return nxt, [record, OpenGate(), Signal(SignalPattern.ACCEPTED)]
+
+
 # ----------------------------------------------------------------- the press table
 
 PressHandler = Callable[[State, Press, datetime], Step]
 _PIN_KEYS = (Action.DIGIT, Action.BACKSPACE, Action.PIN_SUBMIT)
-_NO_REPORT = frozenset({Scene.REPORT_REASON, Scene.SIGN_IN_PIN, Scene.OVERRIDE_PIN, Scene.RECENT, Scene.OUT_OF_SERVICE})
+_NO_REPORT = frozenset({Scene.REPORT_REASON, Scene.SIGN_IN_PIN, Scene.OVERRIDE_PIN, Scene.RECENT, Scene.OUT_OF_SERVICE,
+                        *VISITOR_STEPS})
 
 #: What each button does on each screen: (scene, action) -> handler. A pair not in the
 #: table does nothing. Handlers check what the pair alone cannot (a slip in hand, a
@@ -630,4 +790,13 @@ PRESS_TABLE: dict[tuple[Scene, Action], PressHandler] = {
     (Scene.REFUSED, Action.OVERRIDE): _override_refusal,
     (Scene.CARD_RESULT, Action.OVERRIDE): _override_card,
     (Scene.OVERRIDE_REASON, Action.OVERRIDE_REASON): _choose_override,
+    **{(scene, Action.VISITOR): _open_visitor for scene in RESULT_SCENES},
+    **{(scene, Action.NEXT): _visitor_next for scene in VISITOR_STEPS[:-1]},
+    **{(scene, Action.PREV): _visitor_prev for scene in VISITOR_STEPS},
+    **{(scene, Action.KEY): _visitor_key for scene in (Scene.VISITOR_PLATE, Scene.VISITOR_ID, Scene.VISITOR_NAME)},
+    **{(scene, Action.BACKSPACE): _visitor_backspace for scene in (Scene.VISITOR_PLATE, Scene.VISITOR_ID)},
+    (Scene.VISITOR_PLATE, Action.NO_VEHICLE): _visitor_no_vehicle,
+    (Scene.VISITOR_NAME, Action.PICK): _visitor_pick,
+    (Scene.VISITOR_ITEMS, Action.TOGGLE_ITEM): _visitor_toggle,
+    (Scene.VISITOR_CONFIRM, Action.CONFIRM): _visitor_record,
 }

@@ -12,11 +12,22 @@ from datetime import datetime
 from typing import Any
 
 from domain.exitrow import EntryKind, kind_label
+from domain.idnumber import ID_LENGTH
 from domain.model import Person, Role
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
 from domain.rules import SlipDecision
+from domain.secrets import mask_id
+from domain.visitor import (
+    HONORIFICS,
+    PLATE_DIGITS,
+    PLATE_LETTERS,
+    SURNAMES,
+    VISITOR_ITEMS,
+    items_text,
+    plate_next_keys,
+)
 from kiosk.core.events import Action, Fault, FaultKind, FaultSource
-from kiosk.core.flow import RESULT_SCENES, Scene, State
+from kiosk.core.flow import RESULT_SCENES, VISITOR_STEPS, Scene, State, VisitorForm
 from kiosk.core.view_types import (  # noqa: F401 - re-exported: the painter imports them from here
     Button,
     Extras,
@@ -38,6 +49,7 @@ _DONE = Button(Action.CANCEL, "", "完成", "Done")
 _REPORT = Button(Action.REPORT, "", "报告可疑", "Report", "danger")
 _RECENT = Button(Action.RECENT, "", "最近记录", "Recent")
 _OVERRIDE = Button(Action.OVERRIDE, "", "主管放行", "Supervisor override", "danger")
+_VISITOR = Button(Action.VISITOR, "", "访客登记", "Visitor")
 
 
 def _reason(r: Reason) -> Text:
@@ -59,7 +71,8 @@ def _person_facts(p: Person) -> list[Fact]:
 
 
 def view_of(state: State, now: datetime, status: Status = Status(), extras: Extras = Extras()) -> View:
-    """Everything one frame shows. Never includes PIN digits or unmasked ID numbers."""
+    """Everything one frame shows. Never includes PIN digits, nor an unmasked ID number except
+    on the visitor form's ID step, where the guard types it and must see it to correct it."""
     base: dict[str, Any] = {
         "gate_name": state.gate.name,
         "guard_name": state.guard.name if state.guard else "",
@@ -101,7 +114,7 @@ def _idle(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
         Scene.IDLE, Layout.MESSAGE, Tone.NEUTRAL, Text("物品放行", "Item release"),
         headline=Text("请出示住户证或扫描放行条", "Present your card or slip"),
         next_step=Text("住户证请刷卡 · 放行条二维码请对准摄像头", "Tap the card on the reader, or hold the slip's QR code to the camera"),
-        buttons=(_RECENT, _REPORT, Button(Action.SIGN_OUT, "", "交班签退", "Sign out")),
+        buttons=(_RECENT, _REPORT, _VISITOR, Button(Action.SIGN_OUT, "", "交班签退", "Sign out")),
         preview=True, **base,
     )
 
@@ -154,7 +167,9 @@ def _card_result(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> Vi
             facts.append(Fact("有效期至", "Valid until", until, Tone.BAD if not d.allowed else Tone.NEUTRAL))
     else:
         facts.append(Fact("卡号", "Card", s.card_uid))
-    buttons = (_DONE, _RECENT) if d.allowed else (_DONE, _REPORT, _OVERRIDE)
+    buttons: tuple[Button, ...] = (_DONE, _RECENT) if d.allowed else (_DONE, _REPORT, _OVERRIDE)
+    if d.reason is Reason.CARD_UNKNOWN and s.guard is not None:
+        buttons = (_DONE, _REPORT, _VISITOR, _OVERRIDE)       # "register the visitor", as the reason says
     return View(
         Scene.CARD_RESULT, Layout.PERSON, Tone.OK if d.allowed else Tone.BAD,
         Text("住户证 · 可以通行", "Card · pass") if d.allowed else Text("住户证 · 不予通行", "Card · refused"),
@@ -366,7 +381,7 @@ def _override_pin(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> V
 _KIND_TONE: dict[str, Tone] = {k.value: tone for k, tone in (
     (EntryKind.RELEASE, Tone.OK), (EntryKind.REFUSAL, Tone.BAD), (EntryKind.CARD_PASS, Tone.OK),
     (EntryKind.CARD_DENIED, Tone.BAD), (EntryKind.OVERRIDE, Tone.WARN), (EntryKind.REPORT, Tone.WARN),
-    (EntryKind.PIN_FAILURE, Tone.WARN))}
+    (EntryKind.PIN_FAILURE, Tone.WARN), (EntryKind.VISITOR, Tone.OK))}
 
 
 def _kind_text(kind: str) -> tuple[str, Tone]:
@@ -386,6 +401,9 @@ def _row_subject(r: dict[str, Any]) -> str:
             why = str(reasons[0])
     elif r.get("kind") == "report":
         why = next((zh for k, zh, _ in REPORT_CHOICES if k == detail.get("report")), "")
+    elif r.get("kind") == EntryKind.VISITOR.value:
+        subject = " ".join(str(detail.get(k) or "") for k in ("plate", "name") if detail.get(k))
+        why = str(detail.get("id_masked") or "")
     return " · ".join(p for p in (subject, why) if p)
 
 
@@ -440,6 +458,124 @@ def _out_of_service(s: State, now: datetime, x: Extras, base: dict[str, Any]) ->
     )
 
 
+# ----------------------------------------------------------------- the visitor form (登记表)
+
+_NEXT = Button(Action.NEXT, "", "下一步", "Next", "primary")
+_PREV = Button(Action.PREV, "", "上一步", "Back")
+_FORM_CANCEL = Button(Action.CANCEL, "", "取消", "Cancel")
+_DELETE = Button(Action.BACKSPACE, "", "删除", "Delete")
+
+
+def _form_title(s: State, zh: str, en: str) -> Text:
+    n, total = VISITOR_STEPS.index(s.scene) + 1, len(VISITOR_STEPS)
+    return Text(f"访客登记 · {zh}({n}/{total})", f"Visitor registration · {en} (step {n} of {total})")
+
+
+def _form(s: State) -> VisitorForm:
+    return s.visitor or VisitorForm()
+
+
+def _key(k: str, enabled: bool = True, chosen: bool = False) -> Button:
+    return Button(Action.KEY, k, k, "", "primary" if chosen else "normal", enabled)
+
+
+def _visitor_plate(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    plate = _form(s).plate
+    allowed = plate_next_keys(plate)
+    if not plate:
+        keys = tuple(_key(k) for k in allowed)
+        cols, headline = 8, Text("请选择车牌省份简称", "Tap the plate's province")
+    else:
+        digits = PLATE_DIGITS[1:] + PLATE_DIGITS[:1]      # 1…9 0, as on a phone's top row
+        keys = tuple(_key(k, k in allowed) for k in digits + PLATE_LETTERS) + (_DELETE,)
+        cols, headline = 10, Text("再输入字母和数字(无 I、O)", "Then its letters and digits (no I or O)")
+    return View(
+        Scene.VISITOR_PLATE, Layout.FORM, Tone.NEUTRAL, _form_title(s, "车牌号", "plate number"),
+        headline=headline, entry=Fact("车牌号", "Plate", plate or "—"), keys=keys, key_cols=cols,
+        buttons=(_FORM_CANCEL, Button(Action.NO_VEHICLE, "", "无车(步行)", "No vehicle"), _NEXT), **base,
+    )
+
+
+def _grouped_id(typed: str) -> str:
+    """The ID number as typed, grouped region · birth date · sequence and check, to read it off the card."""
+    parts = (typed[:6], typed[6:14], typed[14:])
+    return " ".join(p for p in parts if p) or "—"
+
+
+def _visitor_id(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    typed = _form(s).id_number
+    full = len(typed) >= ID_LENGTH
+    last = len(typed) == ID_LENGTH - 1
+    keys = tuple(_key(k, not full) for k in "123456789") + (_key("X", last), _key("0", not full), _DELETE)
+    return View(
+        Scene.VISITOR_ID, Layout.FORM, Tone.NEUTRAL, _form_title(s, "身份证号", "ID number"),
+        headline=Text("对照证件输入18位身份证号", "Type the 18-character ID number from the card"),
+        next_step=_next(s.notice) if s.notice is not None else
+        Text(f"已输入 {len(typed)}/{ID_LENGTH} 位 · 只保存遮挡后的号码",
+             f"{len(typed)} of {ID_LENGTH} typed · only a masked number is kept"),
+        entry=Fact("身份证号", "ID number", _grouped_id(typed)), keys=keys, key_cols=3,
+        buttons=(_FORM_CANCEL, _PREV, _NEXT), **base,
+    )
+
+
+def _visitor_name_view(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    form = _form(s)
+    keys = tuple(_key(k, chosen=k == form.surname) for k in SURNAMES)
+    picks = tuple(Button(Action.PICK, k, zh, en, "primary" if form.honorific == k else "normal")
+                  for k, zh, en in HONORIFICS)
+    nxt = _NEXT if form.name else Button(Action.NEXT, "", "跳过", "Skip", "primary")
+    return View(
+        Scene.VISITOR_NAME, Layout.FORM, Tone.NEUTRAL, _form_title(s, "姓名(可不填)", "name (optional)"),
+        headline=Text("点姓氏和先生/女士;不在表中可跳过", "Tap the surname and Mr/Ms, or skip"),
+        entry=Fact("姓名", "Name", form.name or "未填 not given"), keys=keys, key_cols=10,
+        buttons=(_FORM_CANCEL, _PREV, *picks, nxt), **base,
+    )
+
+
+def _visitor_items(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    chosen = _form(s).items
+    keys = tuple(Button(Action.TOGGLE_ITEM, k, zh, en, "primary" if k in chosen else "normal")
+                 for k, zh, en in VISITOR_ITEMS)
+    return View(
+        Scene.VISITOR_ITEMS, Layout.FORM, Tone.NEUTRAL, _form_title(s, "携带物品", "items carried"),
+        headline=Text("点选携带的物品(可多选)", "Tap what the visitor carries (several allowed)"),
+        entry=Fact("携带物品", "Items", items_text(chosen)[0]), keys=keys, key_cols=3,
+        buttons=(_FORM_CANCEL, _PREV, _NEXT), **base,
+    )
+
+
+def _visitor_facts(form: VisitorForm, id_masked: str, now: datetime) -> tuple[Fact, ...]:
+    zh_items, en_items = items_text(form.items)
+    return (
+        Fact("车牌号", "Plate", form.plate or "无车 no vehicle"),
+        Fact("身份证号", "ID number", id_masked),
+        Fact("姓名", "Name", form.name or "未填 not given"),
+        Fact("携带物品", "Items", f"{zh_items} {en_items}"),
+        Fact("时间", "Time", now.strftime("%Y-%m-%d %H:%M")),
+    )
+
+
+def _visitor_confirm(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    form = _form(s)
+    return View(
+        Scene.VISITOR_CONFIRM, Layout.FORM, Tone.NEUTRAL, _form_title(s, "确认", "confirm"),
+        headline=Text("核对后点“确认登记”:记录并开闸", "Check, then tap Record: recorded, and the gate opens"),
+        facts=_visitor_facts(form, mask_id(form.id_number), now),
+        buttons=(_FORM_CANCEL, _PREV, Button(Action.CONFIRM, "", "确认登记", "Record", "primary")), **base,
+    )
+
+
+def _visitor_recorded(s: State, now: datetime, x: Extras, base: dict[str, Any]) -> View:
+    form = _form(s)
+    return View(
+        Scene.VISITOR_RECORDED, Layout.MESSAGE, Tone.OK, Text("访客已登记", "Visitor registered"),
+        headline=Text("闸门已开 · 请通行", "Gate open · go ahead"),
+        next_step=Text(f"{form.plate or '无车'} · {form.id_masked} · {now.strftime('%H:%M')} 已记录",
+                       f"{form.plate or 'no vehicle'} · {form.id_masked} · recorded at {now.strftime('%H:%M')}"),
+        buttons=(_DONE, _RECENT, _VISITOR), **base,
+    )
+
+
 _BUILDERS = {
     Scene.IDLE: _idle, Scene.SIGN_IN_PIN: _sign_in, Scene.SIGN_OUT_CONFIRM: _sign_out,
     Scene.CARD_RESULT: _card_result, Scene.SLIP_ITEMS: _slip_items, Scene.SLIP_IDENTITY: _slip_identity,
@@ -447,6 +583,9 @@ _BUILDERS = {
     Scene.MISMATCH_PICK: _mismatch, Scene.OVERRIDE_BADGE: _override_badge, Scene.OVERRIDE_PIN: _override_pin,
     Scene.OVERRIDE_REASON: _override_reason,
     Scene.REPORT_REASON: _report, Scene.RECENT: _recent, Scene.OUT_OF_SERVICE: _out_of_service,
+    Scene.VISITOR_PLATE: _visitor_plate, Scene.VISITOR_ID: _visitor_id, Scene.VISITOR_NAME: _visitor_name_view,
+    Scene.VISITOR_ITEMS: _visitor_items, Scene.VISITOR_CONFIRM: _visitor_confirm,
+    Scene.VISITOR_RECORDED: _visitor_recorded,
 }
 
 __all__ = ["Button", "Extras", "Fact", "ItemLine", "Layout", "RESULT_SCENES", "Status",

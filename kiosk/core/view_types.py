@@ -31,6 +31,7 @@ class Layout(str, enum.Enum):
     KEYPAD = "keypad"        # message beside an on-screen PIN keypad
     CHOICES = "choices"      # a grid of reasons to pick one from
     TABLE = "table"          # recent events
+    FORM = "form"            # one field of a form: what was entered, and a grid of big keys to enter it
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ class View:
     buttons: tuple[Button, ...] = ()
     choices: tuple[Button, ...] = ()
     rows: tuple[tuple[str, str, str, str, Tone], ...] = ()   # (time, what, subject, guard, tone)
+    entry: Fact | None = None             # FORM: the field and what has been entered so far
+    keys: tuple[Button, ...] = ()         # FORM: the key grid, row by row ("primary": chosen)
+    key_cols: int = 0                     # FORM: keys per row
     notice: Text | None = None
     countdown: int | None = None
     preview: bool = False

@@ -382,7 +382,8 @@ def describe_row(row: dict[str, Any]) -> str:
     if row.get("reasons"):
         parts.append("reasons=" + ",".join(row["reasons"]))
     detail = row.get("detail") or {}
-    for key in ("signed_by", "identity", "mismatch", "override_reason", "report", "supervisor_id", "flagged"):
+    for key in ("signed_by", "identity", "mismatch", "override_reason", "report", "supervisor_id", "flagged", "plate",
+                "id_masked", "items"):
         if key in detail:
             parts.append(f"{key}={detail[key]}")
     return " ".join(parts)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pygame
 
 from kiosk.core.events import Action, Press
-from kiosk.core.view import Button, ItemLine, Layout, Text, Tone, View
+from kiosk.core.view import Button, Fact, ItemLine, Layout, Text, Tone, View
 from kiosk.ui import theme
 from kiosk.ui.text import Overflow
 from kiosk.ui.widgets import Canvas, Hit, Page, button, facts, photo
@@ -366,6 +366,86 @@ def table(c: Canvas, v: View, rect: pygame.Rect) -> None:
             x += w
 
 
+def form(c: Canvas, v: View, rect: pygame.Rect) -> None:
+    """One step of a form: what was entered so far, large, and a grid of big keys.
+
+    A small pad (the ID number's twelve keys) sits beside the entry, like the PIN pad; a large
+    one (provinces, the plate's letters and digits, surnames, item choices) fills the width
+    beneath it. The confirmation step has no keys: the whole form as facts."""
+    m = c.m
+    if not v.keys:
+        y = rect.y
+        if v.headline is not None:
+            y = c.bilingual(v.headline, pygame.Rect(rect.x, y, rect.width, m.px(2.4)), m.body + 2, bold=True)
+        facts(c, v.facts, pygame.Rect(rect.x, y + m.px(0.3), rect.width, rect.bottom - y - m.px(0.3)),
+              value_size=m.large)
+        return
+    if v.key_cols <= 3 and len(v.keys) >= 9:
+        pad_w = min(int(rect.width * 0.48), int(rect.height * 0.95))
+        left = pygame.Rect(rect.x, rect.y, rect.width - pad_w - m.pad * 2, rect.height)
+        y = left.y
+        if v.headline is not None:
+            y = c.bilingual(v.headline, left, m.body + 2, bold=True, zh_lines=2)
+        y += m.px(0.3)
+        if v.entry is not None:
+            y = _entry(c, v.entry, pygame.Rect(left.x, y, left.width, m.px(3.2)))
+        if v.next_step is not None:
+            c.bilingual(v.next_step, pygame.Rect(left.x, y + m.px(0.3), left.width, left.bottom - y), m.body_en,
+                        theme.MUTED, en_lines=2)
+        key_grid(c, v.keys, v.key_cols, pygame.Rect(rect.right - pad_w, rect.y, pad_w, rect.height))
+        return
+    strip_h = m.px(2.6)
+    entry_w = int(rect.width * 0.5)
+    if v.entry is not None:
+        _entry(c, v.entry, pygame.Rect(rect.x, rect.y, entry_w, strip_h))
+    if v.headline is not None:
+        hint = pygame.Rect(rect.x + entry_w + m.pad * 2, rect.y, rect.width - entry_w - m.pad * 2, strip_h)
+        c.bilingual(v.headline, hint, m.body, theme.TEXT, zh_lines=1, en_lines=2)
+    top = rect.y + strip_h + m.pad
+    key_grid(c, v.keys, v.key_cols, pygame.Rect(rect.x, top, rect.width, rect.bottom - top))
+
+
+def _entry(c: Canvas, f: Fact, rect: pygame.Rect) -> int:
+    """The field being filled: its label small on the left, the value large in a box."""
+    m = c.m
+    label_w = max(m.px(3.6), rect.width // 5)
+    zh_s = max(12, int(m.small * 1.05))
+    c.text(f.label_zh, pygame.Rect(rect.x, rect.y, label_w, rect.height // 2), zh_s, theme.MUTED, valign="bottom",
+           min_size=11)
+    c.text(f.label_en, pygame.Rect(rect.x, rect.y + rect.height // 2, label_w, rect.height // 2),
+           max(11, int(m.small * 0.85)), theme.DIM, min_size=10)
+    box = pygame.Rect(rect.x + label_w, rect.y, rect.width - label_w, rect.height)
+    pygame.draw.rect(c.surface, theme.PANEL, box, border_radius=m.px(0.2))
+    pygame.draw.rect(c.surface, theme.BORDER, box, width=2, border_radius=m.px(0.2))
+    size = min(m.large, c.ts.size_for(box.height * 80 // 100, True))
+    c.text(f.value, box.inflate(-m.px(0.5), 0), size, theme.TONE_TEXT[f.tone], bold=True, valign="middle",
+           min_size=max(12, size // 2))
+    return rect.bottom
+
+
+def key_grid(c: Canvas, keys: tuple[Button, ...], cols: int, rect: pygame.Rect) -> None:
+    """Keys row by row, as large as the rectangle allows; a one-character key shows its character big."""
+    cols = max(1, cols)
+    rows = -(-len(keys) // cols)
+    gap = max(3, c.m.px(0.2))
+    kw = (rect.width - gap * (cols - 1)) // cols
+    kh = min((rect.height - gap * (rows - 1)) // max(1, rows), max(theme.MIN_TOUCH, int(kw * 1.1)))
+    for i, b in enumerate(keys):
+        row, col = divmod(i, cols)
+        r = pygame.Rect(rect.x + col * (kw + gap), rect.y + row * (kh + gap), kw, kh)
+        if b.en:
+            button(c, b, r)
+            continue
+        style = b.style if b.enabled else "disabled"
+        pygame.draw.rect(c.surface, theme.BUTTON_BG[style], r, border_radius=c.m.px(0.3))
+        if b.style == "primary":
+            pygame.draw.rect(c.surface, theme.TEXT, r, width=2, border_radius=c.m.px(0.3))
+        c.text(b.zh, r, min(c.m.large, c.ts.size_for(kh * 70 // 100, True)), theme.TEXT if b.enabled else theme.DIM,
+               bold=True, align="center", valign="middle")
+        if b.enabled:
+            c.hits.append(Hit(r.copy(), Press(b.action, b.value)))
+
+
 def draw_body(c: Canvas, v: View, rect: pygame.Rect, preview: pygame.Surface | None) -> None:
     if v.layout is Layout.MESSAGE:
         message(c, v, rect, preview)
@@ -381,3 +461,5 @@ def draw_body(c: Canvas, v: View, rect: pygame.Rect, preview: pygame.Surface | N
         choices(c, v, rect)
     elif v.layout is Layout.TABLE:
         table(c, v, rect)
+    elif v.layout is Layout.FORM:
+        form(c, v, rect)

@@ -6,12 +6,14 @@ from typing import Any
 from domain.exitrow import EntryKind
 from domain.exitrow import kind_label as kind_label  # re-exported: the console pages label kinds from here
 from domain.reasons import MISMATCH_CHOICES, OVERRIDE_CHOICES, REPORT_CHOICES, Reason
+from domain.visitor import visitor_lines
 
 #: Exit-log kinds with their (Chinese, English) labels: EntryKind.label_zh/label_en.
 KINDS: dict[str, tuple[str, str]] = {k.value: (k.label_zh, k.label_en) for k in EntryKind}
 #: Exit-log kinds staff filter by, in the order of the filter.
 FILTER_KINDS = tuple(k.value for k in (EntryKind.RELEASE, EntryKind.REFUSAL, EntryKind.CARD_PASS,
-                                       EntryKind.CARD_DENIED, EntryKind.OVERRIDE, EntryKind.REPORT))
+                                       EntryKind.CARD_DENIED, EntryKind.OVERRIDE, EntryKind.REPORT,
+                                       EntryKind.VISITOR))
 
 CHOICES: dict[str, dict[str, tuple[str, str]]] = {
     "mismatch": {k: (zh, en) for k, zh, en in MISMATCH_CHOICES},
@@ -70,8 +72,9 @@ def reason_label(code: str) -> tuple[str, str]:
 
 
 def detail_labels(detail: dict[str, Any]) -> list[tuple[str, str]]:
-    """The guard's recorded choices (mismatch, override reason, report), as (zh, en) lines."""
-    out = []
+    """The guard's recorded choices (mismatch, override reason, report) and a visitor's registration
+    form (name, plate, masked ID, items: never the ID's hash), as (zh, en) lines."""
+    out = visitor_lines(detail)
     for key, (lzh, len_) in DETAIL_LABEL.items():
         value = detail.get(key)
         if value:

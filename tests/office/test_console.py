@@ -249,7 +249,7 @@ def test_yesterdays_summary_counts_per_gate_and_kind_and_lists_the_slips_to_file
     north = [r for r in rows_of(html) if "北门" in r][0]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", north, re.S)
     numbers = [re.sub(r"<[^>]+>", "", x) for x in cells[1:]]
-    assert numbers == ["1", "1", "0", "0", "0", "0", "2"]          # release, refusal, ..., total
+    assert numbers == ["1", "1", "0", "0", "0", "0", "0", "2"]     # release, refusal, ..., visitor, total
     # released at both gates: two paper slips to tick off
     assert len(re.findall(r'name="shown" value="[a-z0-9_-]+:\d+:S000000001"', html)) == 2
 

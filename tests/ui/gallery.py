@@ -37,6 +37,10 @@ TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)   # a Wednesday, inside large-item hours
 GATE = Gate("north", "北门 North gate")
 PIN = "2468"
+ID_KEY = b"estate-id-hmac-key-for-tests-32b"
+#: A visitor's ID number with a correct GB 11643 check character; WRONG_ID differs in its last digit.
+VISITOR_ID = "11010519491231002X"
+WRONG_ID = "110105194912310021"
 GUARD = Guard("G001", "欧阳建国", "BADGE01", hash_pin(PIN, b"salt-guard", 1000))
 SUPERVISOR = Guard("S001", "司马慧敏", "BADGE99", hash_pin("1357", b"salt-sup", 1000), Role.SUPERVISOR)
 
@@ -92,7 +96,7 @@ def pin_presses(pin: str) -> list[Press]:
 
 def gallery() -> dict[str, State]:
     """A state for every Scene (several for some), keyed by a readable name."""
-    s0 = initial_state(GATE, Timeouts())
+    s0 = initial_state(GATE, Timeouts(), id_key=ID_KEY)
     badge = CardPresented("BADGE01", guard=GUARD)
     sup = CardPresented("BADGE99", guard=SUPERVISOR)
     on = play(s0, badge, *pin_presses(PIN))
@@ -110,6 +114,14 @@ def gallery() -> dict[str, State]:
     long_gate = replace(GATE, designated_exit=True)
     long_slip = play(replace(on, gate=long_gate), SlipPresented(evidence(slip=LONG_SLIP, claims=long_claims)),
                      press(Action.TOGGLE_ITEM, "0"))
+    plate = play(on, press(Action.VISITOR), *(press(Action.KEY, k) for k in "粤B12"))
+    id_step = play(plate, *(press(Action.KEY, k) for k in "345D"), press(Action.NEXT),
+                   *(press(Action.KEY, k) for k in VISITOR_ID[:11]))
+    full_id = play(id_step, *(press(Action.KEY, k) for k in VISITOR_ID[11:]))
+    wrong_id = play(id_step, *(press(Action.KEY, k) for k in WRONG_ID[11:]), press(Action.NEXT))
+    name = play(full_id, press(Action.NEXT), press(Action.KEY, "欧"), press(Action.KEY, "王"), press(Action.PICK, "ms"))
+    items = play(name, press(Action.NEXT), press(Action.TOGGLE_ITEM, "suitcase"), press(Action.TOGGLE_ITEM, "parcel"))
+    confirm = play(items, press(Action.NEXT))
     many = play(on, SlipPresented(evidence(unit=Unit("12-3-2501", "12", "2501", unpaid_fees=True),
                                            consumptions=used.consumptions)), now=NOW + timedelta(hours=12))
     return {
@@ -148,6 +160,15 @@ def gallery() -> dict[str, State]:
         "override_reason": override_reason,
         "released_override": play(override_reason, press(Action.OVERRIDE_REASON, "office_confirmed_by_phone")),
         "report_reason": play(on, press(Action.REPORT)),
+        "visitor_plate_province": play(on, press(Action.VISITOR)),
+        "visitor_plate": plate,
+        "visitor_id": id_step,
+        "visitor_id_checksum": wrong_id,
+        "visitor_name": name,
+        "visitor_items": items,
+        "visitor_items_empty": play(name, press(Action.NEXT), press(Action.NEXT)),
+        "visitor_confirm": confirm,
+        "visitor_recorded": play(confirm, press(Action.CONFIRM)),
         "recent": play(on, press(Action.RECENT)),
         "out_of_service": play(on, Fault(FaultSource.STORE, FaultKind.LOG_WRITE,
                                          "var/exitlog.db: cannot record release: disk I/O error")),
@@ -161,4 +182,4 @@ def scenes_covered() -> set[Scene]:
     return {s.scene for s in gallery().values()}
 
 
-__all__ = ["GATE", "GUARD", "NOW", "PIN", "Reason", "SUPERVISOR", "gallery", "scenes_covered"]
+__all__ = ["GATE", "GUARD", "ID_KEY", "NOW", "PIN", "VISITOR_ID", "WRONG_ID", "Reason", "SUPERVISOR", "gallery", "scenes_covered"]

@@ -8,7 +8,7 @@ import pytest
 from kiosk.core.events import Action
 from kiosk.core.flow import Scene
 from kiosk.core.view import Status, Tone, view_of
-from tests.ui.gallery import NOW, PIN, gallery, scenes_covered
+from tests.ui.gallery import NOW, PIN, VISITOR_ID, WRONG_ID, gallery, scenes_covered
 
 
 def _all_text(view) -> str:
@@ -25,6 +25,18 @@ def test_no_view_ever_contains_the_pin_or_a_full_id_number(name):
     text = _all_text(view_of(state, NOW))
     assert PIN not in text.replace("2026", "")   # the PIN 2468 never appears
     assert "330106" not in text and "440106" not in text
+
+
+@pytest.mark.parametrize("name", list(gallery()))
+def test_a_visitors_id_number_shows_whole_only_on_the_step_where_it_is_typed(name):
+    state = gallery()[name]
+    text = _all_text(view_of(state, NOW)).replace(" ", "")
+    typed = state.visitor.id_number if state.visitor else ""
+    if state.scene is Scene.VISITOR_ID:
+        assert typed and typed in text               # the guard sees what they typed, to correct it
+    else:
+        for number in (VISITOR_ID, WRONG_ID):
+            assert number[:10] not in text and number[-10:] not in text, name
 
 
 def test_the_pin_screen_shows_how_many_digits_not_which():
