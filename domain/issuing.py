@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from domain.idnumber import id_number_problem
 from domain.model import LargeItemHours
 
 #: Move-out slips are applied for at least this many working days ahead (DOMAIN.md).
@@ -24,8 +25,6 @@ PROHIBITED_ITEMS: tuple[str, ...] = (
 MAX_WINDOW = timedelta(days=31)
 #: A unit id as the estate writes it: building-entrance-room (3-2-1502) or building-room (12-0801).
 UNIT_ID = re.compile(r"^[0-9A-Za-z]{1,4}(-[0-9A-Za-z]{1,4}){1,2}$")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
 
 @dataclass(frozen=True)
@@ -38,21 +37,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.zh} / {self.en}"
-
-
-def id_number_problem(text: str) -> str | None:
-    """What is wrong with a mainland resident ID number (GB 11643: 17 digits and a check character), or None."""
-    t = text.strip().upper()
-    if not re.fullmatch(r"\d{17}[\dX]", t):
-        return "身份证号应为18位(末位可为X) / an ID number has 18 characters, the last may be X"
-    total = sum(int(d) * w for d, w in zip(t[:17], _ID_WEIGHTS, strict=True))
-    if _ID_CHECK[total % 11] != t[17]:
-        return "身份证号校验位不对,请核对 / the ID number's check character is wrong: check each digit"
-    try:
-        date(int(t[6:10]), int(t[10:12]), int(t[12:14]))
-    except ValueError:
-        return "身份证号中的出生日期无效 / the birth date inside the ID number is not a date"
-    return None
 
 
 def working_days(first: date, last_exclusive: date, hours: LargeItemHours) -> int:
@@ -103,10 +87,9 @@ def issue_problems(*, now: datetime, valid_from: datetime, valid_until: datetime
     if unit_id and not UNIT_ID.fullmatch(unit_id):
         out.append(Problem("unit", f"单元号格式不对:{unit_id}(应如 3-2-1502)", f"unit {unit_id!r} should look like 3-2-1502"))
     if id_number:
-        problem = id_number_problem(id_number)
-        if problem:
-            zh, _, en = problem.partition(" / ")
-            out.append(Problem("mover_id", zh, en))
+        problem = id_number_problem(id_number)          # domain/idnumber.py: the one GB 11643 rule
+        if problem is not None:
+            out.append(Problem("mover_id", problem.text.zh, problem.text.en))
     if valid_until <= valid_from:
         out.append(Problem("valid_until", "结束时间须晚于开始时间", "the window must end after it starts"))
     elif valid_until <= now:

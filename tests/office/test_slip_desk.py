@@ -64,7 +64,7 @@ def test_a_slip_goes_from_the_front_desk_through_approval_and_the_gate_to_the_ar
     fill(desk, mover_id=BAD_ID, item="汽油桶")
     desk.click("text=提交审批 Submit for approval")
     alert = desk.locator("[role=alert]").inner_text()
-    assert "校验位" in alert and "禁止携带" in alert                   # both problems, in words
+    assert "校验位不符" in alert and "禁止携带" in alert                   # both problems, in words
     assert desk.input_value("input[name=unit]") == "3-2-1502"          # nothing typed is lost
     assert "bad-field" in (desk.locator("input[name=mover_id]").locator("xpath=..").get_attribute("class") or "")
     shoot(desk, tmp_path, "console-slip-form-refused-1366x768", full_page=True)
