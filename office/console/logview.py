@@ -16,7 +16,7 @@ from office import schema
 from office.console.html import Safe, bi, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
-from office.export import log_rows, to_csv
+from office.export import log_rows, to_csv, when
 
 #: Rows shown on one page; the CSV has them all.
 MAX_ROWS = 2000
@@ -146,6 +146,22 @@ def row_class(kind: str) -> str:
     return "shift" if kind.startswith("shift") else kind
 
 
+def time_cell(c: Console, r: dict[str, Any], one_day: bool) -> Safe:
+    """The row's time: the re-dated one for a row recorded before its gate's clock was synced and
+    corrected from its boot (domain/boottime.py), with the gate's own time under it; a row whose
+    clock was not synced and that no anchor corrected yet is marked unverified."""
+    shown = when(r)
+    text = esc(c.local_time(shown) if one_day else c.local(shown, required=True))
+    if r["at_redated"]:
+        return join([text, tag("div", join([tag("span", "已校正 re-dated", class_="badge redated"), " ",
+                                            bi(f"原时间 {c.local(r['at'], required=True)}",
+                                               f"gate's clock said {c.local(r['at'], required=True)} (by {r['redated_by']})")]),
+                               class_="note", title=f"at={r['at']} at_redated={r['at_redated']} boot={r['boot_id']}")])
+    if not r["clock_synced"]:
+        return join([text, tag("div", "时钟未校准 clock not synced · unverified", class_="note")])
+    return text
+
+
 def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], guards: dict[str, str],
               permits: dict[str, dict[str, Any]], one_day: bool = False) -> Safe:
     head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
@@ -156,8 +172,7 @@ def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], gua
         zh, en = kind_label(r["kind"])
         guard = guards.get(r["guard_id"], "")
         body.append(tag("tr", join([
-            tag("td", join([esc(c.local_time(r["at"]) if one_day else c.local(r["at"], required=True)), "" if r["clock_synced"] else
-                            tag("div", "时钟未校准 clock not synced", class_="note")]), class_="time"),
+            tag("td", time_cell(c, r, one_day), class_="time"),
             tag("td", gate_label(r["gate_id"], gates)),
             tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
             tag("td", subject(r, permits)),
@@ -240,7 +255,7 @@ def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[
         cells.append(tag("td", str(total), class_="num"))
         body.append(tag("tr", join(cells), style="font-weight:600" if gid == "__all__" else None))
     released = [r for r in rows if consumes_slip(r["kind"]) and r["slip_id"]]
-    slips = join(tag("tr", join([tag("td", c.local(r["at"], required=True), class_="time"), tag("td", r["gate_id"]),
+    slips = join(tag("tr", join([tag("td", c.local(when(r), required=True), class_="time"), tag("td", r["gate_id"]),
                                  tag("td", tag("code", r["slip_id"])),
                                  tag("td", tag("span", bi(*kind_label(r["kind"])), class_=f"badge k-{r['kind']}")),
                                  tag("td", "☐")]), class_=r["kind"]) for r in released)
