@@ -96,10 +96,10 @@ def add_anchor(conn: Connection, gate_id: str, anchor: BootAnchor, *, now: str,
         return 0
     conn.execute(insert(b).values(gate_id=gate_id, boot_id=anchor.boot_id, boottime_ms=anchor.boottime_ms,
                                   at=anchor.at.isoformat(), source=anchor.source[:40], recorded_at=now))
-    done = 0
+    redated: list[int] = []
     for row in (pending or {}).values():
         if row["boot_id"] == anchor.boot_id and _redate_stored(row, anchor):
-            done += 1
+            redated.append(int(row["seq"]))
     waiting = conn.execute(select(e.c.seq, e.c.boottime_ms).where(
         e.c.gate_id == gate_id, e.c.boot_id == anchor.boot_id, e.c.clock_synced == 0, e.c.at_redated.is_(None))).all()
     for r in waiting:
@@ -107,8 +107,14 @@ def add_anchor(conn: Connection, gate_id: str, anchor: BootAnchor, *, now: str,
         if _redate_stored(row, anchor):
             conn.execute(update(e).where(e.c.gate_id == gate_id, e.c.seq == r.seq).values(
                 at_redated=row["at_redated"], redated_by=row["redated_by"]))
-            done += 1
-    return done
+            redated.append(int(r.seq))
+    # A re-dated row's time was wrong only because the clock was not synced yet, and is now known: its
+    # bad_time flag (kept, with the time the gate sent) needs nobody's attention any more.
+    f = schema.flags
+    for i in range(0, len(redated), 1000):
+        conn.execute(update(f).where(f.c.gate_id == gate_id, f.c.kind == "bad_time", f.c.seq.in_(redated[i:i + 1000]),
+                                     f.c.resolved_at.is_(None)).values(resolved_at=now))
+    return len(redated)
 
 
 def _redate_stored(row: dict[str, Any], anchor: BootAnchor) -> bool:

@@ -146,6 +146,15 @@ def row_class(kind: str) -> str:
     return "shift" if kind.startswith("shift") else kind
 
 
+def redated_by_label(source: str) -> tuple[str, str]:
+    """What a row was re-dated from (``row 12`` | ``heartbeat``), in Chinese and English."""
+    if source.startswith("row "):
+        return f"同次开机的第 {source[4:]} 条已校准记录", f"synced row {source[4:]} of the same boot"
+    if source == "heartbeat":
+        return "同次开机的已校准心跳", "a synced heartbeat of the same boot"
+    return source, source
+
+
 def time_cell(c: Console, r: dict[str, Any], one_day: bool) -> Safe:
     """The row's time: the re-dated one for a row recorded before its gate's clock was synced and
     corrected from its boot (domain/boottime.py), with the gate's own time under it; a row whose
@@ -153,9 +162,10 @@ def time_cell(c: Console, r: dict[str, Any], one_day: bool) -> Safe:
     shown = when(r)
     text = esc(c.local_time(shown) if one_day else c.local(shown, required=True))
     if r["at_redated"]:
-        return join([text, tag("div", join([tag("span", "已校正 re-dated", class_="badge redated"), " ",
-                                            bi(f"原时间 {c.local(r['at'], required=True)}",
-                                               f"gate's clock said {c.local(r['at'], required=True)} (by {r['redated_by']})")]),
+        said = c.local(r["at"], required=True)
+        zh_by, en_by = redated_by_label(str(r["redated_by"] or ""))
+        return join([text, tag("div", join([tag("span", "已校正 re-dated", class_="badge redated"), Safe("<br>"),
+                                            bi(f"原时间 {said}(据{zh_by}校正)", f"gate's clock said {said} (corrected from {en_by})")]),
                                class_="note", title=f"at={r['at']} at_redated={r['at_redated']} boot={r['boot_id']}")])
     if not r["clock_synced"]:
         return join([text, tag("div", "时钟未校准 clock not synced · unverified", class_="note")])

@@ -73,7 +73,8 @@ def test_rows_stored_before_the_synced_row_arrives_are_re_dated_when_it_does(off
     with api(office, office.add_gate("north")) as c:
         push(c, rows[:2])
         assert [d[1] for d in dates(office).values()] == [None, None]     # no anchor yet: as recorded
-        assert len(office.flags("bad_time")) == 2                          # three days before the gate was registered
+        flagged = office.flags("bad_time")
+        assert len(flagged) == 2 and all(f["resolved_at"] is None for f in flagged)   # three days before registration
         push(c, rows[2:])
     got = dates(office)
     assert got[1][0] == rows[0]["at"] and got[2][0] == rows[1]["at"]       # the gate's time is kept as sent
@@ -81,6 +82,8 @@ def test_rows_stored_before_the_synced_row_arrives_are_re_dated_when_it_does(off
     assert got[1][2] == got[2][2] == "row 3"
     assert got[3][1] is None                                               # the synced row needs nothing
     assert got[4][1] is None                                               # another boot: never synced, as recorded
+    # the rows' bad-time flags are kept, resolved: their time is known now; boot B's stays open
+    assert {f["seq"]: f["resolved_at"] is not None for f in office.flags("bad_time")} == {1: True, 2: True, 4: False}
 
 
 def test_a_push_holding_the_synced_row_re_dates_the_rows_before_it(office: OfficeServer) -> None:
@@ -89,6 +92,7 @@ def test_a_push_holding_the_synced_row_re_dates_the_rows_before_it(office: Offic
     got = dates(office)
     assert [instant(got[s][1]) for s in (1, 2)] == [TRUE, TRUE + timedelta(seconds=40)]
     assert got[4][1] is None
+    assert {f["seq"]: f["resolved_at"] is not None for f in office.flags("bad_time")} == {1: True, 2: True, 4: False}
 
 
 def test_rows_arriving_after_a_synced_heartbeat_of_their_boot_are_re_dated_on_arrival(office: OfficeServer) -> None:
