@@ -124,3 +124,16 @@ def test_a_heartbeat_says_its_boot_and_whether_the_clock_was_synced_and_an_older
     old = HeartbeatBody.from_json({"reader": None, "camera": None, "outbox_depth": 2})
     assert (old.boot_id, old.boottime_ms, old.clock_synced) == ("", 0, None)
     assert HeartbeatBody.from_json({"boot_id": "\x1b[31m", "boottime_ms": -5, "clock_synced": "yes"}).clock_synced is None
+
+
+def test_neither_gate_unit_hides_the_boot_id_from_its_process():
+    """The kiosk stamps rows and the sync daemon stamps heartbeats with /proc/sys/kernel/random/boot_id:
+    ProcSubset=pid would hide /proc/sys, and every heartbeat would go out without its boot."""
+    from pathlib import Path
+
+    from tests.test_units import parse_unit
+
+    for name in ("gatepass-kiosk.service", "gatepass-sync.service"):
+        service = parse_unit(Path(__file__).resolve().parents[1] / "systemd" / name)["Service"]
+        assert service.get("ProcSubset", ["all"])[-1] != "pid", name
+        assert service.get("ProtectKernelTunables", ["no"])[-1] == "yes", name      # readable, not writable
