@@ -194,16 +194,20 @@ def cmd_set_rule(args: argparse.Namespace) -> int:
 
 def cmd_export_log(args: argparse.Namespace) -> int:
     from office.errors import OfficeError
-    from office.export import log_rows, to_csv, to_json
+    from office.export import log_names, log_rows, to_csv, to_json, to_xlsx
 
     cfg = office_config(args)
     try:
         first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
     except ValueError:
         raise OfficeError("--from and --to are dates like 2026-11-29") from None
+    if args.format == "xlsx" and not args.out:
+        raise OfficeError("an Excel file needs --out, e.g. --out exit-log.xlsx")
     with office_engine(cfg).connect() as conn:
         rows = log_rows(conn, cfg.estate, first, last, args.gate or "", zone=cfg.timezone)
-    data = to_csv(rows) if args.format == "csv" else to_json(rows)
+        names = log_names(conn, cfg.estate, rows) if args.format == "xlsx" else None
+    data = (to_xlsx(rows, names, zone=cfg.timezone) if names is not None else
+            to_csv(rows) if args.format == "csv" else to_json(rows))
     if args.out:
         Path(args.out).write_bytes(data)
         print(f"{len(rows)} events written to {args.out}", file=sys.stderr)
@@ -398,7 +402,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="date_from", required=True)
     p.add_argument("--to", dest="date_to", required=True)
     p.add_argument("--gate")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv",
+                   help="xlsx: for people (Chinese headers, names, items); csv/json: the raw rows")
     p.add_argument("--out", help="file to write (default: standard output)")
     p = add("gates", cmd_gates, "list gates: last heartbeat, rows received, device health, clock offset")
     p.add_argument("--json", action="store_true")

@@ -1,4 +1,8 @@
-"""Export the exit log the gates pushed: CSV for Excel (UTF-8 with BOM) or JSON.
+"""Export the exit log the gates pushed: Excel (.xlsx, for people), CSV (UTF-8 with BOM) or JSON.
+
+The .xlsx is what the office reads: Chinese column headers with English beneath, the estate's
+wall-clock times, names instead of ids (gate, guard, card holder), the slip's unit, carrier and
+items, and the reasons in words. CSV and JSON keep the raw row for other programs.
 
 Dates are the estate's calendar dates: an event belongs to the day its instant falls on
 in the estate's zone, whatever offset its gate wrote into ``at`` (a gate whose clock runs
@@ -10,6 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -102,7 +108,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def neutralise_cell(value: Any) -> Any:
     """A value for a spreadsheet cell: text that Excel or LibreOffice would run as a formula
     (``=HYPERLINK(...)``, ``+cmd|...``) gets a leading single quote, as OWASP advises, so that it
-    shows as the text the gate sent. Every exporter writes its cells through this one function."""
+    shows as the text the gate sent. The CSV writes every cell through this function; the .xlsx
+    (`to_xlsx`) writes text as string cells and marks those starting with FORMULA_STARTS quote-prefixed."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -123,3 +130,132 @@ def to_csv(rows: list[dict[str, Any]]) -> bytes:
 
 def to_json(rows: list[dict[str, Any]]) -> bytes:
     return json.dumps(rows, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class LogNames:
+    """What the ids in exit-log rows stand for, in one estate: gate labels, guard names, card holders
+    (name and unit) and slips (unit, applicant, carrier, items). Names come from people: escape them
+    where they are shown, neutralise them where they are exported."""
+
+    gates: dict[str, str] = field(default_factory=dict)
+    guards: dict[str, str] = field(default_factory=dict)
+    permits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    slips: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _chunks(ids: Iterable[str], size: int = 500) -> Iterable[list[str]]:
+    ids = sorted({i for i in ids if i})
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def item_text(name: str, quantity: int, spec: str) -> str:
+    """One item line of a slip as people write it: ``冰箱×1(180cm)``."""
+    return f"{name}×{quantity}" + (f"({spec})" if spec else "")
+
+
+def log_names(conn: Connection, estate: str, rows: list[dict[str, Any]]) -> LogNames:
+    """The names behind the rows' gate, guard, permit and slip ids."""
+    g, gu, p, sl, it = schema.gates, schema.guards, schema.permits, schema.slips, schema.slip_items
+    names = LogNames(
+        gates={r.gate_id: r.name for r in conn.execute(select(g.c.gate_id, g.c.name).where(g.c.estate == estate))},
+        guards={r.guard_id: r.name for r in conn.execute(select(gu.c.guard_id, gu.c.name).where(gu.c.estate == estate))},
+    )
+    for ids in _chunks(r["permit_id"] for r in rows):
+        for m in conn.execute(select(p.c.permit_id, p.c.holder_name, p.c.unit_id).where(
+                p.c.estate == estate, p.c.permit_id.in_(ids))).mappings():
+            names.permits[m["permit_id"]] = dict(m)
+    for ids in _chunks(r["slip_id"] for r in rows):
+        for m in conn.execute(select(sl.c.slip_id, sl.c.unit_id, sl.c.applicant_name, sl.c.mover_name).where(
+                sl.c.estate == estate, sl.c.slip_id.in_(ids))).mappings():
+            names.slips[m["slip_id"]] = dict(m, items=[])
+        for m in conn.execute(select(it).where(it.c.estate == estate, it.c.slip_id.in_(ids))
+                              .order_by(it.c.slip_id, it.c.line)).mappings():
+            if m["slip_id"] in names.slips:
+                names.slips[m["slip_id"]]["items"].append(item_text(m["name"], m["quantity"], m["spec"]))
+    return names
+
+
+#: The .xlsx columns: (Chinese header, English header, width in characters).
+XLSX_COLUMNS = (
+    ("时间", "Time", 20), ("岗亭", "Gate", 14), ("类型", "Kind", 12), ("放行条", "Slip", 12),
+    ("卡号", "Card", 14), ("持证人 / 申请人", "Holder / applicant", 14), ("单元", "Unit", 10),
+    ("搬运人", "Carrier", 10), ("物品", "Items", 30), ("值班保安", "Guard", 12), ("原因 / 说明", "Reasons / notes", 40),
+    ("时钟", "Clock", 24), ("序号", "Seq", 8), ("事件编号", "Event id", 20),
+)
+
+
+def _local(at: str, zone: ZoneInfo) -> str:
+    instant = _instant(at, zone)
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if instant else f"无法识别 unreadable: {at}"
+
+
+def clock_cell(r: dict[str, Any], zone: ZoneInfo) -> str:
+    """The .xlsx's Clock column: synced; re-dated, with the time the gate's clock said; or not synced and unverified."""
+    if r["clock_synced"]:
+        return "已校准"
+    if r.get("at_redated"):
+        return f"已校正 re-dated\n原时间 {_local(r['at'], zone)}"
+    return "未校准 not synced · unverified"
+
+
+def xlsx_cells(r: dict[str, Any], names: LogNames, zone: ZoneInfo) -> list[Any]:
+    """One exit-log row as the .xlsx shows it (names, labels, the estate's time), before neutralising."""
+    from office.console.labels import detail_labels, kind_label, reason_label
+
+    slip = names.slips.get(r["slip_id"] or "", {})
+    holder = names.permits.get(r["permit_id"] or "", {})
+    gate = names.gates.get(r["gate_id"], "")
+    guard = names.guards.get(r["guard_id"] or "", "")
+    notes = [reason_label(code)[0] for code in r["reasons"]] + [zh for zh, _en in detail_labels(r["detail"])]
+    return [
+        _local(when(r), zone),
+        f"{gate}({r['gate_id']})" if gate and gate != r["gate_id"] else r["gate_id"],
+        kind_label(r["kind"])[0],
+        r["slip_id"] or "",
+        r["card_uid"] or "",
+        holder.get("holder_name") or slip.get("applicant_name") or "",
+        holder.get("unit_id") or slip.get("unit_id") or "",
+        slip.get("mover_name", ""),
+        ";".join(slip.get("items", [])),
+        f"{guard}({r['guard_id']})" if guard else (r["guard_id"] or ""),
+        "\n".join(notes),
+        clock_cell(r, zone),
+        r["seq"],
+        r["event_id"],
+    ]
+
+
+def to_xlsx(rows: list[dict[str, Any]], names: LogNames, *, zone: ZoneInfo | str = ESTATE_ZONE,
+            title: str = "出入记录") -> bytes:
+    """The exit log as an Excel workbook. Every text cell is a string cell marked quote-prefixed, so
+    Excel shows what the gate sent and never runs it as a formula, not even after the cell is edited."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title[:31]
+    for col, (zh, en, width) in enumerate(XLSX_COLUMNS, start=1):
+        cell = ws.cell(row=1, column=col, value=f"{zh}\n{en}")
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.column_dimensions[cell.column_letter].width = width
+    for i, r in enumerate(rows, start=2):
+        for col, value in enumerate(xlsx_cells(r, names, zone), start=1):
+            cell = ws.cell(row=i, column=col)
+            if isinstance(value, str):
+                cell.value = value          # assigned as a string: openpyxl would read "=..." as a formula
+                cell.data_type = "s"
+                cell.quotePrefix = value.startswith(FORMULA_STARTS) or cell.quotePrefix
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            else:
+                cell.value = value
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

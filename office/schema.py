@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -47,14 +48,15 @@ estates = Table(
 
 changes = Table(
     "changes", metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False, autoincrement=False),
     Column("estate", String(32), nullable=False),
     Column("tbl", String(32), nullable=False),
     Column("pk", Text, nullable=False),          # JSON list of the key values
     Column("op", String(8), nullable=False),      # "upsert" | "delete"
     Column("body", Text),                         # JSON of the replica row; NULL for a tombstone
+    # Sequence numbers are per estate (estates.change_seq); a gate pulls in this order.
+    PrimaryKeyConstraint("estate", "seq"),
     UniqueConstraint("estate", "tbl", "pk", name="changes_one_per_row"),
-    Index("changes_by_estate_seq", "estate", "seq"),
 )
 
 units = Table(

@@ -7,7 +7,7 @@ office's Ed25519 key and written out as a QR code (PNG to print, SVG to scale).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -94,14 +94,6 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
     signing_key_usable(conn, estate, key_id_of(public_raw(private)))
     check(conn, estate, req)
     slip_id = next_slip_id(conn, estate, now)
-    digest = items_digest(req.items)
-    claims = TokenClaims(slip_id=slip_id, kind=req.kind, unit_id=req.unit_id, valid_from=req.valid_from,
-                         valid_until=req.valid_until, item_count=len(req.items), items_digest=digest,
-                         key_id="", exit_gate_id=req.exit_gate_id)
-    try:
-        token = sign(claims, private)
-    except TokenFieldError as exc:
-        raise Refused(f"slip cannot be signed: {exc}") from None
     row: dict[str, Any] = {
         "slip_id": slip_id, "kind": req.kind.value, "unit_id": req.unit_id,
         "applicant_name": req.applicant_name, "applicant_phone": req.applicant_phone,
@@ -113,14 +105,36 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
         "status": SlipStatus.ISSUED.value, "exit_gate_id": req.exit_gate_id,
         "approvals": json.dumps([{"role": a.role.value, "name": a.name, "at": a.at.isoformat() if a.at else None}
                                  for a in req.approvals], ensure_ascii=False),
-        "items_digest": digest,
+        "items_digest": items_digest(req.items),
     }
+    try:
+        token = sign(slip_claims(row, len(req.items)), private)
+    except TokenFieldError as exc:
+        raise Refused(f"slip cannot be signed: {exc}") from None
     put_rows(conn, estate, schema.slips, [row])
     put_rows(conn, estate, schema.slip_items, [
         {"slip_id": slip_id, "line": i, "name": it.name, "quantity": it.quantity, "spec": it.spec}
         for i, it in enumerate(req.items)])
     png, svg = write_qr(token, Path(out_dir), slip_id)
     return IssuedSlip(slip_id, token, png, svg)
+
+
+def slip_claims(row: Mapping[str, Any], item_count: int) -> TokenClaims:
+    """What a slip's token proves, from the slip as stored: the one place a slip becomes claims."""
+    return TokenClaims(slip_id=row["slip_id"], kind=SlipKind(row["kind"]), unit_id=row["unit_id"],
+                       valid_from=datetime.fromisoformat(row["valid_from"]),
+                       valid_until=datetime.fromisoformat(row["valid_until"]), item_count=item_count,
+                       items_digest=row["items_digest"], key_id="", exit_gate_id=row["exit_gate_id"])
+
+
+def slip_token(conn: Connection, estate: str, row: Mapping[str, Any], item_count: int, private: Ed25519PrivateKey) -> str:
+    """The signed token of a stored slip, for printing it again: the same slip and key give the same
+    token (Ed25519 is deterministic); a revoked key is refused as at issue."""
+    signing_key_usable(conn, estate, key_id_of(public_raw(private)))
+    try:
+        return sign(slip_claims(row, item_count), private)
+    except (TokenFieldError, ValueError, KeyError) as exc:
+        raise OfficeError(f"slip {row.get('slip_id')!r} cannot be signed: {exc}") from None
 
 
 def write_qr(token: str, out_dir: Path, slip_id: str) -> tuple[Path, Path]:

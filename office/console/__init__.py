@@ -17,6 +17,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     where it reads the time (the system's by default)."""
     from office.console.logview import add_log_routes
     from office.console.pages import add_pages
+    from office.console.printview import add_print_routes
     from office.console.web import PREFIX, add_auth_routes, make_console
 
     console = make_console(cfg, engine, clock)
@@ -24,4 +25,5 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_auth_routes(router, console)
     add_log_routes(router, console)
     add_pages(router, console)
+    add_print_routes(router, console)
     app.include_router(router)

@@ -8,15 +8,13 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from domain.exitrow import consumes_slip
 from domain.slip_token import GATE_ID
-from office import schema
 from office.console.html import Safe, bi, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
-from office.export import log_rows, to_csv, when
+from office.export import log_names, log_rows, to_csv, to_xlsx, when
 
 #: Rows shown on one page; the CSV has them all.
 MAX_ROWS = 2000
@@ -33,6 +31,9 @@ BAD_DATE = "日期格式应为 2026-11-29 / Dates look like 2026-11-29"
 
 class BadDay(ValueError):
     """A date in a query string that no page can show; the message says why, in both languages."""
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def read_day(text: str) -> date:
@@ -53,18 +54,9 @@ def today(c: Console) -> date:
 
 def names(c: Console, rows: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
     """Gate labels, guard names and permit holders for the rows (names come from users: escaped later)."""
-    g, gu, p = schema.gates, schema.guards, schema.permits
-    permit_ids = sorted({r["permit_id"] for r in rows if r["permit_id"]})
     with c.engine.connect() as conn:
-        gates = {r.gate_id: r.name for r in conn.execute(select(g.c.gate_id, g.c.name).where(g.c.estate == c.cfg.estate))}
-        guards = {r.guard_id: r.name for r in conn.execute(
-            select(gu.c.guard_id, gu.c.name).where(gu.c.estate == c.cfg.estate))}
-        permits: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(permit_ids), 500):
-            for r in conn.execute(select(p.c.permit_id, p.c.holder_name, p.c.unit_id).where(
-                    p.c.estate == c.cfg.estate, p.c.permit_id.in_(permit_ids[i:i + 500]))).mappings():
-                permits[r["permit_id"]] = dict(r)
-    return gates, guards, permits
+        found = log_names(conn, c.cfg.estate, rows)
+    return found.gates, found.guards, found.permits
 
 
 class Filters:
@@ -116,7 +108,8 @@ def filter_form(f: Filters, gates: dict[str, str]) -> Safe:
         tag("label", join([bi("类型", "Kind"), tag("select", kind_opts, name="kind")])),
         tag("button", "查询 Show", type="submit"),
         tag("a", "今天 Today", href=f"{PREFIX}/log", class_="button light"),
-        tag("a", "下载 CSV (Excel)", href=f"{PREFIX}/log.csv?{f.query()}", class_="button light"),
+        tag("a", "下载 Excel", href=f"{PREFIX}/log.xlsx?{f.query()}", class_="button light"),
+        tag("a", "CSV", href=f"{PREFIX}/log.csv?{f.query()}", class_="button light"),
     ]), method="get", action=f"{PREFIX}/log", class_="filters")
 
 
@@ -213,7 +206,7 @@ def add_log_routes(router: Any, c: Console) -> None:
             parts.append(tag("div", f.error, class_="error"))
         parts.append(summary)
         if len(rows) > MAX_ROWS:
-            parts.append(tag("div", f"只显示前 {MAX_ROWS} 条,全部请下载 CSV。Showing the first {MAX_ROWS}; the CSV has all.",
+            parts.append(tag("div", f"只显示前 {MAX_ROWS} 条,全部请下载 Excel。Showing the first {MAX_ROWS}; the download has all.",
                              class_="error"))
         parts.append(log_table(c, rows, gates, guards, permits, f.first == f.last) if rows else
                      tag("div", bi("没有符合条件的记录", "No events match"), class_="empty"))
@@ -226,6 +219,18 @@ def add_log_routes(router: Any, c: Console) -> None:
         f = Filters(c, request)
         name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{'-' + f.gate if f.gate else ''}.csv"
         return Response(to_csv(f.rows(c)), media_type="text/csv; charset=utf-8",
+                        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+    @router.get("/log.xlsx")
+    @guarded
+    def log_xlsx(request: Request) -> Response:
+        c.require(request)
+        f = Filters(c, request)
+        rows = f.rows(c)
+        with c.engine.connect() as conn:
+            found = log_names(conn, c.cfg.estate, rows)
+        name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{'-' + f.gate if f.gate else ''}.xlsx"
+        return Response(to_xlsx(rows, found, zone=c.zone), media_type=XLSX_TYPE,
                         headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
     @router.get("/yesterday", response_class=HTMLResponse)
@@ -285,7 +290,8 @@ def summary_body(c: Console, day: date, rows: list[dict[str, Any]], gates: dict[
         tag("a", "← 前一天", href=f"{PREFIX}/yesterday?day={prev.isoformat()}"), " · ",
         tag("a", "后一天 →", href=f"{PREFIX}/yesterday?day={nxt.isoformat()}"), " · ",
         tag("a", "查看当日记录 Open that day's log", href=f"{PREFIX}/log?{q}"), " · ",
-        tag("a", "下载 CSV", href=f"{PREFIX}/log.csv?{q}"),
+        tag("a", "下载 Excel", href=f"{PREFIX}/log.xlsx?{q}"), " · ",
+        tag("a", "CSV", href=f"{PREFIX}/log.csv?{q}"),
     ]), class_="summary")
     slip_table = (tag("table", join([tag("thead", tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
         ("放行时间", "Released at"), ("岗亭", "Gate"), ("放行条", "Slip"), ("类型", "Kind"), ("纸质联已收", "Paper copy in"))))),

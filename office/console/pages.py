@@ -15,8 +15,10 @@ from office import schema
 from office.console import auth
 from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
+from office.console.printview import print_links
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import OfficeError
+from office.export import item_text
 from office.ingest import list_flags, list_gates, resolve_flag
 
 #: A gate that has not been heard from for this long is shown in red (3 missed heartbeats at the default 60 s).
@@ -230,7 +232,7 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
         for i in range(0, len(ids), 500):
             for m in conn.execute(select(it).where(it.c.estate == c.cfg.estate, it.c.slip_id.in_(ids[i:i + 500]))
                                   .order_by(it.c.slip_id, it.c.line)).mappings():
-                items.setdefault(m["slip_id"], []).append(f"{m['name']}×{m['quantity']}" + (f"({m['spec']})" if m["spec"] else ""))
+                items.setdefault(m["slip_id"], []).append(item_text(m["name"], m["quantity"], m["spec"]))
     if not slips:
         return tag("div", bi(f"近 {SLIP_DAYS} 天没有放行条", f"No slips in the last {SLIP_DAYS} days"), class_="empty")
     head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
@@ -242,7 +244,8 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
         uses = used.get(x["slip_id"], [])
         status = (bi("已作废", "cancelled", "bad") if cancelled else
                   bi("已放行", "released: " + "; ".join(uses), "good") if uses else bi("有效", "issued"))
-        action = "" if cancelled or uses else post_button(f"{PREFIX}/slips/{x['slip_id']}/cancel", s, "作废 Cancel", "danger")
+        action = join([print_links(x["slip_id"]) if not cancelled else "",
+                       "" if cancelled or uses else post_button(f"{PREFIX}/slips/{x['slip_id']}/cancel", s, "作废 Cancel", "danger")])
         body.append(tag("tr", join([
             tag("td", bi(tag("code", x["slip_id"]), KIND_ZH.get(x["kind"], x["kind"]) + " " + x["kind"])),
             tag("td", bi(x["unit_id"], x["applicant_name"])),

@@ -190,3 +190,56 @@ def test_gates_lists_each_gate_with_its_last_heartbeat(site: Path, capsys: pytes
     north = capsys.readouterr().out.splitlines()[0]
     est = CLOCK.now().astimezone(ZoneInfo("Asia/Shanghai"))
     assert f"reader stale (/dev/gatepass-reader open), last report {est:%Y-%m-%d %H:%M:%S}" in north
+
+
+def test_a_second_estate_is_created_and_each_numbers_its_own_changes(site: Path) -> None:
+    """`office init --estate west` after `office init` used to fail on the global changes key."""
+    from sqlalchemy import create_engine, select
+
+    from office import schema
+    assert run("init", "--estate", "west") == 0
+    assert run("add-unit", "--estate", "west", "3-2-1502") == 0       # the same unit id in the other estate
+    engine = create_engine(f"sqlite:///{site / 'office.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.changes.c.estate, schema.changes.c.seq, schema.changes.c.tbl)).all()
+    engine.dispose()
+    by_estate = {e: sorted(seq for est, seq, _ in rows if est == e) for e in ("default", "west")}
+    assert by_estate["west"] and by_estate["default"]
+    assert by_estate["west"][0] == 1 and by_estate["default"][0] == 1   # each estate counts from one
+
+
+def test_export_log_as_excel_names_people_units_and_items_in_chinese(site: Path) -> None:
+    """The .xlsx is for the clerk: Chinese headers, the estate's time, the guard's and holder's names,
+    the slip's unit, carrier and items, reasons in words; not ids, codes or JSON."""
+    from openpyxl import load_workbook
+
+    from domain.exitrow import EntryKind, LogEntry
+    from kiosk.exitlog import ExitLog
+    from office.db import open_office
+    from office.ingest import ingest
+    from office.records import add_gate
+
+    assert run(*slip_args("--approve", "handler=李", "--approve", "butler_head=王", "--mover", "李四")) == 0
+    assert run("add-guard", "g7", "--name", "赵保安", "--badge", "B7", "--pin", "2468") == 0
+    slip_id = "S" + TODAY.strftime("%y%m%d") + "001"
+    at = ESTATE.now().replace(hour=9, minute=5, second=7, microsecond=0)
+    log = ExitLog.memory("north")
+    log.append(LogEntry(EntryKind.RELEASE, at, guard_id="g7", slip_id=slip_id), clock_synced=True)
+    log.append(LogEntry(EntryKind.REFUSAL, at, guard_id="g7", slip_id=slip_id, reasons=("slip.unpaid_fees",)),
+               clock_synced=False)
+    engine = open_office("sqlite:///office.db")
+    with engine.begin() as conn:
+        add_gate(conn, "default", "north", "北门", clock=ESTATE.clock)
+        assert ingest(conn, {"gate_id": "north", "estate": "default"}, list(log.rows()), clock=ESTATE.clock).accepted == 2
+    engine.dispose()
+    assert run("export-log", "--from", str(TODAY), "--to", str(TODAY), "--format", "xlsx") == 2   # a workbook needs a file
+    assert run("export-log", "--from", str(TODAY), "--to", str(TODAY), "--format", "xlsx", "--out", "log.xlsx") == 0
+    sheet = load_workbook(site / "log.xlsx").active
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0][0] == "时间\nTime" and rows[0][8] == "物品\nItems"
+    release, refusal = rows[1], rows[2]
+    assert release[0] == at.strftime("%Y-%m-%d 09:05:07")          # the estate's wall clock, not UTC
+    assert release[1] == "北门(north)" and release[2] == "放行" and release[3] == slip_id
+    assert release[5] == "张三" and release[6] == "3-2-1502" and release[7] == "李四"
+    assert release[8] == "冰箱×1(180cm);纸箱×3" and release[9] == "赵保安(g7)" and release[11] == "已校准"
+    assert "未缴物业费" in refusal[10] and "slip.unpaid_fees" not in refusal[10] and refusal[11].startswith("未校准")

@@ -20,7 +20,7 @@ from tests.office.harness import OfficeServer
 
 PASSWORD = "correct horse 1"
 FUZZ = settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-PAGES = ["/console/log", "/console/log.csv", "/console/yesterday", "/console/flags", "/console/slips",
+PAGES = ["/console/log", "/console/log.csv", "/console/log.xlsx", "/console/yesterday", "/console/flags", "/console/slips",
          "/console/gates", "/console/login", "/console/"]
 FORMS = ["/console/login", "/console/logout", "/console/flags/1/resolve", "/console/slips/S000000001/cancel"]
 KEYS = ["from", "to", "gate", "kind", "day", "all", "done", "next", "csrf", "username", "password"]

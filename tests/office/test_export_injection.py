@@ -1,5 +1,6 @@
-"""Text a gate pushed cannot become a formula in the clerk's Excel: every exported cell that starts
-with = + - @ tab or CR is prefixed with a single quote (OWASP's CSV-injection advice)."""
+"""Text a gate pushed cannot become a formula in the clerk's Excel: in the CSV every cell that starts
+with = + - @ tab or CR is prefixed with a single quote (OWASP's CSV-injection advice); in the .xlsx
+such text is a string cell marked quote-prefixed, shown as sent and never run, even once edited."""
 from __future__ import annotations
 
 import csv
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from domain.exitrow import EntryKind, LogEntry
 from kiosk.exitlog import ExitLog
@@ -53,6 +55,36 @@ def test_the_console_csv_quotes_what_a_stolen_gate_pushed(office: OfficeServer) 
         for name in ("card_uid", "guard_id", "permit_id", "reasons"):
             assert r[name].startswith("'"), (name, r[name])
     assert not [cell for r in rows for cell in r.values() if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def _push_hostile_rows(office: OfficeServer) -> datetime:
+    log = ExitLog.memory("north")
+    at = datetime.now(CST) - timedelta(minutes=5)
+    for text in HOSTILE:
+        log.append(LogEntry(EntryKind.CARD_DENIED, at, card_uid=text, guard_id=text, permit_id=text[:32],
+                            reasons=(text[:64],)), clock_synced=True)
+    with client(office, office.add_gate("north")) as c:
+        assert push(c, list(log.rows()))["accepted"] == len(HOSTILE)
+    with office.engine.begin() as conn:
+        add_staff(conn, "default", "wangli", "王丽", PASSWORD)
+    return at
+
+
+def test_the_console_excel_keeps_what_a_stolen_gate_pushed_as_text(office: OfficeServer) -> None:
+    at = _push_hostile_rows(office)
+    with httpx.Client(base_url=office.url, timeout=10) as c:
+        assert c.post("/console/login", data={"username": "wangli", "password": PASSWORD}).status_code == 303
+        body = c.get("/console/log.xlsx", params={"from": at.date().isoformat(),
+                                                  "to": (at.date() + timedelta(days=1)).isoformat()})
+    assert body.status_code == 200 and body.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(body.content)).active
+    cards = [row[4] for row in sheet.iter_rows(min_row=2)]
+    assert sorted(c.value for c in cards) == sorted(HOSTILE)         # shown exactly as the gate sent it
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]     # no formula anywhere
+    hostile = [c for c in cells if isinstance(c.value, str) and c.value.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert len(hostile) >= 2 * len(HOSTILE)                          # card and guard of every row at least
+    assert all(c.data_type == "s" and c.quotePrefix for c in hostile)
 
 
 def test_the_cli_export_uses_the_same_rule() -> None:

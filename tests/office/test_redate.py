@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from domain.boottime import BootStamp
@@ -20,7 +21,7 @@ from domain.exitrow import EntryKind, LogEntry
 from kiosk.exitlog import ExitLog
 from office import schema
 from office.console.auth import add_staff
-from office.export import log_rows, to_csv
+from office.export import XLSX_COLUMNS, log_names, log_rows, to_csv, to_xlsx
 from tests.office.harness import CST, OfficeServer
 
 BOOT_A = "0b6a1f4c-6f2e-4d0e-9c55-2f0c4a9b1e01"
@@ -151,6 +152,16 @@ def test_the_export_files_a_re_dated_row_under_its_real_day_with_the_gates_time_
     assert table[0]["at"] == RESTORED.isoformat() and instant(table[0]["at_redated"]) == TRUE
     assert table[0]["redated_by"] == "row 3" and table[0]["boot_id"] == BOOT_A and table[0]["boottime_ms"] == "20000"
     assert table[2]["at_redated"] == ""
+    # the workbook people read: the real time in the Time column, the gate's beside it in Clock
+    with office.engine.connect() as conn:
+        sheets = [load_workbook(io.BytesIO(to_xlsx(rows, log_names(conn, "default", rows)))).active
+                  for rows in (real_day, restored_day)]
+    real, restored = ([[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)] for sheet in sheets)
+    clock = [zh for zh, _en, _w in XLSX_COLUMNS].index("时钟")
+    assert real[0][0] == TRUE.strftime("%Y-%m-%d %H:%M:%S")
+    assert real[0][clock] == f"已校正 re-dated\n原时间 {RESTORED.strftime('%Y-%m-%d %H:%M:%S')}"
+    assert real[2][clock] == "已校准"
+    assert restored[0][clock] == "未校准 not synced · unverified"
 
 
 def test_the_console_shows_re_dated_rows_as_such_and_unanchored_ones_as_unverified(office: OfficeServer) -> None:

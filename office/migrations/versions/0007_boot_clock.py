@@ -2,8 +2,8 @@
 synced are re-dated from the first synced row or heartbeat of the same boot (boot_anchors),
 the gate's own time kept in ``at``.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 
 FROZEN once released: written out here, not imported from office/schema.py.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
