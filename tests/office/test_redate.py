@@ -121,6 +121,19 @@ def test_a_synced_heartbeat_re_dates_rows_already_stored_and_an_unsynced_one_doe
     assert [instant(got[s][1]) for s in (1, 2)] == [TRUE, TRUE + timedelta(seconds=40)]
 
 
+def test_a_slip_released_before_the_sync_is_used_up_at_its_corrected_time(office: OfficeServer) -> None:
+    slip_id = office.issue_slip()
+    log = ExitLog.memory("north")
+    log.append(LogEntry(EntryKind.RELEASE, RESTORED, guard_id="g1", slip_id=slip_id), clock_synced=False,
+               boot=BootStamp(BOOT_A, 20_000))
+    with api(office, office.add_gate("north")) as c:
+        beat(c, BOOT_A, 200_000, TRUE + timedelta(seconds=180), True)
+        push(c, list(log.rows()))
+    with office.engine.connect() as conn:
+        used = conn.execute(select(schema.consumed_slips.c.at).where(schema.consumed_slips.c.slip_id == slip_id)).scalar_one()
+    assert instant(used) == TRUE                     # what every gate pulls: when it really went out
+
+
 def test_the_first_anchor_of_a_boot_is_kept(office: OfficeServer) -> None:
     with api(office, office.add_gate("north")) as c:
         beat(c, BOOT_A, 200_000, TRUE + timedelta(seconds=180), True)
