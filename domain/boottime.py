@@ -69,7 +69,14 @@ def redate(boot_id: str, boottime_ms: int, anchor: BootAnchor) -> datetime | Non
         return None
 
 
-def redated_text(boot_id: str, boottime_ms: int, anchor: BootAnchor) -> str | None:
-    """`redate` as a row's time is written (ISO 8601 with offset, milliseconds), or None."""
+def redated_text(boot_id: str, boottime_ms: int, anchor: BootAnchor, *, like: str = "") -> str | None:
+    """`redate` as a row's time is written (ISO 8601 with offset, milliseconds), or None. In the offset
+    of ``like`` (the row's own time, so both read alike side by side) when that is readable, else the anchor's."""
     when = redate(boot_id, boottime_ms, anchor)
-    return when.isoformat(timespec="milliseconds") if when is not None else None
+    if when is None:
+        return None
+    try:
+        when = when.astimezone(parse_at(like).tzinfo)
+    except (BadTime, OverflowError):
+        pass
+    return when.isoformat(timespec="milliseconds")

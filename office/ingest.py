@@ -100,10 +100,10 @@ def add_anchor(conn: Connection, gate_id: str, anchor: BootAnchor, *, now: str,
     for row in (pending or {}).values():
         if row["boot_id"] == anchor.boot_id and _redate_stored(row, anchor):
             redated.append(int(row["seq"]))
-    waiting = conn.execute(select(e.c.seq, e.c.boottime_ms).where(
+    waiting = conn.execute(select(e.c.seq, e.c.at, e.c.boottime_ms).where(
         e.c.gate_id == gate_id, e.c.boot_id == anchor.boot_id, e.c.clock_synced == 0, e.c.at_redated.is_(None))).all()
     for r in waiting:
-        row = {"boot_id": anchor.boot_id, "boottime_ms": int(r.boottime_ms), "clock_synced": 0}
+        row = {"boot_id": anchor.boot_id, "boottime_ms": int(r.boottime_ms), "clock_synced": 0, "at": str(r.at)}
         if _redate_stored(row, anchor):
             conn.execute(update(e).where(e.c.gate_id == gate_id, e.c.seq == r.seq).values(
                 at_redated=row["at_redated"], redated_by=row["redated_by"]))
@@ -121,7 +121,7 @@ def _redate_stored(row: dict[str, Any], anchor: BootAnchor) -> bool:
     """Set a stored row's (the events table's columns) re-dated time from ``anchor``; whether it was re-dated."""
     if not can_redate(clock_synced=bool(row["clock_synced"]), boot_id=str(row["boot_id"]), boottime_ms=int(row["boottime_ms"])):
         return False
-    text = redated_text(str(row["boot_id"]), int(row["boottime_ms"]), anchor)
+    text = redated_text(str(row["boot_id"]), int(row["boottime_ms"]), anchor, like=str(row["at"]))
     if text is None:
         return False
     row["at_redated"], row["redated_by"] = text, anchor.source[:40]

@@ -100,6 +100,10 @@ def test_a_row_recorded_before_the_sync_is_dated_back_from_the_boots_anchor():
     assert anchor is not None
     assert redate(BOOT_A, 41_000, anchor) == datetime(2026, 11, 30, 8, 0, 41, tzinfo=CST)
     assert redated_text(BOOT_A, 41_000, anchor) == "2026-11-30T08:00:41.000+08:00"
+    # written in the row's own offset when it has one (a heartbeat's anchor is in UTC)
+    utc = BootAnchor(BOOT_A, 95_500, datetime(2026, 11, 30, 0, 1, 35, 500_000, tzinfo=UTC))
+    assert redated_text(BOOT_A, 41_000, utc, like="2026-11-27T08:00:41+08:00") == "2026-11-30T08:00:41.000+08:00"
+    assert redated_text(BOOT_A, 41_000, utc, like="garbage") == "2026-11-30T00:00:41.000+00:00"
     assert redate(BOOT_B, 41_000, anchor) is None                # another boot: its boot time means nothing here
     assert redate(BOOT_A, 0, anchor) is None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -56,7 +56,8 @@ def push(c: httpx.Client, rows: list[dict[str, Any]]) -> None:
 
 def beat(c: httpx.Client, boot_id: str, boottime_ms: int, sent_at: datetime, synced: bool | None) -> None:
     health = DeviceHealth.unknown("test")
-    body = HeartbeatBody(health, health, sent_at=sent_at, boot_id=boot_id, boottime_ms=boottime_ms, clock_synced=synced)
+    body = HeartbeatBody(health, health, sent_at=sent_at.astimezone(UTC), boot_id=boot_id, boottime_ms=boottime_ms,
+                         clock_synced=synced)                 # the daemon's clock reads UTC
     assert c.post("/heartbeat", json=body.to_json()).status_code == 200
 
 
@@ -104,6 +105,7 @@ def test_rows_arriving_after_a_synced_heartbeat_of_their_boot_are_re_dated_on_ar
     got = dates(office)
     assert [instant(got[s][1]) for s in (1, 2)] == [TRUE, TRUE + timedelta(seconds=40)]
     assert got[1][2] == "heartbeat"
+    assert got[1][1].endswith("+08:00")             # the anchor was sent in UTC; written as the row's own offset
     assert office.flags("bad_time") == []           # its corrected time is plausible: nothing for staff to chase
 
 
