@@ -11,16 +11,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from domain.exitrow import HASHED_FIELDS, ExitRow
+from domain.exitrow import FIELD, HASHED_FIELDS, ExitRow
 
 GENESIS = "0" * 64
 
 #: The fields a row's hash covers: the row's own fields (domain/exitrow.py), not the chain's two.
 CHAIN_FIELDS: tuple[str, ...] = HASHED_FIELDS
+#: Fields added later (the boot id and boot time): hashed only when they hold something, so a row
+#: recorded before they existed hashes as it always did, and one that has them cannot lose them.
+_WHEN_SET: dict[str, Any] = {f.name: f.default for f in map(FIELD.__getitem__, CHAIN_FIELDS) if f.hashed_when_set}
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:
-    body = {name: row.get(name) for name in CHAIN_FIELDS}
+    body = {name: row.get(name) for name in CHAIN_FIELDS
+            if name not in _WHEN_SET or row.get(name, _WHEN_SET[name]) not in (_WHEN_SET[name], None)}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

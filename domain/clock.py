@@ -7,12 +7,18 @@ which `EstateTime` carries with the clock, never the machine's zone.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from domain.boottime import BootStamp
+
 ESTATE_ZONE = "Asia/Shanghai"
+#: Where Linux names the current boot (a random UUID, new at every boot).
+BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
 
 
 class Clock(Protocol):
@@ -26,6 +32,18 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+def system_boot(boot_id_file: Path = BOOT_ID_FILE) -> BootStamp | None:
+    """This boot's id and the milliseconds since it (CLOCK_BOOTTIME: counts suspend, never set or
+    stepped by NTP); None where the kernel does not say (not Linux). Stamped on every exit-log row
+    and heartbeat so that the office can re-date rows recorded before the clock was synced."""
+    try:
+        boot_id = boot_id_file.read_text(encoding="ascii").strip().lower()
+        since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (OSError, AttributeError, UnicodeDecodeError):
+        return None
+    return BootStamp(boot_id[:36], int(since_boot * 1000)) if boot_id else None
 
 
 @dataclass

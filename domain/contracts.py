@@ -244,10 +244,16 @@ class HeartbeatBody:
     clock_offset_s: float | None = None
     sent_at: datetime | None = None
     heartbeat_interval_s: float = DEFAULT_HEARTBEAT_S
+    #: Where in which boot the gate was at ``sent_at``, and whether its clock was synced then:
+    #: a synced heartbeat re-dates that boot's unsynced rows (domain/boottime.py). ""/0/None: not said.
+    boot_id: str = ""
+    boottime_ms: int = 0
+    clock_synced: bool | None = None
 
     #: Bounds the office enforces (its pydantic model is built from these).
     MAX_VERSIONS = 16
     MAX_VERSION_TEXT = 64
+    MAX_BOOT_ID = 36
 
     def devices(self) -> dict[str, DeviceHealth]:
         return {"reader": self.reader, "camera": self.camera}
@@ -255,7 +261,8 @@ class HeartbeatBody:
     def to_json(self) -> dict[str, Any]:
         return {"reader": self.reader.to_json(), "camera": self.camera.to_json(), "versions": dict(self.versions),
                 "outbox_depth": self.outbox_depth, "clock_offset_s": self.clock_offset_s,
-                "sent_at": _iso(self.sent_at), "heartbeat_interval_s": self.heartbeat_interval_s}
+                "sent_at": _iso(self.sent_at), "heartbeat_interval_s": self.heartbeat_interval_s,
+                "boot_id": self.boot_id, "boottime_ms": self.boottime_ms, "clock_synced": self.clock_synced}
 
     @classmethod
     def from_json(cls, data: object) -> HeartbeatBody:
@@ -272,7 +279,9 @@ class HeartbeatBody:
             else DeviceHealth.unknown("no heartbeat"),
             versions=vs, outbox_depth=_int(d.get("outbox_depth")) or 0,
             clock_offset_s=_float(d.get("clock_offset_s")), sent_at=parse_instant(d.get("sent_at")),
-            heartbeat_interval_s=interval if interval is not None and interval > 0 else DEFAULT_HEARTBEAT_S)
+            heartbeat_interval_s=interval if interval is not None and interval > 0 else DEFAULT_HEARTBEAT_S,
+            boot_id=clean_text(d.get("boot_id"), cls.MAX_BOOT_ID), boottime_ms=_int(d.get("boottime_ms")) or 0,
+            clock_synced=d.get("clock_synced") if isinstance(d.get("clock_synced"), bool) else None)
 
     def as_of(self, now: datetime) -> dict[str, DeviceHealth]:
         """Each device as of `now` on the office's clock: the gate's report times corrected by its clock offset,

@@ -134,15 +134,22 @@ class RowField:
     le: int | None = None
     pattern: str | None = None
     hashed: bool = True                     # covered by the row's hash (domain/chain.py)
+    #: Added after gates were in service: the hash leaves the field out while it holds its default,
+    #: so rows recorded before it existed (stored, or pushed by an older gate) still verify.
+    hashed_when_set: bool = False
 
     @property
     def default(self) -> Any:
         """The value of an optional field when it is absent."""
-        empty: dict[type, Any] = {str: "", list: (), dict: {}}
+        empty: dict[type, Any] = {str: "", list: (), dict: {}, int: 0}
         return empty[self.type] if not self.required else None
 
 
-#: The row, in the order the gate's exit-log table holds it.
+#: The kernel's boot id, as /proc/sys/kernel/random/boot_id spells it (a UUID); "" when unknown.
+BOOT_ID = r"^[0-9a-f-]{0,36}$"
+
+#: The row, in the order the gate's exit-log table holds it (fields added later come last,
+#: as SQLite's ALTER TABLE adds them).
 ROW_FIELDS: tuple[RowField, ...] = (
     RowField("seq", int, "bigint", ge=1, le=MAX_SEQ),
     RowField("event_id", str, "varchar", min_length=1, max_length=64),
@@ -158,6 +165,11 @@ ROW_FIELDS: tuple[RowField, ...] = (
     RowField("detail", dict, "json", required=False),
     RowField("prev_hash", str, "varchar", max_length=64, pattern=HEX64, hashed=False),
     RowField("hash", str, "varchar", max_length=64, pattern=HEX64, hashed=False),
+    # Which boot of the gate recorded the row and how long after that boot (CLOCK_BOOTTIME, ms):
+    # the office re-dates a row recorded before the clock was synced from a synced row or
+    # heartbeat of the same boot (domain/boottime.py). ""/0 from gates (or rows) before these.
+    RowField("boot_id", str, "text", required=False, max_length=36, pattern=BOOT_ID, hashed_when_set=True),
+    RowField("boottime_ms", int, "bigint", required=False, ge=0, le=MAX_SEQ, hashed_when_set=True),
 )
 FIELD: dict[str, RowField] = {f.name: f for f in ROW_FIELDS}
 ROW_NAMES: tuple[str, ...] = tuple(f.name for f in ROW_FIELDS)
@@ -204,15 +216,17 @@ class ExitRow:
     detail: dict[str, Any] = field(default_factory=dict)
     prev_hash: str = ""
     hash: str = ""
+    boot_id: str = ""
+    boottime_ms: int = 0
 
     @classmethod
     def of_entry(cls, entry: LogEntry, *, event_id: str, gate_id: str, seq: int, clock_synced: bool,
-                 prev_hash: str) -> ExitRow:
+                 prev_hash: str, boot_id: str = "", boottime_ms: int = 0) -> ExitRow:
         """The row for ``entry`` before it is hashed (``hash`` empty: see domain.chain.seal)."""
         return cls(seq=seq, event_id=event_id, gate_id=gate_id, kind=entry.kind.value, at=entry.at.isoformat(),
                    clock_synced=clock_synced, guard_id=entry.guard_id, card_uid=entry.card_uid,
                    permit_id=entry.permit_id, slip_id=entry.slip_id, reasons=tuple(entry.reasons),
-                   detail=dict(entry.detail), prev_hash=prev_hash)
+                   detail=dict(entry.detail), prev_hash=prev_hash, boot_id=boot_id, boottime_ms=boottime_ms)
 
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> ExitRow:
@@ -252,7 +266,7 @@ AT_SLACK = timedelta(days=1)
 #: The ``detail`` object as JSON text: a scanned code (a QR holds under 3 kB) with room to spare.
 MAX_DETAIL_JSON = 8192
 #: Text fields a row's readers show or export (the hashes have their own pattern).
-TEXT_FIELDS: tuple[str, ...] = ("event_id", "gate_id", "kind", "at", "guard_id", "card_uid", "permit_id", "slip_id")
+TEXT_FIELDS: tuple[str, ...] = ("event_id", "gate_id", "kind", "at", "guard_id", "card_uid", "permit_id", "slip_id", "boot_id")
 
 
 class BadTime(ValueError):

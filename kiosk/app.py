@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from domain.boottime import BootStamp
+from domain.clock import system_boot
 from kiosk.config import KioskConfig
 from kiosk.core.events import ExitRequested
 from kiosk.core.flow import initial_state, with_lockouts
@@ -174,7 +176,8 @@ def load_id_key(cfg: KioskConfig) -> bytes:
 
 
 def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
-             clock_check: Callable[[], bool | None] | None = None) -> Kiosk:
+             clock_check: Callable[[], bool | None] | None = None,
+             boot: Callable[[], BootStamp | None] = system_boot) -> Kiosk:
     """Open the stores, the devices and the controller; start nothing that draws."""
     from domain.keyfiles import load_public_dir
 
@@ -189,7 +192,7 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     state = with_lockouts(initial_state(cfg.gate.to_gate(), timeouts, load_id_key(cfg)), exit_log.pin_lockouts())
     events: queue.SimpleQueue[object] = queue.SimpleQueue()
     devices = build_devices(cfg, events.put, demo is not None)
-    controller = Controller(state, resolver, exit_log, devices.gate_io, lambda: monitor.clock_synced, events)
+    controller = Controller(state, resolver, exit_log, devices.gate_io, lambda: monitor.clock_synced, events, boot=boot)
     devices.start()
     if monitor_thread:
         monitor.start()

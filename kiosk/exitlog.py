@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
+from domain.boottime import BootStamp
 from domain.chain import GENESIS, first_break, seal
 from domain.errors import LogChainError, StoreError
 from domain.exitrow import CONSUMING_KINDS, ROW_NAMES, BadTime, EntryKind, ExitRow, LogEntry, parse_at
@@ -64,6 +65,18 @@ def m002_probe(db: Database) -> None:
     """A scratch table: the kiosk tries a write here (and rolls it back) to learn whether
     the log can take rows again after a full disk, without adding a row to the log."""
     db.execute("create table probe (data blob)")
+
+
+@log_migrations()
+def m003_boot(db: Database) -> None:
+    """Which boot recorded each row and when in that boot (domain/boottime.py): rows from before
+    read as ""/0, which the chain leaves out of their hash, so they verify as they always did."""
+    db.executescript(
+        """
+        alter table exit_log add column boot_id text not null default '';
+        alter table exit_log add column boottime_ms integer not null default 0;
+        """
+    )
 
 
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -170,10 +183,13 @@ class ExitLog:
     def last_seq(self) -> int:
         return self._seq
 
-    def append(self, entry: LogEntry, *, clock_synced: bool) -> dict[str, Any]:
-        """Commit one event durably and return the row as stored (decoded)."""
+    def append(self, entry: LogEntry, *, clock_synced: bool, boot: BootStamp | None = None) -> dict[str, Any]:
+        """Commit one event durably and return the row as stored (decoded). ``boot``: where in which
+        boot the gate was when it read ``entry.at`` (domain.clock.system_boot), so that the office can
+        re-date the row if the clock was not synced; None where the kernel does not say."""
         row = seal(ExitRow.of_entry(entry, event_id=str(uuid.uuid4()), gate_id=self.gate_id, seq=self._seq + 1,
-                                    clock_synced=clock_synced, prev_hash=self._head))
+                                    clock_synced=clock_synced, prev_hash=self._head,
+                                    boot_id=boot.boot_id if boot else "", boottime_ms=boot.boottime_ms if boot else 0))
         conn = self.db.conn
         try:
             conn.execute("begin immediate")

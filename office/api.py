@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, select
 
 from domain.clock import Clock, SystemClock
 from domain.contracts import DEFAULT_HEARTBEAT_S, MAX_DETAIL, DeviceState, HeartbeatBody
-from domain.exitrow import MAX_SEQ, ROW_FIELDS, RowField, row_problems
+from domain.exitrow import BOOT_ID, MAX_SEQ, ROW_FIELDS, RowField, row_problems
 from office import schema
 from office.config import OfficeConfig
 from office.ingest import heartbeat, ingest
@@ -143,6 +143,9 @@ class Heartbeat(BaseModel):
     clock_offset_s: float | None = Field(default=None, allow_inf_nan=False, ge=-1e9, le=1e9)
     sent_at: AwareDatetime | None = None
     heartbeat_interval_s: float = Field(default=DEFAULT_HEARTBEAT_S, gt=0, le=86400, allow_inf_nan=False)
+    boot_id: str = Field(default="", max_length=HeartbeatBody.MAX_BOOT_ID, pattern=BOOT_ID)
+    boottime_ms: int = Field(default=0, ge=0, le=MAX_SEQ)
+    clock_synced: bool | None = None
 
     def contract(self) -> HeartbeatBody:
         return HeartbeatBody.from_json(self.model_dump(mode="json"))

@@ -20,13 +20,24 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from domain.clock import ESTATE_ZONE
 from office import schema
 
 COLUMNS = ("gate_id", "seq", "at", "kind", "guard_id", "card_uid", "permit_id", "slip_id", "reasons", "detail",
-           "clock_synced", "event_id", "hash")
+           "clock_synced", "event_id", "hash", "at_redated", "redated_by", "boot_id", "boottime_ms")
+#: ``at`` is always the time the gate sent (its hash covers it). A row recorded before the gate's clock
+#: was synced and re-dated from its boot (domain/boottime.py) has ``at_redated``, the time it really
+#: happened, and ``redated_by``, what that came from; the row is filed and sorted by that time.
+
+#: Columns a row from before re-dating existed (a JSON export, a caller's own rows) may lack: exported empty.
+LATER_COLUMNS = frozenset({"at_redated", "redated_by", "boot_id", "boottime_ms"})
+
+
+def when(row: Any) -> str:
+    """The time a row is filed and sorted under: the re-dated time when there is one, else the gate's."""
+    return str(row.get("at_redated") or row["at"])
 
 
 def _instant(at: str, zone: ZoneInfo) -> datetime | None:
@@ -68,22 +79,24 @@ def log_rows(conn: Connection, estate: str, first: date, last: date, gate_id: st
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     e = schema.events
     # ``at`` starts with the date in the gate's offset, at most one day off the estate's date:
-    # the database narrows by that text, the estate's date decides.
-    q = (select(e).where(e.c.estate == estate, e.c.at >= (first - timedelta(days=1)).isoformat(),
-                         e.c.at < (last + timedelta(days=2)).isoformat()))
+    # the database narrows by that text (or by the re-dated time's), the estate's date decides.
+    low, high = (first - timedelta(days=1)).isoformat(), (last + timedelta(days=2)).isoformat()
+    q = select(e).where(e.c.estate == estate, or_(and_(e.c.at >= low, e.c.at < high),
+                                                  and_(e.c.at_redated >= low, e.c.at_redated < high)))
     if gate_id:
         q = q.where(e.c.gate_id == gate_id)
     found = []
     for r in conn.execute(q).mappings():
-        day = estate_day(r["at"], zone)
+        day = estate_day(when(r), zone)
         if day is None or not first <= day <= last:
             continue
         d = {k: r[k] for k in COLUMNS}
         d["reasons"] = [str(x) for x in _json(d["reasons"], [])]
         d["detail"] = _json(d["detail"], {})
         d["clock_synced"] = bool(d["clock_synced"])
-        instant = _instant(r["at"], zone)
-        found.append(((instant.astimezone(UTC).isoformat() if instant else r["at"], d["gate_id"], d["seq"]), d))
+        d["at_redated"], d["redated_by"] = d["at_redated"] or "", d["redated_by"] or ""
+        instant = _instant(when(r), zone)
+        found.append(((instant.astimezone(UTC).isoformat() if instant else when(r), d["gate_id"], d["seq"]), d))
     found.sort(key=lambda pair: pair[0])
     return [d for _key, d in found]
 
@@ -110,7 +123,8 @@ def to_csv(rows: list[dict[str, Any]]) -> bytes:
     for r in rows:
         w.writerow([neutralise_cell(";".join(r["reasons"]) if k == "reasons" else
                                     json.dumps(r["detail"], ensure_ascii=False, sort_keys=True) if k == "detail" else
-                                    int(r[k]) if k == "clock_synced" else r[k]) for k in COLUMNS])
+                                    int(r[k]) if k == "clock_synced" else r.get(k, "") if k in LATER_COLUMNS else r[k])
+                    for k in COLUMNS])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -168,13 +182,22 @@ XLSX_COLUMNS = (
     ("时间", "Time", 20), ("岗亭", "Gate", 14), ("类型", "Kind", 12), ("放行条", "Slip", 12),
     ("卡号", "Card", 14), ("持证人 / 申请人", "Holder / applicant", 14), ("单元", "Unit", 10),
     ("搬运人", "Carrier", 10), ("物品", "Items", 30), ("值班保安", "Guard", 12), ("原因 / 说明", "Reasons / notes", 40),
-    ("时钟", "Clock", 10), ("序号", "Seq", 8), ("事件编号", "Event id", 20),
+    ("时钟", "Clock", 24), ("序号", "Seq", 8), ("事件编号", "Event id", 20),
 )
 
 
 def _local(at: str, zone: ZoneInfo) -> str:
     instant = _instant(at, zone)
     return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if instant else f"无法识别 unreadable: {at}"
+
+
+def clock_cell(r: dict[str, Any], zone: ZoneInfo) -> str:
+    """The .xlsx's Clock column: synced; re-dated, with the time the gate's clock said; or not synced and unverified."""
+    if r["clock_synced"]:
+        return "已校准"
+    if r.get("at_redated"):
+        return f"已校正 re-dated\n原时间 {_local(r['at'], zone)}"
+    return "未校准 not synced · unverified"
 
 
 def xlsx_cells(r: dict[str, Any], names: LogNames, zone: ZoneInfo) -> list[Any]:
@@ -187,7 +210,7 @@ def xlsx_cells(r: dict[str, Any], names: LogNames, zone: ZoneInfo) -> list[Any]:
     guard = names.guards.get(r["guard_id"] or "", "")
     notes = [reason_label(code)[0] for code in r["reasons"]] + [zh for zh, _en in detail_labels(r["detail"])]
     return [
-        _local(r["at"], zone),
+        _local(when(r), zone),
         f"{gate}({r['gate_id']})" if gate and gate != r["gate_id"] else r["gate_id"],
         kind_label(r["kind"])[0],
         r["slip_id"] or "",
@@ -198,7 +221,7 @@ def xlsx_cells(r: dict[str, Any], names: LogNames, zone: ZoneInfo) -> list[Any]:
         ";".join(slip.get("items", [])),
         f"{guard}({r['guard_id']})" if guard else (r["guard_id"] or ""),
         "\n".join(notes),
-        "已校准" if r["clock_synced"] else "未校准 not synced",
+        clock_cell(r, zone),
         r["seq"],
         r["event_id"],
     ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
+from domain.boottime import BootAnchor, anchor_of, can_redate, redated_text
 from domain.chain import row_hash
 from domain.clock import Clock
 from domain.contracts import HeartbeatBody
@@ -72,7 +73,64 @@ def flag_for_row(row: ExitRow) -> tuple[str, str]:
 
 def _stored(row: ExitRow, estate: str, now: str) -> dict[str, Any]:
     """The events table's columns for an accepted row: the row's own (domain/exitrow.py) plus where and when."""
-    return {**row.encode(), "estate": estate, "received_at": now}
+    return {**row.encode(), "estate": estate, "received_at": now, "at_redated": None, "redated_by": None}
+
+
+# ------------------------------------------------------------------ re-dating (domain/boottime.py)
+
+
+def boot_anchor(conn: Connection, estate: str, gate_id: str, boot_id: str) -> BootAnchor | None:
+    """The anchor the office holds for this boot of this gate (gates are named within their estate), if any."""
+    b = schema.boot_anchors
+    r = conn.execute(select(b.c.boottime_ms, b.c.at, b.c.source).where(
+        b.c.estate == estate, b.c.gate_id == gate_id, b.c.boot_id == boot_id)).first()
+    if r is None:
+        return None
+    return anchor_of(boot_id=boot_id, boottime_ms=int(r.boottime_ms), at=str(r.at), clock_synced=True, source=str(r.source))
+
+
+def add_anchor(conn: Connection, estate: str, gate_id: str, anchor: BootAnchor, *, now: str,
+               pending: Mapping[int, dict[str, Any]] | None = None) -> int:
+    """Keep ``anchor`` if it is the first of its boot, and re-date the rows of that boot the office
+    already holds that were recorded before the clock was synced (and the rows of this push not yet
+    written, ``pending``). Returns how many rows were re-dated; 0 when the boot had an anchor already."""
+    b, e = schema.boot_anchors, schema.events
+    if conn.execute(select(b.c.boot_id).where(b.c.estate == estate, b.c.gate_id == gate_id,
+                                              b.c.boot_id == anchor.boot_id)).first() is not None:
+        return 0
+    conn.execute(insert(b).values(estate=estate, gate_id=gate_id, boot_id=anchor.boot_id, boottime_ms=anchor.boottime_ms,
+                                  at=anchor.at.isoformat(), source=anchor.source[:40], recorded_at=now))
+    redated: list[int] = []
+    for row in (pending or {}).values():
+        if row["boot_id"] == anchor.boot_id and _redate_stored(row, anchor):
+            redated.append(int(row["seq"]))
+    waiting = conn.execute(select(e.c.seq, e.c.at, e.c.boottime_ms).where(
+        e.c.estate == estate, e.c.gate_id == gate_id, e.c.boot_id == anchor.boot_id, e.c.clock_synced == 0,
+        e.c.at_redated.is_(None))).all()
+    for r in waiting:
+        row = {"boot_id": anchor.boot_id, "boottime_ms": int(r.boottime_ms), "clock_synced": 0, "at": str(r.at)}
+        if _redate_stored(row, anchor):
+            conn.execute(update(e).where(e.c.estate == estate, e.c.gate_id == gate_id, e.c.seq == r.seq).values(
+                at_redated=row["at_redated"], redated_by=row["redated_by"]))
+            redated.append(int(r.seq))
+    # A re-dated row's time was wrong only because the clock was not synced yet, and is now known: its
+    # bad_time flag (kept, with the time the gate sent) needs nobody's attention any more.
+    f = schema.flags
+    for i in range(0, len(redated), 1000):
+        conn.execute(update(f).where(f.c.estate == estate, f.c.gate_id == gate_id, f.c.kind == "bad_time", f.c.seq.in_(redated[i:i + 1000]),
+                                     f.c.resolved_at.is_(None)).values(resolved_at=now))
+    return len(redated)
+
+
+def _redate_stored(row: dict[str, Any], anchor: BootAnchor) -> bool:
+    """Set a stored row's (the events table's columns) re-dated time from ``anchor``; whether it was re-dated."""
+    if not can_redate(clock_synced=bool(row["clock_synced"]), boot_id=str(row["boot_id"]), boottime_ms=int(row["boottime_ms"])):
+        return False
+    text = redated_text(str(row["boot_id"]), int(row["boottime_ms"]), anchor, like=str(row["at"]))
+    if text is None:
+        return False
+    row["at_redated"], row["redated_by"] = text, anchor.source[:40]
+    return True
 
 
 class _Gate:
@@ -97,6 +155,8 @@ class _Gate:
         #: Rows accepted in this push, inserted together at the end (one executemany, not one statement each).
         self.accepted: dict[int, dict[str, Any]] = {}
         self.known_ids: set[str] = set()
+        #: Each boot's anchor as this push found it (None: none yet), so a long push asks once per boot.
+        self.anchors: dict[str, BootAnchor | None] = {}
 
     def mine(self, table: Any) -> Any:
         """Rows of ``table`` that are this gate's: gates are named within their estate."""
@@ -137,15 +197,34 @@ class _Gate:
             self.reject(row, "foreign_event_id", "event id already recorded under another sequence number")
             return False
         accepted = ExitRow.from_dict(row)
-        self.accepted[seq] = _stored(accepted, self.estate, self.now)
+        stored = self.accepted[seq] = _stored(accepted, self.estate, self.now)
         self.known_ids.add(accepted.event_id)
         self.seq, self.hash = seq, accepted.hash
         self.result.accepted += 1
-        at = self._plausible_at(row)
+        self._redate(accepted, stored)
+        # a re-dated row's slip use is dated by its corrected time, and that is what must be plausible
+        at = self._plausible_at({**row, "at": stored["at_redated"]} if stored["at_redated"] else row)
         if accepted.consumes_slip:
             self._consume(row, at)
         self._flag_for_office(accepted)
         return True
+
+    def _redate(self, row: ExitRow, stored: dict[str, Any]) -> None:
+        """A synced row anchors its boot (re-dating that boot's earlier rows); an unsynced one is
+        re-dated at once when its boot has an anchor already."""
+        if not row.boot_id:
+            return
+        if row.boot_id not in self.anchors:
+            self.anchors[row.boot_id] = boot_anchor(self.conn, self.estate, self.gate_id, row.boot_id)
+        known = self.anchors[row.boot_id]
+        anchor = anchor_of(boot_id=row.boot_id, boottime_ms=row.boottime_ms, at=row.at, clock_synced=row.clock_synced,
+                           source=f"row {row.seq}")
+        if anchor is not None:
+            if known is None:          # the first synced row of this boot
+                add_anchor(self.conn, self.estate, self.gate_id, anchor, now=self.now, pending=self.accepted)
+                self.anchors[row.boot_id] = anchor
+        elif known is not None:
+            _redate_stored(stored, known)
 
     def _flag_for_office(self, row: ExitRow) -> None:
         """Rows the gate's screen says the office was told of: each raises a flag once (by event id)."""
@@ -249,11 +328,16 @@ def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str
     return g.save()
 
 
-def heartbeat(conn: Connection, estate: str, gate_id: str, body: HeartbeatBody, *, clock: Clock) -> None:
-    """Store a gate's heartbeat (the contract's JSON form) and note that it was heard from."""
+def heartbeat(conn: Connection, estate: str, gate_id: str, body: HeartbeatBody, *, clock: Clock) -> int:
+    """Store a gate's heartbeat (the contract's JSON form) and note that it was heard from. A heartbeat
+    sent with the clock synced anchors its boot: returns how many of that boot's rows it re-dated."""
     g = schema.gates
+    now = utcnow(clock)
     conn.execute(update(g).where(g.c.estate == estate, g.c.gate_id == gate_id).values(
-        last_seen=utcnow(clock), heartbeat=json.dumps(body.to_json(), ensure_ascii=False)))
+        last_seen=now, heartbeat=json.dumps(body.to_json(), ensure_ascii=False)))
+    anchor = anchor_of(boot_id=body.boot_id, boottime_ms=body.boottime_ms, at=body.sent_at, clock_synced=body.clock_synced,
+                       source="heartbeat")
+    return add_anchor(conn, estate, gate_id, anchor, now=now) if anchor is not None else 0
 
 
 def list_gates(conn: Connection, estate: str) -> list[dict[str, Any]]:

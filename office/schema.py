@@ -207,8 +207,28 @@ events = Table(
     Column("estate", String(32), nullable=False),
     *(_row_column(f) for f in ROW_FIELDS if f.name not in _keys),
     Column("received_at", String(40), nullable=False),
+    # A row recorded before its gate's clock was synced, re-dated from an anchor of the same boot
+    # (domain/boottime.py, boot_anchors): the corrected time and what it came from. ``at`` keeps
+    # what the gate sent (its hash covers it); NULL: not re-dated.
+    Column("at_redated", String(40)),
+    Column("redated_by", String(40)),
     PrimaryKeyConstraint("estate", "gate_id", "seq", name="events_pkey"),
     Index("events_by_estate_at", "estate", "at"),
+    Index("events_by_estate_redated", "estate", "at_redated"),
+    Index("events_by_boot", "estate", "gate_id", "boot_id"),
+)
+
+#: The first time each boot of each gate was seen with its clock synced (a row or a heartbeat):
+#: what re-dates that boot's rows recorded before the sync (domain/boottime.py).
+boot_anchors = Table(
+    "boot_anchors", metadata,
+    Column("estate", String(32), primary_key=True),
+    Column("gate_id", String(6), primary_key=True),
+    Column("boot_id", String(36), primary_key=True),
+    Column("boottime_ms", BigInteger, nullable=False),
+    Column("at", String(40), nullable=False),           # the gate's synced wall time at boottime_ms
+    Column("source", String(40), nullable=False),       # "row 12" | "heartbeat"
+    Column("recorded_at", String(40), nullable=False),
 )
 
 #: Rows that arrived ahead of a gap in a gate's chain: kept, not accepted, until the gap fills.

@@ -19,12 +19,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from domain.clock import Clock, SystemClock
+from domain.boottime import BootStamp
+from domain.clock import Clock, SystemClock, system_boot
 from domain.contracts import SYNC_STATUS_REFRESH_S, HeartbeatBody, SyncState, SyncStatus, age_devices, parse_instant
 from domain.errors import GatepassError
 from domain.statusfiles import read_kiosk_health, write_status
 from kiosk.config import SyncConfig
 from kiosk.shell.sdnotify import Notifier
+from kiosk.shell.status import clock_synchronised
 from kiosk.store import Replica
 from sync.client import OfficeClient
 from sync.errors import OfficeRefused, OfficeUnreachable, SyncError
@@ -54,10 +56,14 @@ class Backoff:
 class SyncDaemon:
     def __init__(self, cfg: SyncConfig, *, gate_id: str, replica_path: str | Path, exit_log_path: str | Path,
                  credential: str, client: OfficeClient | None = None, clock: Callable[[], float] = time.monotonic,
-                 wall: Clock | None = None, notifier: Notifier | None = None) -> None:
-        # clock: monotonic seconds for the schedules; wall: the instants written to the status file and heartbeats
+                 wall: Clock | None = None, notifier: Notifier | None = None,
+                 boot: Callable[[], BootStamp | None] = system_boot,
+                 clock_synced: Callable[[], bool | None] = clock_synchronised) -> None:
+        # clock: monotonic seconds for the schedules; wall: the instants written to the status file and heartbeats;
+        # boot and clock_synced: what each heartbeat says about the gate's clock (an anchor for re-dating rows)
         self.cfg, self.gate_id, self.clock = cfg, gate_id, clock
         self.wall = wall or SystemClock()
+        self.boot, self.clock_synced = boot, clock_synced
         self.notifier = notifier if notifier is not None else Notifier.from_environment()
         self.replica = Replica.open(replica_path)
         self.writer = ReplicaWriter(self.replica)
@@ -167,14 +173,16 @@ class SyncDaemon:
     def heartbeat_body(self) -> HeartbeatBody:
         """What this gate tells the office: the kiosk's device reports (stale after three missed
         heartbeats: the kiosk stopped writing them), the outbox depth, the clock offset, versions."""
-        now = self.wall.now()
+        synced = self.clock_synced()            # may take a moment (timedatectl): asked before the instant is read
+        now, boot = self.wall.now(), self.boot()
         interval = self.cfg.heartbeat_interval_s
         devices = age_devices(read_kiosk_health(self.cfg.kiosk_health_file).devices, now, interval)
         return HeartbeatBody(
             reader=devices["reader"], camera=devices["camera"],
             versions={"gatepass": _version(), "replica_cursor": str(self.writer.int_meta(PULL_CURSOR))},
             outbox_depth=self.status.outbox_depth, clock_offset_s=self.status.clock_offset_s, sent_at=now,
-            heartbeat_interval_s=interval)
+            heartbeat_interval_s=interval, boot_id=boot.boot_id if boot else "",
+            boottime_ms=boot.boottime_ms if boot else 0, clock_synced=synced)
 
     def heartbeat(self) -> None:
         body = self.heartbeat_body()

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from domain.boottime import BootStamp
 from drivers.events import CardRead, DeviceHealth, SlipScanned
 from kiosk.core.events import (
     Command,
@@ -102,12 +103,15 @@ class Controller:
         self, state: State, resolver: Resolver, exit_log: ExitLog, gate_io: GateIO,
         clock_synced: Callable[[], bool | None] = lambda: None,
         events: queue.SimpleQueue[object] | None = None,
+        boot: Callable[[], BootStamp | None] = lambda: None,
     ) -> None:
         self.state = state
         self.resolver = resolver
         self.exit_log = exit_log
         self.gate_io = gate_io
         self.clock_synced = clock_synced
+        #: Where in which boot the gate is (domain.clock.system_boot), stamped on every row.
+        self.boot = boot
         self.events: queue.SimpleQueue[object] = events if events is not None else queue.SimpleQueue()
         self._next_store_probe: datetime | None = None
         self._early: list[object] = []
@@ -327,7 +331,7 @@ class Controller:
 
     def _do(self, cmd: Command) -> None:
         if isinstance(cmd, Record):
-            self.exit_log.append(cmd.entry, clock_synced=bool(self.clock_synced()))
+            self.exit_log.append(cmd.entry, clock_synced=bool(self.clock_synced()), boot=self.boot())
         elif isinstance(cmd, OpenGate):
             self.gate_io.open_gate()
         elif isinstance(cmd, Signal):

@@ -30,7 +30,7 @@ from office.console.labels import FILTER_KINDS, KINDS, kind_label
 from office.console.logview import BadDay, gate_label, read_day, today
 from office.console.schema import archive_ticks
 from office.console.web import HEADERS, PREFIX, Console, guarded
-from office.export import LogNames, estate_day, log_names, log_rows
+from office.export import LogNames, estate_day, log_names, log_rows, when
 
 #: Most release rows one tick form may carry (a day of a busy estate is far fewer).
 MAX_TICKS = 5000
@@ -83,7 +83,7 @@ def archive_day(conn: Connection, estate: str, day: date, zone: ZoneInfo) -> Arc
     for r in rows:
         if consumes_slip(r["kind"]) and r["slip_id"]:
             tick = ticks.get((r["gate_id"], int(r["seq"])))
-            out.releases.append(Release(r["gate_id"], int(r["seq"]), r["slip_id"], r["at"], r["kind"], r["guard_id"] or "",
+            out.releases.append(Release(r["gate_id"], int(r["seq"]), r["slip_id"], when(r), r["kind"], r["guard_id"] or "",
                                         tick.ticked_by if tick else "", tick.ticked_at if tick else ""))
     # A double-use flag names the release that used the slip again (office/ingest.py): that row's day counts it.
     day_events = {r["event_id"] for r in rows}

@@ -81,6 +81,7 @@ tr.shift td{color:#6b7785}
 .badge .en{color:inherit;opacity:.85}
 .k-shift_start,.k-shift_end{background:#eceff3;color:#555}
 .k-visitor{background:#e3eefb;color:#1d4f91}
+.badge.redated{background:#e0ecfb;color:#1a4f8f}
 .filters{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end;background:#fff;border:1px solid #d5dae1;
  padding:8px 10px;margin-bottom:10px}
 .filters label{display:flex;flex-direction:column;font-size:13px;color:#3c4858}

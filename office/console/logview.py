@@ -14,7 +14,7 @@ from office.console.auth import Session
 from office.console.html import Safe, bi, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
-from office.export import log_names, log_rows, to_csv, to_xlsx
+from office.export import log_names, log_rows, to_csv, to_xlsx, when
 
 #: Rows shown on one page; the CSV has them all.
 MAX_ROWS = 2000
@@ -139,6 +139,32 @@ def row_class(kind: str) -> str:
     return "shift" if kind.startswith("shift") else kind
 
 
+def redated_by_label(source: str) -> tuple[str, str]:
+    """What a row was re-dated from (``row 12`` | ``heartbeat``), in Chinese and English."""
+    if source.startswith("row "):
+        return f"同次开机的第 {source[4:]} 条已校准记录", f"synced row {source[4:]} of the same boot"
+    if source == "heartbeat":
+        return "同次开机的已校准心跳", "a synced heartbeat of the same boot"
+    return source, source
+
+
+def time_cell(c: Console, r: dict[str, Any], one_day: bool) -> Safe:
+    """The row's time: the re-dated one for a row recorded before its gate's clock was synced and
+    corrected from its boot (domain/boottime.py), with the gate's own time under it; a row whose
+    clock was not synced and that no anchor corrected yet is marked unverified."""
+    shown = when(r)
+    text = esc(c.local_time(shown) if one_day else c.local(shown, required=True))
+    if r["at_redated"]:
+        said = c.local(r["at"], required=True)
+        zh_by, en_by = redated_by_label(str(r["redated_by"] or ""))
+        return join([text, tag("div", join([tag("span", "已校正 re-dated", class_="badge redated"), Safe("<br>"),
+                                            bi(f"原时间 {said}(据{zh_by}校正)", f"gate's clock said {said} (corrected from {en_by})")]),
+                               class_="note", title=f"at={r['at']} at_redated={r['at_redated']} boot={r['boot_id']}")])
+    if not r["clock_synced"]:
+        return join([text, tag("div", "时钟未校准 clock not synced · unverified", class_="note")])
+    return text
+
+
 def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], guards: dict[str, str],
               permits: dict[str, dict[str, Any]], one_day: bool = False) -> Safe:
     head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
@@ -149,8 +175,7 @@ def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], gua
         zh, en = kind_label(r["kind"])
         guard = guards.get(r["guard_id"], "")
         body.append(tag("tr", join([
-            tag("td", join([esc(c.local_time(r["at"]) if one_day else c.local(r["at"], required=True)), "" if r["clock_synced"] else
-                            tag("div", "时钟未校准 clock not synced", class_="note")]), class_="time"),
+            tag("td", time_cell(c, r, one_day), class_="time"),
             tag("td", gate_label(r["gate_id"], gates)),
             tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
             tag("td", subject(r, permits)),

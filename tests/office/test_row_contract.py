@@ -113,14 +113,17 @@ def test_optional_fields_may_be_left_out_and_detail_may_hold_any_text(row: dict[
         EventRow.model_validate({k: v for k, v in row.items() if k != "at"})
 
 
-#: The events table as the office has always created it (and as its first migration does), on both databases.
+#: The events table as the office has always created it (its first migration), with the boot columns
+#: revision 0006 adds (the row's boot id and boot time, the office's re-dated time), on both databases.
 EVENTS_DDL = " ".join("""
 CREATE TABLE events (
     gate_id VARCHAR(6) NOT NULL, seq BIGINT NOT NULL, event_id VARCHAR(64) NOT NULL, estate VARCHAR(32) NOT NULL,
     kind VARCHAR(16) NOT NULL, at VARCHAR(40) NOT NULL, clock_synced INTEGER NOT NULL,
     guard_id TEXT NOT NULL, card_uid TEXT NOT NULL, permit_id TEXT NOT NULL, slip_id TEXT NOT NULL,
     reasons TEXT NOT NULL, detail TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL, hash VARCHAR(64) NOT NULL,
-    received_at VARCHAR(40) NOT NULL, CONSTRAINT events_pkey PRIMARY KEY (estate, gate_id, seq), UNIQUE (event_id)
+    boot_id TEXT NOT NULL, boottime_ms BIGINT NOT NULL,
+    received_at VARCHAR(40) NOT NULL, at_redated VARCHAR(40), redated_by VARCHAR(40),
+    CONSTRAINT events_pkey PRIMARY KEY (estate, gate_id, seq), UNIQUE (event_id)
 )""".split())
 
 
@@ -128,6 +131,7 @@ CREATE TABLE events (
 def test_the_events_table_built_from_the_row_is_the_table_the_office_always_had(dialect: Any) -> None:
     assert " ".join(str(CreateTable(schema.events).compile(dialect=dialect)).split()) == EVENTS_DDL
     defaults = {c.name: c.default.arg for c in schema.events.c if c.default is not None}
-    assert defaults == {"guard_id": "", "card_uid": "", "permit_id": "", "slip_id": "", "reasons": "[]", "detail": "{}"}
-    assert [i.name for i in schema.events.indexes] == ["events_by_estate_at"]
+    assert defaults == {"guard_id": "", "card_uid": "", "permit_id": "", "slip_id": "", "reasons": "[]", "detail": "{}",
+                        "boot_id": "", "boottime_ms": 0}
+    assert sorted(i.name for i in schema.events.indexes) == ["events_by_boot", "events_by_estate_at", "events_by_estate_redated"]
     assert not schema.events.c.seq.autoincrement

@@ -7,6 +7,7 @@ from pathlib import Path
 import pygame
 import pytest
 
+from domain.boottime import BootStamp
 from domain.errors import StoreError
 from drivers.events import CardRead, DeviceHealth, SlipScanned
 from kiosk.app import SimClock, assemble, demo_config
@@ -15,6 +16,9 @@ from kiosk.core.events import Action, FaultKind, FaultSource, OpenGate, Press, R
 from kiosk.core.flow import Scene
 from kiosk.ui.input import SETTLE_S, InputTranslator
 from kiosk.ui.loop import make_session
+
+BOOT_A = "0b6a1f4c-6f2e-4d0e-9c55-2f0c4a9b1e01"
+BOOT_B = "7d2c9e11-0a3b-4f6c-8e1d-5b4a3c2d1e02"
 
 
 @pytest.fixture()
@@ -49,12 +53,26 @@ def test_a_valid_card_is_recorded_and_opens_the_gate(kiosk, demo):
     assert any(w == "open_gate" for _, w in kiosk.devices.gate_io.calls)
 
 
+def test_each_record_carries_the_boot_it_was_made_in_across_a_reboot(kiosk, demo):
+    clock = SimClock(demo.now)
+    boots = iter([BootStamp(BOOT_A, 31_000), BootStamp(BOOT_A, 32_500), BootStamp(BOOT_B, 9_000)])
+    kiosk.controller.boot = lambda: next(boots)
+    _sign_in(kiosk, demo, clock)                               # shift start: boot A
+    kiosk.controller.handle_raw(CardRead(demo.cards["valid"]), clock.now())
+    kiosk.controller.boot = lambda: next(boots)                # the Pi restarts
+    kiosk.controller.handle_raw(CardRead(demo.cards["valid"]), clock.now())
+    rows = list(reversed(kiosk.exit_log.recent(3)))
+    assert [(r["kind"], r["boot_id"], r["boottime_ms"]) for r in rows] == [
+        ("shift_start", BOOT_A, 31_000), ("card_pass", BOOT_A, 32_500), ("card_pass", BOOT_B, 9_000)]
+    kiosk.exit_log.verify()
+
+
 def test_a_record_that_cannot_be_written_never_opens_the_gate(kiosk, demo, monkeypatch):
     clock = SimClock(demo.now)
     _sign_in(kiosk, demo, clock)
     opened_before = sum(w == "open_gate" for _, w in kiosk.devices.gate_io.calls)
 
-    def broken(entry, clock_synced):
+    def broken(entry, clock_synced, boot=None):
         raise StoreError("exitlog.db: disk I/O error")
 
     monkeypatch.setattr(kiosk.exit_log, "append", broken)
