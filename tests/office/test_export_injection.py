@@ -34,29 +34,6 @@ def test_ordinary_cells_are_left_alone(value: object) -> None:
     assert neutralise_cell(value) == value
 
 
-def test_the_console_csv_quotes_what_a_stolen_gate_pushed(office: OfficeServer) -> None:
-    log = ExitLog.memory("north")
-    at = datetime.now(CST) - timedelta(minutes=5)
-    for text in HOSTILE:
-        log.append(LogEntry(EntryKind.CARD_DENIED, at, card_uid=text, guard_id=text, permit_id=text[:32],
-                            reasons=(text[:64],)), clock_synced=True)
-    with client(office, office.add_gate("north")) as c:
-        assert push(c, list(log.rows()))["accepted"] == len(HOSTILE)
-    with office.engine.begin() as conn:
-        add_staff(conn, "default", "wangli", "王丽", PASSWORD)
-    with httpx.Client(base_url=office.url, timeout=10) as c:
-        assert c.post("/console/login", data={"username": "wangli", "password": PASSWORD}).status_code == 303
-        day = at.date().isoformat()
-        body = c.get("/console/log.csv", params={"from": day, "to": (at.date() + timedelta(days=1)).isoformat()})
-    assert body.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(body.content.decode("utf-8-sig"))))
-    assert sorted(r["card_uid"] for r in rows) == sorted("'" + t for t in HOSTILE)
-    for r in rows:
-        for name in ("card_uid", "guard_id", "permit_id", "reasons"):
-            assert r[name].startswith("'"), (name, r[name])
-    assert not [cell for r in rows for cell in r.values() if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
-
-
 def _push_hostile_rows(office: OfficeServer) -> datetime:
     log = ExitLog.memory("north")
     at = datetime.now(CST) - timedelta(minutes=5)
@@ -68,6 +45,21 @@ def _push_hostile_rows(office: OfficeServer) -> datetime:
     with office.engine.begin() as conn:
         add_staff(conn, "default", "wangli", "王丽", PASSWORD)
     return at
+
+
+def test_the_console_csv_quotes_what_a_stolen_gate_pushed(office: OfficeServer) -> None:
+    at = _push_hostile_rows(office)
+    with httpx.Client(base_url=office.url, timeout=10) as c:
+        assert c.post("/console/login", data={"username": "wangli", "password": PASSWORD}).status_code == 303
+        day = at.date().isoformat()
+        body = c.get("/console/log.csv", params={"from": day, "to": (at.date() + timedelta(days=1)).isoformat()})
+    assert body.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(body.content.decode("utf-8-sig"))))
+    assert sorted(r["card_uid"] for r in rows) == sorted("'" + t for t in HOSTILE)
+    for r in rows:
+        for name in ("card_uid", "guard_id", "permit_id", "reasons"):
+            assert r[name].startswith("'"), (name, r[name])
+    assert not [cell for r in rows for cell in r.values() if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
 
 
 def test_the_console_excel_keeps_what_a_stolen_gate_pushed_as_text(office: OfficeServer) -> None:
