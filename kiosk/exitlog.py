@@ -25,7 +25,7 @@ from domain.boottime import BootStamp
 from domain.chain import GENESIS, first_break, seal
 from domain.errors import LogChainError, StoreError
 from domain.exitrow import CONSUMING_KINDS, ROW_NAMES, BadTime, EntryKind, ExitRow, LogEntry, parse_at
-from kiosk.store import open_database
+from kiosk.store import migrate, open_database
 
 log_migrations = Migrations("gatepass.exitlog")
 
@@ -148,7 +148,7 @@ class ExitLog:
                 db.execute("PRAGMA query_only=ON")
             else:
                 db.execute("PRAGMA synchronous=FULL")
-                log_migrations.apply(db)
+                migrate(db, log_migrations)
             last = list(db.query("select seq, hash from exit_log order by seq desc limit 1"))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open exit log: {exc}") from None

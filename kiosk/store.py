@@ -10,7 +10,8 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -144,16 +145,50 @@ def _identity(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+#: How long a statement waits for another connection's write lock: one frame (the screen never waits longer).
+BUSY_MS = 50
+#: How long opening and migrating a file may wait: the kiosk and the sync daemon start together and
+#: both open (and on a first start, make) the replica; the second waits for the first, never fails.
+OPEN_BUSY_MS = 10_000
+
+
+@contextmanager
+def patient(db: Database) -> Iterator[None]:
+    """Wait up to OPEN_BUSY_MS for locks while opening or migrating, then back to one frame."""
+    db.execute(f"PRAGMA busy_timeout = {OPEN_BUSY_MS}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+
+
+def migrate(db: Database, migrations: Migrations) -> None:
+    """Apply ``migrations`` as one writer: the whole check-and-apply holds the write lock (BEGIN
+    IMMEDIATE, waiting up to OPEN_BUSY_MS), so two processes starting together on a new file do not
+    both see a migration pending and collide; the second finds it applied."""
+    with patient(db):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            migrations.apply(db)            # each migration nests as a savepoint inside this transaction
+        except BaseException:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
 def open_database(path: str | Path, *, create: bool = True) -> Database:
-    """Open a SQLite file in WAL mode with a busy timeout that covers one frame."""
+    """Open a SQLite file in WAL mode with a busy timeout that covers one frame (the opening itself
+    may wait longer: see `patient`)."""
     p = Path(path)
     if not create and not p.exists():
         raise StoreError(f"{p}: database not found")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(p), timeout=0.05, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(str(p), timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
         db = Database(conn)
-        db.execute("PRAGMA journal_mode=WAL")
+        with patient(db):
+            db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA foreign_keys=ON")
         return db
     except sqlite3.DatabaseError as exc:
@@ -170,7 +205,7 @@ class Replica:
         self.path = path
         self._identity = _identity(path)
         try:
-            replica_migrations.apply(db)
+            migrate(db, replica_migrations)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot migrate replica: {exc}") from None
 
@@ -193,7 +228,7 @@ class Replica:
             return False
         try:
             db = open_database(self.path, create=False)
-            replica_migrations.apply(db)
+            migrate(db, replica_migrations)
         except (StoreError, sqlite3.DatabaseError) as exc:
             log.error("replica %s was replaced but cannot be opened: %s", self.path, exc)
             return False
