@@ -7,15 +7,19 @@ through; report lost, then re-issue on a new card: the gate refuses the old card
 """
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import cv2
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from domain.model import LargeItemHours, PermitKind
@@ -272,3 +276,38 @@ def test_temporary_and_renovation_passes_are_bounded_at_the_office(office: Offic
                                valid_until=now + timedelta(days=60))["kind"] == "renovation"
     with pytest.raises(PermitRefused, match="at most 3 days"):
         office.issue_permit("CARD-T", kind=PermitKind.TEMPORARY, valid_from=now, valid_until=now + timedelta(days=4))
+
+
+FUZZ = settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+FIELDS = ["holder", "unit", "phone", "id_number", "kind", "valid_from", "valid_until", "card_uid", "photo_kept", "csrf",
+          "q", "status"]
+
+
+@FUZZ
+@given(form=st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=30), max_size=8),
+       photo=st.one_of(st.none(), st.binary(max_size=200), st.sampled_from([png_declaring(9, 9), png_declaring(0, 5)])),
+       body=st.binary(max_size=80), path=st.sampled_from(["new", "P0/renew", "P0/lost", "P0/revoke", "P0/reissue"]),
+       query=st.dictionaries(st.sampled_from(["q", "status", "kind", "done"]), st.text(max_size=20), max_size=3),
+       permit=st.text(max_size=20))
+def test_permit_pages_and_forms_never_answer_5xx(office: OfficeServer, form: dict[str, str], photo: bytes | None,
+                                                 body: bytes, path: str, query: dict[str, str], permit: str) -> None:
+    """Any fields, any file bytes, any raw body, any id and query, signed in as the front desk: a message, never a 5xx."""
+    import httpx
+
+    if not office.count(console_audit):
+        staff(office)
+    with httpx.Client(base_url=office.url, timeout=10) as c:
+        assert c.post("/console/login", data={"username": "qiantai", "password": PASSWORD}).status_code == 303
+        csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/console/permits").text)
+        assert csrf
+        fields = dict(form, csrf=csrf.group(1))
+        files = {"photo": ("p.png", photo, "image/png")} if photo is not None else {"x": ("x", b"", "text/plain")}
+        answers = [c.post(f"/console/permits/{path}", data=fields, files=files),
+                   c.post(f"/console/permits/{path}", content=body,
+                          headers={"content-type": "multipart/form-data; boundary=zz"}),
+                   c.post(f"/console/permits/{path}", content=body,
+                          headers={"content-type": "application/x-www-form-urlencoded"}),
+                   c.get("/console/permits", params=query),
+                   c.get(f"/console/permits/{quote(permit, safe='')}"),
+                   c.get(f"/console/permits/{quote(permit, safe='')}/photo")]
+    assert all(r.status_code < 500 for r in answers), [(r.request.url, r.status_code) for r in answers]
