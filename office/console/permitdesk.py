@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from domain.errors import KeyStoreError
 from domain.issuing import Problem, id_number_problem
 from domain.keyfiles import load_hmac_key
 from domain.model import PERMIT_YEAR_DAYS, RENOVATION_PASS_MAX_DAYS, TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person
@@ -342,6 +343,9 @@ def add_permit_routes(router: Any, c: Console) -> None:
                 return row["permit_id"], [], kept
             except PermitRefused as exc:
                 return "", [Problem(exc.field, *bilingual(exc))], kept
+            except KeyStoreError as exc:      # the estate's ID key is missing: the office must be set up
+                return "", [Problem("form", "本小区的身份证号密钥缺失,请管理员运行 gatepass office init",
+                                    f"this estate's ID-number key is missing ({exc}): run gatepass office init")], kept
             except OfficeError as exc:
                 return "", [Problem("form", *bilingual(exc))], kept
 

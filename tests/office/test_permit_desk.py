@@ -193,7 +193,7 @@ def test_security_reads_permits_but_cannot_issue_or_change_them(
     assert guard.locator("text=挂失 Report lost").count() == 0 and "张三" in guard.inner_text("main")
     csrf = guard.locator("form input[name=csrf]").first.get_attribute("value")   # the sign-out form's token
     answer = guard.request.post(f"/console/permits/{permit['permit_id']}/revoke", form={"csrf": csrf})
-    assert answer.status == 403
+    assert answer.status == 403 and "只有前台" in answer.text()          # refused for the role, not the form
     with office.engine.connect() as conn:
         assert conn.execute(select(schema.permits.c.status)).scalar_one() == "active"
     guard.context.close()
@@ -221,6 +221,15 @@ def test_renewal_reminders_and_renewing_for_a_year(office: OfficeServer, tmp_pat
     assert datetime.fromisoformat(until) == datetime.fromisoformat(ending["valid_until"]) + timedelta(days=365)
     desk.goto("/console/permits")
     assert desk.locator("#expiring-count b").inner_text() == "0"
+
+    site = GateSite(tmp_path, "north", office)                        # a gate sees the renewal as the same permit
+    daemon = site.daemon()
+    try:
+        replica, presented, decision = card_decision(site, daemon, "CARD-R")
+    finally:
+        daemon.close()
+    assert decision.allowed and decision.days_left >= 365 and presented.permit.permit_id == ending["permit_id"]
+    assert len(list(replica.db.query("select permit_id from permits where card_uid = 'CARD-R'"))) == 1
     desk.context.close()
 
 
@@ -311,3 +320,36 @@ def test_permit_pages_and_forms_never_answer_5xx(office: OfficeServer, form: dic
                    c.get(f"/console/permits/{quote(permit, safe='')}"),
                    c.get(f"/console/permits/{quote(permit, safe='')}/photo")]
     assert all(r.status_code < 500 for r in answers), [(r.request.url, r.status_code) for r in answers]
+
+
+def test_a_clerk_of_another_estate_neither_sees_nor_changes_a_permit(office: OfficeServer, tmp_path: Path) -> None:
+    import httpx
+
+    from domain.keyfiles import new_keys
+    from office.db import ensure_estate
+    from office.records import add_unit
+
+    permit = office.issue_permit("CARD-D", photo=(portrait(tmp_path / "d.png"), "image/png"))
+    new_keys(Path(office.cfg.keys) / "west")
+    with office.engine.begin() as conn:
+        ensure_estate(conn, "west", "西区")
+        add_unit(conn, "west", "3-2-1502")
+        add_staff(conn, "west", "zhaomin", "赵敏", PASSWORD, "front_desk")
+    with httpx.Client(base_url=office.url, timeout=10) as c:
+        assert c.post("/console/login", data={"username": "zhaomin", "password": PASSWORD}).status_code == 303
+        listing = c.get("/console/permits").text
+        assert "CARD-D" not in listing and permit["permit_id"] not in listing
+        assert c.get(f"/console/permits/{permit['permit_id']}").status_code == 404
+        assert c.get(f"/console/permits/{permit['permit_id']}/photo").status_code == 404
+        assert c.get(f"/console/permits/{permit['permit_id']}?estate=default").status_code == 403
+        csrf = re.search(r'name="csrf" value="([^"]+)"', listing)
+        assert csrf
+        r = c.post(f"/console/permits/{permit['permit_id']}/revoke", data={"csrf": csrf.group(1)})
+        assert r.status_code == 404 and "没有这张证" in r.text
+        r = c.post("/console/permits/new", data={"csrf": csrf.group(1), "holder": "赵六", "unit": "3-2-1502",
+                                                 "id_number": ID_NUMBER, "kind": "resident", "card_uid": "CARD-D"},
+                   files={"photo": ("d.png", (tmp_path / "d.png").read_bytes(), "image/png")})
+        assert r.status_code == 303                       # the same card UID is free in west: its own estate
+    with office.engine.connect() as conn:
+        rows = {(r.estate, r.status) for r in conn.execute(select(schema.permits.c.estate, schema.permits.c.status))}
+    assert rows == {("default", "active"), ("west", "active")}
