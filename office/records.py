@@ -161,7 +161,10 @@ def issue_permit(
     if photo is not None:
         data, mime = photo
         photo_id = "ph-" + hashlib.sha256(data).hexdigest()[:16]
-        put_rows(conn, estate, schema.photos, [{"photo_id": photo_id, "mime": mime, "data": data}])
+        ph = schema.photos
+        known = conn.execute(select(ph.c.photo_id).where(ph.c.estate == estate, ph.c.photo_id == photo_id)).first()
+        if known is None:            # the same picture again (a replacement card): the gates have it already
+            put_rows(conn, estate, schema.photos, [{"photo_id": photo_id, "mime": mime, "data": data}])
     row = {
         "permit_id": permit_id, "card_uid": card_uid, "kind": kind.value, "holder_name": holder_name,
         "id_masked": mask_id(id_number) if id_number else holder_id[0],

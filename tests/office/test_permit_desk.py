@@ -74,6 +74,13 @@ def fill(page: Any, *, card: str, kind: str = "resident", until: str = "") -> No
     page.fill("input[name=card_uid]", card)
 
 
+def photo_change(office: OfficeServer) -> int:
+    """The change number under which the gates were last sent a photo."""
+    ch = schema.changes
+    with office.engine.connect() as conn:
+        return int(conn.execute(select(ch.c.seq).where(ch.c.tbl == "photos")).scalar_one())
+
+
 def card_decision(site: GateSite, daemon: Any, uid: str) -> Any:
     """A gate pulls from the office, then decides on the card ``uid`` presented to its reader."""
     assert daemon.run_once()
@@ -133,6 +140,7 @@ def test_a_permit_issued_in_the_browser_reaches_the_gate_then_is_lost_and_reissu
         _, _, decision = card_decision(site, daemon, "04A1B2C3")
         assert not decision.allowed and decision.reason.value == "card.lost"
 
+        photo_sent = photo_change(office)
         desk.click("text=补办新卡 Re-issue on a new card")                # no card presented: said so, nothing issued
         assert "新卡" in desk.locator("[role=alert]").inner_text() and office.count(schema.permits) == 1
         desk.fill("form.reissue input[name=card_uid]", "04D4E5F6")
@@ -146,6 +154,7 @@ def test_a_permit_issued_in_the_browser_reaches_the_gate_then_is_lost_and_reissu
         assert decision.allowed and presented.permit.replaces == permit_id
         assert presented.permit.holder.id_masked == mask_id(ID_NUMBER)     # the holder's ID carried over
         assert replica.photo(presented.permit.holder.photo) == png
+        assert photo_change(office) == photo_sent                          # the same photo is not sent again
         _, _, decision = card_decision(site, daemon, "04A1B2C3")
         assert not decision.allowed and decision.reason.value == "card.lost"
     finally:
