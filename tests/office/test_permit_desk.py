@@ -362,3 +362,23 @@ def test_a_clerk_of_another_estate_neither_sees_nor_changes_a_permit(office: Off
     with office.engine.connect() as conn:
         rows = {(r.estate, r.status) for r in conn.execute(select(schema.permits.c.estate, schema.permits.c.status))}
     assert rows == {("default", "active"), ("west", "active")}
+
+
+@needs_chromium
+def test_the_form_works_without_javascript(office: OfficeServer, tmp_path: Path, chromium: Any) -> None:  # noqa: F811
+    staff(office)
+    png = portrait(tmp_path / "p.png")
+    desk = signed_in(chromium, office.url, "qiantai", PASSWORD, viewport=VIEW, java_script_enabled=False)
+    desk.goto("/console/permits/new")
+    assert not desk.locator("#camera-start").is_visible()              # no webcam button that could do nothing
+    fill(desk, card="NOJS-1", kind="renovation", until=(datetime.now(CST).date() + timedelta(days=59)).isoformat())
+    desk.set_input_files("input[name=photo]", str(tmp_path / "p.png"))
+    desk.click("text=发证 Issue permit")
+    desk.wait_for_url("**done=issue_permit")
+    assert "装修出入证" in desk.inner_text("main")
+    with office.engine.connect() as conn:
+        row = conn.execute(select(schema.permits)).mappings().one()
+        data = conn.execute(select(schema.photos.c.data)).scalar_one()
+    assert row["kind"] == "renovation" and bytes(data) == png
+    assert datetime.fromisoformat(row["valid_until"]) - datetime.fromisoformat(row["valid_from"]) == timedelta(days=60)
+    desk.context.close()

@@ -24,13 +24,13 @@
   start.addEventListener("click", function () {
     navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false }).then(function (s) {
       stream = s;
-      video.srcObject = s;
-      video.hidden = false;
-      preview.hidden = true;
       video.onloadedmetadata = function () {          // the picture has its size: it can be taken
         take.hidden = false;
         say("对准持证人,点击拍照", "Frame the holder's face, then take the photo");
       };
+      video.srcObject = s;
+      video.hidden = false;
+      preview.hidden = true;
     }).catch(function (e) {
       say("无法打开摄像头,请上传照片", "The webcam could not be opened (" + e.name + "): upload a photo instead");
     });
