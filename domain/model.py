@@ -43,6 +43,12 @@ _PERMIT_KIND_EN = {
 
 #: A temporary pass may be valid for three days at most (DOMAIN.md).
 TEMPORARY_PASS_MAX_DAYS = 3
+#: A resident permit (住户证) is valid one year, then renewed for another (DOMAIN.md).
+PERMIT_YEAR_DAYS = 365
+#: A renovation pass (装修出入证) runs for its renovation permit's period. The procedures set no
+#: length; the office refuses one longer than this (a renovation's usual 装修许可证 period), so a
+#: typing slip (2027 for 2026) cannot make a contractor's card good for a year.
+RENOVATION_PASS_MAX_DAYS = 90
 
 
 #: Wrong PINs in a row on a gate's keypad before the badge is locked (the gate's own count, per badge) ...

@@ -88,20 +88,23 @@ def cmd_set_fees(args: argparse.Namespace) -> int:
 
 
 def cmd_issue_permit(args: argparse.Namespace) -> int:
-    import mimetypes
-
     from domain.keyfiles import load_hmac_key
     from domain.model import PermitKind
     from office.errors import OfficeError
+    from office.photos import PhotoRefused, check_photo
     from office.records import issue_permit
 
     cfg = office_config(args)
     photo = None
     if args.photo:
         try:
-            photo = (Path(args.photo).read_bytes(), mimetypes.guess_type(args.photo)[0] or "image/jpeg")
+            data = Path(args.photo).read_bytes()
         except OSError as exc:
             raise OfficeError(f"{args.photo}: cannot read photo: {exc.strerror}") from None
+        try:
+            photo = (data, check_photo(data, args.photo))     # the console's check: a photo every gate can show
+        except PhotoRefused as exc:
+            raise OfficeError(str(exc)) from None
     with office_engine(cfg).begin() as conn:
         row = issue_permit(
             conn, cfg.estate, card_uid=args.card, kind=PermitKind(args.kind), holder_name=args.name,

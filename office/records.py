@@ -20,7 +20,7 @@ from domain.chain import GENESIS
 from domain.clock import Clock
 from domain.credential import GateCredential, parse_credential
 from domain.keyfiles import load_public_dir
-from domain.model import TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person, Role
+from domain.model import PERMIT_YEAR_DAYS, RENOVATION_PASS_MAX_DAYS, TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person, Role
 from domain.rules import card_permit
 from domain.secrets import hash_pin, id_hash, mask_id
 from domain.slip_token import GATE_ID, GATE_ID_FORM, MAX_UNIT_ID
@@ -96,12 +96,25 @@ def set_fees(conn: Connection, estate: str, unit_id: str, unpaid: bool) -> dict[
     return patch(conn, estate, schema.units, {"unit_id": unit_id}, unpaid_fees=int(unpaid))
 
 
+class PermitRefused(Refused):
+    """A permit refused for one of its fields (``field``: the console's form field it is about)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def issue_permit(
     conn: Connection, estate: str, *, card_uid: str, kind: PermitKind, holder_name: str, unit_id: str,
     id_number: str, hmac_key: bytes, valid_from: datetime, valid_until: datetime | None = None,
     phone: str = "", photo: tuple[bytes, str] | None = None, permit_id: str = "", replaces: str = "",
+    holder_id: tuple[str, str] = ("", ""),
 ) -> dict[str, Any]:
-    """Issue a card permit: a year by default, a temporary pass three days at most.
+    """Issue a card permit: a year by default, a temporary pass three days at most, a renovation
+    pass RENOVATION_PASS_MAX_DAYS at most. Messages of refusals are Chinese, a newline, English.
+
+    ``holder_id`` is an ID number already kept as (mask, HMAC), for a replacement card whose
+    holder's number the office no longer has in clear; ``id_number`` wins when given.
 
     A card UID whose permit was reported lost or revoked is not simply issued again (the lost
     card would pass again): only as a replacement that names that permit in ``replaces``. A
@@ -111,37 +124,51 @@ def issue_permit(
     if valid_from.tzinfo is None:
         raise OfficeError("permit validity needs a timezone")
     if valid_until is None:
-        days = TEMPORARY_PASS_MAX_DAYS if kind is PermitKind.TEMPORARY else 365
+        days = {PermitKind.TEMPORARY: TEMPORARY_PASS_MAX_DAYS,
+                PermitKind.RENOVATION: RENOVATION_PASS_MAX_DAYS}.get(kind, PERMIT_YEAR_DAYS)
         valid_until = valid_from + timedelta(days=days)
     if valid_until <= valid_from:
-        raise Refused("a permit must end after it starts")
+        raise PermitRefused("有效期的结束须晚于开始\na permit must end after it starts", "valid_until")
     if kind is PermitKind.TEMPORARY and valid_until - valid_from > timedelta(days=TEMPORARY_PASS_MAX_DAYS):
-        raise Refused(f"a temporary pass (临时通行证) is valid for at most {TEMPORARY_PASS_MAX_DAYS} days")
+        raise PermitRefused(f"临时通行证最长 {TEMPORARY_PASS_MAX_DAYS} 天\n"
+                            f"a temporary pass (临时通行证) is valid for at most {TEMPORARY_PASS_MAX_DAYS} days",
+                            "valid_until")
+    if kind is PermitKind.RENOVATION and valid_until - valid_from > timedelta(days=RENOVATION_PASS_MAX_DAYS):
+        raise PermitRefused(f"装修出入证最长 {RENOVATION_PASS_MAX_DAYS} 天(按装修许可证的期限)\n"
+                            f"a renovation pass (装修出入证) is valid for at most {RENOVATION_PASS_MAX_DAYS} days",
+                            "valid_until")
     if not card_uid:
-        raise OfficeError("a permit needs the card's UID")
+        raise OfficeError("请填写卡号\na permit needs the card's UID")
     p = schema.permits
     clash = conn.execute(select(p.c.permit_id).where(
         p.c.estate == estate, p.c.card_uid == card_uid, p.c.status == PermitStatus.ACTIVE.value)).first()
     if clash:
-        raise Refused(f"card {card_uid} is already on active permit {clash.permit_id}; revoke or report it lost first")
+        raise PermitRefused(f"卡 {card_uid} 已在生效的证 {clash.permit_id} 上:请先挂失或注销该证\n"
+                            f"card {card_uid} is already on active permit {clash.permit_id}; revoke or report it lost "
+                            "first", "card_uid")
     if replaces:
         _check_replaced(conn, estate, replaces)
     old = _card_permit(conn, estate, card_uid)
     if old is not None and old.permit_id != replaces:
         zh, en = _STATUS_WORDS[old.status]
-        raise Refused(f"卡 {card_uid} 属于已{zh}的证 {old.permit_id}:不能直接重新发证,否则旧卡会重新生效。"
-                      f"如确为该证补办,请加 --replaces {old.permit_id}\n"
-                      f"card {card_uid} belongs to permit {old.permit_id}, {en}: issuing on it would make that card "
-                      f"pass again. If this is its replacement, add --replaces {old.permit_id}")
+        raise PermitRefused(f"卡 {card_uid} 属于已{zh}的证 {old.permit_id}:不能直接重新发证,否则旧卡会重新生效。"
+                            f"如确为该证补办,请在该证页面补办(或加 --replaces {old.permit_id})\n"
+                            f"card {card_uid} belongs to permit {old.permit_id}, {en}: issuing on it would make that "
+                            f"card pass again. If this is its replacement, re-issue it from that permit's page "
+                            f"(or add --replaces {old.permit_id})", "card_uid")
     permit_id = permit_id or "P" + secrets.token_hex(4).upper()
     photo_id = ""
     if photo is not None:
         data, mime = photo
         photo_id = "ph-" + hashlib.sha256(data).hexdigest()[:16]
-        put_rows(conn, estate, schema.photos, [{"photo_id": photo_id, "mime": mime, "data": data}])
+        ph = schema.photos
+        known = conn.execute(select(ph.c.photo_id).where(ph.c.estate == estate, ph.c.photo_id == photo_id)).first()
+        if known is None:            # the same picture again (a replacement card): the gates have it already
+            put_rows(conn, estate, schema.photos, [{"photo_id": photo_id, "mime": mime, "data": data}])
     row = {
         "permit_id": permit_id, "card_uid": card_uid, "kind": kind.value, "holder_name": holder_name,
-        "id_masked": mask_id(id_number) if id_number else "", "id_hash": id_hash(hmac_key, id_number) if id_number else "",
+        "id_masked": mask_id(id_number) if id_number else holder_id[0],
+        "id_hash": id_hash(hmac_key, id_number) if id_number else holder_id[1],
         "photo": photo_id, "phone": phone, "unit_id": unit_id, "valid_from": valid_from.isoformat(),
         "valid_until": valid_until.isoformat(), "status": PermitStatus.ACTIVE.value, "replaces": replaces,
     }
@@ -197,6 +224,29 @@ def set_permit_status(conn: Connection, estate: str, permit_or_card: str, status
     """Report a card lost or revoke a permit; gates refuse the card after their next pull."""
     row = find_permit(conn, estate, permit_or_card)
     return patch(conn, estate, schema.permits, {"permit_id": row["permit_id"]}, status=status.value)
+
+
+def renew_permit(conn: Connection, estate: str, permit_id: str, now: datetime) -> dict[str, Any]:
+    """Renew a permit for a year (住户证 一年一续): its valid_until moves a year on from when it
+    ends (or from ``now`` when it has ended already).
+
+    The same row is changed, not a new permit issued: a card has one active permit (issue_permit),
+    and a patched row reaches every gate's replica as one upsert of the permit it already holds, so
+    the card passes throughout and no gate ever sees two permits for it. Only an active resident or
+    standing-release permit renews; a temporary or renovation pass is issued afresh."""
+    row = get_row(conn, estate, schema.permits, {"permit_id": permit_id})
+    if row is None:
+        raise NotFound(f"没有证 {permit_id}\nno permit {permit_id!r} in estate {estate!r}")
+    if row["status"] != PermitStatus.ACTIVE.value:
+        zh, en = _STATUS_WORDS[PermitStatus(row["status"])]
+        raise Refused(f"证 {permit_id} 已{zh},不能续期\npermit {permit_id} is {en}: it cannot be renewed")
+    if PermitKind(row["kind"]) not in (PermitKind.RESIDENT, PermitKind.STANDING_RELEASE):
+        raise Refused("临时通行证和装修出入证不续期,请重新办理\n"
+                      "temporary and renovation passes are not renewed: issue a new one")
+    until = datetime.fromisoformat(row["valid_until"])
+    start = max(until, now)
+    return patch(conn, estate, schema.permits, {"permit_id": permit_id},
+                 valid_until=(start + timedelta(days=PERMIT_YEAR_DAYS)).isoformat())
 
 
 def add_guard(conn: Connection, estate: str, guard_id: str, name: str, badge_uid: str, pin: str,

@@ -1,4 +1,4 @@
-"""The staff web console (前台 and 管家部): exit log, yesterday's summary, flags, gates, slips.
+"""The staff web console (前台 and 管家部): exit log, yesterday's summary, flags, gates, slips, permits.
 
 Served by the office server under /console (see docs/console.md); staff sign in with
 accounts made by `gatepass office add-staff`. The gate API under /api/v1 is separate.
@@ -19,6 +19,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     from office.console.archive import add_archive_routes
     from office.console.logview import add_log_routes
     from office.console.pages import add_pages
+    from office.console.permitdesk import add_permit_routes
     from office.console.phone import add_phone_routes
     from office.console.printview import add_print_routes
     from office.console.slipdesk import add_amend_routes, add_slipdesk_routes
@@ -32,6 +33,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_alert_routes(router, console)
     add_slipdesk_routes(router, console)      # /slips/new before /slips/{slip_id}
     add_amend_routes(router, console)
+    add_permit_routes(router, console)        # permits: issue, renew, lost, revoke, re-issue
     add_pages(router, console)
     add_print_routes(router, console)
     public = APIRouter(include_in_schema=False)       # pages for people without an account (a resident's phone)

@@ -125,13 +125,28 @@ tr.waiting td{color:#a15c00}
 ul.chase li{margin:3px 0}
 table.ticks input[type=checkbox]{width:20px;height:20px}
 tr.missing td{background:#fff8f8}
+.permitform [hidden]{display:none!important}
+.permit-columns{display:flex;gap:12px;align-items:flex-start}.permit-columns>div{flex:1}
+.permitform fieldset.photo{flex-direction:column;width:300px;flex:none}
+.photo-box img,.photo-box video{max-width:280px;max-height:240px;display:block;border:1px solid #d5dae1;background:#eef1f4}
+.permitform p.wide{flex-basis:100%;margin:0}.permitform input.uid{font-family:Consolas,"DejaVu Sans Mono",monospace;width:260px}
+.permit-detail{display:flex;gap:16px;align-items:flex-start}.permit-detail table.fields{width:auto;min-width:520px}
+.permit-detail .photo-box{background:#fff;border:1px solid #d5dae1;padding:6px;min-width:160px;min-height:120px}
+.permit-detail th .en,.permits th .en,.expiring th .en,.history th .en,.reminders .en,.cards .en{font-size:.78em;color:#5a6b80}
+.actions{display:flex;gap:10px;flex-wrap:wrap;align-items:flex-end}.actions form{margin:0}
+.actions form.reissue{display:flex;gap:8px;align-items:flex-end;background:#fff;border:1px solid #d5dae1;padding:6px 8px}
+.actions label{display:flex;flex-direction:column;font-size:13px}.actions input{font:inherit;padding:4px 6px;min-height:32px}
+.st-active{background:#e3f4e6;color:#1b6b2a}.st-expiring{background:#fff1cc;color:#8a5a00}
+.st-lost,.st-revoked{background:#fde4e4;color:#a11}.st-expired,.st-not_yet{background:#eceff3;color:#555}
+tr.st-active,tr.st-expiring,tr.st-lost,tr.st-revoked,tr.st-expired,tr.st-not_yet{background:none;color:inherit}
+table.expiring td{background:#fff8e6}
 @media print{header,.no-print,form button{display:none}body{background:#fff}main{padding:0}
 .card{min-width:110px}table.ticks input[type=checkbox]{display:none}}
 """
 
 NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("alerts", "警报", "Alerts"),
        ("flags", "异常", "Flags"),
-       ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"))
+       ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"), ("permits", "住户证", "Permits"))
 
 
 def page(title_zh: str, title_en: str, body: Any, session: Session | None, active: str = "",

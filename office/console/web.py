@@ -114,11 +114,7 @@ class Console:
     async def form_lists(self, request: Request, session: auth.Session | None,
                          max_bytes: int = 16 * 1024) -> dict[str, list[str]]:
         """A POSTed form with every value of each field (checkbox lists), after the same checks as `form`."""
-        origin = request.headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
-            raise Denied(self.forbidden())
-        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-            raise Denied(self.forbidden())
+        self.same_origin(request)
         body = await request.body()
         if len(body) > max_bytes:
             raise Denied(Response("form too large", 413))
@@ -126,6 +122,47 @@ class Console:
         if session is not None and not auth.same_token(data.get("csrf", [""])[0], session.csrf):
             raise Denied(self.forbidden())
         return data
+
+    def same_origin(self, request: Request) -> None:
+        """Refuse (403) a POST another site's page sent."""
+        origin = request.headers.get("origin")
+        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+            raise Denied(self.forbidden())
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            raise Denied(self.forbidden())
+
+    async def form_upload(self, request: Request, session: auth.Session,
+                          max_bytes: int) -> tuple[dict[str, list[str]], dict[str, bytes]]:
+        """A POSTed multipart form (a file input) after the same checks as `form`: its text fields
+        (every value) and its files' bytes by field name (an empty file input is left out). A body
+        over ``max_bytes`` is 413; a body that is no multipart form reads as an empty form."""
+        from starlette.datastructures import UploadFile
+        from starlette.formparsers import MultiPartException
+
+        self.same_origin(request)
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return await self.form_lists(request, session), {}
+        body = await request.body()           # read whole first: the file parts cannot spill past the limit
+        if len(body) > max_bytes:
+            raise Denied(Response("form too large", 413))
+        try:
+            parsed = await request.form(max_files=4, max_fields=200, max_part_size=max_bytes)
+        except (MultiPartException, ValueError, KeyError):
+            parsed = None
+        fields: dict[str, list[str]] = {}
+        files: dict[str, bytes] = {}
+        if parsed is not None:
+            for key, value in parsed.multi_items():
+                if isinstance(value, UploadFile):
+                    data = await value.read()
+                    if data:
+                        files[key] = data
+                else:
+                    fields.setdefault(key, []).append(value)
+            await parsed.close()
+        if not auth.same_token((fields.get("csrf") or [""])[0], session.csrf):
+            raise Denied(self.forbidden())
+        return fields, files
 
     def not_yours(self, s: auth.Session) -> HTMLResponse:
         return self.html("无权查看", "Not your estate",

@@ -91,8 +91,15 @@ def test_a_temporary_pass_is_at_most_three_days(site: Path, capsys: pytest.Captu
 
 
 def test_a_permit_keeps_the_photo_and_never_the_plain_id_number(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+    import numpy as np
+
     photo = site / "face.jpg"
-    photo.write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")
+    photo.write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")                    # not a picture: refused, nothing issued
+    assert run("issue-permit", "--card", "C1", "--unit", "3-2-1502", "--name", "张三",
+               "--id-number", "44010119900101123X", "--photo", str(photo)) == 2
+    assert "照片" in capsys.readouterr().err
+    photo.write_bytes(cv2.imencode(".jpg", np.full((40, 30, 3), 128, np.uint8))[1].tobytes())
     assert run("issue-permit", "--card", "C1", "--unit", "3-2-1502", "--name", "张三",
                "--id-number", "44010119900101123X", "--photo", str(photo)) == 0
     db = (site / "office.db").read_bytes() + (site / "office.db-wal").read_bytes()

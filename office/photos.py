@@ -1,0 +1,58 @@
+"""Holder photos the office accepts for a permit: a PNG or JPEG a gate can show.
+
+The gate draws the holder's photo next to the card's decision (kiosk/ui/widgets.py PhotoCache),
+so the office refuses at the desk what a gate would refuse or choke on: more bytes than a photo
+needs, a header declaring more pixels than domain/images.py lets any gate decode (checked before
+a single pixel is decoded), and bytes that do not decode to a picture at all (decoded with Pillow, after the header check;
+the office imports no OpenCV, which is the gate's). The bytes kept are
+the ones uploaded (a gate receives them byte for byte through the replica).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from domain.images import HEADER_BYTES, ImageRefused, check_image, image_size
+
+#: A permit photo (one small portrait, 1寸 at most a few hundred pixels) needs far less than this.
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+MIMES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+
+@dataclass
+class PhotoRefused(ValueError):
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.zh}\n{self.en}"
+
+
+def check_photo(data: bytes, name: str = "photo", max_bytes: int | None = None) -> str:
+    """The photo's MIME type if the office keeps it for a permit, else PhotoRefused saying why."""
+    limit = PHOTO_MAX_BYTES if max_bytes is None else max_bytes
+    if not data:
+        raise PhotoRefused("照片是空文件", f"{name}: the file is empty")
+    if len(data) > limit:
+        raise PhotoRefused(f"照片过大({len(data) // 1024} KB),最大 {limit // 1024} KB",
+                           f"{name}: {len(data)} bytes is too large (at most {limit} bytes)")
+    try:
+        image_size(data[:HEADER_BYTES])
+    except ImageRefused as exc:
+        raise PhotoRefused("照片无法识别(只收 PNG 或 JPEG)", f"{name}: {exc}") from None
+    try:
+        size = check_image(data[:HEADER_BYTES], name, len(data))
+    except ImageRefused as exc:
+        raise PhotoRefused("照片尺寸过大或为空,岗亭无法显示", str(exc)) from None
+    if size.kind not in MIMES:
+        raise PhotoRefused("照片须为 PNG 或 JPEG 格式", f"{name}: a {size.kind} image; use PNG or JPEG")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[size.kind]) as img:
+            if img.size != (size.width, size.height):
+                raise ValueError("declared and decoded sizes differ")
+            img.load()                          # every pixel: a truncated or damaged file fails here
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError):
+        raise PhotoRefused("照片文件已损坏,无法显示", f"{name}: the {size.kind} does not decode to a picture") from None
+    return MIMES[size.kind]
