@@ -29,7 +29,8 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import KeyStoreError
-from domain.issuing import Problem, id_number_problem
+from domain.idnumber import id_number_problem
+from domain.issuing import Problem
 from domain.keyfiles import load_hmac_key
 from domain.model import PERMIT_YEAR_DAYS, RENOVATION_PASS_MAX_DAYS, TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person
 from domain.rules import effective_until
@@ -126,9 +127,8 @@ def read_form(c: Console, v: FormValues, upload: bytes | None) -> tuple[Asked | 
     if not v.id_number:
         problems.append(Problem("id_number", "请填写身份证号(登记表须附身份证复印件)",
                                 "fill in the ID number (the application needs the ID copy)"))
-    elif (wrong := id_number_problem(v.id_number)) is not None:
-        zh, _, en = wrong.partition(" / ")
-        problems.append(Problem("id_number", zh, en))
+    elif (wrong := id_number_problem(v.id_number)) is not None:       # domain/idnumber.py: the one GB 11643 rule
+        problems.append(Problem("id_number", wrong.text.zh, wrong.text.en))
     card = normal_uid(v.card_uid)
     if not CARD_UID.fullmatch(card):
         problems.append(Problem("card_uid", "请刷卡或输入卡号(字母、数字,2-32 位)",
