@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from office.console import accounts, auth
+from office.console import accounts, auth, lockout
 from office.console.accounts import AccountRefused
 from office.console.html import Safe, bi, tag
 from office.console.schema import console_audit, staff
@@ -36,6 +36,8 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "disable_staff": ("停用账号", "Disabled an account"), "enable_staff": ("启用账号", "Enabled an account"),
     "reset_password": ("重置密码", "Reset a password"), "change_own_password": ("修改自己的密码", "Changed own password"),
 }
+LOCKED_ZH = f"密码错误次数过多,请{lockout.LOCK_SECONDS // 60}分钟后再试"
+LOCKED_EN = f"too many wrong passwords; try again in {lockout.LOCK_SECONDS // 60} minutes"
 #: Rows the audit page shows at most.
 AUDIT_LIMIT = 1000
 
@@ -308,10 +310,16 @@ def add_staff_routes(router: Any, c: Console) -> None:
         current, new, repeat = (form.get(k, "")[:200] for k in ("current", "password", "repeat"))
 
         def run() -> AccountRefused | None:
+            # wrong current passwords count as wrong sign-ins (office/console/lockout.py): a session left open
+            # on a front-desk PC does not let someone try password after password here
+            with c.engine.begin() as conn:
+                if not lockout.take_try(conn, s.username, c.clock):
+                    return AccountRefused(LOCKED_ZH, LOCKED_EN, "current")
             try:
                 with c.engine.begin() as conn:
                     if auth.check_password(conn, "", s.username, current) is None:
                         raise AccountRefused("当前密码不对", "the current password is wrong", "current")
+                    lockout.clear(conn, s.username)
                     if new != repeat:
                         raise AccountRefused("两次输入的新密码不一样", "the two new passwords differ", "repeat")
                     accounts.set_password(conn, s.username, new, clock=c.clock)

@@ -244,7 +244,8 @@ def login_form(c: Console, next_: str, error: Any = "", status: int = 200) -> HT
                                                        autocomplete="current-password", required=True)])),
         tag("input", "", type="hidden", name="next", value=next_),
         tag("button", "登录 Sign in", type="submit"),
-        tag("p", "账号由管理员用 gatepass office add-staff 创建。Accounts are made with gatepass office add-staff.",
+        tag("p", "账号由管理员在“员工”页面(或用 gatepass office add-staff)创建。"
+                 "An administrator makes accounts on the Staff page (or with gatepass office add-staff).",
             class_="note"),
     ]), method="post", action=f"{PREFIX}/login", class_="login")
     return c.html("员工登录", "Staff sign-in", body, None, status=status)

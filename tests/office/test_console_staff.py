@@ -239,6 +239,19 @@ def test_everyone_changes_their_own_password(office: OfficeServer) -> None:
         assert c.get("/console/log").status_code == 200
 
 
+def test_guessing_the_current_password_locks_like_sign_in(office: OfficeServer) -> None:
+    """A session left open on a shared PC does not let someone try password after password."""
+    staff_of(office)
+    with client(office, "butler") as c:
+        for _ in range(5):
+            assert "当前密码不对" in post(c, "/console/account", current="guess guess guess", password="x" * 12,
+                                         repeat="x" * 12).text
+        r = post(c, "/console/account", current=PASSWORD, password="butler-new-pw", repeat="butler-new-pw")
+        assert r.status_code == 422 and "密码错误次数过多" in r.text
+    with httpx.Client(base_url=office.url, follow_redirects=False) as again:
+        assert again.post("/console/login", data={"username": "butler", "password": PASSWORD}).status_code == 429
+
+
 def test_the_audit_page_lists_actions_newest_first_and_filters(office: OfficeServer) -> None:
     staff_of(office)
     with client(office, "security"):
