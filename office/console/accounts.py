@@ -20,6 +20,9 @@ from office.console import auth
 from office.console.schema import console_audit, staff, staff_estates
 from office.db import utcnow
 
+#: Usernames the staff pages' own paths use (/console/staff/new): an account so named could not be opened there.
+RESERVED = frozenset({"new"})
+
 
 class AccountRefused(Exception):
     """What an administrator asked for that is not done, in words: (Chinese, English)."""
@@ -87,6 +90,8 @@ def create(conn: Connection, *, username: str, name: str, role: str, estates: li
     if not auth.USERNAME.match(username):
         raise AccountRefused("用户名为 2-32 个小写字母、数字或 . - _", "username: 2-32 lowercase letters, digits, '.', '-' or '_'",
                              "username")
+    if username in RESERVED:
+        raise AccountRefused(f"用户名 {username} 是保留字", f"the username {username} is reserved", "username")
     if conn.execute(select(staff.c.username).where(staff.c.username == username)).first():
         raise AccountRefused(f"用户名 {username} 已被使用", f"the username {username} is taken", "username")
     if not name.strip():

@@ -167,6 +167,9 @@ def test_admin_makes_an_account_that_signs_in(office: OfficeServer) -> None:
         r = post(c, "/console/staff/new", username="zhaomin", name="又一个", role="butler", estates="default",
                  password="another-good-pw")
         assert r.status_code == 422 and "已被使用" in r.text
+        r = post(c, "/console/staff/new", username="new", name="新", role="butler", estates="default",
+                 password="another-good-pw")
+        assert r.status_code == 422 and "保留" in r.text            # /console/staff/new could never open it
     with client(office, "zhaomin", shown.group(1)) as c:
         assert "赵敏" in c.get("/console/log").text
     with office.engine.connect() as conn:
