@@ -52,13 +52,6 @@ def today(c: Console) -> date:
     return c.time.today()
 
 
-def names(c: Console, s: Session, rows: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
-    """Gate labels, guard names and permit holders for the rows (names come from users: escaped later)."""
-    with c.engine.connect() as conn:
-        found = log_names(conn, s.estate, rows)
-    return found.gates, found.guards, found.permits
-
-
 class Filters:
     """The query string of the log page, checked; ``error`` says what was wrong with it.
     Dates and gate narrow the query; kind, outcome, unit, guard and the search narrow its rows

@@ -167,6 +167,11 @@ def test_admin_makes_an_account_that_signs_in(office: OfficeServer) -> None:
         r = post(c, "/console/staff/new", username="zhaomin", name="又一个", role="butler", estates="default",
                  password="another-good-pw")
         assert r.status_code == 422 and "已被使用" in r.text
+        r = post(c, "/console/staff/new", username="mars1", name="火星", role="butler", estates="mars",
+                 password="another-good-pw")
+        assert r.status_code == 422 and "只能选择您负责的小区" in r.text      # a forged estate id
+        r = post(c, "/console/staff/new", username="nowhere", name="无", role="butler", password="another-good-pw")
+        assert r.status_code == 422 and "请至少选择一个小区" in r.text
         r = post(c, "/console/staff/new", username="new", name="新", role="butler", estates="default",
                  password="another-good-pw")
         assert r.status_code == 422 and "保留" in r.text            # /console/staff/new could never open it
