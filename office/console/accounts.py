@@ -4,8 +4,8 @@ List the accounts of an estate, create one, change its role and estates, disable
 reset its password; and a staff member's change of their own password. Each refusal is an
 ``AccountRefused`` carrying the reason in Chinese and English. Two rules hold whatever is asked:
 an administrator does not disable or demote themselves, and the last active administrator stays
-one (the rows of the active administrators are locked while that is checked, so two admins
-disabling each other at once cannot both succeed on PostgreSQL; SQLite writes one at a time).
+one (checked before the change, with the administrators' rows locked on PostgreSQL, and again
+after it in the same transaction, so two admins disabling each other at once cannot both succeed).
 """
 from __future__ import annotations
 
@@ -67,6 +67,14 @@ def _other_active_admins(conn: Connection, username: str) -> int:
     rows = conn.execute(select(staff.c.username).where(staff.c.role == "admin", staff.c.active == 1)
                         .with_for_update()).scalars()
     return sum(1 for u in rows if u != username)
+
+
+def _still_an_admin(conn: Connection) -> None:
+    """Checked again after the change, in its transaction (which a refusal rolls back): two admins
+    demoting each other at once must not both succeed, whichever database serialises them."""
+    left = conn.execute(select(func.count()).select_from(staff).where(staff.c.role == "admin", staff.c.active == 1))
+    if int(left.scalar_one()) == 0:
+        raise AccountRefused("这是最后一个管理员账号", "this is the last administrator: it stays one", "role")
 
 
 def _check_password(username: str, password: str) -> None:
@@ -134,6 +142,7 @@ def set_role_and_estates(conn: Connection, admin: str, username: str, role: str,
         conn.execute(insert(staff_estates).values(username=username, estate=e))
     home = row["estate"] if row["estate"] in wanted or not wanted else sorted(wanted)[0]
     conn.execute(update(staff).where(staff.c.username == username).values(role=role, estate=home))
+    _still_an_admin(conn)
 
 
 def set_active(conn: Connection, admin: str, username: str, active: bool, clock: Clock | None = None) -> None:
@@ -146,6 +155,7 @@ def set_active(conn: Connection, admin: str, username: str, active: bool, clock:
             raise AccountRefused("这是最后一个管理员账号,不能停用", "this is the last administrator: it cannot be disabled", "")
     conn.execute(update(staff).where(staff.c.username == username).values(active=1 if active else 0))
     if not active:
+        _still_an_admin(conn)
         auth.end_sessions(conn, username, clock)
 
 

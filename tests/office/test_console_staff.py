@@ -218,6 +218,37 @@ def test_the_last_admin_stays_one(office: OfficeServer) -> None:
         accounts.set_active(conn, "someone", "admin", False)                 # another admin is left: allowed
 
 
+def test_two_admins_disabling_each_other_at_once_leave_one(office: OfficeServer) -> None:
+    import threading
+
+    with office.engine.begin() as conn:
+        add_staff(conn, "default", "boss1", "一号", PASSWORD, "admin")
+        add_staff(conn, "default", "boss2", "二号", PASSWORD, "admin")
+    for _ in range(4):
+        with office.engine.begin() as conn:
+            conn.execute(staff.update().values(active=1))
+        start: threading.Barrier = threading.Barrier(2)
+        outcome: dict[str, str] = {}
+
+        def disable(me: str, other: str, start: threading.Barrier = start, outcome: dict[str, str] = outcome) -> None:
+            start.wait()
+            try:
+                with office.engine.begin() as conn:
+                    accounts.set_active(conn, me, other, False)
+                outcome[me] = "done"
+            except AccountRefused:
+                outcome[me] = "refused"
+
+        threads = [threading.Thread(target=disable, args=pair) for pair in (("boss1", "boss2"), ("boss2", "boss1"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with office.engine.connect() as conn:
+            left = conn.execute(select(staff.c.username).where(staff.c.role == "admin", staff.c.active == 1)).scalars().all()
+        assert len(left) == 1 and sorted(outcome.values()) == ["done", "refused"], (left, outcome)
+
+
 def test_reset_password_and_role_change_take_effect(office: OfficeServer) -> None:
     staff_of(office)
     with client(office, "admin") as admin, client(office, "security") as guard:
