@@ -177,6 +177,48 @@ def log_names(conn: Connection, estate: str, rows: list[dict[str, Any]]) -> LogN
     return names
 
 
+@dataclass(frozen=True)
+class LogFilter:
+    """What a clerk narrows the exit log to, besides dates and gate (which `log_rows` reads):
+    kinds (empty: all), a unit (``3-2-1502``, or ``3-2`` for its building's units), a guard id,
+    and a search for a slip number or card UID (any part of it, any case, ``:`` and spaces ignored)."""
+
+    kinds: frozenset[str] = frozenset()
+    unit: str = ""
+    guard: str = ""
+    search: str = ""
+
+
+def _bare(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch not in ": -")
+
+
+def row_unit(r: dict[str, Any], names: LogNames) -> str:
+    """The unit a row is about: the card holder's, else the slip's."""
+    holder = names.permits.get(r["permit_id"] or "", {})
+    slip = names.slips.get(r["slip_id"] or "", {})
+    return str(holder.get("unit_id") or slip.get("unit_id") or "")
+
+
+def filter_rows(rows: list[dict[str, Any]], names: LogNames, f: LogFilter) -> list[dict[str, Any]]:
+    """The rows ``f`` lets through, in their order (the page, the CSV and the .xlsx all use this)."""
+    found = []
+    search = _bare(f.search)
+    for r in rows:
+        if f.kinds and r["kind"] not in f.kinds:
+            continue
+        if f.guard and r["guard_id"] != f.guard:
+            continue
+        if f.unit:
+            unit = row_unit(r, names)
+            if unit != f.unit and not unit.startswith(f.unit + "-"):
+                continue
+        if search and search not in _bare(r["slip_id"] or "") and search not in _bare(r["card_uid"] or ""):
+            continue
+        found.append(r)
+    return found
+
+
 #: The .xlsx columns: (Chinese header, English header, width in characters).
 XLSX_COLUMNS = (
     ("时间", "Time", 20), ("岗亭", "Gate", 14), ("类型", "Kind", 12), ("放行条", "Slip", 12),
@@ -208,7 +250,7 @@ def xlsx_cells(r: dict[str, Any], names: LogNames, zone: ZoneInfo) -> list[Any]:
     holder = names.permits.get(r["permit_id"] or "", {})
     gate = names.gates.get(r["gate_id"], "")
     guard = names.guards.get(r["guard_id"] or "", "")
-    notes = [reason_label(code)[0] for code in r["reasons"]] + [zh for zh, _en in detail_labels(r["detail"])]
+    notes = [reason_label(code)[0] for code in r["reasons"]] + [zh for zh, _en in detail_labels(r["detail"], names.guards)]
     return [
         _local(when(r), zone),
         f"{gate}({r['gate_id']})" if gate and gate != r["gate_id"] else r["gate_id"],

@@ -23,6 +23,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     from office.console.phone import add_phone_routes
     from office.console.printview import add_print_routes
     from office.console.slipdesk import add_amend_routes, add_slipdesk_routes
+    from office.console.staffpages import add_staff_routes
     from office.console.web import PREFIX, add_auth_routes, make_console
 
     console = make_console(cfg, engine, clock)
@@ -36,6 +37,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_permit_routes(router, console)        # permits: issue, renew, lost, revoke, re-issue
     add_pages(router, console)
     add_print_routes(router, console)
+    add_staff_routes(router, console)
     public = APIRouter(include_in_schema=False)       # pages for people without an account (a resident's phone)
     add_phone_routes(router, public, console)
     app.include_router(router)

@@ -48,6 +48,8 @@ APPROVES: dict[str, ApprovalRole] = {
 #: Roles that may make, amend and cancel slips at the front desk.
 ISSUERS = frozenset({"front_desk", "admin"})
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,32}$")
+#: The shortest staff password (the CLI and the console's staff and account pages check it alike).
+PASSWORD_MIN = 10
 #: A hash to check a password against when the username does not exist: the answer takes as long.
 _DUMMY_HASH = hash_pin("not-a-password", b"\0" * 16, PASSWORD_ITERATIONS)
 
@@ -80,8 +82,9 @@ def add_staff(conn: Connection, estate: str, username: str, name: str, password:
         raise OfficeError(f"username {username!r}: 2-32 lowercase letters, digits, '.', '-' or '_'")
     if role not in ROLES:
         raise OfficeError(f"role {role!r}: one of {', '.join(ROLES)}")
-    if len(password) < 8:
-        raise Refused("a staff password has at least 8 characters")
+    problem = password_problem(username, password)
+    if problem:
+        raise Refused(problem[1])
     row = {"estate": estate, "name": name or username, "role": role, "active": 1,
            "password_hash": hash_pin(password, secrets.token_bytes(16), PASSWORD_ITERATIONS)}
     if conn.execute(select(staff.c.username).where(staff.c.username == username)).first():
@@ -91,6 +94,17 @@ def add_staff(conn: Connection, estate: str, username: str, name: str, password:
     if conn.execute(select(staff_estates.c.estate).where(staff_estates.c.username == username,
                                                          staff_estates.c.estate == estate)).first() is None:
         conn.execute(insert(staff_estates).values(username=username, estate=estate))
+
+
+def password_problem(username: str, password: str) -> tuple[str, str] | None:
+    """What is wrong with ``password`` as ``username``'s password, (Chinese, English); None when it will do."""
+    if len(password) < PASSWORD_MIN:
+        return f"密码至少 {PASSWORD_MIN} 个字符", f"a staff password has at least {PASSWORD_MIN} characters"
+    # a username of 2 or 3 letters ("li") may well occur in a good password; a longer one may not
+    name, typed = username.lower(), password.lower()
+    if name and (typed == name or (len(name) >= 4 and name in typed)):
+        return "密码不能包含用户名", "the password must not contain the username"
+    return None
 
 
 def check_password(conn: Connection, estate: str, username: str, password: str) -> dict[str, Any] | None:

@@ -60,6 +60,7 @@ nav .count{background:#c62828;color:#fff;border-radius:9px;padding:0 6px;margin-
  font-weight:700}
 .who{font-size:13px;text-align:right;white-space:nowrap}
 .who form{display:inline}
+.who a.account{color:#fff;text-decoration:none}.who a.account:hover{text-decoration:underline}
 .who button{margin-left:8px;background:transparent;color:#fff;border:1px solid #8aa4c4;border-radius:3px;
  padding:2px 8px;font:inherit;cursor:pointer}
 main{padding:14px 18px;max-width:1880px}
@@ -123,6 +124,11 @@ tr.waiting td{color:#a15c00}
 .status-pending{color:#a15c00;font-weight:700}.status-issued{color:#1b6b2a;font-weight:700}
 .status-cancelled{color:#b71c1c;font-weight:700}
 ul.chase li{margin:3px 0}
+.staff .slipform fieldset{align-items:flex-end}
+.staff .ok .en,.staff .error .en,.staff .once .en{display:block;font-size:.78em;color:#5a6b80}
+.staff .once{margin-top:6px}.staff code.password{font-size:20px;background:#fff;padding:2px 10px;border:1px dashed #1b6b2a}
+.event table.fields th{width:14%;white-space:nowrap}.event details{margin-top:10px}
+.event pre{background:#fff;border:1px solid #d5dae1;padding:8px;white-space:pre-wrap;word-break:break-all}
 table.ticks input[type=checkbox]{width:20px;height:20px}
 tr.missing td{background:#fff8f8}
 .permitform [hidden]{display:none!important}
@@ -146,7 +152,10 @@ table.expiring td{background:#fff8e6}
 
 NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("alerts", "警报", "Alerts"),
        ("flags", "异常", "Flags"),
-       ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"), ("permits", "住户证", "Permits"))
+       ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"), ("permits", "住户证", "Permits"), ("staff", "员工", "Staff"),
+       ("audit", "操作记录", "Audit"))
+#: Pages only an administrator opens: their links are shown to administrators only.
+ADMIN_NAV = frozenset({"staff", "audit"})
 
 
 def page(title_zh: str, title_en: str, body: Any, session: Session | None, active: str = "",
@@ -159,8 +168,9 @@ def page(title_zh: str, title_en: str, body: Any, session: Session | None, activ
             return bi(zh, en)
 
         links = join(tag("a", label(key, zh, en), href=f"/console/{key}", class_="on" if key == active else None)
-                     for key, zh, en in NAV)
-        who = tag("div", join([esc(session.name), " (", esc(session.username), ")",
+                     for key, zh, en in NAV if key not in ADMIN_NAV or session.role == "admin")
+        who = tag("div", join([tag("a", join([esc(session.name), " (", esc(session.username), ")"]), href="/console/account",
+                                   title="修改密码 Change your password", class_="account"),
                                tag("form", join([csrf_field(session), tag("button", "退出 Sign out", type="submit")]),
                                    method="post", action="/console/logout")]), class_="who")
         estates: Any = ""

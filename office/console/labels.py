@@ -71,9 +71,14 @@ def reason_label(code: str) -> tuple[str, str]:
     return text.zh, text.en
 
 
-def detail_labels(detail: dict[str, Any]) -> list[tuple[str, str]]:
+def detail_labels(detail: dict[str, Any], guards: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """The guard's recorded choices (mismatch, override reason, report) and a visitor's registration
-    form (name, plate, masked ID, items: never the ID's hash), as (zh, en) lines."""
+    form (name, plate, masked ID, items: never the ID's hash), as (zh, en) lines; a supervisor or guard
+    id is named when ``guards`` (id -> name) knows it."""
+    def who(guard_id: Any) -> str:
+        name = (guards or {}).get(str(guard_id), "")
+        return f"{name}({guard_id})" if name else str(guard_id)
+
     out = visitor_lines(detail)
     for key, (lzh, len_) in DETAIL_LABEL.items():
         value = detail.get(key)
@@ -81,9 +86,9 @@ def detail_labels(detail: dict[str, Any]) -> list[tuple[str, str]]:
             zh, en = CHOICES[key].get(str(value), (str(value), str(value)))
             out.append((f"{lzh}:{zh}", f"{len_}: {en}"))
     if detail.get("supervisor_id"):
-        out.append((f"授权主管:{detail['supervisor_id']}", f"Supervisor: {detail['supervisor_id']}"))
+        out.append((f"授权主管:{who(detail['supervisor_id'])}", f"Supervisor: {detail['supervisor_id']}"))
     if detail.get("guard_on_shift"):
-        out.append((f"值班保安:{detail['guard_on_shift']}", f"Guard on shift: {detail['guard_on_shift']}"))
+        out.append((f"值班保安:{who(detail['guard_on_shift'])}", f"Guard on shift: {detail['guard_on_shift']}"))
     if detail.get("badge_guard_id"):
         out.append((f"工牌:{detail['badge_guard_id']}", f"Badge: {detail['badge_guard_id']}"))
     if detail.get("locked_until"):
@@ -97,3 +102,18 @@ def detail_labels(detail: dict[str, Any]) -> list[tuple[str, str]]:
 
 def flag_label(kind: str) -> tuple[str, str, str, str]:
     return FLAG_KINDS.get(kind, (kind, kind, "", ""))
+
+
+#: What became of an exit-log row, as a clerk asks for it: outcome -> (Chinese, English, the kinds it covers).
+#: A supervisor's override released the items, so it counts as released.
+OUTCOMES: dict[str, tuple[str, str, frozenset[str]]] = {
+    "released": ("放行", "Released", frozenset({EntryKind.RELEASE.value, EntryKind.OVERRIDE.value})),
+    "refused": ("拒绝放行", "Refused", frozenset({EntryKind.REFUSAL.value})),
+    "card_passed": ("刷卡通行", "Card passed", frozenset({EntryKind.CARD_PASS.value})),
+    "denied": ("刷卡被拒", "Card denied", frozenset({EntryKind.CARD_DENIED.value})),
+}
+
+
+def outcome_of(kind: str) -> str:
+    """The outcome a row's kind stands for ("" for rows that are no outcome: shifts, reports)."""
+    return next((key for key, (_zh, _en, kinds) in OUTCOMES.items() if kind in kinds), "")

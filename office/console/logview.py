@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from domain.slip_token import GATE_ID
 from office.console.auth import Session
 from office.console.html import Safe, bi, esc, join, tag
-from office.console.labels import FILTER_KINDS, KINDS, detail_labels, kind_label, reason_label
+from office.console.labels import FILTER_KINDS, KINDS, OUTCOMES, detail_labels, kind_label, outcome_of, reason_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
-from office.export import log_names, log_rows, to_csv, to_xlsx, when
+from office.export import LogFilter, LogNames, filter_rows, log_names, log_rows, row_unit, to_csv, to_xlsx, when
 
 #: Rows shown on one page; the CSV has them all.
 MAX_ROWS = 2000
@@ -52,15 +52,10 @@ def today(c: Console) -> date:
     return c.time.today()
 
 
-def names(c: Console, s: Session, rows: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
-    """Gate labels, guard names and permit holders for the rows (names come from users: escaped later)."""
-    with c.engine.connect() as conn:
-        found = log_names(conn, s.estate, rows)
-    return found.gates, found.guards, found.permits
-
-
 class Filters:
-    """The query string of the log page, checked; ``error`` says what was wrong with it."""
+    """The query string of the log page, checked; ``error`` says what was wrong with it.
+    Dates and gate narrow the query; kind, outcome, unit, guard and the search narrow its rows
+    (office/export.py `filter_rows`, which the CSV and .xlsx downloads use too)."""
 
     def __init__(self, c: Console, request: Request) -> None:
         q = request.query_params
@@ -81,31 +76,67 @@ class Filters:
         self.gate = gate if GATE_ID.fullmatch(gate) else ""
         kind = q.get("kind", "")
         self.kind = kind if kind in KINDS else ""
+        outcome = q.get("outcome", "")
+        self.outcome = outcome if outcome in OUTCOMES else ""
+        self.unit = q.get("unit", "").strip()[:16]
+        guard = q.get("guard", "").strip()
+        self.guard = guard if len(guard) <= 32 and guard.isprintable() else ""
+        self.search = q.get("q", "").strip()[:40]
 
     def query(self, **override: str) -> str:
         from urllib.parse import urlencode
 
-        params = {"from": self.first.isoformat(), "to": self.last.isoformat(), "gate": self.gate, "kind": self.kind}
+        params = {"from": self.first.isoformat(), "to": self.last.isoformat(), "gate": self.gate, "kind": self.kind,
+                  "outcome": self.outcome, "unit": self.unit, "guard": self.guard, "q": self.search}
         params.update(override)
         return urlencode({k: v for k, v in params.items() if v})
 
-    def rows(self, c: Console, s: Session) -> list[dict[str, Any]]:
+    def narrowing(self) -> LogFilter:
+        kinds = frozenset(KINDS)
+        if self.kind:
+            kinds &= {self.kind}
+        if self.outcome:
+            kinds &= OUTCOMES[self.outcome][2]
+        return LogFilter(kinds=kinds if (self.kind or self.outcome) else frozenset(), unit=self.unit,
+                         guard=self.guard, search=self.search)
+
+    def found(self, c: Console, s: Session) -> tuple[list[dict[str, Any]], LogNames]:
+        """The rows the filters let through, and the names behind their ids."""
         with c.engine.connect() as conn:
             rows = log_rows(conn, s.estate, self.first, self.last, self.gate, zone=c.zone)
-        return [r for r in rows if r["kind"] == self.kind] if self.kind else rows
+            found = log_names(conn, s.estate, rows)
+        return filter_rows(rows, found, self.narrowing()), found
+
+    def rows(self, c: Console, s: Session) -> list[dict[str, Any]]:
+        return self.found(c, s)[0]
+
+    def suffix(self) -> str:
+        """What a download's file name says besides the dates."""
+        parts = [self.gate, self.kind, self.outcome, self.unit, self.guard, self.search]
+        return "".join("-" + "".join(ch for ch in p if ch.isalnum() or ch in "-_") for p in parts if p)
 
 
-def filter_form(f: Filters, gates: dict[str, str]) -> Safe:
+def filter_form(f: Filters, gates: dict[str, str], guards: dict[str, str]) -> Safe:
     gate_opts = join([tag("option", "全部 All", value="")] + [
         tag("option", f"{gid} {label}" if label != gid else gid, value=gid, selected=gid == f.gate)
         for gid, label in sorted(gates.items())])
     kind_opts = join([tag("option", "全部 All", value="")] + [
         tag("option", f"{KINDS[k][0]} {KINDS[k][1]}", value=k, selected=k == f.kind) for k in FILTER_KINDS])
+    outcome_opts = join([tag("option", "全部 All", value="")] + [
+        tag("option", f"{zh} {en}", value=key, selected=key == f.outcome) for key, (zh, en, _k) in OUTCOMES.items()])
+    guard_opts = join([tag("option", "全部 All", value="")] + [
+        tag("option", f"{name} ({gid})", value=gid, selected=gid == f.guard)
+        for gid, name in sorted(guards.items(), key=lambda g: g[1])])
     return tag("form", join([
         tag("label", join([bi("开始日期", "From"), tag("input", "", type="date", name="from", value=f.first.isoformat())])),
         tag("label", join([bi("结束日期", "To"), tag("input", "", type="date", name="to", value=f.last.isoformat())])),
         tag("label", join([bi("岗亭", "Gate"), tag("select", gate_opts, name="gate")])),
         tag("label", join([bi("类型", "Kind"), tag("select", kind_opts, name="kind")])),
+        tag("label", join([bi("结果", "Outcome"), tag("select", outcome_opts, name="outcome")])),
+        tag("label", join([bi("值班保安", "Guard"), tag("select", guard_opts, name="guard")])),
+        tag("label", join([bi("单元", "Unit"), tag("input", "", name="unit", value=f.unit, placeholder="3-2-1502", size=9)])),
+        tag("label", join([bi("放行条号 / 卡号", "Slip or card"), tag("input", "", type="search", name="q", value=f.search,
+                                                                     placeholder="S… / 04…", size=14)])),
         tag("button", "查询 Show", type="submit"),
         tag("a", "今天 Today", href=f"{PREFIX}/log", class_="button light"),
         tag("a", "下载 Excel", href=f"{PREFIX}/log.xlsx?{f.query()}", class_="button light"),
@@ -124,9 +155,9 @@ def subject(r: dict[str, Any], permits: dict[str, dict[str, Any]]) -> Safe:
     return Safe("")
 
 
-def reasons_cell(r: dict[str, Any]) -> Safe:
+def reasons_cell(r: dict[str, Any], guards: dict[str, str] | None = None) -> Safe:
     lines = [bi(*reason_label(code)) for code in r["reasons"]]
-    lines += [bi(zh, en) for zh, en in detail_labels(r["detail"])]
+    lines += [bi(zh, en) for zh, en in detail_labels(r["detail"], guards)]
     return tag("div", join(lines, "<br>"), class_="reason")
 
 
@@ -148,12 +179,14 @@ def redated_by_label(source: str) -> tuple[str, str]:
     return source, source
 
 
-def time_cell(c: Console, r: dict[str, Any], one_day: bool) -> Safe:
+def time_cell(c: Console, r: dict[str, Any], one_day: bool, href: str = "") -> Safe:
     """The row's time: the re-dated one for a row recorded before its gate's clock was synced and
     corrected from its boot (domain/boottime.py), with the gate's own time under it; a row whose
     clock was not synced and that no anchor corrected yet is marked unverified."""
     shown = when(r)
     text = esc(c.local_time(shown) if one_day else c.local(shown, required=True))
+    if href:
+        text = tag("a", text, href=href, title="查看完整记录 Open the full event")
     if r["at_redated"]:
         said = c.local(r["at"], required=True)
         zh_by, en_by = redated_by_label(str(r["redated_by"] or ""))
@@ -175,12 +208,12 @@ def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], gua
         zh, en = kind_label(r["kind"])
         guard = guards.get(r["guard_id"], "")
         body.append(tag("tr", join([
-            tag("td", time_cell(c, r, one_day), class_="time"),
+            tag("td", time_cell(c, r, one_day, href=f"{PREFIX}/log/{r['gate_id']}/{int(r['seq'])}"), class_="time"),
             tag("td", gate_label(r["gate_id"], gates)),
             tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
             tag("td", subject(r, permits)),
             tag("td", bi(guard or r["guard_id"], r["guard_id"] if guard else "")),
-            tag("td", reasons_cell(r)),
+            tag("td", reasons_cell(r, guards)),
         ]), class_=row_class(r["kind"])))
     return tag("table", join([tag("thead", head), tag("tbody", join(body))]))
 
@@ -191,8 +224,8 @@ def add_log_routes(router: Any, c: Console) -> None:
     def log_page(request: Request) -> Response:
         s = c.require(request)
         f = Filters(c, request)
-        rows = f.rows(c, s)
-        gates, guards, permits = names(c, s, rows)
+        rows, found = f.found(c, s)
+        gates, guards, permits = found.gates, found.guards, found.permits
         counts = Counter(r["kind"] for r in rows)
         span = f.first.isoformat() if f.first == f.last else f"{f.first.isoformat()} — {f.last.isoformat()}"
         summary = tag("p", join([
@@ -201,7 +234,7 @@ def add_log_routes(router: Any, c: Console) -> None:
                  for k in FILTER_KINDS if counts[k]),
             tag("span", f" · {len(rows)} events", class_="note"),
         ]), class_="summary")
-        parts = [filter_form(f, gates)]
+        parts = [filter_form(f, gates, guards)]
         if f.error:
             parts.append(tag("div", f.error, class_="error"))
         parts.append(summary)
@@ -217,7 +250,7 @@ def add_log_routes(router: Any, c: Console) -> None:
     def log_csv(request: Request) -> Response:
         s = c.require(request)
         f = Filters(c, request)
-        name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{'-' + f.gate if f.gate else ''}.csv"
+        name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{f.suffix()}.csv"
         return Response(to_csv(f.rows(c, s)), media_type="text/csv; charset=utf-8",
                         headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -226,9 +259,86 @@ def add_log_routes(router: Any, c: Console) -> None:
     def log_xlsx(request: Request) -> Response:
         s = c.require(request)
         f = Filters(c, request)
-        rows = f.rows(c, s)
-        with c.engine.connect() as conn:
-            found = log_names(conn, s.estate, rows)
-        name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{'-' + f.gate if f.gate else ''}.xlsx"
+        rows, found = f.found(c, s)
+        name = f"exit-log-{f.first.isoformat()}_{f.last.isoformat()}{f.suffix()}.xlsx"
         return Response(to_xlsx(rows, found, zone=c.zone), media_type=XLSX_TYPE,
                         headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+    @router.get("/log/{gate_id}/{seq}", response_class=HTMLResponse)
+    @guarded
+    def event(request: Request, gate_id: str, seq: str) -> Response:
+        s = c.require(request)
+        return event_page(c, s, gate_id, seq)
+
+
+#: Columns of an events row the event page shows under their own heading; any other column (one a later
+#: revision adds, such as a re-dating of rows written before the gate's clock was set) is listed as it is.
+SHOWN_COLUMNS = frozenset({"gate_id", "seq", "at", "kind", "guard_id", "card_uid", "permit_id", "slip_id", "reasons",
+                           "detail", "clock_synced", "event_id", "hash", "prev_hash", "estate", "received_at"})
+MAX_SEQ = 2**63 - 1
+
+
+def _person(guards: dict[str, str], guard_id: Any) -> dict[str, str]:
+    gid = str(guard_id or "")
+    return {"id": gid, "name": guards.get(gid, "")}
+
+
+def event_page(c: Console, s: Session, gate_id: str, seq_text: str) -> HTMLResponse:
+    """One exit-log row in full: what was checked, who signed off and when, the clock, the override's
+    two people, the reasons in words and the raw detail (collapsed). 404 for a row the estate has not."""
+    import json
+
+    from sqlalchemy import select
+
+    from office import schema
+    from office.console.templating import render
+    from office.export import estate_day
+
+    e = schema.events
+    row: dict[str, Any] | None = None
+    if GATE_ID.fullmatch(gate_id) and seq_text.isascii() and seq_text.isdigit() and 0 <= int(seq_text) <= MAX_SEQ:
+        with c.engine.connect() as conn:
+            got = conn.execute(select(e).where(e.c.estate == s.estate, e.c.gate_id == gate_id,
+                                               e.c.seq == int(seq_text))).mappings().first()
+            row = dict(got) if got else None
+    if row is None:
+        return c.html("出入记录", "Exit log", tag("div", bi("没有这条记录", "No such event in this estate"), class_="error"),
+                      s, "log", status=404)
+    as_row = dict(row)
+    try:
+        reasons = [str(x) for x in json.loads(row["reasons"] or "[]")]
+    except (ValueError, TypeError):
+        reasons = []
+    try:
+        detail = json.loads(row["detail"] or "{}")
+        detail = detail if isinstance(detail, dict) else {}
+    except (ValueError, TypeError):
+        detail = {}
+    as_row.update(reasons=reasons, detail=detail)
+    sl, it = schema.slips, schema.slip_items
+    with c.engine.connect() as conn:
+        found = log_names(conn, s.estate, [as_row])
+        slip = (conn.execute(select(sl).where(sl.c.estate == s.estate, sl.c.slip_id == row["slip_id"])).mappings().first()
+                if row["slip_id"] else None)
+        items = [{"name": m.name, "qty": m.quantity, "spec": m.spec} for m in conn.execute(
+            select(it.c.name, it.c.quantity, it.c.spec).where(it.c.estate == s.estate, it.c.slip_id == row["slip_id"])
+            .order_by(it.c.line))] if slip else []
+    kind_zh, kind_en = kind_label(row["kind"])
+    outcome = outcome_of(row["kind"])
+    holder = found.permits.get(row["permit_id"] or "")
+    extra = {k: v for k, v in row.items() if k not in SHOWN_COLUMNS and v not in (None, "")}
+    redated = {k: v for k, v in {**extra, **detail}.items() if "redat" in k.lower() or "re_dat" in k.lower()}
+    day = estate_day(str(row["at"]), c.zone)
+    back = f"{PREFIX}/log?from={day.isoformat()}&to={day.isoformat()}" if day else f"{PREFIX}/log"
+    body = render(
+        "event.html", row=row, kind=row["kind"], kind_zh=kind_zh, kind_en=kind_en,
+        outcome=OUTCOMES[outcome][:2] if outcome else None, at=c.local(row["at"], required=True),
+        received=c.local(row["received_at"]), gate_label=found.gates.get(row["gate_id"], ""),
+        guard=_person(found.guards, row["guard_id"]),
+        supervisor=_person(found.guards, detail.get("supervisor_id")) if detail.get("supervisor_id") else None,
+        on_shift=_person(found.guards, detail.get("guard_on_shift")) if detail.get("guard_on_shift") else None,
+        reasons=[reason_label(code) for code in reasons], notes=detail_labels(detail, found.guards),
+        slip=dict(slip) if slip else None, items=items, holder=holder, unit=row_unit(as_row, found),
+        departs=row["kind"] in OUTCOMES["released"][2], redated=redated, extra=extra,
+        raw=json.dumps(detail, ensure_ascii=False, indent=1, sort_keys=True), back=back, prefix=PREFIX)
+    return c.html(f"出入记录 {row['gate_id']} #{row['seq']}", "Exit-log event", Safe(body), s, "log")

@@ -17,6 +17,7 @@ from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
 from office.console.phone import link_button
 from office.console.printview import print_links
+from office.console.roles import may
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import OfficeError
 from office.export import item_text
@@ -88,7 +89,7 @@ def add_pages(router: Any, c: Console) -> None:
             for f in flags:
                 done = f["resolved_at"] is not None
                 state = bi("已处理", c.local(f["resolved_at"]), "good") if done else bi("未处理", "Open", "bad")
-                action = "" if done else post_button(f"{PREFIX}/flags/{int(f['flag_id'])}/resolve", s,
+                action = "" if done or not may(s.role, "resolve_flag") else post_button(f"{PREFIX}/flags/{int(f['flag_id'])}/resolve", s,
                                                       "标记已处理 Resolve")
                 body.append(tag("tr", join([tag("td", f"#{f['flag_id']}"), tag("td", c.local(f["raised_at"]), class_="time"),
                                             tag("td", flag_what(f)), tag("td", state), tag("td", action)]),
@@ -258,8 +259,9 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
                   bi("已放行", "released: " + "; ".join(uses), "good") if uses else
                   bi("有效", "issued") if issued else bi("待审批", "waiting for approval", "bad"))
         action = join([print_links(x["slip_id"]) if issued else "",
-                       link_button(x["slip_id"], s) if issued else "",
-                       "" if cancelled or uses else post_button(f"{PREFIX}/slips/{x['slip_id']}/cancel", s, "作废 Cancel", "danger")])
+                       link_button(x["slip_id"], s) if issued and may(s.role, "phone_link") else "",
+                       "" if cancelled or uses or not may(s.role, "cancel_slip") else
+                       post_button(f"{PREFIX}/slips/{x['slip_id']}/cancel", s, "作废 Cancel", "danger")])
         body.append(tag("tr", join([
             tag("td", bi(tag("a", tag("code", x["slip_id"]), href=f"{PREFIX}/slips/{x['slip_id']}"),
                          KIND_ZH.get(x["kind"], x["kind"]) + " " + x["kind"])),

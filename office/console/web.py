@@ -121,6 +121,8 @@ class Console:
         data = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         if session is not None and not auth.same_token(data.get("csrf", [""])[0], session.csrf):
             raise Denied(self.forbidden())
+        if session is not None:
+            self.require_role(request, session)
         return data
 
     def same_origin(self, request: Request) -> None:
@@ -162,7 +164,30 @@ class Console:
             await parsed.close()
         if not auth.same_token((fields.get("csrf") or [""])[0], session.csrf):
             raise Denied(self.forbidden())
+        self.require_role(request, session)           # office/console/roles.py, as for every POST
         return fields, files
+
+    def require_role(self, request: Request, s: auth.Session, action: str = "") -> None:
+        """403 with a page when the signed-in role may not do ``action`` (default: the POST route's own,
+        office/console/roles.py)."""
+        from office.console import roles
+
+        if not action:
+            route = request.scope.get("route")
+            action = roles.action_of(getattr(route, "path", "")) or ""
+        if action and not roles.may(s.role, action):
+            raise Denied(self.role_refused(s, action))
+
+    def role_refused(self, s: auth.Session, action: str) -> HTMLResponse:
+        from office.console import roles
+
+        zh, en, allowed = roles.ACTIONS[action]
+        role_zh, role_en = auth.ROLES.get(s.role, (s.role, s.role))
+        who_zh = "、".join(auth.ROLES[r][0] for r in auth.ROLES if r in allowed)
+        who_en = ", ".join(auth.ROLES[r][1].lower() for r in auth.ROLES if r in allowed)
+        return self.html("无权操作", "Not allowed", tag("div", bi(
+            f"您的账号({role_zh})不能{zh}。可以{zh}的是:{who_zh}。",
+            f"Your account ({role_en}) may not {en}; {who_en} may."), class_="error"), s, status=403)
 
     def not_yours(self, s: auth.Session) -> HTMLResponse:
         return self.html("无权查看", "Not your estate",
@@ -257,7 +282,8 @@ def login_form(c: Console, next_: str, error: Any = "", status: int = 200) -> HT
                                                        autocomplete="current-password", required=True)])),
         tag("input", "", type="hidden", name="next", value=next_),
         tag("button", "登录 Sign in", type="submit"),
-        tag("p", "账号由管理员用 gatepass office add-staff 创建。Accounts are made with gatepass office add-staff.",
+        tag("p", "账号由管理员在“员工”页面(或用 gatepass office add-staff)创建。"
+                 "An administrator makes accounts on the Staff page (or with gatepass office add-staff).",
             class_="note"),
     ]), method="post", action=f"{PREFIX}/login", class_="login")
     return c.html("员工登录", "Staff sign-in", body, None, status=status)

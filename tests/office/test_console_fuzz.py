@@ -21,9 +21,11 @@ from tests.office.harness import OfficeServer
 PASSWORD = "correct horse 1"
 FUZZ = settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 PAGES = ["/console/log", "/console/log.csv", "/console/log.xlsx", "/console/yesterday", "/console/flags", "/console/slips",
-         "/console/gates", "/console/login", "/console/"]
+         "/console/gates", "/console/login", "/console/", "/console/log/north/1", "/console/staff", "/console/audit",
+         "/console/account"]
 FORMS = ["/console/login", "/console/logout", "/console/flags/1/resolve", "/console/slips/S000000001/cancel"]
-KEYS = ["from", "to", "gate", "kind", "day", "all", "done", "next", "csrf", "username", "password"]
+KEYS = ["from", "to", "gate", "kind", "day", "all", "done", "next", "csrf", "username", "password", "outcome", "unit",
+        "guard", "q", "user", "action", "name", "role", "estates", "active"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -39,6 +41,8 @@ def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     office.issue_slip()
     with office.engine.begin() as conn:
         add_staff(conn, "default", "wangli", "王丽", PASSWORD)
+        add_staff(conn, "default", "boss", "管理员", PASSWORD, "admin")
+        add_staff(conn, "default", "target", "被改的账号", PASSWORD, "security")     # what the admin forms act on
     yield office
     office.stop()
     office.engine.dispose()
@@ -57,10 +61,10 @@ def raw_request(office: OfficeServer, head: bytes, body: bytes = b"") -> int:
     return int(m.group(1))
 
 
-def session_cookie(office: OfficeServer) -> tuple[str, str]:
-    """A signed-in clerk's cookie and the CSRF token of her pages."""
+def session_cookie(office: OfficeServer, username: str = "wangli") -> tuple[str, str]:
+    """A signed-in clerk's (or ``username``'s) cookie and the CSRF token of her pages."""
     with httpx.Client(base_url=office.url, timeout=10) as c:
-        r = c.post("/console/login", data={"username": "wangli", "password": PASSWORD})
+        r = c.post("/console/login", data={"username": username, "password": PASSWORD})
         assert r.status_code == 303, r.text
         cookie = c.cookies["gatepass_staff"]
         csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/console/flags").text)
@@ -150,6 +154,38 @@ def test_resolve_and_cancel_with_any_id_in_the_path_never_answer_5xx(desk: Offic
         r = c.post(f"/console/slips/{quote_from_bytes(slip_id.encode('utf-8', 'surrogatepass'), safe='')}/cancel",
                    data={"csrf": csrf})
         assert r.status_code < 500, (slip_id, r.status_code)
+
+
+ADMIN_FORMS = ["/console/staff/new", "/console/staff/target", "/console/staff/target/active",
+               "/console/staff/target/password"]
+
+
+@FUZZ
+@given(path=st.sampled_from(ADMIN_FORMS), form=queries, estates=st.lists(texts, max_size=3), body=raw_bytes)
+def test_an_admins_staff_forms_with_any_fields_never_answer_5xx(desk: OfficeServer, path: str, form: dict[str, str],
+                                                                 estates: list[str], body: bytes) -> None:
+    cookie, csrf = session_cookie(desk, "boss")
+    with httpx.Client(base_url=desk.url, timeout=10, cookies={"gatepass_staff": cookie}) as c:
+        r = c.post(path, data={**form, "estates": estates, "csrf": csrf})
+        assert r.status_code < 500, (path, form, estates, r.status_code)
+        r = c.post(path, content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code < 500, (path, body, r.status_code)
+
+
+@FUZZ
+@given(gate=st.text(max_size=12), seq=st.text(max_size=24) | st.integers(-(2**70), 2**70).map(str),
+       username=st.text(max_size=40))
+def test_an_event_or_account_with_any_id_in_the_path_never_answers_5xx(desk: OfficeServer, gate: str, seq: str,
+                                                                        username: str) -> None:
+    cookie, csrf = session_cookie(desk, "boss")
+    q = lambda text: quote_from_bytes(text.encode("utf-8", "surrogatepass"), safe="")  # noqa: E731
+    with httpx.Client(base_url=desk.url, timeout=10, cookies={"gatepass_staff": cookie}) as c:
+        r = c.get(f"/console/log/{q(gate) or 'x'}/{q(seq) or '1'}")
+        assert r.status_code < 500, (gate, seq, r.status_code)
+        r = c.get(f"/console/staff/{q(username) or 'x'}")
+        assert r.status_code < 500, (username, r.status_code)
+        r = c.post(f"/console/staff/{q(username) or 'x'}/active", data={"csrf": csrf, "active": "1"})
+        assert r.status_code < 500, (username, r.status_code)
 
 
 @FUZZ
