@@ -202,7 +202,7 @@ def test_security_reads_permits_but_cannot_issue_or_change_them(
     assert guard.locator("text=挂失 Report lost").count() == 0 and "张三" in guard.inner_text("main")
     csrf = guard.locator("form input[name=csrf]").first.get_attribute("value")   # the sign-out form's token
     answer = guard.request.post(f"/console/permits/{permit['permit_id']}/revoke", form={"csrf": csrf})
-    assert answer.status == 403 and "只有前台" in answer.text()          # refused for the role, not the form
+    assert answer.status == 403 and "不能办理住户证" in answer.text()    # refused for the role (roles.py), not the form
     with office.engine.connect() as conn:
         assert conn.execute(select(schema.permits.c.status)).scalar_one() == "active"
     guard.context.close()
