@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -162,12 +163,26 @@ def patient(db: Database) -> Iterator[None]:
         db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
 
 
+def while_locked(step: Callable[[], Any]) -> Any:
+    """Run ``step`` again while another opener holds the file's lock, for up to OPEN_BUSY_MS. SQLite
+    answers some opening steps (the switch to WAL, a first BEGIN IMMEDIATE) with "database is locked"
+    at once, without waiting in its busy handler."""
+    deadline = time.monotonic() + OPEN_BUSY_MS / 1000
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def migrate(db: Database, migrations: Migrations) -> None:
     """Apply ``migrations`` as one writer: the whole check-and-apply holds the write lock (BEGIN
     IMMEDIATE, waiting up to OPEN_BUSY_MS), so two processes starting together on a new file do not
     both see a migration pending and collide; the second finds it applied."""
     with patient(db):
-        db.execute("BEGIN IMMEDIATE")
+        while_locked(lambda: db.execute("BEGIN IMMEDIATE"))
         try:
             migrations.apply(db)            # each migration nests as a savepoint inside this transaction
         except BaseException:
@@ -188,7 +203,7 @@ def open_database(path: str | Path, *, create: bool = True) -> Database:
         conn = sqlite3.connect(str(p), timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
         db = Database(conn)
         with patient(db):
-            db.execute("PRAGMA journal_mode=WAL")
+            while_locked(lambda: db.execute("PRAGMA journal_mode=WAL"))
         db.execute("PRAGMA foreign_keys=ON")
         return db
     except sqlite3.DatabaseError as exc:

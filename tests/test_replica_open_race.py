@@ -11,10 +11,10 @@ import pytest
 from kiosk.store import Replica, StoreError
 
 
-@pytest.mark.parametrize("attempt", range(5))
+@pytest.mark.parametrize("attempt", range(20))
 def test_processes_opening_a_new_replica_together_all_succeed(tmp_path: Path, attempt: int) -> None:
     path = tmp_path / "replica.db"
-    start = threading.Barrier(3)
+    start = threading.Barrier(4)
     errors: list[str] = []
     opened: list[Replica] = []
 
@@ -25,10 +25,10 @@ def test_processes_opening_a_new_replica_together_all_succeed(tmp_path: Path, at
         except StoreError as exc:
             errors.append(str(exc))
 
-    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == [] and len(opened) == 3
+    assert errors == [] and len(opened) == 4
     assert all(r.counts()["guards"] == 0 for r in opened)      # one schema, made once
