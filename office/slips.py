@@ -185,11 +185,16 @@ def write_qr(token: str, out_dir: Path, slip_id: str) -> tuple[Path, Path]:
     return png, svg
 
 
+def slip_id_ok(slip_id: str) -> bool:
+    """Whether ``slip_id`` could name a slip: not too long, no NUL or other control character (a URL can
+    carry them; PostgreSQL refuses a NUL in a query). Look nothing up for an id that could not."""
+    return len(slip_id) <= MAX_SLIP_ID and not has_control(slip_id)
+
+
 def cancel_slip(conn: Connection, estate: str, slip_id: str) -> dict[str, Any]:
     """Cancel a slip; gates refuse it after their next pull. An id no slip could have (too long,
     NUL or other control characters, as a URL can carry) is not looked up: PostgreSQL refuses NUL."""
-    if (len(slip_id) > MAX_SLIP_ID or has_control(slip_id)
-            or get_row(conn, estate, schema.slips, {"slip_id": slip_id}) is None):
+    if not slip_id_ok(slip_id) or get_row(conn, estate, schema.slips, {"slip_id": slip_id}) is None:
         raise NotFound(f"no slip {slip_id!r} in estate {estate!r}")
     return patch(conn, estate, schema.slips, {"slip_id": slip_id}, status=SlipStatus.CANCELLED.value)
 
@@ -249,7 +254,7 @@ def approve_slip(conn: Connection, estate: str, slip_id: str, role: ApprovalRole
                  now: datetime) -> dict[str, Any]:
     """Add ``role``'s approval to a pending slip; the last approval its kind needs issues it."""
     lock_estate(conn, estate)
-    row = get_row(conn, estate, schema.slips, {"slip_id": slip_id}) if len(slip_id) <= MAX_SLIP_ID else None
+    row = get_row(conn, estate, schema.slips, {"slip_id": slip_id}) if slip_id_ok(slip_id) else None
     if row is None:
         raise NotFound(f"no slip {slip_id!r} in estate {estate!r}")
     if row["status"] != SlipStatus.PENDING.value:

@@ -138,7 +138,7 @@ def add_pages(router: Any, c: Console) -> None:
     @router.post("/slips/{slip_id}/cancel")
     @guarded
     async def cancel(request: Request, slip_id: str) -> Response:
-        from office.slips import cancel_slip
+        from office.slips import cancel_slip, slip_id_ok
 
         s = c.require(request)
         data = await c.form(request, s)
@@ -148,7 +148,7 @@ def add_pages(router: Any, c: Console) -> None:
                 with c.engine.begin() as conn:
                     cs = schema.consumed_slips
                     used = conn.execute(select(cs.c.gate_id, cs.c.at).where(cs.c.estate == s.estate, cs.c.slip_id == slip_id)
-                                        .limit(1)).first() if len(slip_id) <= 10 else None
+                                        .limit(1)).first() if slip_id_ok(slip_id) else None
                     if used is not None and data.get("confirm_released") != "1":
                         return (f"此放行条已于 {c.local(used.at)} 在 {used.gate_id} 放行;请在放行条页面勾选确认后再作废。 / "
                                 f"Slip {slip_id} was already released at {used.gate_id}: confirm on its page to cancel it"), 409

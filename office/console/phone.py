@@ -22,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.keyfiles import load_private
 from domain.model import SlipKind, SlipStatus
-from domain.slip_token import MAX_SLIP_ID
 from office import schema
 from office.console import auth
 from office.console.html import bi, join, post_button, tag
@@ -31,7 +30,7 @@ from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import NotFound, OfficeError
 from office.export import item_text
-from office.slips import slip_token
+from office.slips import slip_id_ok, slip_token
 
 #: Where a phone opens a link (outside /console: the resident has no account).
 PHONE_PREFIX = "/p"
@@ -47,8 +46,9 @@ def digest(secret: str) -> str:
 def create_link(conn: Connection, estate: str, slip_id: str, username: str, *, now: datetime) -> str:
     """A new link to ``slip_id``'s QR code; returns its secret (shown once, kept only as a digest)."""
     sl = schema.slips
-    slip = conn.execute(select(sl.c.valid_until, sl.c.status).where(sl.c.estate == estate, sl.c.slip_id == slip_id)).first()
-    if slip is None or len(slip_id) > MAX_SLIP_ID:
+    slip = conn.execute(select(sl.c.valid_until, sl.c.status).where(sl.c.estate == estate, sl.c.slip_id == slip_id)
+                        ).first() if slip_id_ok(slip_id) else None
+    if slip is None:
         raise NotFound(f"no slip {slip_id!r}")
     if slip.status != SlipStatus.ISSUED.value:
         raise OfficeError(f"slip {slip_id} is {slip.status}: only an approved slip goes to a phone")

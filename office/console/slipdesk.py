@@ -35,7 +35,15 @@ from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
 from office.errors import OfficeError
 from office.export import item_text
-from office.slips import SlipRefused, SlipRequest, approve_slip, cancel_slip, make_pending_slip, stored_approvals
+from office.slips import (
+    SlipRefused,
+    SlipRequest,
+    approve_slip,
+    cancel_slip,
+    make_pending_slip,
+    slip_id_ok,
+    stored_approvals,
+)
 
 #: Item lines the form offers (a slip lists what one move takes; more lines: a second slip).
 ITEM_LINES = 8
@@ -179,6 +187,8 @@ def require_issuer(c: Console, s: auth.Session) -> None:
 def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", error: str = "",
                 status: int = 200) -> HTMLResponse:
     sl, it = schema.slips, schema.slip_items
+    if not slip_id_ok(slip_id):                     # a NUL in a URL: nothing to look up (PostgreSQL refuses it)
+        slip_id = ""
     with c.engine.connect() as conn:
         slip = conn.execute(select(sl).where(sl.c.estate == s.estate, sl.c.slip_id == slip_id)).mappings().first()
         items = [item_text(r.name, r.quantity, r.spec) for r in conn.execute(

@@ -151,9 +151,13 @@ def test_resolve_and_cancel_with_any_id_in_the_path_never_answer_5xx(desk: Offic
     with httpx.Client(base_url=desk.url, timeout=10, cookies={"gatepass_staff": cookie}) as c:
         r = c.post(f"/console/flags/{flag_id}/resolve", data={"csrf": csrf})
         assert r.status_code < 500, (flag_id, r.status_code)
-        r = c.post(f"/console/slips/{quote_from_bytes(slip_id.encode('utf-8', 'surrogatepass'), safe='')}/cancel",
-                   data={"csrf": csrf})
-        assert r.status_code < 500, (slip_id, r.status_code)
+        path = quote_from_bytes(slip_id.encode('utf-8', 'surrogatepass'), safe='')
+        for action in ("cancel", "approve", "phone", "amend"):        # every POST that names a slip in its path
+            r = c.post(f"/console/slips/{path}/{action}", data={"csrf": csrf})
+            assert r.status_code < 500, (action, slip_id, r.status_code)
+        for page in (f"/console/slips/{path}", f"/console/slips/{path}/print", f"/console/slips/{path}/amend"):
+            r = c.get(page)
+            assert r.status_code < 500, (page, r.status_code)
 
 
 ADMIN_FORMS = ["/console/staff/new", "/console/staff/target", "/console/staff/target/active",
