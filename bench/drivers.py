@@ -34,47 +34,65 @@ def pct(samples: list[float], q: float) -> float:
 
 # ---------------------------------------------------------------------- reader
 
+class CardLatch:
+    """The reader's emit for a latency run: when the reader is online, and when each CardRead arrives."""
+
+    def __init__(self) -> None:
+        from drivers.events import CardRead, DeviceHealth
+
+        self._card, self._health = CardRead, DeviceHealth
+        self.online = threading.Event()
+        self._got = threading.Event()
+        self._stamp: list[float] = []
+
+    def emit(self, ev: Any) -> None:
+        if isinstance(ev, self._card):
+            self._stamp.append(time.perf_counter())
+            self._got.set()
+        elif isinstance(ev, self._health) and ev.online:
+            self.online.set()
+
+    def run(self, samples: int, send: Callable[[int], None], last: Callable[[int], None]) -> tuple[list[float], int]:
+        """Per sample: ``send(i)`` what comes before the card's last byte, then time ``last(i)`` -> CardRead.
+        Returns the latencies (ms) and how many never arrived within a second."""
+        latencies: list[float] = []
+        lost = 0
+        for i in range(samples):
+            send(i)
+            self._got.clear()
+            self._stamp.clear()
+            last(i)
+            t0 = time.perf_counter()
+            if self._got.wait(1.0):
+                latencies.append((self._stamp[0] - t0) * 1000)
+            else:
+                lost += 1
+            time.sleep(0.005)
+        return latencies, lost
+
+
 def reader_latency(samples: int) -> list[dict[str, Any]]:
     """Last byte of an RDM6300 frame written to the pty master -> CardRead delivered."""
     from drivers.config import ReaderConfig
-    from drivers.events import CardRead, DeviceHealth
     from drivers.reader import SerialCardReader
 
     master, slave = os.openpty()
     tty.setraw(slave)
-    got = threading.Event()
-    online = threading.Event()
-    stamp: list[float] = []
-
-    def emit(ev: Any) -> None:
-        if isinstance(ev, CardRead):
-            stamp.append(time.perf_counter())
-            got.set()
-        elif isinstance(ev, DeviceHealth) and ev.online:
-            online.set()
-
-    reader = SerialCardReader(ReaderConfig(port=os.ttyname(slave), removal_gap_s=5.0), emit)
+    latch = CardLatch()
+    reader = SerialCardReader(ReaderConfig(port=os.ttyname(slave), removal_gap_s=5.0), latch.emit)
     reader.start()
-    latencies: list[float] = []
-    lost = 0
+
+    def frame(i: int) -> None:
+        uid = (0x0A00000000 + i).to_bytes(5, "big")   # a new card each time: one event each
+        xor = 0
+        for b in uid:
+            xor ^= b
+        os.write(master, b"\x02" + (uid.hex().upper() + f"{xor:02X}").encode() + b"\x03")
+
     try:
-        if not online.wait(5):
+        if not latch.online.wait(5):
             raise RuntimeError("bench: reader did not open the pty")
-        for i in range(samples):
-            uid = (0x0A00000000 + i).to_bytes(5, "big")   # a new card each time: one event each
-            xor = 0
-            for b in uid:
-                xor ^= b
-            frame = b"\x02" + (uid.hex().upper() + f"{xor:02X}").encode() + b"\x03"
-            got.clear()
-            stamp.clear()
-            os.write(master, frame)
-            t0 = time.perf_counter()
-            if got.wait(1.0):
-                latencies.append((stamp[0] - t0) * 1000)
-            else:
-                lost += 1
-            time.sleep(0.005)
+        latencies, lost = latch.run(samples, lambda i: None, frame)
     finally:
         reader.stop()
         os.close(master)
@@ -96,43 +114,27 @@ def hid_latency(samples: int) -> list[dict[str, Any]]:
     from pathlib import Path
 
     from drivers.config import ReaderConfig
-    from drivers.events import CardRead, DeviceHealth
     from drivers.hid import HidCardReader
     from drivers.keypipe import FifoOpener, WedgeTyper, keystrokes
 
-    got = threading.Event()
-    online = threading.Event()
-    stamp: list[float] = []
-
-    def emit(ev: Any) -> None:
-        if isinstance(ev, CardRead):
-            stamp.append(time.perf_counter())
-            got.set()
-        elif isinstance(ev, DeviceHealth) and ev.online:
-            online.set()
-
-    latencies: list[float] = []
-    lost = 0
+    latch = CardLatch()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "usb-reader-event-kbd"
         typer = WedgeTyper(path)
-        reader = HidCardReader(ReaderConfig(port=str(path), protocol="hid", removal_gap_s=5.0), emit, None, FifoOpener())
+        reader = HidCardReader(ReaderConfig(port=str(path), protocol="hid", removal_gap_s=5.0), latch.emit, None,
+                               FifoOpener())
         reader.start()
+        cards: dict[int, list] = {}
+
+        def digits(i: int) -> None:
+            cards[i] = keystrokes(f"{1_000_000 + i:010d}\n", start=time.monotonic(), every=0.0)  # a new card each time
+            typer.write(cards[i][:-4])              # the digits, and Enter's scan code
+
         try:
-            if not online.wait(5):
+            if not latch.online.wait(5):
                 raise RuntimeError("bench: hid reader did not open its FIFO")
-            for i in range(samples):
-                records = keystrokes(f"{1_000_000 + i:010d}\n", start=time.monotonic(), every=0.0)  # a new card each time
-                typer.write(records[:-4])           # the digits, and Enter's scan code
-                got.clear()
-                stamp.clear()
-                typer.write(records[-4:])           # Enter down (the number ends here), sync, up, sync
-                t0 = time.perf_counter()
-                if got.wait(1.0):
-                    latencies.append((stamp[0] - t0) * 1000)
-                else:
-                    lost += 1
-                time.sleep(0.005)
+            # Enter down (the number ends here), sync, up, sync
+            latencies, lost = latch.run(samples, digits, lambda i: typer.write(cards.pop(i)[-4:]))
         finally:
             reader.stop()
             typer.close()

@@ -37,6 +37,32 @@ PAGE_HEADERS = {**HEADERS, "Content-Security-Policy": HEADERS["Content-Security-
     "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';")}
 
 
+#: flags.flag_id is an INTEGER column (32 bits on PostgreSQL): a larger number in a URL names no flag.
+MAX_FLAG_ID = 2**31 - 1
+
+
+async def close_flag(c: Console, s: auth.Session, flag_id: int, action: str,
+                     kinds: tuple[str, ...] | None = None) -> bool:
+    """Resolve an open flag of the signed-in estate (of ``kinds`` only, when given) and audit it as
+    ``action``; False when there is no such open flag. The flags page and the alerts page both close
+    flags through here."""
+    def run() -> bool:
+        if not 0 < flag_id <= MAX_FLAG_ID:          # no such flag; the database would refuse the number
+            return False
+        with c.engine.begin() as conn:
+            if kinds is not None:
+                f = schema.flags
+                kind = conn.execute(select(f.c.kind).where(f.c.estate == s.estate, f.c.flag_id == flag_id)).scalar()
+                if kind not in kinds:
+                    return False
+            if not resolve_flag(conn, s.estate, flag_id, clock=c.clock):
+                return False
+            auth.audit(conn, s.estate, s.username, action, str(flag_id), clock=c.clock)
+            return True
+
+    return await run_in_threadpool(run)
+
+
 def open_alerts(conn: Any, estate: str) -> list[dict[str, Any]]:
     f = schema.flags
     return [dict(r) for r in conn.execute(
@@ -158,23 +184,8 @@ def add_alert_routes(router: Any, c: Console) -> None:
     @guarded
     async def ack(request: Request, flag_id: int) -> Response:
         s = c.require(request)
-        await c.form(request, s)
-        if s.role not in ACKNOWLEDGERS:
-            return c.html("警报", "Alerts", tag("div", bi("只有保安部、管家部可以确认警报", "Only security or the butler "
-                                                      "department acknowledge alerts"), class_="error"), s, "alerts", status=403)
-
-        def run() -> bool:
-            if not 0 < flag_id < 2**31:
-                return False
-            with c.engine.begin() as conn:
-                f = schema.flags
-                kind = conn.execute(select(f.c.kind).where(f.c.estate == s.estate, f.c.flag_id == flag_id)).scalar()
-                if kind not in ALERT_KINDS or not resolve_flag(conn, s.estate, flag_id, clock=c.clock):
-                    return False
-                auth.audit(conn, s.estate, s.username, "ack_alert", str(flag_id), clock=c.clock)
-                return True
-
-        if not await run_in_threadpool(run):
+        await c.form(request, s)                   # with the role check of office/console/roles.py (ack_alert)
+        if not await close_flag(c, s, flag_id, "ack_alert", ALERT_KINDS):
             return c.html("警报", "Alerts", tag("div", f"没有待确认的警报 #{flag_id} / No open alert #{flag_id}",
                                              class_="error"), s, "alerts", status=404)
         return RedirectResponse(f"{PREFIX}/alerts?done={flag_id}", 303, headers=HEADERS)

@@ -13,6 +13,7 @@ from domain.contracts import DeviceHealth, HeartbeatBody
 from domain.model import SlipKind
 from office import schema
 from office.console import auth
+from office.console.alerts import close_flag
 from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
 from office.console.phone import link_button
@@ -21,12 +22,10 @@ from office.console.roles import may
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import OfficeError
 from office.export import item_text
-from office.ingest import list_flags, list_gates, resolve_flag
+from office.ingest import list_flags, list_gates
 
 #: A gate that has not been heard from for this long is shown in red (3 missed heartbeats at the default 60 s).
 STALE_AFTER = timedelta(minutes=3)
-#: flags.flag_id is an INTEGER column (32 bits on PostgreSQL): a larger number in a URL names no flag.
-MAX_FLAG_ID = 2**31 - 1
 #: Slips listed: valid within the last ... days, or later.
 SLIP_DAYS = 14
 #: Slip kinds in Chinese: SlipKind.label_zh, the words the gate shows for the same slip.
@@ -102,17 +101,7 @@ def add_pages(router: Any, c: Console) -> None:
     async def resolve(request: Request, flag_id: int) -> Response:
         s = c.require(request)
         await c.form(request, s)
-
-        def run() -> bool:
-            if not 0 < flag_id <= MAX_FLAG_ID:          # no such flag; the database would refuse the number
-                return False
-            with c.engine.begin() as conn:
-                ok = resolve_flag(conn, s.estate, flag_id, clock=c.clock)
-                if ok:
-                    auth.audit(conn, s.estate, s.username, "resolve_flag", str(flag_id), clock=c.clock)
-                return ok
-
-        if not await run_in_threadpool(run):
+        if not await close_flag(c, s, flag_id, "resolve_flag"):
             return c.html("异常", "Flags", tag("div", f"没有未处理的异常 #{flag_id} / No open flag #{flag_id}",
                                              class_="error"), s, "flags", status=404)
         return RedirectResponse(f"{PREFIX}/flags?done={flag_id}", 303, headers=HEADERS)

@@ -27,6 +27,7 @@ from domain.model import REQUIRED_APPROVALS, Approval, ApprovalRole, SlipItem, S
 from domain.reasons import Reason
 from domain.slip_token import MAX_SLIP_ID
 from office import schema
+from office.changes import get_row
 from office.console import auth
 from office.console.html import Safe, bi, tag
 from office.console.labels import detail_labels, kind_label, reason_label
@@ -227,6 +228,39 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
     return c.html(f"放行条 {slip_id}", "Slip", Safe(body), s, "slips", status=status)
 
 
+async def submit(c: Console, s: auth.Session, v: FormValues, amends: str = "") -> Response:
+    """Make the slip the form asks for, pending its approvals; amending, the slip ``amends`` is cancelled
+    in the same transaction. The form comes back with its problems, or the new slip's page opens."""
+    req, problems = request_of(c, v, s.name)
+    if req is None:
+        return form_page(c, s, v, problems, 422, amends=amends)
+    if amends:
+        purpose = f"更正 {amends}" + (f" {req.purpose}" if req.purpose and not req.purpose.startswith("更正") else "")
+        req = replace(req, purpose=purpose[:80])
+
+    def run() -> tuple[str, list[Problem]]:
+        try:
+            with c.engine.begin() as conn:
+                old = get_row(conn, s.estate, schema.slips, {"slip_id": amends}) if amends else None
+                if amends and (old is None or old["status"] == SlipStatus.CANCELLED.value):
+                    return "", [Problem("form", f"放行条 {amends} 已作废", f"slip {amends} is cancelled")]
+                new_id = make_pending_slip(conn, s.estate, req, hmac_key=load_hmac_key(c.keys(s.estate)), now=c.now())
+                if amends:
+                    cancel_slip(conn, s.estate, amends)
+                auth.audit(conn, s.estate, s.username, "amend_slip" if amends else "make_slip",
+                           f"{amends} -> {new_id}" if amends else new_id, clock=c.clock)
+            return new_id, []
+        except SlipRefused as exc:
+            return "", exc.problems
+        except OfficeError as exc:
+            return "", [Problem("form", str(exc), str(exc))]
+
+    new_id, problems = await run_in_threadpool(run)
+    if not new_id:
+        return form_page(c, s, v, problems, 422, amends=amends)
+    return RedirectResponse(f"{PREFIX}/slips/{new_id}?made=1", 303, headers=HEADERS)
+
+
 def add_slipdesk_routes(router: Any, c: Console) -> None:
     @router.get("/slips/new", response_class=HTMLResponse)
     @guarded
@@ -241,26 +275,7 @@ def add_slipdesk_routes(router: Any, c: Console) -> None:
     async def make_slip(request: Request) -> Response:
         s = c.require(request)
         require_issuer(c, s)
-        v = FormValues.from_form(await c.form_lists(request, s))
-        req, problems = request_of(c, v, s.name)
-        if req is None:
-            return form_page(c, s, v, problems, 422)
-
-        def run() -> tuple[str, list[Problem]]:
-            try:
-                with c.engine.begin() as conn:
-                    slip_id = make_pending_slip(conn, s.estate, req, hmac_key=load_hmac_key(c.keys(s.estate)), now=c.now())
-                    auth.audit(conn, s.estate, s.username, "make_slip", slip_id, clock=c.clock)
-                return slip_id, []
-            except SlipRefused as exc:
-                return "", exc.problems
-            except OfficeError as exc:
-                return "", [Problem("form", str(exc), str(exc))]
-
-        slip_id, problems = await run_in_threadpool(run)
-        if not slip_id:
-            return form_page(c, s, v, problems, 422)
-        return RedirectResponse(f"{PREFIX}/slips/{slip_id}?made=1", 303, headers=HEADERS)
+        return await submit(c, s, FormValues.from_form(await c.form_lists(request, s)))
 
     @router.get("/slips/{slip_id}", response_class=HTMLResponse)
     @guarded
@@ -331,28 +346,4 @@ def add_amend_routes(router: Any, c: Console) -> None:
         old = stored(s, slip_id)
         if old is None:
             return detail_page(c, s, "", status=404)
-        v = FormValues.from_form(await c.form_lists(request, s))
-        req, problems = request_of(c, v, s.name)
-        if req is None:
-            return form_page(c, s, v, problems, 422, amends=slip_id)
-        purpose = f"更正 {slip_id}" + (f" {req.purpose}" if req.purpose and not req.purpose.startswith("更正") else "")
-        req = replace(req, purpose=purpose[:80])
-
-        def run() -> tuple[str, list[Problem]]:
-            try:
-                with c.engine.begin() as conn:
-                    if old["status"] == SlipStatus.CANCELLED.value:
-                        return "", [Problem("form", f"放行条 {slip_id} 已作废", f"slip {slip_id} is cancelled")]
-                    new_id = make_pending_slip(conn, s.estate, req, hmac_key=load_hmac_key(c.keys(s.estate)), now=c.now())
-                    cancel_slip(conn, s.estate, slip_id)
-                    auth.audit(conn, s.estate, s.username, "amend_slip", f"{slip_id} -> {new_id}", clock=c.clock)
-                return new_id, []
-            except SlipRefused as exc:
-                return "", exc.problems
-            except OfficeError as exc:
-                return "", [Problem("form", str(exc), str(exc))]
-
-        new_id, problems = await run_in_threadpool(run)
-        if not new_id:
-            return form_page(c, s, v, problems, 422, amends=slip_id)
-        return RedirectResponse(f"{PREFIX}/slips/{new_id}?made=1", 303, headers=HEADERS)
+        return await submit(c, s, FormValues.from_form(await c.form_lists(request, s)), amends=slip_id)

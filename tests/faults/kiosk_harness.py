@@ -22,13 +22,18 @@ from kiosk.core.events import Action, OpenGate, Press
 from kiosk.demo import default_now
 
 
-def main(data_dir: Path) -> None:
+def config_in(data_dir: Path) -> KioskConfig:
+    """The kiosk's config with every file in ``data_dir`` (north, the designated exit)."""
     cfg = KioskConfig()
-    cfg = replace(cfg, store=replace(cfg.store, replica=str(data_dir / "replica.db"),
-                                     exit_log=str(data_dir / "exitlog.db"), keys=str(data_dir / "keys")),
-                  gate=replace(cfg.gate, id="north", designated_exit=True),
-                  sync=replace(cfg.sync, status_file=str(data_dir / "sync.json"),
-                               kiosk_health_file=str(data_dir / "health.json")))
+    return replace(cfg, store=replace(cfg.store, replica=str(data_dir / "replica.db"),
+                                      exit_log=str(data_dir / "exitlog.db"), keys=str(data_dir / "keys")),
+                   gate=replace(cfg.gate, id="north", designated_exit=True),
+                   sync=replace(cfg.sync, status_file=str(data_dir / "sync.json"),
+                                kiosk_health_file=str(data_dir / "health.json")))
+
+
+def main(data_dir: Path) -> None:
+    cfg = config_in(data_dir)
     kiosk = assemble(cfg, monitor_thread=False)
     kiosk.exit_log.verify()
     start = kiosk.exit_log.last_seq

@@ -14,7 +14,6 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,22 +26,17 @@ from domain.keyfiles import load_private  # noqa: E402
 from domain.model import SlipKind, TokenClaims  # noqa: E402
 from drivers.events import CardRead, SlipScanned  # noqa: E402
 from kiosk.app import SimClock, assemble  # noqa: E402
-from kiosk.config import KioskConfig  # noqa: E402
 from kiosk.core.events import Action, Press  # noqa: E402
 from kiosk.core.flow import Scene  # noqa: E402
 from kiosk.demo import default_now  # noqa: E402
 from kiosk.ui.loop import FrameLoop  # noqa: E402
+from tests.faults.kiosk_harness import config_in  # noqa: E402
 
 BADGE, PIN = "7F00000001", "1234"
 
 
 def main(data_dir: Path) -> None:
-    cfg = KioskConfig()
-    cfg = replace(cfg, store=replace(cfg.store, replica=str(data_dir / "replica.db"),
-                                     exit_log=str(data_dir / "exitlog.db"), keys=str(data_dir / "keys")),
-                  gate=replace(cfg.gate, id="north", designated_exit=True),
-                  sync=replace(cfg.sync, status_file=str(data_dir / "sync.json"),
-                               kiosk_health_file=str(data_dir / "health.json")))
+    cfg = config_in(data_dir)
     kiosk = assemble(cfg, monitor_thread=False)
     kiosk.exit_log.verify()
     start = kiosk.exit_log.last_seq
