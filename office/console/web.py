@@ -23,7 +23,7 @@ from domain.clock import Clock, EstateTime
 from office import schema
 from office.config import OfficeConfig, estate_keys_dir
 from office.console import auth, lockout
-from office.console.html import bi, join, page, tag
+from office.console.templating import render
 
 PREFIX = "/console"
 HEADERS = {
@@ -40,8 +40,15 @@ UNREADABLE = "无法识别的时间 unreadable time"
 MAX_FAILURES, LOCK_SECONDS = lockout.MAX_FAILURES, lockout.LOCK_SECONDS
 #: The estate a staff member who works for several last chose to see (`/console/estate?to=ID`).
 ESTATE_COOKIE = "gatepass_estate"
-LOCKED = bi(f"账号已锁定:密码错误次数过多,请{LOCK_SECONDS // 60}分钟后再试。",
-            f"Locked: too many wrong passwords; try again in {LOCK_SECONDS // 60} minutes.")
+LOCKED = (f"账号已锁定:密码错误次数过多,请{LOCK_SECONDS // 60}分钟后再试。",
+          f"Locked: too many wrong passwords; try again in {LOCK_SECONDS // 60} minutes.")
+#: The console's navigation: (path under PREFIX, Chinese, English), in the header of every page.
+NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("alerts", "警报", "Alerts"),
+       ("flags", "异常", "Flags"),
+       ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"), ("permits", "住户证", "Permits"), ("staff", "员工", "Staff"),
+       ("audit", "操作记录", "Audit"))
+#: Pages only an administrator opens: their links are shown to administrators only.
+ADMIN_NAV = frozenset({"staff", "audit"})
 
 
 class Denied(Exception):
@@ -104,8 +111,7 @@ class Console:
         if request.method == "GET" and not request.url.path.endswith(".csv"):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise Denied(RedirectResponse(f"{PREFIX}/login?next={quote(target, safe='')}", 303, headers=HEADERS))
-        raise Denied(self.html("请先登录", "Sign in first", tag("p", tag("a", "登录 Sign in", href=f"{PREFIX}/login")),
-                               None, status=401))
+        raise Denied(self.message("请先登录", "Sign in first", None, link=(f"{PREFIX}/login", "登录 Sign in"), status=401))
 
     async def form(self, request: Request, session: auth.Session | None) -> dict[str, str]:
         """A POSTed form, after the same-origin and CSRF checks (session None: the sign-in form)."""
@@ -185,26 +191,28 @@ class Console:
         role_zh, role_en = auth.ROLES.get(s.role, (s.role, s.role))
         who_zh = "、".join(auth.ROLES[r][0] for r in auth.ROLES if r in allowed)
         who_en = ", ".join(auth.ROLES[r][1].lower() for r in auth.ROLES if r in allowed)
-        return self.html("无权操作", "Not allowed", tag("div", bi(
-            f"您的账号({role_zh})不能{zh}。可以{zh}的是:{who_zh}。",
-            f"Your account ({role_en}) may not {en}; {who_en} may."), class_="error"), s, status=403)
+        return self.message("无权操作", "Not allowed", s, f"您的账号({role_zh})不能{zh}。可以{zh}的是:{who_zh}。",
+                            f"Your account ({role_en}) may not {en}; {who_en} may.", status=403)
 
     def not_yours(self, s: auth.Session) -> HTMLResponse:
-        return self.html("无权查看", "Not your estate",
-                         tag("p", bi("您不负责这个小区,不能查看或更改它的数据。",
-                                     "You do not work for that estate: its data is not shown or changed here.")),
-                         s, status=403)
+        return self.message("无权查看", "Not your estate", s, "您不负责这个小区,不能查看或更改它的数据。",
+                            "You do not work for that estate: its data is not shown or changed here.", box="", status=403)
 
     def forbidden(self) -> HTMLResponse:
-        return self.html("请求被拒绝", "Request refused",
-                         tag("p", bi("表单已过期或来源不明,请返回页面重新操作。",
-                                     "The form expired or came from elsewhere; go back, reload and try again.")),
-                         None, status=403)
+        return self.message("请求被拒绝", "Request refused", None, "表单已过期或来源不明,请返回页面重新操作。",
+                            "The form expired or came from elsewhere; go back, reload and try again.", box="", status=403)
 
     # ------------------------------------------------------------ rendering
 
     def html(self, title_zh: str, title_en: str, body: Any, session: auth.Session | None, active: str = "",
              status: int = 200) -> HTMLResponse:
+        """A page around ready ``body`` markup (a rendered template, or html.Safe); plain text is escaped."""
+        return self.page("layout.html", title_zh, title_en, session, active, status, body=body)
+
+    def page(self, template: str, title_zh: str, title_en: str, session: auth.Session | None, active: str = "",
+             status: int = 200, **context: Any) -> HTMLResponse:
+        """``template`` (one that extends layout.html) rendered with ``context`` and what the layout shows:
+        the navigation with the open-flag count, the estate's name and the staff member's other estates."""
         open_flags, names = 0, {}
         if session is not None:
             from sqlalchemy import func
@@ -215,9 +223,18 @@ class Console:
                     f.c.estate == session.estate, f.c.resolved_at.is_(None))).scalar_one())
                 names = {r.estate_id: r.name or r.estate_id for r in conn.execute(
                     select(e.c.estate_id, e.c.name).where(e.c.estate_id.in_(session.estates)))}
-        return HTMLResponse(page(title_zh, title_en, body, session, active,
-                                 names.get(session.estate, "") if session else self.estate_name, open_flags, names),
+        nav = [n for n in NAV if session is not None and (n[0] not in ADMIN_NAV or session.role == "admin")]
+        return HTMLResponse(render(template, title_zh=title_zh, title_en=title_en, session=session, active=active,
+                                   prefix=PREFIX, nav=nav, open_flags=open_flags, estate_names=names,
+                                   estate_name=names.get(session.estate, "") if session else "", **context),
                             status, headers=HEADERS)
+
+    def message(self, title_zh: str, title_en: str, session: auth.Session | None, zh: str = "", en: str | None = None,
+                active: str = "", status: int = 200, box: str = "error",
+                link: tuple[str, str] | None = None) -> HTMLResponse:
+        """A page that says one thing: ``zh`` (and ``en`` beneath it, when given) in a ``box`` ("error",
+        "ok"; "" for a plain paragraph), or only a ``link`` to follow."""
+        return self.page("message.html", title_zh, title_en, session, active, status, zh=zh, en=en, box=box, link=link)
 
     def local(self, iso: str | None, *, required: bool = False) -> str:
         """An ISO instant as the estate's wall-clock time, ``2026-11-29 14:03:07``; empty when there is none
@@ -273,20 +290,8 @@ def safe_next(target: str) -> str:
     return f"{PREFIX}/log"
 
 
-def login_form(c: Console, next_: str, error: Any = "", status: int = 200) -> HTMLResponse:
-    body = tag("form", join([
-        tag("div", error, class_="error") if error else "",
-        tag("label", join([bi("用户名", "Username"), tag("input", "", name="username", autocomplete="username",
-                                                         required=True, autofocus=True)])),
-        tag("label", join([bi("密码", "Password"), tag("input", "", name="password", type="password",
-                                                       autocomplete="current-password", required=True)])),
-        tag("input", "", type="hidden", name="next", value=next_),
-        tag("button", "登录 Sign in", type="submit"),
-        tag("p", "账号由管理员在“员工”页面(或用 gatepass office add-staff)创建。"
-                 "An administrator makes accounts on the Staff page (or with gatepass office add-staff).",
-            class_="note"),
-    ]), method="post", action=f"{PREFIX}/login", class_="login")
-    return c.html("员工登录", "Staff sign-in", body, None, status=status)
+def login_form(c: Console, next_: str, error: tuple[str, str] | None = None, status: int = 200) -> HTMLResponse:
+    return c.page("login.html", "员工登录", "Staff sign-in", None, status=status, next=next_, error=error)
 
 
 def add_auth_routes(router: Any, c: Console) -> None:
@@ -325,7 +330,7 @@ def add_auth_routes(router: Any, c: Console) -> None:
 
         staff = await run_in_threadpool(check)
         if staff is None:
-            return login_form(c, next_, bi("用户名或密码错误", "Wrong username or password"), 401)
+            return login_form(c, next_, ("用户名或密码错误", "Wrong username or password"), 401)
         response = RedirectResponse(next_, 303, headers=HEADERS)
         response.set_cookie(auth.COOKIE, auth.make_cookie(c.secret, staff["username"], c.timestamp()),
                             max_age=auth.SESSION_SECONDS,
