@@ -14,10 +14,7 @@ from domain.model import SlipKind
 from office import schema
 from office.console import auth
 from office.console.alerts import close_flag
-from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
-from office.console.phone import link_button
-from office.console.printview import print_links
 from office.console.roles import may
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import OfficeError
@@ -39,7 +36,7 @@ def use_text(use: Any) -> str:
     return f"{str(use.get('gate_id', ''))[:6]} {str(use.get('at', ''))[:19].replace('T', ' ')}"
 
 
-def flag_what(f: dict[str, Any]) -> Safe:
+def flag_what(f: dict[str, Any]) -> dict[str, str]:
     """What happened, in words a clerk can act on: the kind's meaning, then the specifics."""
     title_zh, title_en, zh, en = flag_label(f["kind"])
     facts_zh, facts_en = [], []
@@ -57,10 +54,8 @@ def flag_what(f: dict[str, Any]) -> Safe:
     if uses:
         facts_zh.append("使用记录:" + ";".join(use_text(u) for u in uses))
         facts_en.append("used at " + "; ".join(use_text(u) for u in uses))
-    return join([tag("div", bi(title_zh, title_en), style="font-weight:600"),
-                 tag("div", bi(",".join(facts_zh), ", ".join(facts_en))) if facts_zh else "",
-                 tag("div", bi(zh, en)),
-                 tag("div", f["message"], class_="note")])
+    return {"title_zh": title_zh, "title_en": title_en, "facts_zh": ",".join(facts_zh), "facts_en": ", ".join(facts_en),
+            "what_zh": zh, "what_en": en, "message": f["message"]}
 
 
 def add_pages(router: Any, c: Console) -> None:
@@ -73,28 +68,13 @@ def add_pages(router: Any, c: Console) -> None:
             flags = list_flags(conn, s.estate, include_resolved=show_all)
         flags.sort(key=lambda f: (f["resolved_at"] is not None, -int(f["flag_id"])))
         open_n = sum(1 for f in flags if f["resolved_at"] is None)
-        notice = request.query_params.get("done")
-        parts = [tag("div", f"已处理异常 #{notice} / Flag #{notice} resolved", class_="ok") if notice and notice.isdigit()
-                 else "",
-                 tag("p", join([esc(f"未处理 {open_n} 条 / {open_n} open  · "),
-                                tag("a", "只看未处理 Open only", href=f"{PREFIX}/flags") if show_all else
-                                tag("a", "包括已处理 Include resolved", href=f"{PREFIX}/flags?all=1")]), class_="summary")]
-        if not flags:
-            parts.append(tag("div", bi("没有未处理的异常", "No open flags"), class_="empty"))
-        else:
-            head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
-                ("编号", "No."), ("发现时间", "Raised"), ("发生了什么", "What happened"), ("状态", "State"), ("", ""))))
-            body = []
-            for f in flags:
-                done = f["resolved_at"] is not None
-                state = bi("已处理", c.local(f["resolved_at"]), "good") if done else bi("未处理", "Open", "bad")
-                action = "" if done or not may(s.role, "resolve_flag") else post_button(f"{PREFIX}/flags/{int(f['flag_id'])}/resolve", s,
-                                                      "标记已处理 Resolve")
-                body.append(tag("tr", join([tag("td", f"#{f['flag_id']}"), tag("td", c.local(f["raised_at"]), class_="time"),
-                                            tag("td", flag_what(f)), tag("td", state), tag("td", action)]),
-                                class_="flag-done" if done else "flag-open"))
-            parts.append(tag("table", join([tag("thead", head), tag("tbody", join(body))])))
-        return c.html("异常", "Flags", join(parts), s, "flags")
+        notice = request.query_params.get("done") or ""
+        can_resolve = may(s.role, "resolve_flag")
+        shown = [{**flag_what(f), "flag_id": int(f["flag_id"]), "raised": c.local(f["raised_at"]),
+                  "done": f["resolved_at"] is not None, "resolved": c.local(f["resolved_at"]),
+                  "can_resolve": f["resolved_at"] is None and can_resolve} for f in flags]
+        return c.page("flags.html", "异常", "Flags", s, "flags", flags=shown, open_n=open_n, show_all=show_all,
+                      notice=notice if notice.isdigit() else "", csrf=s.csrf)
 
     @router.post("/flags/{flag_id}/resolve")
     @guarded
@@ -102,8 +82,8 @@ def add_pages(router: Any, c: Console) -> None:
         s = c.require(request)
         await c.form(request, s)
         if not await close_flag(c, s, flag_id, "resolve_flag"):
-            return c.html("异常", "Flags", tag("div", f"没有未处理的异常 #{flag_id} / No open flag #{flag_id}",
-                                             class_="error"), s, "flags", status=404)
+            return c.message("异常", "Flags", s, f"没有未处理的异常 #{flag_id} / No open flag #{flag_id}", active="flags",
+                             status=404)
         return RedirectResponse(f"{PREFIX}/flags?done={flag_id}", 303, headers=HEADERS)
 
     @router.get("/gates", response_class=HTMLResponse)
@@ -112,17 +92,16 @@ def add_pages(router: Any, c: Console) -> None:
         s = c.require(request)
         with c.engine.connect() as conn:
             gates = list_gates(conn, s.estate)
-        return c.html("岗亭", "Gates", gates_table(c, gates), s, "gates")
+        return c.page("gates.html", "岗亭", "Gates", s, "gates", gates=gate_rows(c, gates),
+                      stale_minutes=int(STALE_AFTER.total_seconds() // 60))
 
     @router.get("/slips", response_class=HTMLResponse)
     @guarded
     def slips_page(request: Request) -> Response:
         s = c.require(request)
-        notice = request.query_params.get("done", "")
-        body = slips_table(c, s)
-        if notice:
-            body = join([tag("div", f"放行条 {notice} 已作废 / Slip {notice} cancelled", class_="ok"), body])
-        return c.html("放行条", "Slips", body, s, "slips")
+        return c.page("slips.html", "放行条", "Slips", s, "slips", slips=slip_rows(c, s), days=SLIP_DAYS,
+                      notice=request.query_params.get("done", ""), can_issue=s.role in auth.ISSUERS,
+                      may_phone=may(s.role, "phone_link"), may_cancel=may(s.role, "cancel_slip"), csrf=s.csrf)
 
     @router.post("/slips/{slip_id}/cancel")
     @guarded
@@ -150,57 +129,39 @@ def add_pages(router: Any, c: Console) -> None:
 
         error, status = await run_in_threadpool(run)
         if error:
-            return c.html("放行条", "Slips", tag("div", error, class_="error"), s, "slips", status=status)
+            return c.message("放行条", "Slips", s, error, active="slips", status=status)
         return RedirectResponse(f"{PREFIX}/slips?done={slip_id}", 303, headers=HEADERS)
 
 
-def gates_table(c: Console, gates: list[dict[str, Any]]) -> Safe:
-    if not gates:
-        return tag("div", bi("尚无岗亭(用 gatepass office add-gate 添加)", "No gates yet (gatepass office add-gate)"),
-                   class_="empty")
+def gate_rows(c: Console, gates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each gate as the gates page shows it: when it was last heard from (red when silent), its outbox,
+    clock offset, devices and versions, from its last heartbeat."""
     now = c.clock.now()
-    head = tag("tr", join(tag("th", bi(zh, en), class_=cls) for zh, en, cls in (
-        ("岗亭", "Gate", None), ("最后联系", "Last heard", None), ("已收记录", "Rows received", "num"),
-        ("待发送", "Outbox", "num"), ("时钟偏差", "Clock offset", "num"), ("读卡器", "Card reader", None),
-        ("摄像头", "Camera", None), ("版本", "Versions", None))))
-    body = []
+    out = []
     for g in gates:
         beat: HeartbeatBody | None = g["heartbeat"]
         seen = datetime.fromisoformat(g["last_seen"]) if g["last_seen"] else None
         stale = seen is None or now - seen > STALE_AFTER or beat is None
         if seen is None:
-            seen_cell = bi("从未联系", "never heard from")
+            seen_zh, seen_en = "从未联系", "never heard from"
         elif not beat:
-            seen_cell = bi(f"从未发送心跳(最后联系 {c.local(g['last_seen'])})", "NO HEARTBEAT ever: device health unknown")
+            seen_zh, seen_en = f"从未发送心跳(最后联系 {c.local(g['last_seen'])})", "NO HEARTBEAT ever: device health unknown"
         else:
             mins = int((now - seen).total_seconds() // 60)
             ago_zh = "刚刚" if mins < 1 else f"{mins} 分钟前" if mins < 120 else f"{mins // 60} 小时前"
             ago_en = "just now" if mins < 1 else f"{mins} min ago" if mins < 120 else f"{mins // 60} h ago"
-            seen_cell = bi(f"{c.local(g['last_seen'])}({ago_zh})", ("SILENT · " if stale else "") + ago_en)
-        offset = beat.clock_offset_s if beat else None
-        off_cell = "—" if offset is None else tag("span", f"{offset:+.1f} 秒 s",
-                                                  class_="bad" if abs(float(offset)) > 30 else None)
-        depth = beat.outbox_depth if beat else None
+            seen_zh, seen_en = f"{c.local(g['last_seen'])}({ago_zh})", ("SILENT · " if stale else "") + ago_en
         devices = beat.as_of(now) if beat else {}
-        body.append(tag("tr", join([
-            tag("td", bi(g["gate_id"], g["name"] if g["name"] != g["gate_id"] else "")),
-            tag("td", seen_cell, class_="seen"),
-            tag("td", str(g["head_seq"]), class_="num"),
-            tag("td", "—" if depth is None else tag("span", str(depth), class_="bad" if int(depth) > 100 else None),
-                class_="num"),
-            tag("td", off_cell, class_="num"),
-            tag("td", health(c, devices.get("reader")), class_="device"),
-            tag("td", health(c, devices.get("camera")), class_="device"),
-            tag("td", ", ".join(f"{k} {v}" for k, v in sorted((beat.versions if beat else {}).items())),
-                class_="note"),
-        ]), class_="stale" if stale else None))
-    return join([tag("p", f"超过 {int(STALE_AFTER.total_seconds() // 60)} 分钟没有心跳的岗亭显示为红色。"
-                          f" A gate not heard from for {int(STALE_AFTER.total_seconds() // 60)} minutes is red.",
-                     class_="summary"),
-                 tag("table", join([tag("thead", head), tag("tbody", join(body))]))])
+        out.append({"gate_id": g["gate_id"], "name": g["name"] if g["name"] != g["gate_id"] else "", "stale": stale,
+                    "seen_zh": seen_zh, "seen_en": seen_en, "head_seq": str(g["head_seq"]),
+                    "depth": None if not beat or beat.outbox_depth is None else int(beat.outbox_depth),
+                    "offset": None if not beat or beat.clock_offset_s is None else float(beat.clock_offset_s),
+                    "reader": health(c, devices.get("reader")), "camera": health(c, devices.get("camera")),
+                    "versions": ", ".join(f"{k} {v}" for k, v in sorted((beat.versions if beat else {}).items()))})
+    return out
 
 
-def health(c: Console, device: DeviceHealth | None) -> Safe:
+def health(c: Console, device: DeviceHealth | None) -> dict[str, str]:
     """正常 in green when the device is online; offline or fault in red; stale or unknown in grey,
     with the time of the last report in the estate's zone (the kiosk stopped reporting, or never did)."""
     if device is None:
@@ -208,14 +169,16 @@ def health(c: Console, device: DeviceHealth | None) -> Safe:
     state = device.state
     if state.known:
         en = f"{state.en}: {device.detail}" if device.detail else state.en
-        return tag("span", bi(state.zh, en), class_="good" if state.healthy else "bad")
+        return {"zh": state.zh, "en": en, "cls": "good" if state.healthy else "bad"}
     when = c.local(device.at.isoformat()) if device.at else ""
     zh = f"{state.zh}(最后报告 {when})" if when else state.zh
     en = state.en + (f" · last report {when}" if when else "") + (f" · {device.detail}" if device.detail else "")
-    return tag("span", bi(zh, en), class_="quiet note")
+    return {"zh": zh, "en": en, "cls": "quiet note"}
 
 
-def slips_table(c: Console, s: auth.Session) -> Safe:
+def slip_rows(c: Console, s: auth.Session) -> list[dict[str, Any]]:
+    """The estate's slips valid within the last SLIP_DAYS days or later, newest first, with their items
+    and where each was already released."""
     sl, cs = schema.slips, schema.consumed_slips
     since = (c.now() - timedelta(days=SLIP_DAYS)).isoformat()
     with c.engine.connect() as conn:
@@ -231,33 +194,6 @@ def slips_table(c: Console, s: auth.Session) -> Safe:
             for m in conn.execute(select(it).where(it.c.estate == s.estate, it.c.slip_id.in_(ids[i:i + 500]))
                                   .order_by(it.c.slip_id, it.c.line)).mappings():
                 items.setdefault(m["slip_id"], []).append(item_text(m["name"], m["quantity"], m["spec"]))
-    new = (tag("p", tag("a", "＋ 开放行条 New slip", href=f"{PREFIX}/slips/new", class_="button"))
-           if s.role in auth.ISSUERS else Safe(""))
-    if not slips:
-        return join([new, tag("div", bi(f"近 {SLIP_DAYS} 天没有放行条", f"No slips in the last {SLIP_DAYS} days"),
-                                  class_="empty")])
-    head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
-        ("放行条", "Slip"), ("单元 / 申请人", "Unit / applicant"), ("搬运人", "Carrier"), ("物品", "Items"),
-        ("有效时间", "Valid"), ("状态", "Status"), ("", ""))))
-    body = []
-    for x in slips:
-        cancelled = x["status"] == "cancelled"
-        issued = x["status"] == "issued"
-        uses = used.get(x["slip_id"], [])
-        status = (bi("已作废", "cancelled", "bad") if cancelled else
-                  bi("已放行", "released: " + "; ".join(uses), "good") if uses else
-                  bi("有效", "issued") if issued else bi("待审批", "waiting for approval", "bad"))
-        action = join([print_links(x["slip_id"]) if issued else "",
-                       link_button(x["slip_id"], s) if issued and may(s.role, "phone_link") else "",
-                       "" if cancelled or uses or not may(s.role, "cancel_slip") else
-                       post_button(f"{PREFIX}/slips/{x['slip_id']}/cancel", s, "作废 Cancel", "danger")])
-        body.append(tag("tr", join([
-            tag("td", bi(tag("a", tag("code", x["slip_id"]), href=f"{PREFIX}/slips/{x['slip_id']}"),
-                         KIND_ZH.get(x["kind"], x["kind"]) + " " + x["kind"])),
-            tag("td", bi(x["unit_id"], x["applicant_name"])),
-            tag("td", bi(x["mover_name"], x["mover_id_masked"])),
-            tag("td", ";".join(items.get(x["slip_id"], []))),
-            tag("td", bi(c.local(x["valid_from"])[:16], "至 " + c.local(x["valid_until"])[:16]), class_="time"),
-            tag("td", status), tag("td", action)]), class_="flag-done" if cancelled else None))
-    return join([new, tag("p", f"近 {SLIP_DAYS} 天有效的放行条 / Slips valid within the last {SLIP_DAYS} days", class_="summary"),
-                 tag("table", join([tag("thead", head), tag("tbody", join(body))]))])
+    return [{**x, "kind_zh": KIND_ZH.get(x["kind"], x["kind"]), "uses": used.get(x["slip_id"], []),
+             "item_texts": items.get(x["slip_id"], []), "valid_from": c.local(x["valid_from"])[:16],
+             "valid_until": c.local(x["valid_until"])[:16]} for x in slips]

@@ -77,8 +77,8 @@ def test_a_clerk_sees_only_their_estate_and_is_refused_the_other(office: OfficeS
         page = c.get("/console/slips")
         assert page.status_code == 200 and "钢琴" in page.text and "冰箱" not in page.text
         flags = c.get("/console/flags").text
-        assert "west&#x27;s flag" in flags or "west's flag" in flags
-        assert "default&#x27;s flag" not in flags and "default's flag" not in flags
+        assert "west&#39;s flag" in flags or "west&#x27;s flag" in flags or "west's flag" in flags   # Jinja2 writes &#39;
+        assert "default&#39;s flag" not in flags and "default&#x27;s flag" not in flags and "default's flag" not in flags
         assert c.get("/console/slips?estate=default").status_code == 403
         assert c.get("/console/estate?to=default").status_code == 403
         assert c.get("/console/log?estate=nosuch").status_code == 403
