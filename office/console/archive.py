@@ -27,7 +27,7 @@ from office import schema
 from office.console import auth
 from office.console.html import Safe, bi, csrf_field, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, kind_label
-from office.console.logview import BadDay, gate_label, read_day, today
+from office.console.logview import BadDay, read_day, today
 from office.console.schema import archive_ticks
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.export import LogNames, estate_day, log_names, log_rows, when
@@ -130,6 +130,11 @@ def save_ticks(conn: Connection, estate: str, shown: list[tuple[str, int, str]],
             conn.execute(delete(t).where(where))
             undone += 1
     return done, undone
+
+
+def gate_label(gate_id: str, gates: dict[str, str]) -> Safe:
+    label = gates.get(gate_id, "")
+    return bi(gate_id, label if label != gate_id else "")
 
 
 def _key(text: str) -> tuple[str, int] | None:

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from domain.slip_token import GATE_ID
 from office.console.auth import Session
-from office.console.html import Safe, bi, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, OUTCOMES, detail_labels, kind_label, outcome_of, reason_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.export import LogFilter, LogNames, filter_rows, log_names, log_rows, row_unit, to_csv, to_xlsx, when
@@ -116,58 +115,12 @@ class Filters:
         return "".join("-" + "".join(ch for ch in p if ch.isalnum() or ch in "-_") for p in parts if p)
 
 
-def filter_form(f: Filters, gates: dict[str, str], guards: dict[str, str]) -> Safe:
-    gate_opts = join([tag("option", "全部 All", value="")] + [
-        tag("option", f"{gid} {label}" if label != gid else gid, value=gid, selected=gid == f.gate)
-        for gid, label in sorted(gates.items())])
-    kind_opts = join([tag("option", "全部 All", value="")] + [
-        tag("option", f"{KINDS[k][0]} {KINDS[k][1]}", value=k, selected=k == f.kind) for k in FILTER_KINDS])
-    outcome_opts = join([tag("option", "全部 All", value="")] + [
-        tag("option", f"{zh} {en}", value=key, selected=key == f.outcome) for key, (zh, en, _k) in OUTCOMES.items()])
-    guard_opts = join([tag("option", "全部 All", value="")] + [
-        tag("option", f"{name} ({gid})", value=gid, selected=gid == f.guard)
-        for gid, name in sorted(guards.items(), key=lambda g: g[1])])
-    return tag("form", join([
-        tag("label", join([bi("开始日期", "From"), tag("input", "", type="date", name="from", value=f.first.isoformat())])),
-        tag("label", join([bi("结束日期", "To"), tag("input", "", type="date", name="to", value=f.last.isoformat())])),
-        tag("label", join([bi("岗亭", "Gate"), tag("select", gate_opts, name="gate")])),
-        tag("label", join([bi("类型", "Kind"), tag("select", kind_opts, name="kind")])),
-        tag("label", join([bi("结果", "Outcome"), tag("select", outcome_opts, name="outcome")])),
-        tag("label", join([bi("值班保安", "Guard"), tag("select", guard_opts, name="guard")])),
-        tag("label", join([bi("单元", "Unit"), tag("input", "", name="unit", value=f.unit, placeholder="3-2-1502", size=9)])),
-        tag("label", join([bi("放行条号 / 卡号", "Slip or card"), tag("input", "", type="search", name="q", value=f.search,
-                                                                     placeholder="S… / 04…", size=14)])),
-        tag("button", "查询 Show", type="submit"),
-        tag("a", "今天 Today", href=f"{PREFIX}/log", class_="button light"),
-        tag("a", "下载 Excel", href=f"{PREFIX}/log.xlsx?{f.query()}", class_="button light"),
-        tag("a", "CSV", href=f"{PREFIX}/log.csv?{f.query()}", class_="button light"),
-    ]), method="get", action=f"{PREFIX}/log", class_="filters")
-
-
-def subject(r: dict[str, Any], permits: dict[str, dict[str, Any]]) -> Safe:
-    """Slip number, or card with its holder and unit."""
-    if r["slip_id"]:
-        return bi(join(["放行条 ", tag("code", r["slip_id"])]), "Slip")
-    if r["card_uid"] or r["permit_id"]:
-        holder = permits.get(r["permit_id"])
-        who = f"{holder['holder_name']} · {holder['unit_id']}" if holder else (r["permit_id"] or "未登记 unregistered")
-        return bi(join(["卡 ", tag("code", r["card_uid"])]), who)
-    return Safe("")
-
-
-def reasons_cell(r: dict[str, Any], guards: dict[str, str] | None = None) -> Safe:
-    lines = [bi(*reason_label(code)) for code in r["reasons"]]
-    lines += [bi(zh, en) for zh, en in detail_labels(r["detail"], guards)]
-    return tag("div", join(lines, "<br>"), class_="reason")
-
-
-def gate_label(gate_id: str, gates: dict[str, str]) -> Safe:
-    label = gates.get(gate_id, "")
-    return bi(gate_id, label if label != gate_id else "")
-
-
-def row_class(kind: str) -> str:
-    return "shift" if kind.startswith("shift") else kind
+def choices(gates: dict[str, str], guards: dict[str, str]) -> dict[str, Any]:
+    """The options of the filter form's lists besides 全部 All: (value, what the list shows)."""
+    return {"gate_choices": [(gid, f"{gid} {label}" if label != gid else gid) for gid, label in sorted(gates.items())],
+            "kind_choices": [(k, f"{KINDS[k][0]} {KINDS[k][1]}") for k in FILTER_KINDS],
+            "outcome_choices": [(key, f"{zh} {en}") for key, (zh, en, _k) in OUTCOMES.items()],
+            "guard_choices": [(gid, f"{name} ({gid})") for gid, name in sorted(guards.items(), key=lambda g: g[1])]}
 
 
 def redated_by_label(source: str) -> tuple[str, str]:
@@ -179,43 +132,35 @@ def redated_by_label(source: str) -> tuple[str, str]:
     return source, source
 
 
-def time_cell(c: Console, r: dict[str, Any], one_day: bool, href: str = "") -> Safe:
-    """The row's time: the re-dated one for a row recorded before its gate's clock was synced and
-    corrected from its boot (domain/boottime.py), with the gate's own time under it; a row whose
-    clock was not synced and that no anchor corrected yet is marked unverified."""
+def redating(c: Console, r: dict[str, Any]) -> dict[str, str] | None:
+    """For a row recorded before its gate's clock was synced and corrected from its boot
+    (domain/boottime.py): the gate's own time and what corrected it; None for any other row."""
+    if not r["at_redated"]:
+        return None
+    said = c.local(r["at"], required=True)
+    zh_by, en_by = redated_by_label(str(r["redated_by"] or ""))
+    return {"zh": f"原时间 {said}(据{zh_by}校正)", "en": f"gate's clock said {said} (corrected from {en_by})",
+            "title": f"at={r['at']} at_redated={r['at_redated']} boot={r['boot_id']}"}
+
+
+def log_row(c: Console, r: dict[str, Any], guards: dict[str, str], permits: dict[str, dict[str, Any]],
+            one_day: bool) -> dict[str, Any]:
+    """One row as the log page shows it: its time (the re-dated one, with the gate's own under it; a
+    row whose clock was not synced and that no anchor corrected is marked unverified), its kind,
+    slip or card with the card's holder, the guard's name and the reasons in words."""
     shown = when(r)
-    text = esc(c.local_time(shown) if one_day else c.local(shown, required=True))
-    if href:
-        text = tag("a", text, href=href, title="查看完整记录 Open the full event")
-    if r["at_redated"]:
-        said = c.local(r["at"], required=True)
-        zh_by, en_by = redated_by_label(str(r["redated_by"] or ""))
-        return join([text, tag("div", join([tag("span", "已校正 re-dated", class_="badge redated"), Safe("<br>"),
-                                            bi(f"原时间 {said}(据{zh_by}校正)", f"gate's clock said {said} (corrected from {en_by})")]),
-                               class_="note", title=f"at={r['at']} at_redated={r['at_redated']} boot={r['boot_id']}")])
-    if not r["clock_synced"]:
-        return join([text, tag("div", "时钟未校准 clock not synced · unverified", class_="note")])
-    return text
-
-
-def log_table(c: Console, rows: list[dict[str, Any]], gates: dict[str, str], guards: dict[str, str],
-              permits: dict[str, dict[str, Any]], one_day: bool = False) -> Safe:
-    head = tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
-        ("时间", "Time"), ("岗亭", "Gate"), ("类型", "Kind"), ("放行条 / 卡", "Slip / card"),
-        ("值班人员", "Guard"), ("原因 / 说明", "Reasons / notes"))))
-    body = []
-    for r in rows[:MAX_ROWS]:
-        zh, en = kind_label(r["kind"])
-        guard = guards.get(r["guard_id"], "")
-        body.append(tag("tr", join([
-            tag("td", time_cell(c, r, one_day, href=f"{PREFIX}/log/{r['gate_id']}/{int(r['seq'])}"), class_="time"),
-            tag("td", gate_label(r["gate_id"], gates)),
-            tag("td", tag("span", bi(zh, en), class_=f"badge k-{r['kind']}")),
-            tag("td", subject(r, permits)),
-            tag("td", bi(guard or r["guard_id"], r["guard_id"] if guard else "")),
-            tag("td", reasons_cell(r, guards)),
-        ]), class_=row_class(r["kind"])))
-    return tag("table", join([tag("thead", head), tag("tbody", join(body))]))
+    kind_zh, kind_en = kind_label(r["kind"])
+    card = None
+    if not r["slip_id"] and (r["card_uid"] or r["permit_id"]):
+        holder = permits.get(r["permit_id"])
+        who = f"{holder['holder_name']} · {holder['unit_id']}" if holder else (r["permit_id"] or "未登记 unregistered")
+        card = {"uid": r["card_uid"], "who": who}
+    return {"cls": "shift" if r["kind"].startswith("shift") else r["kind"], "kind": r["kind"], "kind_zh": kind_zh,
+            "kind_en": kind_en, "time": c.local_time(shown) if one_day else c.local(shown, required=True),
+            "href": f"{PREFIX}/log/{r['gate_id']}/{int(r['seq'])}", "redated": redating(c, r),
+            "synced": bool(r["clock_synced"]), "gate_id": r["gate_id"], "slip_id": r["slip_id"], "card": card,
+            "guard_id": r["guard_id"], "guard_name": guards.get(r["guard_id"], ""),
+            "reasons": [reason_label(code) for code in r["reasons"]] + list(detail_labels(r["detail"], guards))}
 
 
 def add_log_routes(router: Any, c: Console) -> None:
@@ -228,22 +173,11 @@ def add_log_routes(router: Any, c: Console) -> None:
         gates, guards, permits = found.gates, found.guards, found.permits
         counts = Counter(r["kind"] for r in rows)
         span = f.first.isoformat() if f.first == f.last else f"{f.first.isoformat()} — {f.last.isoformat()}"
-        summary = tag("p", join([
-            esc(f"{span}:共 {len(rows)} 条  "),
-            join(tag("span", f"{KINDS[k][0]} {counts[k]}  ", class_="bad" if k in ("override", "report") else None)
-                 for k in FILTER_KINDS if counts[k]),
-            tag("span", f" · {len(rows)} events", class_="note"),
-        ]), class_="summary")
-        parts = [filter_form(f, gates, guards)]
-        if f.error:
-            parts.append(tag("div", f.error, class_="error"))
-        parts.append(summary)
-        if len(rows) > MAX_ROWS:
-            parts.append(tag("div", f"只显示前 {MAX_ROWS} 条,全部请下载 Excel。Showing the first {MAX_ROWS}; the download has all.",
-                             class_="error"))
-        parts.append(log_table(c, rows, gates, guards, permits, f.first == f.last) if rows else
-                     tag("div", bi("没有符合条件的记录", "No events match"), class_="empty"))
-        return c.html("出入记录", "Exit log", join(parts), s, "log")
+        one_day = f.first == f.last
+        return c.page("log.html", "出入记录", "Exit log", s, "log", f=f, query=f.query(), span=span, total=len(rows),
+                      counts=[(k, KINDS[k][0], counts[k]) for k in FILTER_KINDS if counts[k]], max_rows=MAX_ROWS,
+                      rows=[log_row(c, r, guards, permits, one_day) for r in rows[:MAX_ROWS]], gates=gates,
+                      **choices(gates, guards))
 
     @router.get("/log.csv")
     @guarded
@@ -291,7 +225,6 @@ def event_page(c: Console, s: Session, gate_id: str, seq_text: str) -> HTMLRespo
     from sqlalchemy import select
 
     from office import schema
-    from office.console.templating import render
     from office.export import estate_day
 
     e = schema.events
@@ -302,8 +235,7 @@ def event_page(c: Console, s: Session, gate_id: str, seq_text: str) -> HTMLRespo
                                                e.c.seq == int(seq_text))).mappings().first()
             row = dict(got) if got else None
     if row is None:
-        return c.html("出入记录", "Exit log", tag("div", bi("没有这条记录", "No such event in this estate"), class_="error"),
-                      s, "log", status=404)
+        return c.message("出入记录", "Exit log", s, "没有这条记录", "No such event in this estate", active="log", status=404)
     as_row = dict(row)
     try:
         reasons = [str(x) for x in json.loads(row["reasons"] or "[]")]
@@ -330,8 +262,9 @@ def event_page(c: Console, s: Session, gate_id: str, seq_text: str) -> HTMLRespo
     redated = {k: v for k, v in {**extra, **detail}.items() if "redat" in k.lower() or "re_dat" in k.lower()}
     day = estate_day(str(row["at"]), c.zone)
     back = f"{PREFIX}/log?from={day.isoformat()}&to={day.isoformat()}" if day else f"{PREFIX}/log"
-    body = render(
-        "event.html", row=row, kind=row["kind"], kind_zh=kind_zh, kind_en=kind_en,
+    return c.page(
+        "event.html", f"出入记录 {row['gate_id']} #{row['seq']}", "Exit-log event", s, "log", row=row, kind=row["kind"],
+        kind_zh=kind_zh, kind_en=kind_en,
         outcome=OUTCOMES[outcome][:2] if outcome else None, at=c.local(row["at"], required=True),
         received=c.local(row["received_at"]), gate_label=found.gates.get(row["gate_id"], ""),
         guard=_person(found.guards, row["guard_id"]),
@@ -340,5 +273,4 @@ def event_page(c: Console, s: Session, gate_id: str, seq_text: str) -> HTMLRespo
         reasons=[reason_label(code) for code in reasons], notes=detail_labels(detail, found.guards),
         slip=dict(slip) if slip else None, items=items, holder=holder, unit=row_unit(as_row, found),
         departs=row["kind"] in OUTCOMES["released"][2], redated=redated, extra=extra,
-        raw=json.dumps(detail, ensure_ascii=False, indent=1, sort_keys=True), back=back, prefix=PREFIX)
-    return c.html(f"出入记录 {row['gate_id']} #{row['seq']}", "Exit-log event", Safe(body), s, "log")
+        raw=json.dumps(detail, ensure_ascii=False, indent=1, sort_keys=True), back=back)
