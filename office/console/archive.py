@@ -25,7 +25,6 @@ from domain.reasons import Reason
 from domain.slip_token import GATE_ID, MAX_SLIP_ID
 from office import schema
 from office.console import auth
-from office.console.html import Safe, bi, csrf_field, esc, join, tag
 from office.console.labels import FILTER_KINDS, KINDS, kind_label
 from office.console.logview import BadDay, read_day, today
 from office.console.schema import archive_ticks
@@ -132,11 +131,6 @@ def save_ticks(conn: Connection, estate: str, shown: list[tuple[str, int, str]],
     return done, undone
 
 
-def gate_label(gate_id: str, gates: dict[str, str]) -> Safe:
-    label = gates.get(gate_id, "")
-    return bi(gate_id, label if label != gate_id else "")
-
-
 def _key(text: str) -> tuple[str, int] | None:
     gate_id, _, seq = text.partition(":")
     if not GATE_ID.fullmatch(gate_id) or not seq.isdigit() or len(seq) > 18:
@@ -149,95 +143,52 @@ def _guard(a: ArchiveDay, guard_id: str) -> str:
     return f"{name}({guard_id})" if name else (guard_id or "—")
 
 
-def report_body(c: Console, a: ArchiveDay, s: auth.Session, saved: str = "") -> Safe:
+def report(c: Console, a: ArchiveDay, s: auth.Session) -> dict[str, Any]:
+    """What the morning archive page shows of ``a``: counts per gate and kind (each linked to those rows of
+    the log), the cards, the paper copies to chase by gate and guard, the releases to tick, double use,
+    and the slips of that day not used."""
     day, rows = a.day, a.rows
     gates = a.names.gates
     q = f"from={day.isoformat()}&to={day.isoformat()}"
     counts = Counter((r["gate_id"], r["kind"]) for r in rows)
-    gate_ids = sorted(set(gates) | {r["gate_id"] for r in rows})
-    head = tag("tr", join([tag("th", bi("岗亭", "Gate"))] + [
-        tag("th", bi(*KINDS[k]), class_="num") for k in FILTER_KINDS] + [tag("th", bi("合计", "Total"), class_="num")]))
-    body = []
-    for gid in gate_ids + ["__all__"]:
-        cells = [tag("td", bi("合计", "All gates") if gid == "__all__" else gate_label(gid, gates))]
+    count_rows = []
+    for gid in sorted(set(gates) | {r["gate_id"] for r in rows}) + ["__all__"]:
+        everywhere = gid == "__all__"
+        cells = []
         for k in FILTER_KINDS:
-            n = sum(v for (g, kk), v in counts.items() if kk == k and (gid == "__all__" or g == gid))
-            link = f"{PREFIX}/log?{q}&kind={k}" + ("" if gid == "__all__" else f"&gate={gid}")
-            cls = "num" + (" bad" if n and k in ("override", "report", "refusal", "card_denied") else "")
-            cells.append(tag("td", tag("a", str(n), href=link) if n else "0", class_=cls))
-        total = sum(v for (g, kk), v in counts.items() if kk in FILTER_KINDS and (gid == "__all__" or g == gid))
-        cells.append(tag("td", str(total), class_="num"))
-        body.append(tag("tr", join(cells), style="font-weight:600" if gid == "__all__" else None))
-
-    def card(n: int, zh: str, en: str, level: str = "") -> Safe:
-        return tag("div", join([tag("b", str(n)), bi(zh, en)]), class_=f"card {level if n else ''}".strip())
-
-    missing = a.missing
-    cards = tag("div", join([
-        card(len(a.releases), "张放行条应于08:30前交前台", "paper slips due by 08:30"),
-        card(len(missing), "张纸质联未收到", "paper copies missing", "alert"),
-        card(len(a.of_kind("refusal")), "次拒绝放行", "refusals", "warn"),
-        card(len(a.mismatches), "次物品不符", "mismatches", "warn"),
-        card(len(a.of_kind("override")), "次主管强制放行", "overrides", "warn"),
-        card(len(a.of_kind("report")), "次上报", "reports", "alert"),
-        card(len(a.double_use), "次重复使用", "double use", "alert"),
-        card(len(a.unused_issued), "张当日开出未使用", "issued, not used"),
-        card(len(a.expired_unused), "张当日到期未使用", "expired unused"),
-    ]), class_="cards")
-    prev, nxt = day - timedelta(days=1), day + timedelta(days=1)
-    nav = tag("p", join([
-        esc(f"日期 {day.isoformat()} "),
-        tag("a", "← 前一天", href=f"{PREFIX}/yesterday?day={prev.isoformat()}"), " · ",
-        tag("a", "后一天 →", href=f"{PREFIX}/yesterday?day={nxt.isoformat()}"), " · ",
-        tag("a", "查看当日记录 Open that day's log", href=f"{PREFIX}/log?{q}"), " · ",
-        tag("a", "下载 Excel", href=f"{PREFIX}/log.xlsx?{q}"), " · ",
-        tag("a", "CSV", href=f"{PREFIX}/log.csv?{q}"), " · ",
-        tag("span", "打印:Ctrl+P Print", class_="note"),
-    ]), class_="summary no-print")
+            n = sum(v for (g, kk), v in counts.items() if kk == k and (everywhere or g == gid))
+            link = f"{PREFIX}/log?{q}&kind={k}" + ("" if everywhere else f"&gate={gid}")
+            cells.append((n, link, bool(n) and k in ("override", "report", "refusal", "card_denied")))
+        total = sum(v for (g, kk), v in counts.items() if kk in FILTER_KINDS and (everywhere or g == gid))
+        count_rows.append({"all": everywhere, "gate_id": gid, "cells": cells, "total": total})
+    cards = [
+        (len(a.releases), "张放行条应于08:30前交前台", "paper slips due by 08:30", ""),
+        (len(a.missing), "张纸质联未收到", "paper copies missing", "alert"),
+        (len(a.of_kind("refusal")), "次拒绝放行", "refusals", "warn"),
+        (len(a.mismatches), "次物品不符", "mismatches", "warn"),
+        (len(a.of_kind("override")), "次主管强制放行", "overrides", "warn"),
+        (len(a.of_kind("report")), "次上报", "reports", "alert"),
+        (len(a.double_use), "次重复使用", "double use", "alert"),
+        (len(a.unused_issued), "张当日开出未使用", "issued, not used", ""),
+        (len(a.expired_unused), "张当日到期未使用", "expired unused", ""),
+    ]
     chase: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for r in missing:
+    for r in a.missing:
         chase[(r.gate_id, r.guard_id)].append(r.slip_id)
-    chase_list = (tag("ul", join(tag("li", join([gate_label(g, gates), " · ", esc(_guard(a, guard)), ":",
-                                                 join((tag("code", x) for x in slips), ", ")]))
-                                 for (g, guard), slips in sorted(chase.items())), class_="chase")
-                  if chase else tag("div", bi("纸质联已全部收到", "Every paper copy is in"), class_="ok"))
-    ticks = join(tag("tr", join([
-        tag("td", join([tag("input", "", type="checkbox", name="tick", value=r.key, checked=bool(r.ticked_by),
-                            id=f"t-{r.key}", **{"aria-label": f"{r.slip_id} 已收"}),
-                        tag("input", "", type="hidden", name="shown", value=f"{r.key}:{r.slip_id}")])),
-        tag("td", c.local(r.at, required=True), class_="time"), tag("td", gate_label(r.gate_id, gates)),
-        tag("td", tag("code", r.slip_id)), tag("td", tag("span", bi(*kind_label(r.kind)), class_=f"badge k-{r.kind}")),
-        tag("td", _guard(a, r.guard_id)),
-        tag("td", bi(f"{r.ticked_by} 已收", c.local(r.ticked_at)) if r.ticked_by else tag("span", "未收 missing", class_="bad")),
-    ]), class_="ticked" if r.ticked_by else "missing") for r in a.releases)
-    tick_form = (tag("form", join([
-        csrf_field(s), tag("input", "", type="hidden", name="day", value=day.isoformat()),
-        tag("table", join([tag("thead", tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
-            ("已收", "In"), ("放行时间", "Released at"), ("岗亭", "Gate"), ("放行条", "Slip"), ("类型", "Kind"),
-            ("值班保安", "Guard"), ("纸质联", "Paper copy"))))), tag("tbody", ticks)]), class_="ticks"),
-        tag("p", tag("button", "保存勾选 Save ticks", type="submit"), class_="no-print"),
-    ]), method="post", action=f"{PREFIX}/yesterday/ticks")
-        if a.releases else tag("div", bi("当日没有放行条放行", "No slips released that day"), class_="empty"))
+    releases = [{"key": r.key, "slip_id": r.slip_id, "at": c.local(r.at, required=True), "gate_id": r.gate_id,
+                 "kind": r.kind, "kind_zh": kind_label(r.kind)[0], "kind_en": kind_label(r.kind)[1],
+                 "guard": _guard(a, r.guard_id), "ticked_by": r.ticked_by, "ticked_at": c.local(r.ticked_at)}
+                for r in a.releases]
 
-    def slip_list(items: list[dict[str, Any]], zh: str, en: str) -> Safe:
-        if not items:
-            return Safe("")
-        return join([tag("h2", bi(zh, en), class_="sub"), tag("ul", join(tag("li", join([
-            tag("code", x["slip_id"]), esc(f" {x['unit_id']} {x['applicant_name']} · 有效至 "),
-            esc(c.local(x["valid_until"])[:16])])) for x in items))])
+    def slips(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**x, "until": c.local(x["valid_until"])[:16]} for x in items]
 
-    double = (join([tag("h2", bi("重复使用", "Double use"), class_="sub"),
-                    tag("ul", join(tag("li", esc(f["message"])) for f in a.double_use), class_="double")])
-              if a.double_use else "")
-    return join([
-        tag("div", saved, class_="ok") if saved else "",
-        nav, cards, tag("table", join([tag("thead", head), tag("tbody", join(body))])),
-        tag("h2", bi("待追收的纸质联(按岗亭和保安)", "Paper copies to chase, by gate and guard"), class_="sub"), chase_list,
-        tag("h2", bi("当日放行的放行条:收到纸质联后勾选", "Slips released that day: tick each paper copy as it arrives"),
-            class_="sub"), tick_form,
-        double, slip_list(a.unused_issued, "当日开出、未使用的放行条", "Slips issued that day and not used"),
-        slip_list(a.expired_unused, "当日到期、未使用的放行条", "Slips whose window ended that day unused"),
-    ])
+    return {"day": day.isoformat(), "prev": (day - timedelta(days=1)).isoformat(),
+            "next": (day + timedelta(days=1)).isoformat(), "q": q, "gates": gates, "cards": cards,
+            "kind_heads": [(*KINDS[k], "num") for k in FILTER_KINDS], "count_rows": count_rows,
+            "chase": [(g, _guard(a, guard), ids) for (g, guard), ids in sorted(chase.items())], "releases": releases,
+            "csrf": s.csrf, "double_use": [f["message"] for f in a.double_use],
+            "unused_issued": slips(a.unused_issued), "expired_unused": slips(a.expired_unused)}
 
 
 def add_archive_routes(router: Any, c: Console) -> None:
@@ -253,10 +204,8 @@ def add_archive_routes(router: Any, c: Console) -> None:
         with c.engine.connect() as conn:
             a = archive_day(conn, s.estate, day, c.zone)
         saved = request.query_params.get("saved", "")
-        note = bi(f"已保存:勾选 {saved}", f"Saved: {saved}") if saved and len(saved) < 40 else ""
-        body = report_body(c, a, s, note)
-        return c.html("昨日汇总与归档", "Yesterday & archive", join([tag("div", error, class_="error"), body]) if error else body,
-                      s, "yesterday")
+        return c.page("archive.html", "昨日汇总与归档", "Yesterday & archive", s, "yesterday", error=error,
+                      saved=saved if len(saved) < 40 else "", **report(c, a, s))
 
     @router.post("/yesterday/ticks")
     @guarded
@@ -266,8 +215,7 @@ def add_archive_routes(router: Any, c: Console) -> None:
         try:
             day = read_day((form.get("day") or [""])[0])
         except BadDay as exc:
-            return c.html("昨日汇总与归档", "Yesterday & archive", tag("div", str(exc), class_="error"), s, "yesterday",
-                          status=400)
+            return c.message("昨日汇总与归档", "Yesterday & archive", s, str(exc), active="yesterday", status=400)
         shown: list[tuple[str, int, str]] = []
         for value in form.get("shown", [])[:MAX_TICKS]:
             gate_seq, _, slip_id = str(value).rpartition(":")
