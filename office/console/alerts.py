@@ -20,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 
 from office import schema
 from office.console import auth
-from office.console.html import Safe, bi, esc, join, post_button, tag
 from office.console.labels import flag_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.ingest import resolve_flag
@@ -127,30 +126,14 @@ class Watcher:
             self.listeners -= 1
 
 
-def alerts_body(c: Console, s: auth.Session, alerts: list[dict[str, Any]], latest: int, notice: str = "") -> Safe:
-    can_ack = s.role in ACKNOWLEDGERS
+def alert_rows(c: Console, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each open alert as the page lists it: when, its kind in words, the flag's message, the gate."""
     rows = []
     for f in alerts:
         zh, en, what_zh, what_en = flag_label(f["kind"])
-        rows.append(tag("tr", join([
-            tag("td", c.local(f["raised_at"]), class_="time"),
-            tag("td", tag("span", bi(zh, en), class_=f"badge k-{f['kind'] if f['kind'] in ('override', 'report') else 'refusal'}")),
-            tag("td", join([esc(f["message"]), tag("div", bi(what_zh, what_en), class_="note")])),
-            tag("td", esc(f["gate_id"])),
-            tag("td", post_button(f"{PREFIX}/alerts/{int(f['flag_id'])}/ack", s, "确认 Acknowledge") if can_ack else
-                tag("span", "由保安部或管家部确认 security or butler acknowledge", class_="note")),
-        ]), class_=f"alert-row {f['kind']}", **{"data-flag": str(f["flag_id"])}))
-    table = (tag("table", join([tag("thead", tag("tr", join(tag("th", bi(zh, en)) for zh, en in (
-        ("时间", "Raised"), ("类型", "Kind"), ("发生了什么", "What happened"), ("岗亭", "Gate"), ("", ""))))),
-        tag("tbody", join(rows))])) if alerts else tag("div", bi("没有待确认的警报", "No alerts to acknowledge"), class_="empty"))
-    return join([
-        tag("div", notice, class_="ok") if notice else "",
-        tag("p", join([tag("span", bi("实时:新警报会自动出现", "Live: new alerts appear by themselves"), id="live",
-                           **{"data-latest": str(latest), "data-stream": f"{PREFIX}/alerts/stream"}),
-                       ]), class_="summary"),
-        table,
-        tag("script", "", src=f"{PREFIX}/static/alerts.js"),
-    ])
+        rows.append({"flag_id": int(f["flag_id"]), "kind": f["kind"], "raised": c.local(f["raised_at"]), "zh": zh, "en": en,
+                     "what_zh": what_zh, "what_en": what_en, "message": f["message"], "gate_id": f["gate_id"]})
+    return rows
 
 
 def add_alert_routes(router: Any, c: Console) -> None:
@@ -164,7 +147,8 @@ def add_alert_routes(router: Any, c: Console) -> None:
             alerts, latest = open_alerts(conn, s.estate), latest_alert(conn)
         done = request.query_params.get("done", "")
         notice = f"已确认警报 #{done} / Alert #{done} acknowledged" if done.isdigit() else ""
-        response = c.html("警报", "Alerts", alerts_body(c, s, alerts, latest, notice), s, "alerts")
+        response = c.page("alerts.html", "警报", "Alerts", s, "alerts", alerts=alert_rows(c, alerts), latest=latest,
+                          notice=notice, can_ack=s.role in ACKNOWLEDGERS, csrf=s.csrf)
         response.headers.update(PAGE_HEADERS)
         return response
 
@@ -186,6 +170,6 @@ def add_alert_routes(router: Any, c: Console) -> None:
         s = c.require(request)
         await c.form(request, s)                   # with the role check of office/console/roles.py (ack_alert)
         if not await close_flag(c, s, flag_id, "ack_alert", ALERT_KINDS):
-            return c.html("警报", "Alerts", tag("div", f"没有待确认的警报 #{flag_id} / No open alert #{flag_id}",
-                                             class_="error"), s, "alerts", status=404)
+            return c.message("警报", "Alerts", s, f"没有待确认的警报 #{flag_id} / No open alert #{flag_id}", active="alerts",
+                             status=404)
         return RedirectResponse(f"{PREFIX}/alerts?done={flag_id}", 303, headers=HEADERS)
