@@ -1,12 +1,12 @@
-"""Server-rendered HTML without a template engine: every value is escaped unless it is
-``Safe`` (markup this module or a page built). No scripts, no external assets."""
+"""What is left of the console's markup builder: slipdesk.py and permitdesk.py still build a few
+pieces with it (Safe, bi, tag). Every other page is a Jinja2 template in templates/ (layout.html
+around each, templating.py). Every value is escaped unless it is ``Safe``; Safe passes through a
+template as markup (``__html__``) and a template's Markup passes through here."""
 from __future__ import annotations
 
 import html
 from collections.abc import Iterable
 from typing import Any
-
-from office.console.auth import Session
 
 
 class Safe(str):
@@ -48,12 +48,3 @@ def join(items: Iterable[Any], sep: str = "") -> Safe:
 def bi(zh: Any, en: Any, cls: str = "") -> Safe:
     """Chinese first, English beneath."""
     return tag("span", join([tag("span", zh, class_="zh"), tag("span", en, class_="en")]), class_=("bi " + cls).strip())
-
-
-def csrf_field(session: Session) -> Safe:
-    return Safe(f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">')
-
-
-def post_button(action: str, session: Session, label: Any, cls: str = "") -> Safe:
-    return tag("form", join([csrf_field(session), tag("button", label, type="submit", class_=cls or None)]),
-               method="post", action=action, style="margin:0")

@@ -24,10 +24,9 @@ from domain.keyfiles import load_private
 from domain.model import SlipKind, SlipStatus
 from office import schema
 from office.console import auth
-from office.console.html import bi, join, post_button, tag
 from office.console.schema import phone_links
 from office.console.templating import render
-from office.console.web import HEADERS, PREFIX, Console, guarded
+from office.console.web import HEADERS, Console, guarded
 from office.errors import NotFound, OfficeError
 from office.export import item_text
 from office.slips import slip_id_ok, slip_token
@@ -137,10 +136,6 @@ def message_page(c: Console, state: str) -> str:
     return render("phone_message.html", zh=zh, en=en, estate_name=c.estate_name)
 
 
-def link_button(slip_id: str, s: auth.Session) -> Any:
-    return post_button(f"{PREFIX}/slips/{slip_id}/phone", s, "手机出示 Phone", "light")
-
-
 def add_phone_routes(console_router: Any, public_router: Any, c: Console) -> None:
     @console_router.post("/slips/{slip_id}/phone", response_class=HTMLResponse)
     @guarded
@@ -159,22 +154,12 @@ def add_phone_routes(console_router: Any, public_router: Any, c: Console) -> Non
 
         secret, error = await run_in_threadpool(run)
         if error:
-            return c.html("放行条", "Slips", tag("div", bi("无法生成手机链接", error), class_="error"), s, "slips",
-                          status=404 if error.startswith("no slip") else 409)
+            return c.message("放行条", "Slips", s, "无法生成手机链接", error, active="slips",
+                             status=404 if error.startswith("no slip") else 409)
         url = f"{str(request.base_url).rstrip('/')}{PHONE_PREFIX}/{secret}"
-        from office.console.html import Safe
-
-        body = join([
-            tag("p", bi(f"放行条 {slip_id}:请住户用手机扫描下面的二维码", f"Slip {slip_id}: the resident scans this code "
-                        "with their phone camera"), class_="summary"),
-            tag("div", Safe(qr_svg(url, "width:320px;height:320px")), class_="phone-qr"),
-            tag("p", tag("code", url, class_="phone-url")),
-            tag("p", bi("链接只能在第一部打开它的手机上使用,放行条到期后失效。此页面关闭后不再显示链接。",
-                        "The link works only on the first phone that opens it and ends with the slip's window. "
-                        "It is not shown again after this page."), class_="note"),
-            tag("p", tag("a", "返回放行条 Back to slips", href=f"{PREFIX}/slips")),
-        ])
-        return c.html("手机出示", "Slip on a phone", body, s, "slips")
+        # the QR is segno's drawing of the link made here, nothing a person typed
+        return c.page("phone_link.html", "手机出示", "Slip on a phone", s, "slips", slip_id=slip_id, url=url,
+                      qr=qr_svg(url, "width:320px;height:320px"))
 
     @public_router.get(PHONE_PREFIX + "/{secret}", response_class=HTMLResponse)
     def phone(request: Request, secret: str) -> Response:

@@ -14,14 +14,14 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from sqlalchemy import select
 
 from domain.keyfiles import load_private
 from domain.model import ApprovalRole, SlipKind, SlipStatus
 from domain.slip_token import MAX_SLIP_ID
 from office import schema
-from office.console.html import bi, tag
-from office.console.templating import render
+from office.console.templating import macro, render
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import NotFound, OfficeError
 from office.export import item_text
@@ -118,17 +118,12 @@ def add_print_routes(router: Any, c: Console) -> None:
         try:
             printed = load_printed(c, s.estate, slip_id)
         except NotFound:
-            return c.html("放行条", "Slips", tag("div", bi("没有这张放行条", f"No slip {slip_id[:12]!r}"), class_="error"),
-                          s, "slips", status=404)
+            return c.message("放行条", "Slips", s, "没有这张放行条", f"No slip {slip_id[:12]!r}", active="slips", status=404)
         except OfficeError as exc:     # the key cannot be read: say so, keep the console up
-            return c.html("放行条", "Slips", tag("div", bi("无法签发二维码", str(exc)), class_="error"), s, "slips",
-                          status=503)
+            return c.message("放行条", "Slips", s, "无法签发二维码", str(exc), active="slips", status=503)
         return HTMLResponse(page_html(c, printed, paper), headers=HEADERS)
 
 
-def print_links(slip_id: str) -> Any:
-    from office.console.html import join
-
-    return join([tag("a", "打印 A4", href=f"{PREFIX}/slips/{slip_id}/print?paper=a4", target="_blank"), " · ",
-                 tag("a", "A5", href=f"{PREFIX}/slips/{slip_id}/print?paper=a5", target="_blank")])
-
+def print_links(slip_id: str) -> Markup:
+    """Links to a slip's print view on A4 and A5 paper (macros.html print_links, as the slips list shows them)."""
+    return macro("print_links", PREFIX, slip_id)

@@ -19,9 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from office.console import accounts, auth, lockout
 from office.console.accounts import AccountRefused
-from office.console.html import Safe, bi, tag
 from office.console.schema import console_audit, staff
-from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, guarded
 
 #: Audit actions in words (Chinese, English); an action not listed shows as its code.
@@ -83,11 +81,10 @@ def list_page(c: Console, s: auth.Session, v: NewAccount | None = None, problems
         r["estate_names"] = ["全部 all"] if r["role"] == "admin" else [names.get(e, e) for e in r["estates"]]
         r["last_sign_in"] = c.local(r["last_sign_in"])[:16]
     problems = problems or []
-    body = render("staff_list.html", rows=rows, me=s.username, prefix=PREFIX, csrf=s.csrf,
+    return c.page("staff_list.html", "员工账号", "Staff accounts", s, "staff", status, rows=rows, me=s.username, csrf=s.csrf,
                   v=v or NewAccount(estates=[s.estate]), problems=problems, bad={p.field for p in problems},
-                  roles=_roles(), estates=estates, min_len=auth.PASSWORD_MIN, estate_name=names.get(s.estate, s.estate),
+                  roles=_roles(), estates=estates, min_len=auth.PASSWORD_MIN, estate_label=names.get(s.estate, s.estate),
                   notice={"zh": notice[0], "en": notice[1]} if notice else None, shown_password=shown_password)
-    return c.html("员工账号", "Staff accounts", Safe(body), s, "staff", status=status)
 
 
 def edit_page(c: Console, s: auth.Session, username: str, problems: list[AccountRefused] | None = None,
@@ -99,26 +96,24 @@ def edit_page(c: Console, s: auth.Session, username: str, problems: list[Account
                                                              console_audit.c.action == "sign_in")
                             .order_by(console_audit.c.at.desc()).limit(1)).scalar() if a else None
     if a is None:
-        return c.html("员工账号", "Staff accounts", tag("div", bi("没有这个账号", "No such account"), class_="error"), s,
-                      "staff", status=404)
+        return c.message("员工账号", "Staff accounts", s, "没有这个账号", "No such account", active="staff", status=404)
     problems = problems or []
     role_zh, role_en = auth.ROLES.get(a["role"], (a["role"], a["role"]))
-    body = render("staff_edit.html", a=a, prefix=PREFIX, csrf=s.csrf, roles=_roles(), role=role or a["role"],
+    return c.page("staff_edit.html", f"员工账号 {a['name']}", "Staff account", s, "staff", status, a=a, csrf=s.csrf,
+                  roles=_roles(), role=role or a["role"],
                   estates=_estate_choices(c, s), chosen=chosen if chosen is not None else list(a["estates"]),
                   role_zh=role_zh, role_en=role_en, last_sign_in=c.local(last)[:16], min_len=auth.PASSWORD_MIN,
                   problems=problems, bad={p.field for p in problems},
                   notice={"zh": notice[0], "en": notice[1]} if notice else None, shown_password=shown_password)
-    return c.html(f"员工账号 {a['name']}", "Staff account", Safe(body), s, "staff", status=status)
 
 
 def account_page(c: Console, s: auth.Session, problems: list[AccountRefused] | None = None,
                  notice: tuple[str, str] | None = None, status: int = 200) -> HTMLResponse:
     problems = problems or []
     role_zh, role_en = auth.ROLES.get(s.role, (s.role, s.role))
-    body = render("account.html", person=s.name, username=s.username, role_zh=role_zh, role_en=role_en, prefix=PREFIX,
-                  csrf=s.csrf, problems=problems, bad={p.field for p in problems}, min_len=auth.PASSWORD_MIN,
-                  notice={"zh": notice[0], "en": notice[1]} if notice else None)
-    return c.html("我的账号", "My account", Safe(body), s, status=status)
+    return c.page("account.html", "我的账号", "My account", s, "", status, person=s.name, username=s.username,
+                  role_zh=role_zh, role_en=role_en, csrf=s.csrf, problems=problems, bad={p.field for p in problems},
+                  min_len=auth.PASSWORD_MIN, notice={"zh": notice[0], "en": notice[1]} if notice else None)
 
 
 @dataclass
@@ -170,9 +165,9 @@ def audit_page(c: Console, s: auth.Session, f: AuditFilter) -> HTMLResponse:
         rows.append({"at": c.local(r["at"], required=True), "username": r["username"],
                      "name": names.get(r["username"], "" if r["username"] == "?" else r["username"]),
                      "action": r["action"], "action_zh": zh, "action_en": en, "target": r["target"]})
-    body = render("audit.html", prefix=PREFIX, f=f, users=users, error=f.error, rows=rows, limit=AUDIT_LIMIT,
-                  more=len(found) > AUDIT_LIMIT, actions=[(k, zh, en) for k, (zh, en) in AUDIT_ACTIONS.items()])
-    return c.html("操作记录", "Audit trail", Safe(body), s, "audit")
+    return c.page("audit.html", "操作记录", "Audit trail", s, "audit", f=f, users=users, error=f.error, rows=rows,
+                  limit=AUDIT_LIMIT, more=len(found) > AUDIT_LIMIT,
+                  actions=[(k, zh, en) for k, (zh, en) in AUDIT_ACTIONS.items()])
 
 
 def _day_start(c: Console, day: date) -> datetime:

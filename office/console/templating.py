@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 
 @cache
@@ -18,3 +19,8 @@ def environment() -> Environment:
 
 def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
+
+
+def macro(name: str, *args: Any) -> Markup:
+    """One macro of macros.html called from Python, as markup (a piece a page shares with a template)."""
+    return Markup(getattr(environment().get_template("macros.html").module, name)(*args))
