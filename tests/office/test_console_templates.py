@@ -48,6 +48,13 @@ def test_hostile_names_and_messages_show_as_text_on_every_page(desk: Desk, offic
         assert shown(slips, "<i>3-2</i>") and slips.count("&lt;script&gt;") >= 3   # name in header, applicant, carrier
         assert c.get("/console/flags").text.count("&lt;script&gt;") >= 2          # header and each flag's message
         assert c.get("/console/gates").text.count("&lt;script&gt;") >= 2          # header and north's name
+        log = c.get("/console/log", params={"from": desk.yesterday, "to": desk.today}).text
+        assert log.count("&lt;script&gt;") >= 3        # header, the override's guard, its supervisor among the reasons
+        override = re.search(r'<tr class="override"><td class="time"><a href="([^"]+)"', log)
+        assert override, "no override row on the log"
+        event = c.get(override.group(1))
+        assert event.status_code == 200 and shown(event.text, HOSTILE) and scripts(event.text) == []
+        assert event.text.count("&lt;script&gt;") >= 3  # header, guard, the supervisor who authorised it
 
 
 def test_the_layout_shows_the_pages_a_role_may_open_and_the_open_flag_count(desk: Desk) -> None:
