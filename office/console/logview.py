@@ -110,9 +110,10 @@ class Filters:
         return self.found(c, s)[0]
 
     def suffix(self) -> str:
-        """What a download's file name says besides the dates."""
+        """What a download's file name says besides the dates: ASCII letters, digits, - and _ only, as an
+        HTTP header carries Latin-1 only (a unit typed as 3栋 is 3 in the name, and all of it in the rows)."""
         parts = [self.gate, self.kind, self.outcome, self.unit, self.guard, self.search]
-        return "".join("-" + "".join(ch for ch in p if ch.isalnum() or ch in "-_") for p in parts if p)
+        return "".join("-" + "".join(ch for ch in p if ch.isascii() and (ch.isalnum() or ch in "-_")) for p in parts if p)
 
 
 def choices(gates: dict[str, str], guards: dict[str, str]) -> dict[str, Any]:
