@@ -17,6 +17,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     where it reads the time (the system's by default)."""
     from office.console.alerts import add_alert_routes
     from office.console.archive import add_archive_routes
+    from office.console.camera import add_camera_route
     from office.console.logview import add_log_routes
     from office.console.pages import add_pages
     from office.console.permitdesk import add_permit_routes
@@ -34,6 +35,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_alert_routes(router, console)
     add_slipdesk_routes(router, console)      # /slips/new before /slips/{slip_id}
     add_amend_routes(router, console)
+    add_camera_route(router)                  # the webcam script of the permit and slip forms
     add_permit_routes(router, console)        # permits: issue, renew, lost, revoke, re-issue
     add_pages(router, console)
     add_print_routes(router, console)
