@@ -132,6 +132,13 @@ ul.chase li{margin:3px 0}
 table.ticks input[type=checkbox]{width:20px;height:20px}
 tr.missing td{background:#fff8f8}
 .permitform [hidden]{display:none!important}
+.slipform [hidden]{display:none!important}
+.slipform p.wide,.slipform ul.wide,.slipform table.wide{flex-basis:100%;margin:0}
+.slipform fieldset.carrier>div{display:flex;flex-direction:column;gap:8px}
+.slipform input.uid{font-family:Consolas,"DejaVu Sans Mono",monospace;width:260px}
+.slipform p.error{margin:4px 0}.slipform p.error .en{display:block}
+.carrier-view{display:flex;gap:16px;align-items:flex-start}.carrier-view figure{margin:0}
+.carrier-view img{display:block;border:1px solid #d5dae1;background:#fff}
 .permit-columns{display:flex;gap:12px;align-items:flex-start}.permit-columns>div{flex:1}
 .permitform fieldset.photo{flex-direction:column;width:300px;flex:none}
 .photo-box img,.photo-box video{max-width:280px;max-height:240px;display:block;border:1px solid #d5dae1;background:#eef1f4}
