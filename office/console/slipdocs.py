@@ -184,7 +184,7 @@ class SlipDocs:
         retry: list[tuple[str, Problem]] = []        # refused rows: shown again first, their kind chosen
         for row, k, up in self.new:
             if k not in PROOF_KINDS:
-                retry.append(("other", Problem(f"attachment{len(retry) + 1}",
+                retry.append(("", Problem(f"attachment{len(retry) + 1}",
                                                f"第 {row + 1} 个附件:请选择类型(收据、发票、授权书或其他)",
                                                f"attachment {row + 1}: choose its kind (receipt, invoice, authorisation, other)")))
                 continue

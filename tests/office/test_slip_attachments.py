@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
@@ -28,7 +29,7 @@ from office.console.auth import add_staff
 from office.console.schema import console_audit
 from office.photos import PHOTO_SIDE, check_photo, downscale_photo
 from office.records import set_permit_status
-from tests.office.browser import chromium, needs_chromium, shoot, signed_in  # noqa: F401  (chromium: fixture)
+from tests.office.browser import ARGS, CHROMIUM, chromium, needs_chromium, shoot, signed_in  # noqa: F401
 from tests.office.harness import CST, GateSite, OfficeServer
 from tests.office.test_slip_desk import GOOD_ID, PASSWORD, estate
 
@@ -121,6 +122,17 @@ def test_an_accepted_photo_is_stored_upright_small_and_without_metadata() -> Non
     assert downscale_photo(small) == (small, "image/jpeg")      # stored once: the same bytes, the same photo id
 
 
+def fill(page: Any) -> None:
+    """The form's text as a clerk types it, with no carrier ID number."""
+    page.fill("input[name=unit]", "3-2-1502")
+    page.fill("input[name=applicant]", "张三")
+    page.fill("input[name=mover]", "陈师傅")
+    page.locator("input[name=item_name]").nth(0).fill("冰箱")
+    page.locator("input[name=item_qty]").nth(0).fill("1")
+    page.fill("input[name=time_from]", "08:00")
+    page.fill("input[name=time_until]", "20:00")
+
+
 @needs_chromium
 def test_a_slip_with_a_carrier_photo_and_proof_goes_to_its_approver_and_the_gate(
         office: OfficeServer, tmp_path: Path, chromium: Any) -> None:  # noqa: F811
@@ -131,13 +143,7 @@ def test_a_slip_with_a_carrier_photo_and_proof_goes_to_its_approver_and_the_gate
         (tmp_path / name).write_bytes(data)
     desk = signed_in(chromium, office.url, "qiantai", PASSWORD, viewport=VIEW)
     desk.goto("/console/slips/new")
-    desk.fill("input[name=unit]", "3-2-1502")
-    desk.fill("input[name=applicant]", "张三")
-    desk.fill("input[name=mover]", "陈师傅")
-    desk.locator("input[name=item_name]").nth(0).fill("冰箱")
-    desk.locator("input[name=item_qty]").nth(0).fill("1")
-    desk.fill("input[name=time_from]", "08:00")
-    desk.fill("input[name=time_until]", "20:00")
+    fill(desk)
     desk.set_input_files("input[name=mover_photo]", str(tmp_path / "face.jpg"))
     rows = desk.locator("input[name=attachment]")
     kinds = desk.locator("select[name=attachment_kind]")
@@ -220,8 +226,9 @@ def test_bad_files_are_refused_next_to_their_row_and_nothing_typed_is_lost(offic
         assert r.text.count('name="attachment_kept"') == 1 and "receipt:收据.pdf:" in r.text
         assert office.count(schema.slips) == 0 and office.count(schema.slip_attachments) == 0
 
-        r = post(c, form(csrf), [])                                          # no ID, no photo, no permit
+        r = post(c, form(csrf, attachment_kind=[""]), [("attachment", ("a.pdf", pdf(), "application/pdf"))])
         assert r.status_code == 422 and "请填写搬运人身份证号,或拍摄/上传搬运人照片,或填写搬运人的住户证" in r.text
+        assert "第 1 个附件:请选择类型" in r.text                             # no ID, photo, permit; a file of no kind
 
 
 def test_company_assets_need_the_authorisation_letter(office: OfficeServer) -> None:
@@ -285,6 +292,8 @@ def test_another_estate_sees_no_photo_and_no_attachment_and_an_amendment_keeps_t
                     "/console/slips/S999999/attachments/1"):
             assert c.get(url).status_code == 404, url
 
+        amend = c.get(f"/console/slips/{slip_id}/amend").text
+        assert f"沿用 {slip_id} 的搬运人照片" in amend and f"沿用 {slip_id} 的附件" in amend and "r.pdf" in amend
         r = post(c, form(csrf, item_name=["冰箱", "洗衣机"], item_qty=["1", "1"], item_spec=["180cm", ""]),
                  url=f"/console/slips/{slip_id}/amend")                      # no ID typed: the carried photo counts
         new_id = slip_of(r)
@@ -294,3 +303,27 @@ def test_another_estate_sees_no_photo_and_no_attachment_and_an_amendment_keeps_t
         with office.engine.connect() as conn:
             photos = dict(conn.execute(select(schema.slips.c.slip_id, schema.slips.c.mover_photo)).all())
         assert photos[new_id] == photos[slip_id] != ""
+
+
+@needs_chromium
+@pytest.mark.parametrize("office", ["sqlite"], indirect=True)         # the page's script: one backend is enough
+def test_the_carrier_photo_is_taken_with_the_permit_forms_webcam_script(
+        office: OfficeServer, tmp_path: Path, chromium: Any) -> None:  # noqa: F811
+    estate(office)
+    browser = chromium.browser_type.launch(executable_path=str(CHROMIUM), args=[
+        *ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+    try:
+        desk = signed_in(browser, office.url, "qiantai", PASSWORD, viewport=VIEW)
+        desk.goto("/console/slips/new")
+        fill(desk)
+        desk.click("text=打开摄像头 Start webcam")
+        desk.wait_for_selector("#camera-take:visible")
+        assert "对准搬运人" in desk.inner_text("#camera-note")                # it says whom to frame
+        desk.click("text=拍照 Take photo")
+        desk.wait_for_selector("body[data-photo-taken='1']")
+        shoot(desk, tmp_path, "console-slip-webcam-1366x768", full_page=True)
+        desk.click("text=提交审批 Submit for approval")
+        desk.wait_for_url("**/console/slips/S*?made=1")
+        assert 0 < desk.locator("#carrier-photo").evaluate("img => img.naturalWidth") <= PHOTO_SIDE
+    finally:
+        browser.close()
