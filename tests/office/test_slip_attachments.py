@@ -225,6 +225,8 @@ def test_bad_files_are_refused_next_to_their_row_and_nothing_typed_is_lost(offic
         assert 'value="搬家"' in r.text and f'value="{GOOD_ID}"' in r.text      # nothing typed is lost
         assert r.text.count('name="attachment_kept"') == 1 and "receipt:收据.pdf:" in r.text
         assert office.count(schema.slips) == 0 and office.count(schema.slip_attachments) == 0
+        # the larger body is the slip form's only: another form still meets the server's limit (64 KB here)
+        assert c.post("/console/permits/new", content=bytes(70 * 1024)).status_code == 413
 
         r = post(c, form(csrf, attachment_kind=[""]), [("attachment", ("a.pdf", pdf(), "application/pdf"))])
         assert r.status_code == 422 and "请填写搬运人身份证号,或拍摄/上传搬运人照片,或填写搬运人的住户证" in r.text
