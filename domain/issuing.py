@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from domain.idnumber import id_number_problem
-from domain.model import LargeItemHours
+from domain.model import LargeItemHours, SlipKind
 
 #: Move-out slips are applied for at least this many working days ahead (DOMAIN.md).
 MOVE_OUT_NOTICE_WORKING_DAYS = 3
@@ -117,3 +117,32 @@ def issue_problems(*, now: datetime, valid_from: datetime, valid_until: datetime
             out.append(Problem(f"item{n}", f"第 {n} 项尺寸 {size:g}cm 超过本小区限制 {max_size_cm:g}cm",
                                f"item {n} is {size:g} cm, over the estate's limit of {max_size_cm:g} cm"))
     return out
+
+
+#: Proof a clerk attaches to a slip (票据, 授权书), by the kind the form names: (Chinese, English).
+PROOF_KINDS: dict[str, tuple[str, str]] = {
+    "receipt": ("收据", "receipt"),
+    "invoice": ("发票", "invoice"),
+    "authorisation": ("授权书", "authorisation letter"),
+    "other": ("其他", "other"),
+}
+#: The proof a slip of a kind cannot be issued without: company assets leave with the company's
+#: authorisation letter (公司财产须附授权书). The one definition; the console's form applies it.
+REQUIRED_PROOFS: dict[SlipKind, frozenset[str]] = {
+    SlipKind.COMPANY_ASSETS: frozenset({"authorisation"}),
+}
+
+
+def carrier_problems(*, id_number: bool, photo: bool, permit: bool) -> list[Problem]:
+    """The gate must be able to tell the carrier: by an ID number, a photo, or the carrier's own permit."""
+    if id_number or photo or permit:
+        return []
+    return [Problem("mover", "请填写搬运人身份证号,或拍摄/上传搬运人照片,或填写搬运人的住户证",
+                    "give the carrier's ID number, or take or upload the carrier's photo, or give the carrier's permit")]
+
+
+def proof_problems(kind: SlipKind, attached: Iterable[str]) -> list[Problem]:
+    """The proof ``kind`` needs that is not among the ``attached`` kinds (PROOF_KINDS keys)."""
+    missing = sorted(REQUIRED_PROOFS.get(kind, frozenset()) - set(attached))
+    return [Problem("attachments", f"{kind.label_zh}须附{PROOF_KINDS[k][0]}",
+                    f"a {kind.label_en.lower()} slip needs an attached {PROOF_KINDS[k][1]}") for k in missing]

@@ -20,6 +20,7 @@ from domain.clock import Clock, SystemClock
 from domain.contracts import DEFAULT_HEARTBEAT_S, MAX_DETAIL, DeviceState, HeartbeatBody
 from domain.exitrow import BOOT_ID, MAX_SEQ, ROW_FIELDS, RowField, row_problems
 from office import schema
+from office.attachments import SLIP_FORM_UPLOADS
 from office.config import OfficeConfig
 from office.ingest import heartbeat, ingest
 from office.limits import BodyLimit
@@ -185,7 +186,7 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
     """The gate API on ``engine``; ``clock`` is where it reads the time (the system's by default)."""
     app = FastAPI(title="gatepass office", version="1", summary="Gate sync API: replica pull, exit-log push, heartbeat")
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    app.add_middleware(BodyLimit, max_bytes=cfg.server.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=cfg.server.max_body_bytes, uploads=SLIP_FORM_UPLOADS)
     app.state.engine = engine
     app.state.clock = clock = clock or SystemClock()
     max_events = cfg.server.max_events_per_push

@@ -28,6 +28,7 @@ from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows, remove_rows
 from office.db import utcnow
 from office.errors import NotFound, OfficeError, Refused
+from office.photos import downscale_photo
 
 
 def token_digest(secret: str) -> str:
@@ -157,14 +158,7 @@ def issue_permit(
                             f"card pass again. If this is its replacement, re-issue it from that permit's page "
                             f"(or add --replaces {old.permit_id})", "card_uid")
     permit_id = permit_id or "P" + secrets.token_hex(4).upper()
-    photo_id = ""
-    if photo is not None:
-        data, mime = photo
-        photo_id = "ph-" + hashlib.sha256(data).hexdigest()[:16]
-        ph = schema.photos
-        known = conn.execute(select(ph.c.photo_id).where(ph.c.estate == estate, ph.c.photo_id == photo_id)).first()
-        if known is None:            # the same picture again (a replacement card): the gates have it already
-            put_rows(conn, estate, schema.photos, [{"photo_id": photo_id, "mime": mime, "data": data}])
+    photo_id = put_photo(conn, estate, photo[0]) if photo is not None else ""
     row = {
         "permit_id": permit_id, "card_uid": card_uid, "kind": kind.value, "holder_name": holder_name,
         "id_masked": mask_id(id_number) if id_number else holder_id[0],
@@ -174,6 +168,19 @@ def issue_permit(
     }
     put_rows(conn, estate, p, [row])
     return row
+
+
+def put_photo(conn: Connection, estate: str, data: bytes) -> str:
+    """Store an accepted photo (office/photos.py `check_photo`) for the gates, downscaled
+    (`downscale_photo`), and return its id: the same picture again (a replacement card, one carrier
+    on two slips) is stored and sent to the gates once."""
+    small, mime = downscale_photo(data)
+    photo_id = "ph-" + hashlib.sha256(small).hexdigest()[:16]
+    ph = schema.photos
+    known = conn.execute(select(ph.c.photo_id).where(ph.c.estate == estate, ph.c.photo_id == photo_id)).first()
+    if known is None:
+        put_rows(conn, estate, schema.photos, [{"photo_id": photo_id, "mime": mime, "data": small}])
+    return photo_id
 
 
 #: How a clerk reads a permit's status in a refusal: (Chinese, English).

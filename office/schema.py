@@ -115,6 +115,22 @@ slip_items = Table(
     Column("spec", Text, nullable=False, default=""),
 )
 
+#: Proof attached to a slip at the front desk (收据 receipt, 发票 invoice, 授权书 authorisation letter,
+#: 其他 other; domain/issuing.py PROOF_KINDS), n-th of its slip: office-only, never sent to a gate
+#: (not in REPLICATED). Checked by office/attachments.py; made by Alembic revision 0011.
+slip_attachments = Table(
+    "slip_attachments", metadata,
+    _key("estate", 32), _key("slip_id", 10),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("mime", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by", String(32), nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
 guards = Table(
     "guards", metadata,
     _key("estate", 32), _key("guard_id", 32),

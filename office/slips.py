@@ -19,8 +19,17 @@ from sqlalchemy import Connection, func, select
 from domain.exitrow import has_control
 from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
 from domain.issuing import PROHIBITED_ITEMS, Problem, issue_problems
-from domain.model import Approval, ApprovalRole, LargeItemHours, SlipItem, SlipKind, SlipStatus, TokenClaims
-from domain.rules import missing_approvals
+from domain.model import (
+    Approval,
+    ApprovalRole,
+    LargeItemHours,
+    PermitStatus,
+    SlipItem,
+    SlipKind,
+    SlipStatus,
+    TokenClaims,
+)
+from domain.rules import effective_until, missing_approvals
 from domain.secrets import id_hash, mask_id
 from domain.slip_token import MAX_GATE_ID, MAX_SLIP_ID, TokenFieldError, items_digest, key_id_of, public_raw, sign
 from office import schema
@@ -29,6 +38,7 @@ from office.errors import NotFound, OfficeError, Refused
 from office.records import (
     MAX_ITEM_SIZE_RULE,
     PROHIBITED_ITEMS_RULE,
+    _as_permit,
     estate_rule,
     require_unit,
     signing_key_usable,
@@ -49,6 +59,7 @@ class SlipRequest:
     mover_id_number: str = ""
     mover_permit_id: str = ""
     purpose: str = ""
+    mover_photo: str = ""          # a photo already stored (records.put_photo): its id
     exit_gate_id: str = ""
 
 
@@ -111,10 +122,11 @@ def check(conn: Connection, estate: str, req: SlipRequest, *, now: datetime | No
     if len(req.exit_gate_id) > MAX_GATE_ID:
         raise OfficeError(f"exit gate id {req.exit_gate_id!r} is longer than {MAX_GATE_ID}")
     if req.mover_permit_id and get_row(conn, estate, schema.permits, {"permit_id": req.mover_permit_id}) is None:
-        raise NotFound(f"no permit {req.mover_permit_id!r} for the mover")
+        if now is None:
+            raise NotFound(f"no permit {req.mover_permit_id!r} for the mover")
     if now is None:
         return
-    problems = []
+    problems = carrier_permit_problems(conn, estate, req.mover_permit_id, now) if req.mover_permit_id else []
     g = schema.gates
     if req.exit_gate_id and conn.execute(select(g.c.gate_id).where(g.c.estate == estate,
                                                                    g.c.gate_id == req.exit_gate_id)).first() is None:
@@ -127,6 +139,25 @@ def check(conn: Connection, estate: str, req: SlipRequest, *, now: datetime | No
         max_size_cm=float(size) if size is not None else None, unit_id=req.unit_id, id_number=req.mover_id_number)
     if problems:
         raise SlipRefused(problems)
+
+
+def carrier_permit_problems(conn: Connection, estate: str, permit_id: str, now: datetime) -> list[Problem]:
+    """A carrier named by their own permit: it must be this estate's, active and in date now."""
+    row = get_row(conn, estate, schema.permits, {"permit_id": permit_id})
+    if row is None:
+        return [Problem("mover_permit", f"本小区没有住户证 {permit_id}", f"no permit {permit_id!r} in this estate")]
+    if row["status"] != PermitStatus.ACTIVE.value:
+        zh, en = {PermitStatus.LOST.value: ("已挂失", "reported lost"),
+                  PermitStatus.REVOKED.value: ("已注销", "revoked")}.get(row["status"], (row["status"], row["status"]))
+        return [Problem("mover_permit", f"搬运人的住户证 {permit_id} {zh}", f"the carrier's permit {permit_id} is {en}")]
+    try:
+        permit = _as_permit(row)
+    except (ValueError, TypeError):
+        permit = None
+    if permit is None or not permit.valid_from <= now < effective_until(permit):     # a gate's own rule
+        return [Problem("mover_permit", f"搬运人的住户证 {permit_id} 不在有效期内",
+                        f"the carrier's permit {permit_id} is not in date")]
+    return []
 
 
 def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25519PrivateKey,
@@ -206,7 +237,7 @@ def _slip_row(req: SlipRequest, slip_id: str, hmac_key: bytes, status: SlipStatu
         "mover_name": req.mover_name,
         "mover_id_masked": mask_id(req.mover_id_number) if req.mover_id_number else "",
         "mover_id_hash": id_hash(hmac_key, req.mover_id_number) if req.mover_id_number else "",
-        "mover_photo": "", "mover_permit_id": req.mover_permit_id, "purpose": req.purpose,
+        "mover_photo": req.mover_photo, "mover_permit_id": req.mover_permit_id, "purpose": req.purpose,
         "valid_from": req.valid_from.isoformat(), "valid_until": req.valid_until.isoformat(),
         "status": status.value, "exit_gate_id": req.exit_gate_id,
         "approvals": approvals_json(req.approvals),

@@ -17,12 +17,14 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     where it reads the time (the system's by default)."""
     from office.console.alerts import add_alert_routes
     from office.console.archive import add_archive_routes
+    from office.console.camera import add_camera_route
     from office.console.logview import add_log_routes
     from office.console.pages import add_pages
     from office.console.permitdesk import add_permit_routes
     from office.console.phone import add_phone_routes
     from office.console.printview import add_print_routes
     from office.console.slipdesk import add_amend_routes, add_slipdesk_routes
+    from office.console.slipdocs import add_slipdoc_routes
     from office.console.staffpages import add_staff_routes
     from office.console.web import PREFIX, add_auth_routes, make_console
 
@@ -34,6 +36,8 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_alert_routes(router, console)
     add_slipdesk_routes(router, console)      # /slips/new before /slips/{slip_id}
     add_amend_routes(router, console)
+    add_slipdoc_routes(router, console)       # a slip's carrier photo and attachments
+    add_camera_route(router)                  # the webcam script of the permit and slip forms
     add_permit_routes(router, console)        # permits: issue, renew, lost, revoke, re-issue
     add_pages(router, console)
     add_print_routes(router, console)

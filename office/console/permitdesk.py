@@ -3,7 +3,7 @@
 The clerk (前台) fills in the application form (《住户证登记表》) at /console/permits/new: holder, unit,
 phone, ID number (kept as mask and HMAC only), kind and its period, the card's UID (a desk reader
 types it like a keyboard) and the holder's photo, uploaded or taken with the office webcam (the
-page's one script, static/permit-camera.js, puts the picture into the same file field: the form
+page's one script, static/camera.js (office/console/camera.py), puts the picture into the same file field: the form
 works without it). The office's rules are office/records.py `issue_permit`; the photo's are
 office/photos.py. Gates refuse or accept the card from their next pull.
 
@@ -20,7 +20,6 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -37,6 +36,7 @@ from domain.rules import effective_until
 from office import schema
 from office.changes import get_row
 from office.console import auth
+from office.console.camera import FORM_CSP, SCRIPT_URL
 from office.console.html import Safe, bi, tag
 from office.console.schema import console_audit
 from office.console.templating import render
@@ -52,11 +52,6 @@ LIST_LIMIT = 500
 #: A card UID as the desk's reader types it (hex, decimal, or a demo name), after spaces and colons go.
 CARD_UID = re.compile(r"^[0-9A-Z_-]{2,32}$")
 PERMIT_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
-SCRIPT = (Path(__file__).parent / "static" / "permit-camera.js").read_text(encoding="utf-8")
-#: The new-permit page runs that one script (the webcam); the captured photo previews as blob: or data:.
-FORM_HEADERS = {**HEADERS, "Content-Security-Policy": HEADERS["Content-Security-Policy"].replace(
-    "default-src 'none';", "default-src 'none'; script-src 'self'; media-src 'self' blob: mediastream:;").replace(
-    "img-src 'self';", "img-src 'self' blob: data:;")}
 KINDS = (PermitKind.RESIDENT, PermitKind.TEMPORARY, PermitKind.RENOVATION, PermitKind.STANDING_RELEASE)
 STATUS_WORDS = {"active": ("生效", "active"), "lost": ("挂失", "reported lost"), "revoked": ("注销", "revoked"),
                 "expired": ("已过期", "expired"), "not_yet": ("未生效", "not yet valid"),
@@ -176,11 +171,11 @@ def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem
         kept = f"data:{mime};base64,{v.photo_kept}"
     body = render("permit_form.html", action=f"{PREFIX}/permits/new", csrf=s.csrf, v=v, problems=problems,
                   bad={p.field for p in problems}, kinds=[(k.value, k.label_zh, k.label_en) for k in KINDS],
-                  kept_src=kept, clerk=s.name, script=f"{PREFIX}/static/permit-camera.js",
+                  kept_src=kept, clerk=s.name, script=SCRIPT_URL,
                   year=PERMIT_YEAR_DAYS, temp_days=TEMPORARY_PASS_MAX_DAYS, reno_days=RENOVATION_PASS_MAX_DAYS,
                   max_kb=PHOTO_MAX_BYTES // 1024)
     response = c.html("办理住户证", "New permit", Safe(body), s, "permits", status=status)
-    response.headers["Content-Security-Policy"] = FORM_HEADERS["Content-Security-Policy"]
+    response.headers["Content-Security-Policy"] = FORM_CSP
     return response
 
 
@@ -304,11 +299,6 @@ def add_permit_routes(router: Any, c: Console) -> None:
         kind = qp.get("kind", "")
         return list_page(c, s, qp.get("q", "")[:40], status if status in STATUS_WORDS else "",
                          kind if kind in {k.value for k in PermitKind} else "")
-
-    @router.get("/static/permit-camera.js")
-    def script() -> Response:
-        return Response(SCRIPT, media_type="text/javascript; charset=utf-8",
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
     @router.get("/permits/new", response_class=HTMLResponse)
     @guarded

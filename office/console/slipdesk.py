@@ -28,7 +28,8 @@ from domain.reasons import Reason
 from domain.slip_token import MAX_SLIP_ID
 from office import schema
 from office.changes import get_row
-from office.console import auth
+from office.console import auth, slipdocs
+from office.console.camera import FORM_CSP
 from office.console.html import Safe, bi, tag
 from office.console.labels import detail_labels, kind_label, reason_label
 from office.console.printview import print_links
@@ -134,7 +135,7 @@ def request_of(c: Console, v: FormValues, clerk: str) -> tuple[SlipRequest | Non
 
 
 def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem], status: int = 200,
-              amends: str = "") -> HTMLResponse:
+              amends: str = "", docs: slipdocs.SlipDocs | None = None) -> HTMLResponse:
     g = schema.gates
     with c.engine.connect() as conn:
         gates = [(r.gate_id, r.name) for r in conn.execute(select(g.c.gate_id, g.c.name).where(g.c.estate == s.estate)
@@ -142,10 +143,14 @@ def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem
     body = render("slip_form.html", action=f"{PREFIX}/slips/{amends}/amend" if amends else f"{PREFIX}/slips/new",
                   csrf=s.csrf, amends=amends, v=v.padded(), problems=problems,
                   bad={p.field for p in problems} | ({"owner"} if any(p.field == "owner" for p in problems) else set()),
-                  kinds=[(k.value, k.label_zh) for k in SlipKind], gates=gates, clerk=s.name)
+                  kinds=[(k.value, k.label_zh) for k in SlipKind], gates=gates, clerk=s.name,
+                  **slipdocs.form_context(docs or slipdocs.SlipDocs(), slipdocs.carried_of(c, s.estate, amends)))
     if amends:
-        return c.html(f"更正放行条 {amends}", "Amend a slip", Safe(body), s, "slips", status=status)
-    return c.html("开放行条", "New slip", Safe(body), s, "slips", status=status)
+        response = c.html(f"更正放行条 {amends}", "Amend a slip", Safe(body), s, "slips", status=status)
+    else:
+        response = c.html("开放行条", "New slip", Safe(body), s, "slips", status=status)
+    response.headers["Content-Security-Policy"] = FORM_CSP          # the carrier's webcam (camera.js)
+    return response
 
 
 def _json_list(text: Any) -> list[str]:
@@ -224,16 +229,19 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
                   valid_until=c.local(slip["valid_until"])[:16], can_approve=can, csrf=s.csrf,
                   approve_action=f"{PREFIX}/slips/{slip_id}/approve", my_role=s.role,
                   my_role_zh=auth.ROLES.get(s.role, (s.role, ""))[0], print_links=Markup(print_links(slip_id)),
-                  back=f"{PREFIX}/slips", notice=notice, error=error)
+                  back=f"{PREFIX}/slips", notice=notice, error=error, **slipdocs.detail_context(c, s.estate, dict(slip)))
     return c.html(f"放行条 {slip_id}", "Slip", Safe(body), s, "slips", status=status)
 
 
-async def submit(c: Console, s: auth.Session, v: FormValues, amends: str = "") -> Response:
+async def submit(c: Console, s: auth.Session, v: FormValues, docs: slipdocs.SlipDocs, amends: str = "") -> Response:
     """Make the slip the form asks for, pending its approvals; amending, the slip ``amends`` is cancelled
     in the same transaction. The form comes back with its problems, or the new slip's page opens."""
     req, problems = request_of(c, v, s.name)
-    if req is None:
-        return form_page(c, s, v, problems, 422, amends=amends)
+    carried = slipdocs.carried_of(c, s.estate, amends)
+    problems += docs.check(SlipKind(v.kind) if v.kind in {k.value for k in SlipKind} else None, bool(v.mover_id),
+                           carried)
+    if req is None or problems:
+        return form_page(c, s, v, problems, 422, amends=amends, docs=docs)
     if amends:
         purpose = f"更正 {amends}" + (f" {req.purpose}" if req.purpose and not req.purpose.startswith("更正") else "")
         req = replace(req, purpose=purpose[:80])
@@ -244,7 +252,12 @@ async def submit(c: Console, s: auth.Session, v: FormValues, amends: str = "") -
                 old = get_row(conn, s.estate, schema.slips, {"slip_id": amends}) if amends else None
                 if amends and (old is None or old["status"] == SlipStatus.CANCELLED.value):
                     return "", [Problem("form", f"放行条 {amends} 已作废", f"slip {amends} is cancelled")]
-                new_id = make_pending_slip(conn, s.estate, req, hmac_key=load_hmac_key(c.keys(s.estate)), now=c.now())
+                with_carrier, wrong = docs.apply(conn, s.estate, req, carried)
+                if wrong:
+                    raise SlipRefused(wrong)
+                new_id = make_pending_slip(conn, s.estate, with_carrier, hmac_key=load_hmac_key(c.keys(s.estate)),
+                                           now=c.now())
+                docs.store(conn, s, new_id, carried, at=c.now().isoformat(), c=c)
                 if amends:
                     cancel_slip(conn, s.estate, amends)
                 auth.audit(conn, s.estate, s.username, "amend_slip" if amends else "make_slip",
@@ -257,7 +270,8 @@ async def submit(c: Console, s: auth.Session, v: FormValues, amends: str = "") -
 
     new_id, problems = await run_in_threadpool(run)
     if not new_id:
-        return form_page(c, s, v, problems, 422, amends=amends)
+        docs.problems = problems
+        return form_page(c, s, v, problems, 422, amends=amends, docs=docs)
     return RedirectResponse(f"{PREFIX}/slips/{new_id}?made=1", 303, headers=HEADERS)
 
 
@@ -275,7 +289,8 @@ def add_slipdesk_routes(router: Any, c: Console) -> None:
     async def make_slip(request: Request) -> Response:
         s = c.require(request)
         require_issuer(c, s)
-        return await submit(c, s, FormValues.from_form(await c.form_lists(request, s)))
+        fields, uploads = await slipdocs.read_form(c, request, s)
+        return await submit(c, s, FormValues.from_form(fields), slipdocs.SlipDocs.from_form(fields, uploads))
 
     @router.get("/slips/{slip_id}", response_class=HTMLResponse)
     @guarded
@@ -336,7 +351,7 @@ def add_amend_routes(router: Any, c: Console) -> None:
             return detail_page(c, s, slip_id if slip_id.isalnum() else "", status=404)
         with c.engine.connect() as conn:
             v = values_of(conn, s.estate, slip, c.zone)
-        return form_page(c, s, v, [], amends=slip_id)
+        return form_page(c, s, v, [], amends=slip_id, docs=slipdocs.SlipDocs(mover_permit=slip["mover_permit_id"]))
 
     @router.post("/slips/{slip_id}/amend", response_class=HTMLResponse)
     @guarded
@@ -346,4 +361,6 @@ def add_amend_routes(router: Any, c: Console) -> None:
         old = stored(s, slip_id)
         if old is None:
             return detail_page(c, s, "", status=404)
-        return await submit(c, s, FormValues.from_form(await c.form_lists(request, s)), amends=slip_id)
+        fields, uploads = await slipdocs.read_form(c, request, s)
+        return await submit(c, s, FormValues.from_form(fields), slipdocs.SlipDocs.from_form(fields, uploads),
+                            amends=slip_id)

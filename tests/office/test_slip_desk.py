@@ -202,7 +202,7 @@ def test_after_a_mismatch_at_the_gate_the_clerk_amends_the_slip(office: OfficeSe
         assert "物品与放行条不符" in page and "更正放行条" in page          # the gate's refusal, and the way out
         form = c.get(f"/console/slips/{issued.slip_id}/amend").text
         assert 'value="冰箱"' in form and 'value="3-2-1502"' in form        # the slip's own values, to correct
-        data = [("csrf", csrf), ("kind", "owner"), ("unit", "3-2-1502"), ("applicant", "张三"),
+        data = [("csrf", csrf), ("kind", "owner"), ("unit", "3-2-1502"), ("applicant", "张三"), ("mover_id", GOOD_ID),
                 ("date", (datetime.now(CST) + timedelta(days=1)).date().isoformat()), ("time_from", "09:00"),
                 ("time_until", "18:00"), ("item_name", "冰箱"), ("item_qty", "1"), ("item_spec", "180cm"),
                 ("item_name", "洗衣机"), ("item_qty", "1"), ("item_spec", "")]

@@ -1,6 +1,7 @@
-// The new-permit form's webcam (the console's second script; the form works without it).
-// getUserMedia -> <video> -> <canvas> -> a JPEG put into the form's own file field "photo",
-// so the photo is sent exactly as an uploaded one is, and checked the same way.
+// The office webcam of a form that takes a photo (a permit's holder, a slip's carrier; the form
+// works without it): getUserMedia -> <video> -> <canvas> -> a JPEG put into the form's own file
+// field (#photo-file), so the photo is sent exactly as an uploaded one is, and checked the same way.
+// Whom to frame: data-frame-zh / data-frame-en on .camera-controls (office/console/camera.py).
 (function () {
   "use strict";
   var file = document.getElementById("photo-file");
@@ -26,7 +27,8 @@
       stream = s;
       video.onloadedmetadata = function () {          // the picture has its size: it can be taken
         take.hidden = false;
-        say("对准持证人,点击拍照", "Frame the holder's face, then take the photo");
+        say("对准" + (controls.getAttribute("data-frame-zh") || "持证人") + ",点击拍照",
+            "Frame the " + (controls.getAttribute("data-frame-en") || "holder") + "'s face, then take the photo");
       };
       video.srcObject = s;
       video.hidden = false;
