@@ -18,6 +18,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     from office.console.alerts import add_alert_routes
     from office.console.archive import add_archive_routes
     from office.console.logview import add_log_routes
+    from office.console.memodesk import add_memo_routes
     from office.console.pages import add_pages
     from office.console.permitdesk import add_permit_routes
     from office.console.phone import add_phone_routes
@@ -35,6 +36,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_slipdesk_routes(router, console)      # /slips/new before /slips/{slip_id}
     add_amend_routes(router, console)
     add_permit_routes(router, console)        # permits: issue, renew, lost, revoke, re-issue
+    add_memo_routes(router, console)          # commercial tenants' release memos (R-WK-033)
     add_pages(router, console)
     add_print_routes(router, console)
     add_staff_routes(router, console)
