@@ -29,8 +29,9 @@ from office.records import require_unit
 MAX_PEOPLE = 6
 #: Most specimen signature images a memo keeps (with its one seal image).
 MAX_SIGNATURES = 3
-#: A scanned seal or signature needs far less.
-IMAGE_MAX_BYTES = 1024 * 1024
+#: A scanned seal or signature needs far less; four of them, each perhaps sent twice (the file and the copy a
+#: refused form keeps), stay well inside the server's 8 MB body limit.
+IMAGE_MAX_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from domain.issuing import MEMO_FORM, Problem, memo_in_force
+from domain.exitrow import has_control
+from domain.issuing import MEMO_FORM, UNIT_ID, Problem, memo_in_force
 from office import schema
 from office.changes import get_row
 from office.console import auth
@@ -70,11 +71,15 @@ class FormValues:
 
     @classmethod
     def from_form(cls, form: dict[str, list[str]]) -> FormValues:
-        def one(name: str, limit: int = 60) -> str:
-            return (form.get(name) or [""])[0].strip()[:limit]
+        """The form as typed, with control characters (a NUL no keyboard types, which PostgreSQL refuses) dropped."""
+        def clean(text: str, limit: int) -> str:
+            return "".join(ch for ch in text if not has_control(ch)).strip()[:limit]
 
-        names = [n.strip()[:40] for n in form.get("person_name", [])[:MAX_PEOPLE]]
-        phones = [p.strip()[:20] for p in form.get("person_phone", [])[:MAX_PEOPLE]]
+        def one(name: str, limit: int = 60) -> str:
+            return clean((form.get(name) or [""])[0], limit)
+
+        names = [clean(n, 40) for n in form.get("person_name", [])[:MAX_PEOPLE]]
+        phones = [clean(p, 20) for p in form.get("person_phone", [])[:MAX_PEOPLE]]
         kept = {f: one(f"{f}_kept", 2 * IMAGE_MAX_BYTES) for f in IMAGE_FIELDS}
         return cls(unit=one("unit", 10), company=one("company", 80), names=names, phones=phones,
                    signed_on=one("signed_on", 10), valid_until=one("valid_until", 10),
@@ -120,6 +125,8 @@ def read_form(c: Console, v: FormValues) -> tuple[list[Person], date | None, dat
     problems: list[Problem] = []
     if not v.unit:
         problems.append(Problem("unit", "请填写单元号", "fill in the unit"))
+    elif not UNIT_ID.fullmatch(v.unit):
+        problems.append(Problem("unit", f"单元号格式不对:{v.unit}(应如 12-0801)", f"unit {v.unit!r} should look like 12-0801"))
     if not v.company:
         problems.append(Problem("company", "请填写租户公司名称", "fill in the tenant company's name"))
     people = [Person(n, p) for n, p in v.people_rows() if n or p]

@@ -121,7 +121,9 @@ def test_a_commercial_tenants_slips_are_checked_against_its_memo(
     refused = slip(desk, SHOP, "赵六", tick=True)
     assert "不是深圳市星河贸易有限公司备忘表授权的申请人" in refused and "not authorised" in refused
     assert desk.input_value("input[name=applicant]") == "赵六"
+    assert "bad-field" in (desk.locator("input[name=applicant]").locator("xpath=..").get_attribute("class") or "")
     assert image_loaded(desk, "fieldset img.seal")                    # the specimen to compare against, on the form
+    shoot(desk, tmp_path, "console-slip-form-memo-1366x768", full_page=True)
     refused = slip(desk, SHOP, "王建国", tick=False)
     assert "印鉴已与备忘表核对" in refused and "seal checked" in refused
     assert slip(desk, SHOP, "王 建国", tick=True) == ""
@@ -211,3 +213,41 @@ def test_another_estates_memo_and_its_images_are_404(office: OfficeServer, tmp_p
                                                   "date": tomorrow, "time_from": "09:00", "time_until": "18:00",
                                                   "item_name": "椅子", "item_qty": "1"})
         assert r.status_code == 303, r.text
+
+
+def test_memo_forms_and_pages_never_answer_5xx(office: OfficeServer, tmp_path: Path) -> None:
+    """Whatever is posted (no multipart, a NUL, a junk image or kept copy, too many files, odd ids): a page, never 5xx."""
+    estate(office)
+    seal = seal_png(tmp_path / "seal.png").read_bytes()
+    c = httpx.Client(base_url=office.url, timeout=20)
+    with closing(c):
+        assert c.post("/console/login", data={"username": "qiantai", "password": PASSWORD}).status_code == 303
+        found = re.search(r'name="csrf" value="([^"]+)"', c.get("/console/memos/new").text)
+        assert found
+        csrf = found.group(1)
+        base = {"csrf": csrf, "unit": SHOP, "company": "星河贸易", "person_name": "王建国", "signed_on": "2026-01-01"}
+        cases: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
+            (base, None),                                                  # urlencoded: no seal
+            ({**base, "unit": "12-08\x00", "company": "星\x00河"}, {"seal": ("s.png", seal, "image/png")}),
+            ({**base, "unit": "../../etc"}, {"seal": ("s.png", seal, "image/png")}),
+            ({**base, "seal_kept": "!!not base64!!"}, {"seal": ("s.png", b"", "image/png")}),
+            ({**base, "seal_kept": "iVBORw0KGgo="}, None),
+            ({**base, "signed_on": "2026-13-45", "valid_until": "yesterday"}, {"seal": ("s.png", seal, "image/png")}),
+            ({**base, "signed_on": "2026-06-01", "valid_until": "2026-05-01"}, {"seal": ("s.png", seal, "image/png")}),
+            ({**base, "person_name": "", "person_phone": "call me"}, {"seal": ("s.png", b"GIF89a" + bytes(50), "image/gif")}),
+            (base, {f"f{n}": (f"{n}.png", seal, "image/png") for n in range(6)}),      # more files than the form has
+            ({**base, "unit": "9-9-9999"}, {"seal": ("s.png", seal, "image/png")}),     # no such unit
+        ]
+        for data, files in cases:
+            r = c.post("/console/memos/new", data=data, files=files) if files else c.post("/console/memos/new", data=data)
+            assert r.status_code < 500, (data, r.status_code)
+            assert r.status_code != 303, data
+        r = c.post("/console/memos/new", data={**base, "unit": "9-9-9999"}, files={"seal": ("s.png", seal, "image/png")})
+        assert r.status_code == 422 and "没有单元 9-9-9999" in r.text and 'value="星河贸易"' in r.text
+        for path in ("/console/memos/0", "/console/memos/-1", "/console/memos/1%00", "/console/memos/1/images/1",
+                     "/console/memos/1e3", "/console/memos/1/images/99999999999"):
+            assert c.get(path).status_code == 404, path
+        for path in ("/console/memos/1/withdraw", "/console/memos/%00/withdraw", "/console/memos/99999999999/withdraw"):
+            assert c.post(path, data={"csrf": csrf}).status_code == 404, path
+    with office.engine.connect() as conn:
+        assert conn.execute(select(schema.tenant_memos)).first() is None       # nothing half-registered
