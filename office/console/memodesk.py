@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from domain.exitrow import has_control
+from domain.exitrow import without_controls
 from domain.issuing import MEMO_FORM, UNIT_ID, Problem, memo_in_force
 from office import schema
 from office.changes import get_row
@@ -73,7 +73,7 @@ class FormValues:
     def from_form(cls, form: dict[str, list[str]]) -> FormValues:
         """The form as typed, with control characters (a NUL no keyboard types, which PostgreSQL refuses) dropped."""
         def clean(text: str, limit: int) -> str:
-            return "".join(ch for ch in text if not has_control(ch)).strip()[:limit]
+            return without_controls(text).strip()[:limit]
 
         def one(name: str, limit: int = 60) -> str:
             return clean((form.get(name) or [""])[0], limit)
@@ -221,7 +221,7 @@ def slip_memo_view(c: Console, estate: str, slip: dict[str, Any]) -> dict[str, A
 
 def memo_for_form(c: Console, estate: str, unit_id: str) -> dict[str, Any] | None:
     """The memo in force for the unit the slip form names, to compare the application's seal against."""
-    if not unit_id:
+    if not UNIT_ID.fullmatch(unit_id):
         return None
     with c.engine.connect() as conn:
         if not is_commercial(conn, estate, unit_id):

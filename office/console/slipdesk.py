@@ -20,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from domain.exitrow import consumes_slip
+from domain.exitrow import consumes_slip, without_controls
 from domain.issuing import Problem
 from domain.keyfiles import load_hmac_key
 from domain.model import REQUIRED_APPROVALS, Approval, ApprovalRole, SlipItem, SlipKind, SlipStatus
@@ -72,6 +72,8 @@ class FormValues:
 
     @classmethod
     def from_form(cls, form: dict[str, list[str]]) -> FormValues:
+        form = {k: [without_controls(x) for x in v] for k, v in form.items()}    # a NUL would reach PostgreSQL
+
         def one(name: str, limit: int = 60) -> str:
             return (form.get(name) or [""])[0].strip()[:limit]
 

@@ -249,5 +249,12 @@ def test_memo_forms_and_pages_never_answer_5xx(office: OfficeServer, tmp_path: P
             assert c.get(path).status_code == 404, path
         for path in ("/console/memos/1/withdraw", "/console/memos/%00/withdraw", "/console/memos/99999999999/withdraw"):
             assert c.post(path, data={"csrf": csrf}).status_code == 404, path
+        # the slip form (which now looks the unit's memo up) with a NUL in the unit or the applicant: PostgreSQL
+        # refused it mid-request (a 500, a dropped connection) before the form dropped control characters
+        for unit, applicant in (("3-2\x001502", "张三"), ("3-2-1502", "张\x00三")):
+            r = c.post("/console/slips/new", data={"csrf": csrf, "kind": "owner", "unit": unit, "applicant": applicant,
+                                                   "date": "2026-01-01", "time_from": "09:00", "time_until": "18:00",
+                                                   "item_name": "椅子", "item_qty": "1"})
+            assert r.status_code == 422 and "张三" in r.text, (unit, applicant)
     with office.engine.connect() as conn:
         assert conn.execute(select(schema.tenant_memos)).first() is None       # nothing half-registered
