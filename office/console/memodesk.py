@@ -184,18 +184,18 @@ def state_of(row: dict[str, Any], today: date) -> str:
     return "not_yet" if memo.signed_on > today else "expired"
 
 
-def memo_view(c: Console, conn: Any, row: dict[str, Any]) -> dict[str, Any]:
-    """A stored memo as the pages show it: its state today, its people and its images' addresses."""
+def memo_view(c: Console, conn: Any, row: dict[str, Any], images: bool = True) -> dict[str, Any]:
+    """A stored memo as the pages show it: its state today, its people and (``images``) its images' addresses."""
     mi = schema.memo_images
-    images = conn.execute(select(mi.c.image_id, mi.c.kind).where(mi.c.estate == row["estate"],
-                                                                 mi.c.memo_id == row["memo_id"])
-                          .order_by(mi.c.image_id)).all()
+    found = conn.execute(select(mi.c.image_id, mi.c.kind).where(mi.c.estate == row["estate"],
+                                                                mi.c.memo_id == row["memo_id"])
+                         .order_by(mi.c.image_id)).all() if images else []
     base = f"{PREFIX}/memos/{row['memo_id']}"
     state = state_of(row, c.now().date())
     return {**row, "people": people_of(row["people"]), "state": state, "state_zh": STATES[state][0],
             "state_en": STATES[state][1], "href": base,
-            "seals": [f"{base}/images/{i.image_id}" for i in images if i.kind == "seal"],
-            "signatures": [f"{base}/images/{i.image_id}" for i in images if i.kind == "signature"],
+            "seals": [f"{base}/images/{i.image_id}" for i in found if i.kind == "seal"],
+            "signatures": [f"{base}/images/{i.image_id}" for i in found if i.kind == "signature"],
             "created": c.local(row["created_at"])[:16], "withdrawn": c.local(row["withdrawn_at"])[:16]}
 
 
@@ -236,11 +236,14 @@ def list_page(c: Console, s: auth.Session) -> HTMLResponse:
     today = c.now().date()
     with c.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(select(m).where(m.c.estate == s.estate)
-                                              .order_by(m.c.unit_id, m.c.memo_id.desc()).limit(LIST_LIMIT)).mappings()]
+                                              .order_by(m.c.unit_id, m.c.memo_id.desc())).mappings()]
         units = [r.unit_id for r in conn.execute(select(cu.c.unit_id).where(cu.c.estate == s.estate)
                                                  .order_by(cu.c.unit_id))]
-        shown = [memo_view(c, conn, r) for r in rows]
-        without = [u for u in units if memo_in_force(unit_memos(conn, s.estate, u), today) is None]
+        shown = [memo_view(c, conn, r, images=False) for r in rows[:LIST_LIMIT]]
+    by_unit: dict[str, list[Any]] = {}
+    for r in rows:
+        by_unit.setdefault(r["unit_id"], []).append(as_memo(r))
+    without = [u for u in units if memo_in_force(by_unit.get(u, []), today) is None]
     body = render("memo_list.html", rows=shown, without=without, can_issue=s.role in auth.ISSUERS, prefix=PREFIX,
                   form=MEMO_FORM, limit=LIST_LIMIT)
     return c.html("商户放行备忘表", "Tenant release memos", Safe(body), s, "memos")
