@@ -297,6 +297,11 @@ def has_control(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
 
 
+def without_controls(text: str) -> str:
+    """``text`` without the characters `has_control` finds (a NUL no keyboard types, which PostgreSQL refuses)."""
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs"))
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """Why a pushed row is refused: its seq (None if unreadable), the field, in Chinese and English."""

@@ -25,6 +25,8 @@ PROHIBITED_ITEMS: tuple[str, ...] = (
 MAX_WINDOW = timedelta(days=31)
 #: A unit id as the estate writes it: building-entrance-room (3-2-1502) or building-room (12-0801).
 UNIT_ID = re.compile(r"^[0-9A-Za-z]{1,4}(-[0-9A-Za-z]{1,4}){1,2}$")
+#: The tenant release memo's form number (租户室内物品放行备忘表, DOMAIN.md: commercial and office tenants).
+MEMO_FORM = "R-WK-033"
 
 
 @dataclass(frozen=True)
@@ -146,3 +148,58 @@ def proof_problems(kind: SlipKind, attached: Iterable[str]) -> list[Problem]:
     missing = sorted(REQUIRED_PROOFS.get(kind, frozenset()) - set(attached))
     return [Problem("attachments", f"{kind.label_zh}须附{PROOF_KINDS[k][0]}",
                     f"a {kind.label_en.lower()} slip needs an attached {PROOF_KINDS[k][1]}") for k in missing]
+
+
+# ---------------------------------------------------------------- commercial tenants' release memo
+
+
+@dataclass(frozen=True)
+class TenantMemo:
+    """A commercial tenant's release memo (租户室内物品放行备忘表, form R-WK-033), filed at the front desk at
+    move-in with its specimen seal and signatures (印鉴): who may apply for the tenant's slips.
+    ``valid_until`` is the last day it is in force (None: until withdrawn); ``withdrawn``: the tenant left."""
+
+    memo_id: int
+    company: str
+    authorised: tuple[str, ...]
+    signed_on: date
+    valid_until: date | None = None
+    withdrawn: bool = False
+
+    def in_force(self, today: date) -> bool:
+        return (not self.withdrawn and self.signed_on <= today
+                and (self.valid_until is None or today <= self.valid_until))
+
+
+def person_key(name: str) -> str:
+    """A name as compared against a memo's list: spaces and the middle dot of transcribed names dropped, any case."""
+    return re.sub(r"[\s·•・]", "", name).casefold()
+
+
+def memo_in_force(memos: Iterable[TenantMemo], today: date) -> TenantMemo | None:
+    """The memo a unit's slips are checked against today: the latest signed one in force, or None."""
+    live = [m for m in memos if m.in_force(today)]
+    return max(live, key=lambda m: (m.signed_on, m.memo_id)) if live else None
+
+
+def memo_problems(*, unit_id: str, memos: Iterable[TenantMemo], applicant: str, seal_checked: bool,
+                  today: date) -> list[Problem]:
+    """Why the front desk must not make a slip for a commercial tenant's unit (DOMAIN.md, procedure 4.2.2):
+    no memo in force on file, an applicant the memo does not authorise, or the seal and signature on the
+    application not checked against the memo's specimens. Only for a unit marked commercial."""
+    memo = memo_in_force(memos, today)
+    if memo is None:
+        return [Problem("unit", f"商户未在前台存档《租户室内物品放行备忘表》{MEMO_FORM}(或已撤回、已过期):"
+                                f"单元 {unit_id} 是商户单元,请先登记备忘表",
+                        f"unit {unit_id} is a commercial tenant's and no release memo ({MEMO_FORM}) is in force at the "
+                        "front desk (none filed, withdrawn or expired): register the memo first")]
+    out = []
+    if not any(person_key(applicant) == person_key(p) for p in memo.authorised if p.strip()):
+        names = "、".join(memo.authorised)
+        out.append(Problem("applicant", f"申请人「{applicant}」不是{memo.company}备忘表授权的申请人({names})",
+                           f"applicant {applicant!r} is not authorised by {memo.company}'s memo ({names})"))
+    if not seal_checked:
+        out.append(Problem("seal_checked", "请将申请上的印章及签名与备忘表核对,并勾选「印鉴已与备忘表核对」",
+                           "check the seal and signature on the tenant's application against the memo's specimens "
+                           "and tick 'seal checked'"))
+    return out

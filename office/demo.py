@@ -25,6 +25,8 @@ from office.config import DatabaseConfig, OfficeConfig
 from office.console.auth import add_staff
 from office.db import open_office
 from office.ingest import ingest
+from office.memos import Person as MemoPerson
+from office.memos import register_memo
 from office.records import add_gate, add_guard, add_unit, import_public_keys, issue_permit, set_fees
 from office.slips import SlipRequest, issue_slip, make_pending_slip
 
@@ -124,6 +126,7 @@ def seed(folder: str | Path, clock: Clock | None = None, zone: str = "Asia/Shang
             valid_until=now + timedelta(days=1, hours=10),
             approvals=[Approval(ApprovalRole.HANDLER, "前台小李", now), Approval(ApprovalRole.OWNER_CONSENT, "业主孙先生", now)]),
             hmac_key=hmac_key, now=now)
+        slips["commercial"] = _commercial_tenant(conn, now, hmac_key, et.clock)
         gates = {r["gate_id"]: dict(r) for r in conn.execute(select(schema.gates).where(schema.gates.c.estate == ESTATE))
                  .mappings()}
         y = yesterday.replace(hour=9, minute=12, second=0)
@@ -148,6 +151,42 @@ def seed(folder: str | Path, clock: Clock | None = None, zone: str = "Asia/Shang
             ingest(conn, gates[gate_id], chained(gate_id, entries), clock=et.clock)
     engine.dispose()
     return DemoOffice(replace(cfg), credentials, slips)
+
+
+def _specimen(kind: str) -> bytes:
+    """A demo seal (red ring and star) or signature (a scrawl), as a desk scanner might save one."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    if kind == "seal":
+        img = Image.new("RGB", (200, 200), "white")
+        draw = ImageDraw.Draw(img)
+        draw.ellipse((20, 20, 180, 180), outline=(210, 40, 40), width=7)
+        draw.polygon([(100, 50), (112, 88), (150, 88), (119, 110), (131, 148), (100, 125), (69, 148), (81, 110),
+                      (50, 88), (88, 88)], fill=(210, 40, 40))
+    else:
+        img = Image.new("RGB", (260, 90), "white")
+        ImageDraw.Draw(img).line([(20, 60), (60, 20), (90, 70), (140, 25), (180, 65), (240, 30)], fill=(30, 30, 30),
+                                 width=3)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def _commercial_tenant(conn: Any, now: datetime, hmac_key: bytes, clock: Clock) -> str:
+    """A shop unit whose tenant filed its release memo (R-WK-033), and a slip checked against it, pending."""
+    add_unit(conn, ESTATE, "12-0101")
+    register_memo(conn, ESTATE, unit_id="12-0101", company="深圳市星河贸易有限公司",
+                  people=[MemoPerson("王建国", "13800000001"), MemoPerson("李娜")],
+                  seal=(_specimen("seal"), "image/png"), signatures=[(_specimen("signature"), "image/png")],
+                  signed_on=now.date() - timedelta(days=90), valid_until=None, by="qiantai", today=now.date(),
+                  clock=clock)
+    return make_pending_slip(conn, ESTATE, SlipRequest(
+        kind=SlipKind.OWNER, unit_id="12-0101", applicant_name="王建国", mover_name="王建国",
+        items=_items(("办公桌", 2, "160x80cm"), ("文件柜", 1, "")), valid_from=now + timedelta(days=1),
+        valid_until=now + timedelta(days=1, hours=10), approvals=[Approval(ApprovalRole.HANDLER, "前台小李", now)],
+        seal_checked=True), hmac_key=hmac_key, now=now)
 
 
 def banner(demo: DemoOffice, url: str) -> str:

@@ -177,6 +177,58 @@ other_estate_keys = Table(
     Column("public_key", Text, nullable=False),
 )
 
+#: Commercial tenants' release memos (租户室内物品放行备忘表, form R-WK-033) on file at the front desk, with who
+#: may apply for the tenant's slips (``people``: JSON list of {"name", "phone"}). Office-only: never
+#: replicated (a gate checks the slip, not the memo). office/memos.py; revision 0012.
+tenant_memos = Table(
+    "tenant_memos", metadata,
+    Column("memo_id", Integer, primary_key=True, autoincrement=True),
+    Column("estate", String(32), nullable=False),
+    Column("unit_id", String(10), nullable=False),
+    Column("company", Text, nullable=False),
+    Column("people", Text, nullable=False, default="[]"),
+    Column("signed_on", String(10), nullable=False),          # ISO date the tenant signed
+    Column("valid_until", String(10), nullable=False, default=""),   # last day in force; "" until withdrawn
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("withdrawn_at", String(40)),                       # NULL: not withdrawn
+    Column("withdrawn_by", String(32)),
+    Index("tenant_memos_by_unit", "estate", "unit_id"),
+)
+
+#: A memo's specimen seal (公章 / 放行专用章) and signatures, as uploaded (PNG or JPEG, office/photos.py checks).
+#: Not in ``photos``: that table is replicated to the gates.
+memo_images = Table(
+    "memo_images", metadata,
+    Column("image_id", Integer, primary_key=True, autoincrement=True),
+    Column("estate", String(32), nullable=False),
+    Column("memo_id", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),               # "seal" | "signature"
+    Column("mime", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("memo_images_by_memo", "estate", "memo_id"),
+)
+
+#: Units of a commercial or office tenant (商业/写字楼): their slips need a memo in force (domain/issuing.py
+#: memo_problems). Marked when a memo is registered; a unit stays marked when its memo is withdrawn, until
+#: the front desk says it is residential again. Office-only.
+commercial_units = Table(
+    "commercial_units", metadata,
+    _key("estate", 32), _key("unit_id", 10),
+    Column("marked_at", String(40), nullable=False),
+    Column("marked_by", String(32), nullable=False),
+)
+
+#: A commercial unit's slip: the memo its seal and signature were checked against, and by whom (the
+#: clerk's tick 印鉴已与备忘表核对). Office-only: the token and what replicates do not change.
+slip_memo_checks = Table(
+    "slip_memo_checks", metadata,
+    _key("estate", 32), _key("slip_id", 10),
+    Column("memo_id", Integer, nullable=False),
+    Column("checked_by", Text, nullable=False),
+    Column("checked_at", String(40), nullable=False),
+)
+
 #: Replicated tables by name, as the gate's replica names them.
 REPLICATED: dict[str, Table] = {
     t.name: t for t in (units, permits, slips, slip_items, guards, signing_keys, rules, consumed_slips, photos,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from domain.slip_token import MAX_GATE_ID, MAX_SLIP_ID, TokenFieldError, items_d
 from office import schema
 from office.changes import get_row, lock_estate, patch, put_rows
 from office.errors import NotFound, OfficeError, Refused
+from office.memos import record_seal_check, slip_memo_check
 from office.records import (
     MAX_ITEM_SIZE_RULE,
     PROHIBITED_ITEMS_RULE,
@@ -61,6 +62,8 @@ class SlipRequest:
     purpose: str = ""
     mover_photo: str = ""          # a photo already stored (records.put_photo): its id
     exit_gate_id: str = ""
+    #: The clerk ticked 印鉴已与备忘表核对: the seal and signature on a commercial tenant's application match its memo.
+    seal_checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,12 @@ def estate_hours(conn: Connection, estate: str) -> LargeItemHours:
 
 
 def check(conn: Connection, estate: str, req: SlipRequest, *, now: datetime | None = None,
-          require_approvals: bool = True) -> None:
+          require_approvals: bool = True, memo_day: date | None = None) -> int | None:
     """Refuse a slip the front desk must not issue; the message says what is missing. ``now`` (the
     office's clock) adds the checks of time: the window not over, inside large-item hours, a
-    move-out's notice; without it only what does not depend on the time is checked."""
+    move-out's notice; without it only what does not depend on the time is checked. A commercial
+    tenant's unit is checked against its release memo on the day of ``now`` (else ``memo_day``):
+    returned is the memo's id (None for a residential unit)."""
     unit = require_unit(conn, estate, req.unit_id)
     if unit["unpaid_fees"]:
         raise Refused(f"unit {req.unit_id} has unpaid property, water or electricity fees: no slip until they are paid (欠费不予放行)")
@@ -124,9 +129,15 @@ def check(conn: Connection, estate: str, req: SlipRequest, *, now: datetime | No
     if req.mover_permit_id and get_row(conn, estate, schema.permits, {"permit_id": req.mover_permit_id}) is None:
         if now is None:
             raise NotFound(f"no permit {req.mover_permit_id!r} for the mover")
+    day = now.date() if now is not None else memo_day
+    memo_id, problems = (None, []) if day is None else slip_memo_check(
+        conn, estate, req.unit_id, req.applicant_name, req.seal_checked, day)
     if now is None:
-        return
-    problems = carrier_permit_problems(conn, estate, req.mover_permit_id, now) if req.mover_permit_id else []
+        if problems:
+            raise SlipRefused(problems)
+        return memo_id
+    if req.mover_permit_id:
+        problems += carrier_permit_problems(conn, estate, req.mover_permit_id, now)
     g = schema.gates
     if req.exit_gate_id and conn.execute(select(g.c.gate_id).where(g.c.estate == estate,
                                                                    g.c.gate_id == req.exit_gate_id)).first() is None:
@@ -139,6 +150,14 @@ def check(conn: Connection, estate: str, req: SlipRequest, *, now: datetime | No
         max_size_cm=float(size) if size is not None else None, unit_id=req.unit_id, id_number=req.mover_id_number)
     if problems:
         raise SlipRefused(problems)
+    return memo_id
+
+
+def _record_seal_check(conn: Connection, estate: str, slip_id: str, memo_id: int | None, req: SlipRequest,
+                       now: datetime) -> None:
+    if memo_id is not None:
+        handler = next((a.name for a in req.approvals if a.role is ApprovalRole.HANDLER), "")
+        record_seal_check(conn, estate, slip_id, memo_id, handler, now)
 
 
 def carrier_permit_problems(conn: Connection, estate: str, permit_id: str, now: datetime) -> list[Problem]:
@@ -167,7 +186,7 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
     ``check_time`` adds the checks that depend on the time (the console's form has them)."""
     lock_estate(conn, estate)  # two clerks must not get the same slip number
     signing_key_usable(conn, estate, key_id_of(public_raw(private)))
-    check(conn, estate, req, now=now if check_time else None)
+    memo_id = check(conn, estate, req, now=now if check_time else None, memo_day=now.date())
     slip_id = next_slip_id(conn, estate, now)
     row = _slip_row(req, slip_id, hmac_key, SlipStatus.ISSUED)
     try:
@@ -178,6 +197,7 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
     put_rows(conn, estate, schema.slip_items, [
         {"slip_id": slip_id, "line": i, "name": it.name, "quantity": it.quantity, "spec": it.spec}
         for i, it in enumerate(req.items)])
+    _record_seal_check(conn, estate, slip_id, memo_id, req, now)
     if out_dir is None:
         return IssuedSlip(slip_id, token, None, None)
     png, svg = write_qr(token, Path(out_dir), slip_id)
@@ -270,7 +290,7 @@ def make_pending_slip(conn: Connection, estate: str, req: SlipRequest, *, hmac_k
     """A slip the front desk has checked and its handler signed: it waits, without a token, for the
     approvals its kind needs (`approve_slip`); the time checks run as for an issued slip."""
     lock_estate(conn, estate)
-    check(conn, estate, req, now=now, require_approvals=False)
+    memo_id = check(conn, estate, req, now=now, require_approvals=False)
     slip_id = next_slip_id(conn, estate, now)
     missing = missing_approvals(req.kind, (a.role for a in req.approvals))
     put_rows(conn, estate, schema.slips, [_slip_row(req, slip_id, hmac_key,
@@ -278,6 +298,7 @@ def make_pending_slip(conn: Connection, estate: str, req: SlipRequest, *, hmac_k
     put_rows(conn, estate, schema.slip_items, [
         {"slip_id": slip_id, "line": i, "name": it.name, "quantity": it.quantity, "spec": it.spec}
         for i, it in enumerate(req.items)])
+    _record_seal_check(conn, estate, slip_id, memo_id, req, now)
     return slip_id
 
 

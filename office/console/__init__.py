@@ -19,6 +19,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     from office.console.archive import add_archive_routes
     from office.console.camera import add_camera_route
     from office.console.logview import add_log_routes
+    from office.console.memodesk import add_memo_routes
     from office.console.pages import add_pages
     from office.console.permitdesk import add_permit_routes
     from office.console.phone import add_phone_routes
@@ -39,6 +40,7 @@ def mount(app: FastAPI, cfg: OfficeConfig, engine: Engine, clock: Clock | None =
     add_slipdoc_routes(router, console)       # a slip's carrier photo and attachments
     add_camera_route(router)                  # the webcam script of the permit and slip forms
     add_permit_routes(router, console)        # permits: issue, renew, lost, revoke, re-issue
+    add_memo_routes(router, console)          # commercial tenants' release memos (R-WK-033)
     add_pages(router, console)
     add_print_routes(router, console)
     add_staff_routes(router, console)

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from domain.exitrow import consumes_slip
+from domain.exitrow import consumes_slip, without_controls
 from domain.issuing import Problem
 from domain.keyfiles import load_hmac_key
 from domain.model import REQUIRED_APPROVALS, Approval, ApprovalRole, SlipItem, SlipKind, SlipStatus
@@ -32,6 +32,7 @@ from office.console import auth, slipdocs
 from office.console.camera import FORM_CSP
 from office.console.html import Safe, bi, tag
 from office.console.labels import detail_labels, kind_label, reason_label
+from office.console.memodesk import memo_for_form, slip_memo_view
 from office.console.printview import print_links
 from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
@@ -68,9 +69,12 @@ class FormValues:
     owner_consent: bool = False
     owner_name: str = ""
     items: list[dict[str, str]] = field(default_factory=list)
+    seal_checked: bool = False          # 印鉴已与备忘表核对 (commercial tenants: office/console/memodesk.py)
 
     @classmethod
     def from_form(cls, form: dict[str, list[str]]) -> FormValues:
+        form = {k: [without_controls(x) for x in v] for k, v in form.items()}    # a NUL would reach PostgreSQL
+
         def one(name: str, limit: int = 60) -> str:
             return (form.get(name) or [""])[0].strip()[:limit]
 
@@ -81,7 +85,7 @@ class FormValues:
                    purpose=one("purpose", 80), mover=one("mover", 40), mover_id=one("mover_id", 18),
                    date=one("date", 10), time_from=one("time_from", 5), time_until=one("time_until", 5),
                    exit_gate=one("exit_gate", 6), owner_consent=one("owner_consent") == "1",
-                   owner_name=one("owner_name", 40), items=items)
+                   owner_name=one("owner_name", 40), items=items, seal_checked=one("seal_checked") == "1")
 
     def padded(self) -> FormValues:
         items = self.items + [{"name": "", "qty": "", "spec": ""}] * (ITEM_LINES - len(self.items))
@@ -131,7 +135,8 @@ def request_of(c: Console, v: FormValues, clerk: str) -> tuple[SlipRequest | Non
         return None, problems
     return SlipRequest(kind=kind, unit_id=v.unit, applicant_name=v.applicant, mover_name=v.mover or v.applicant,
                        items=items, valid_from=start, valid_until=end, approvals=approvals, applicant_phone=v.phone,
-                       mover_id_number=v.mover_id, purpose=v.purpose, exit_gate_id=v.exit_gate), []
+                       mover_id_number=v.mover_id, purpose=v.purpose, exit_gate_id=v.exit_gate,
+                       seal_checked=v.seal_checked), []
 
 
 def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem], status: int = 200,
@@ -144,6 +149,7 @@ def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem
                   csrf=s.csrf, amends=amends, v=v.padded(), problems=problems,
                   bad={p.field for p in problems} | ({"owner"} if any(p.field == "owner" for p in problems) else set()),
                   kinds=[(k.value, k.label_zh) for k in SlipKind], gates=gates, clerk=s.name,
+                  memo=memo_for_form(c, s.estate, v.unit), memos_href=f"{PREFIX}/memos",
                   **slipdocs.form_context(docs or slipdocs.SlipDocs(), slipdocs.carried_of(c, s.estate, amends)))
     if amends:
         response = c.html(f"更正放行条 {amends}", "Amend a slip", Safe(body), s, "slips", status=status)
@@ -229,7 +235,8 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
                   valid_until=c.local(slip["valid_until"])[:16], can_approve=can, csrf=s.csrf,
                   approve_action=f"{PREFIX}/slips/{slip_id}/approve", my_role=s.role,
                   my_role_zh=auth.ROLES.get(s.role, (s.role, ""))[0], print_links=Markup(print_links(slip_id)),
-                  back=f"{PREFIX}/slips", notice=notice, error=error, **slipdocs.detail_context(c, s.estate, dict(slip)))
+                  back=f"{PREFIX}/slips", notice=notice, error=error, memo=slip_memo_view(c, s.estate, dict(slip)),
+                  **slipdocs.detail_context(c, s.estate, dict(slip)))
     return c.html(f"放行条 {slip_id}", "Slip", Safe(body), s, "slips", status=status)
 
 

@@ -45,7 +45,8 @@ LOCKED = (f"账号已锁定:密码错误次数过多,请{LOCK_SECONDS // 60}分�
 #: The console's navigation: (path under PREFIX, Chinese, English), in the header of every page.
 NAV = (("log", "出入记录", "Exit log"), ("yesterday", "昨日汇总", "Yesterday"), ("alerts", "警报", "Alerts"),
        ("flags", "异常", "Flags"),
-       ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"), ("permits", "住户证", "Permits"), ("staff", "员工", "Staff"),
+       ("gates", "岗亭", "Gates"), ("slips", "放行条", "Slips"), ("permits", "住户证", "Permits"),
+       ("memos", "商户备忘表", "Tenant memos"), ("staff", "员工", "Staff"),
        ("audit", "操作记录", "Audit"))
 #: Pages only an administrator opens: their links are shown to administrators only.
 ADMIN_NAV = frozenset({"staff", "audit"})

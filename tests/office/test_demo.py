@@ -34,6 +34,9 @@ def test_the_demo_office_has_a_day_of_records_slips_alerts_and_accounts(tmp_path
             assert "主管强制放行" in alerts and "岗亭上报" in alerts
             slips = c.get("/console/slips").text
             assert "待审批" in slips and demo.slips["pending"] in slips
+            assert "深圳市星河贸易有限公司" in c.get("/console/memos").text          # a commercial tenant's memo
+            commercial = c.get(f"/console/slips/{demo.slips['commercial']}").text
+            assert "深圳市星河贸易有限公司" in commercial and "与备忘表核对" in commercial
             log = c.get("/console/log", params={"from": "2026-12-01", "to": "2026-12-02"}).text
             assert "翠湖苑" in log and "北门" in log and "刘保安" in log
     finally:
