@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.boottime import BootStamp
-from domain.clock import system_boot
+from domain.clock import Clock, system_boot
 from kiosk.config import KioskConfig
 from kiosk.core.events import ExitRequested
 from kiosk.core.flow import initial_state, with_lockouts
@@ -177,8 +177,11 @@ def load_id_key(cfg: KioskConfig) -> bytes:
 
 def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
              clock_check: Callable[[], bool | None] | None = None,
-             boot: Callable[[], BootStamp | None] = system_boot) -> Kiosk:
-    """Open the stores, the devices and the controller; start nothing that draws."""
+             boot: Callable[[], BootStamp | None] = system_boot, clock: Clock | None = None) -> Kiosk:
+    """Open the stores, the devices and the controller; start nothing that draws.
+
+    ``clock`` is the gate's time for the status monitor (the sync status file's age, the health
+    file's instant); the screen's own clock is the caller's, and must be the same one."""
     from domain.keyfiles import load_public_dir
 
     replica = Replica.open(cfg.store.replica)
@@ -186,8 +189,8 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     resolver = Resolver(replica, exit_log, cfg.rules.hours(), load_public_dir(cfg.store.keys))
     timeouts = cfg.flow.timeouts()
     health_file = Path(cfg.sync.kiosk_health_file)
-    monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check, health_file=health_file) if clock_check \
-        else StatusMonitor(Path(cfg.sync.status_file), health_file=health_file)
+    monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check, health_file=health_file, clock=clock) if clock_check \
+        else StatusMonitor(Path(cfg.sync.status_file), health_file=health_file, clock=clock)
     # a badge locked out for wrong PINs stays locked across a restart
     state = with_lockouts(initial_state(cfg.gate.to_gate(), timeouts, load_id_key(cfg)), exit_log.pin_lockouts())
     events: queue.SimpleQueue[object] = queue.SimpleQueue()

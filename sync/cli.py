@@ -4,8 +4,12 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
 
 DEFAULT_CONFIG = "config/kiosk.toml"
 
@@ -26,8 +30,10 @@ def load_credential(path: str) -> str:
     return text
 
 
-def make_daemon(config_path: str | None) -> Any:
-    """The daemon for a kiosk config file (its [gate], [store] and [sync] tables)."""
+def make_daemon(config_path: str | None, *, wall: Clock | None = None,
+                clock_synced: Callable[[], bool | None] | None = None) -> Any:
+    """The daemon for a kiosk config file (its [gate], [store] and [sync] tables); ``wall`` and
+    ``clock_synced`` for a test that runs a gate and its office on one clock (default: the machine's)."""
     from domain.settings import load
     from kiosk.config import KioskConfig
     from sync.daemon import SyncDaemon
@@ -45,8 +51,9 @@ def make_daemon(config_path: str | None) -> Any:
     if parsed is None or parsed.gate_id != cfg.gate.id:
         raise SyncError(f"{cfg.sync.credential_file}: credential is for gate {parsed.gate_id if parsed else '?'!r}, "
                         f"but this kiosk is gate {cfg.gate.id!r}")
+    synced: dict[str, Any] = {} if clock_synced is None else {"clock_synced": clock_synced}
     return SyncDaemon(cfg.sync, gate_id=cfg.gate.id, replica_path=cfg.store.replica,
-                      exit_log_path=cfg.store.exit_log, credential=credential)
+                      exit_log_path=cfg.store.exit_log, credential=credential, wall=wall, **synced)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -5,8 +5,13 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,7 +68,10 @@ def _data_dir(arg: str | None) -> Path:
         return Path(tempfile.mkdtemp(prefix="gatepass-demo-"))
 
 
-def cmd_kiosk(args: argparse.Namespace) -> int:
+def cmd_kiosk(args: argparse.Namespace, *, clock: Clock | None = None,
+              clock_check: Callable[[], bool | None] | None = None) -> int:
+    """`gatepass kiosk`. ``clock`` and ``clock_check`` are for a test that runs this very command
+    in-process with a whole estate on one clock (the headless walk without --demo only; see run_headless)."""
     from domain.errors import ConfigError
     from domain.settings import load
     from kiosk.app import has_display, refuse_stand_ins
@@ -82,6 +90,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     headless = args.headless or (args.demo and not args.window and not has_display())
     if args.script and not headless:
         raise ConfigError("--script plays only headless: add --headless")
+    if clock is not None and not headless:
+        raise ValueError("an injected clock drives only the headless walk (the live screen reads the machine's)")
     if headless and not args.demo and not args.script:
         raise ConfigError("a headless run without --demo plays a --script on the configured devices and replica: "
                           "add --script FILE, or --demo for the built-in walk on demo data")
@@ -97,7 +107,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     if headless:
         shots = Path(args.screenshots or "var/screenshots")
         return run_headless(cfg, _data_dir(args.data_dir) if args.demo else None,
-                            Path(args.script) if args.script else None, shots, size)
+                            Path(args.script) if args.script else None, shots, size, clock=clock, clock_check=clock_check)
     from kiosk.ui.loop import DisplayError
 
     try:

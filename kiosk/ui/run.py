@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 import pygame
 
-from domain.clock import EstateTime
+from domain.clock import Clock, EstateTime
 from kiosk.app import OffsetClock, SimClock, assemble, build_demo_data, demo_config
 from kiosk.config import KioskConfig
 
@@ -46,13 +47,18 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
 
 
 def run_headless(cfg: KioskConfig, data_dir: Path | None, script: Path | None, shots: Path,
-                 size: tuple[int, int], out: TextIO | None = None) -> int:
+                 size: tuple[int, int], out: TextIO | None = None, *, clock: Clock | None = None,
+                 clock_check: Callable[[], bool | None] | None = None) -> int:
     """Play the script headless, write a PNG of every scene, print the exit log.
 
     With ``data_dir`` (--demo): a fresh demo estate there, the drivers' stand-ins, a
     simulated clock. Without: the config's own replica, exit log and devices, the status
-    files the sync daemon shares, and real time, as the gate runs them.
+    files the sync daemon shares, and real time, as the gate runs them; or, for a test that
+    walks a whole estate on one clock, ``clock``'s time (screen, exit-log rows and status
+    monitor alike) with ``clock_check`` saying whether that time is synchronised.
     """
+    if clock is not None and data_dir is not None:
+        raise ValueError("a demo walk runs on its own simulated clock: pass no clock with --demo")
     from kiosk.ui.loop import make_session
     from kiosk.ui.script import DEFAULT_SCRIPT, ScriptRunner, load_script
 
@@ -62,21 +68,21 @@ def run_headless(cfg: KioskConfig, data_dir: Path | None, script: Path | None, s
     if data_dir is not None:
         demo = build_demo_data(data_dir)
         cfg = demo_config(cfg, data_dir)
-    kiosk = assemble(cfg, demo=demo, monitor_thread=demo is None)
+    kiosk = assemble(cfg, demo=demo, monitor_thread=demo is None, clock=clock, clock_check=clock_check)
     try:
         pygame.display.init()
         surface = pygame.Surface(size)
         legend: tuple[tuple[str, str], ...] = ()
         if demo is not None:
             _, legend = _legend(demo)
-            clock: Any = SimClock(demo.now)
+            walk_clock: Any = SimClock(demo.now)
             print(f"gatepass kiosk (headless demo): gate {cfg.gate.id}, data in {data_dir}, {size[0]}x{size[1]}", file=out)
         else:
-            clock = EstateTime.of(cfg.gate.timezone)
+            walk_clock = EstateTime.of(cfg.gate.timezone, clock)
             print(f"gatepass kiosk (headless): gate {cfg.gate.id}, replica {cfg.store.replica}, "
                   f"exit log {cfg.store.exit_log}, {size[0]}x{size[1]}", file=out, flush=True)
         session = make_session(kiosk, size, legend)
-        runner = ScriptRunner(session, kiosk, clock, surface, shots, out)
+        runner = ScriptRunner(session, kiosk, walk_clock, surface, shots, out)
         return runner.run(steps)
     finally:
         kiosk.close()

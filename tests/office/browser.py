@@ -45,8 +45,13 @@ def signed_in(browser: Any, base_url: str, username: str, password: str, **conte
 def shoot(page: Any, tmp: Path, name: str, **kw: Any) -> Path:
     out = tmp / f"{name}.png"
     page.screenshot(path=str(out), **kw)
+    return keep(out)
+
+
+def keep(png: Path, name: str = "") -> Path:
+    """A picture for a person to look at: copied, as ``name`` (default its own), to GATEPASS_SCREENSHOTS if set."""
     shots = os.environ.get("GATEPASS_SCREENSHOTS")
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
-        shutil.copy(out, Path(shots) / out.name)
-    return out
+        shutil.copy(png, Path(shots) / (name or png.name))
+    return png

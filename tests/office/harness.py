@@ -129,10 +129,11 @@ class GateSite:
     def record(self, kind: EntryKind = EntryKind.CARD_PASS, **kw: Any) -> dict[str, Any]:
         return self.log.append(LogEntry(kind=kind, at=datetime.now(CST), **kw), clock_synced=True)
 
-    def daemon(self) -> Any:
+    def daemon(self, **clock: Any) -> Any:
+        """The daemon in-process; ``wall=`` and ``clock_synced=`` put it on a test's clock."""
         from sync.cli import make_daemon
 
-        return make_daemon(str(self.config))
+        return make_daemon(str(self.config), **clock)
 
     def spawn(self) -> subprocess.Popen[bytes]:
         """The daemon as a real process (`python -m sync`), as systemd would run it."""
@@ -143,8 +144,8 @@ class GateSite:
 class DaemonThread:
     """Run an in-process daemon in a thread (fast tests); stop() joins it."""
 
-    def __init__(self, site: GateSite) -> None:
-        self.daemon = site.daemon()
+    def __init__(self, site: GateSite, **clock: Any) -> None:
+        self.daemon = site.daemon(**clock)
         self.thread = threading.Thread(target=self.daemon.run, daemon=True)
         self.thread.start()
 

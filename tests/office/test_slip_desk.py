@@ -1,30 +1,33 @@
 """One slip from the application to the gate and the next morning's archive, in a real browser.
 
 The front desk fills in the form (and is told what is wrong, next to the field); the butler head
-approves in their own account; the clerk prints the slip; a gate that synced with the office reads
-the QR off the printed page and releases; its row reaches the office; the clerk ticks the paper copy
-in the morning archive."""
+approves in their own account; the clerk prints the slip; the next day the guard releases it on the
+real kiosk at a gate whose sync daemon pulled it (the camera reads the QR off the printed page,
+tests/office/gate_walk.py); its row reaches the office's log; the clerk ticks the paper copy in the
+next morning's archive."""
 from __future__ import annotations
 
 import json
 from contextlib import closing
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from domain.clock import FixedClock
 from domain.exitrow import EntryKind, LogEntry
-from domain.model import ApprovalRole, Gate, LargeItemHours, SlipItem, SlipKind
-from domain.rules import decide_slip
-from kiosk.resolve import Resolver
+from domain.model import ApprovalRole, SlipItem, SlipKind
+from domain.statusfiles import read_sync_status
+from kiosk.exitlog import ExitLog
 from kiosk.store import Replica
 from office.console.auth import add_staff
 from office.errors import Refused
-from office.records import set_rule
+from office.records import add_guard, set_rule
 from office.slips import SlipRefused, SlipRequest, approve_slip, make_pending_slip
-from tests.office.browser import chromium, needs_chromium, shoot, signed_in  # noqa: F401  (chromium: fixture)
-from tests.office.harness import CST, GateSite, OfficeServer
+from tests.office.browser import chromium, keep, needs_chromium, shoot, signed_in  # noqa: F401  (chromium: fixture)
+from tests.office.gate_walk import GUARD_BADGE, GUARD_ID, GUARD_NAME, GUARD_PIN, GateKiosk, wait_until
+from tests.office.harness import CST, DaemonThread, GateSite, OfficeServer
 from tests.office.test_print_view import PAPER_PX, decode_png
 
 PASSWORD = "correct horse 1"
@@ -54,13 +57,38 @@ def fill(page: Any, *, mover_id: str, item: str) -> None:
     page.fill("input[name=time_until]", "20:00")
 
 
+#: The clerk's morning: 07:40 in Shanghai, still the day before in UTC (the form's "tomorrow" is the estate's).
+CLERK_AT = datetime(2026, 12, 2, 23, 40, tzinfo=UTC)
+
+
 @needs_chromium
 def test_a_slip_goes_from_the_front_desk_through_approval_and_the_gate_to_the_archive(
-        office: OfficeServer, tmp_path: Path, chromium: Any) -> None:  # noqa: F811
+        db_url: str, tmp_path: Path, chromium: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Issue 12's walk, with no terminal: the clerk's form, the butler head's approval, the printed
+    page, the guard's release on the real kiosk at the gate the next day, the release in the office's
+    log, the archive the morning after. One clock for office, gate daemon and kiosk, moved as the days go."""
+    clock = FixedClock(CLERK_AT)
+    office = OfficeServer(tmp_path / "office", db_url=db_url, clock=clock)
+    try:
+        _walk(office, clock, tmp_path, chromium, monkeypatch)
+    finally:
+        office.stop()
+        office.engine.dispose()
+
+
+def _walk(office: OfficeServer, clock: FixedClock, tmp_path: Path, chromium: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    office.add_unit()
     estate(office)
+    with office.engine.begin() as conn:
+        add_staff(conn, "default", "baoan", "保安部赵队长", PASSWORD, "security", clock=clock)
+        add_guard(conn, "default", GUARD_ID, GUARD_NAME, GUARD_BADGE, GUARD_PIN)
+    site = GateSite(tmp_path, "east", office)                  # (estate() registered "north", a gate not in this walk)
+
+    # -- day 1: the front desk fills in the form; the butler head approves; the clerk prints
     desk = signed_in(chromium, office.url, "qiantai", PASSWORD, viewport={"width": 1366, "height": 768})
     desk.goto("/console/slips")
     desk.click("text=开放行条 New slip")
+    assert desk.input_value("input[name=date]") == "2026-12-04"        # tomorrow in Shanghai (in UTC, the 3rd)
     fill(desk, mover_id=BAD_ID, item="汽油桶")
     desk.click("text=提交审批 Submit for approval")
     alert = desk.locator("[role=alert]").inner_text()
@@ -80,6 +108,7 @@ def test_a_slip_goes_from_the_front_desk_through_approval_and_the_gate_to_the_ar
     desk.goto(f"/console/slips/{slip_id}/print")
     assert desk.locator("section.sheet svg").count() == 0 and "待审批" in desk.inner_text("body")
 
+    clock.advance(minutes=25)                                          # the butler head gets to it
     butler = signed_in(chromium, office.url, "guanjia", PASSWORD, viewport={"width": 1366, "height": 768})
     butler.goto(f"/console/slips/{slip_id}")
     butler.click("text=Approve as butler")
@@ -87,39 +116,99 @@ def test_a_slip_goes_from_the_front_desk_through_approval_and_the_gate_to_the_ar
     assert "已开出" in butler.inner_text("main") and "管家王主管" in butler.inner_text("main")
     shoot(butler, tmp_path, "console-slip-approved-1366x768", full_page=True)
 
+    clock.advance(minutes=5)
     width, height = PAPER_PX["a4"]
     desk.set_viewport_size({"width": width, "height": height})
     desk.goto(f"/console/slips/{slip_id}/print?paper=a4")
     desk.emulate_media(media="print")
-    texts = decode_png(shoot(desk, tmp_path, "slip-desk-print-a4", clip={"x": 0, "y": 0, "width": width, "height": height}))
-    assert len(texts) == 1
+    printed = shoot(desk, tmp_path, "slip-desk-print-a4", clip={"x": 0, "y": 0, "width": width, "height": height})
+    assert len(decode_png(printed)) == 1
+    for page in (desk, butler):
+        page.context.close()
 
-    site = GateSite(tmp_path, "north2", office)
-    daemon = site.daemon()
+    # -- the gate syncs (the slip, the guard, the office's key) the same day ...
+    gate = GateKiosk(site, office, clock, tmp_path / "gate", "东门 East gate")
+    daemon = DaemonThread(site, wall=clock, clock_synced=lambda: True)
     try:
-        assert daemon.run_once()
-        replica = Replica.open(site.replica_path)
-        tomorrow_10 = (datetime.now(CST) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-        decision = decide_slip(Resolver(replica, site.log, LargeItemHours()).slip(texts[0]),
-                               Gate("north2", "北门", designated_exit=True), tomorrow_10)
-        assert decision.allowed, decision.reasons
-        site.log.append(LogEntry(EntryKind.RELEASE, tomorrow_10, guard_id="g1", slip_id=slip_id,
-                                 reasons=("slip.valid",)), clock_synced=True)
-        assert daemon.run_once()                                      # the release reaches the office
+        replica = Replica.open(site.replica_path)             # the daemon's: made when it started
+        wait_until("the slip and the guard at the gate",
+                   lambda: replica.slip(slip_id) is not None and replica.guard(GUARD_ID) is not None)
+        # ... and the next day, at ten in Shanghai, inside the slip's window, the guard releases it on the kiosk
+        released_at = datetime(2026, 12, 4, 10, 0, tzinfo=CST)
+        clock.at = released_at
+        # the daemon pulls on through the night: the gate's data is fresh when the kiosk starts
+        wait_until("a pull at the new day", lambda: _last_pull(site) == released_at)
+        monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")         # what the command sets for a headless run, undone after
+        monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+        monkeypatch.setenv("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        gate.start()
+        gate.wait_screen("idle")
+        gate.reader_online()
+        gate.badge()                                           # the badge on the reader; the script types the PIN
+        gate.wait_screen("idle", 2)                            # signed in: the waiting screen again
+        gate.show(printed)                                     # the printed page held to the camera
+        gate.wait_screen("released")
+        gate.finish()
+        released = wait_until("the release at the office", lambda: [
+            e for e in office.events("east") if e["kind"] == "release" and e["slip_id"] == slip_id])
     finally:
-        daemon.close()
+        gate.close()
+        daemon.stop()
+    assert len(released) == 1
+    assert [f["kind"] for f in office.flags()] == []                   # nothing for anyone to look into (no bad_time)
 
-    desk.emulate_media(media="screen")
-    desk.set_viewport_size({"width": 1366, "height": 768})
-    desk.goto(f"/console/yesterday?day={tomorrow_10.date().isoformat()}")
+    # What the guard saw, step by step (the PNGs the kiosk wrote at each scene).
+    scenes = [p.stem.split("_", 1)[1] for p in sorted(gate.shots.glob("[0-9][0-9]_*.png"))]
+    assert scenes == ["idle", "sign_in_pin", "idle", "slip_items", "slip_identity", "sign_off", "released"], scenes
+    for png in sorted(gate.shots.glob("[0-9][0-9]_*.png")):
+        keep(png, f"gate-walk-{png.name}")
+    import pygame
+
+    screen = pygame.image.load(str(gate.screens("released")[0]))
+    r, g, b, _ = screen.get_at((screen.get_width() // 2, screen.get_height() // 10))
+    assert g > 120 and r < 90 and b < 120, (r, g, b)           # the green title bar of a release
+    # What the gate recorded: the guard, the slip and the departure time, in a chain that verifies.
+    log = ExitLog.open_readonly(site.exit_log_path)
+    log.verify()
+    rows = [r for r in log.rows() if r["kind"] == "release"]
+    assert [(r["slip_id"], r["guard_id"], datetime.fromisoformat(r["at"])) for r in rows] == \
+        [(slip_id, GUARD_ID, released_at)]
+
+    # -- that day, in the office: the release in the exit log, with the guard's name, and its event page
+    clock.at = released_at + timedelta(minutes=30)
+    security = signed_in(chromium, office.url, "baoan", PASSWORD, viewport={"width": 1366, "height": 768})
+    row = security.locator("table tbody tr").filter(has_text=slip_id)
+    assert row.count() == 1
+    text = row.inner_text()
+    assert "10:00:00" in text and GUARD_NAME in text and "放行" in text and "未校准" not in text, text
+    shoot(security, tmp_path, "console-log-release-1366x768", full_page=True)
+    row.locator("td.time a").click()
+    security.wait_for_url(f"**/console/log/east/{released[0]['seq']}")
+    event = security.inner_text("main")
+    assert GUARD_NAME in event and slip_id in event and "2026-12-04 10:00:00" in event, event
+    shoot(security, tmp_path, "console-log-release-event-1366x768", full_page=True)
+    security.context.close()
+
+    # -- the next morning: the clerk ticks the paper copy in the archive of the day of the release
+    clock.at = datetime(2026, 12, 5, 8, 30, tzinfo=CST)
+    desk = signed_in(chromium, office.url, "qiantai", PASSWORD, viewport={"width": 1366, "height": 768})
+    desk.goto("/console/yesterday")                                    # "yesterday" is the day of the release
+    assert "日期 2026-12-04" in desk.inner_text("main")
     row = desk.locator("table.ticks tbody tr").filter(has_text=slip_id)
-    assert row.count() == 1 and "未收" in row.inner_text()
+    assert row.count() == 1
+    text = row.inner_text()
+    assert "未收" in text and "2026-12-04 10:00:00" in text and GUARD_NAME in text, text
     row.locator("input[type=checkbox]").check()
     desk.click("text=保存勾选 Save ticks")
     desk.wait_for_url("**saved=*")
     assert "qiantai 已收" in desk.locator("table.ticks tbody tr").filter(has_text=slip_id).inner_text()
-    for page in (desk, butler):
-        page.context.close()
+    shoot(desk, tmp_path, "console-archive-ticked-1366x768", full_page=True)
+    desk.context.close()
+
+
+def _last_pull(site: GateSite) -> datetime | None:
+    status = read_sync_status(site.status_path)
+    return status.last_pull_at if status else None
 
 
 def _request(**kw: Any) -> SlipRequest:
