@@ -67,6 +67,7 @@ def slip(page: Any, unit: str, applicant: str, *, tick: bool) -> str:
     page.select_option("select[name=kind]", "owner")
     page.fill("input[name=unit]", unit)
     page.fill("input[name=applicant]", applicant)
+    page.fill("input[name=mover_id]", "440101199001011233")      # the carrier (issue-time rule: ID, photo or permit)
     page.locator("input[name=item_name]").nth(0).fill("办公桌")
     page.locator("input[name=item_qty]").nth(0).fill("2")
     page.fill("input[name=time_from]", "08:00")
@@ -211,7 +212,7 @@ def test_another_estates_memo_and_its_images_are_404(office: OfficeServer, tmp_p
             set_rule(conn, "west", "large_item_hours", json.dumps(ALL_HOURS))
         r = west.post("/console/slips/new", data={"csrf": west_csrf, "kind": "owner", "unit": SHOP, "applicant": "孙八",
                                                   "date": tomorrow, "time_from": "09:00", "time_until": "18:00",
-                                                  "item_name": "椅子", "item_qty": "1"})
+                                                  "item_name": "椅子", "item_qty": "1", "mover_id": "440101199001011233"})
         assert r.status_code == 303, r.text
 
 
