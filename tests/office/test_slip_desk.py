@@ -1,10 +1,11 @@
 """One slip from the application to the gate and the next morning's archive, in a real browser.
 
-The front desk fills in the form (and is told what is wrong, next to the field); the butler head
-approves in their own account; the clerk prints the slip; the next day the guard releases it on the
-real kiosk at a gate whose sync daemon pulled it (the camera reads the QR off the printed page,
-tests/office/gate_walk.py); its row reaches the office's log; the clerk ticks the paper copy in the
-next morning's archive."""
+The front desk fills in the form with the carrier's photo (and is told what is wrong, next to the
+field; the photo is kept); the butler head approves in their own account, seeing the carrier; the
+clerk prints the slip; the next day the guard releases it on the real kiosk at a gate whose sync
+daemon pulled it (the camera reads the QR off the printed page, tests/office/gate_walk.py; the
+carrier's photo is on the guard's screen); its row reaches the office's log and the log's Excel
+download; the clerk ticks the paper copy in the next morning's archive."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from domain.clock import FixedClock
 from domain.exitrow import EntryKind, LogEntry
@@ -28,6 +30,7 @@ from office.slips import SlipRefused, SlipRequest, approve_slip, make_pending_sl
 from tests.office.browser import chromium, keep, needs_chromium, shoot, signed_in  # noqa: F401  (chromium: fixture)
 from tests.office.gate_walk import GUARD_BADGE, GUARD_ID, GUARD_NAME, GUARD_PIN, GateKiosk, wait_until
 from tests.office.harness import CST, DaemonThread, GateSite, OfficeServer
+from tests.office.test_permit_desk import portrait
 from tests.office.test_print_view import PAPER_PX, decode_png
 
 PASSWORD = "correct horse 1"
@@ -90,6 +93,8 @@ def _walk(office: OfficeServer, clock: FixedClock, tmp_path: Path, chromium: Any
     desk.click("text=开放行条 New slip")
     assert desk.input_value("input[name=date]") == "2026-12-04"        # tomorrow in Shanghai (in UTC, the 3rd)
     fill(desk, mover_id=BAD_ID, item="汽油桶")
+    carrier = portrait(tmp_path / "carrier.png")                       # the carrier's photo, from the desk's scanner
+    desk.set_input_files("input[name=mover_photo]", str(tmp_path / "carrier.png"))
     desk.click("text=提交审批 Submit for approval")
     alert = desk.locator("[role=alert]").inner_text()
     assert "校验位不符" in alert and "禁止携带" in alert                   # both problems, in words
@@ -114,6 +119,8 @@ def _walk(office: OfficeServer, clock: FixedClock, tmp_path: Path, chromium: Any
     butler.click("text=Approve as butler")
     butler.wait_for_url("**?approved=1")
     assert "已开出" in butler.inner_text("main") and "管家王主管" in butler.inner_text("main")
+    photo = butler.locator("img[src$='/carrier-photo']")              # the photo the refused form kept, for the approver
+    assert photo.count() == 1 and butler.evaluate("i => i.naturalWidth", photo.element_handle()) > 0
     shoot(butler, tmp_path, "console-slip-approved-1366x768", full_page=True)
 
     clock.advance(minutes=5)
@@ -133,6 +140,10 @@ def _walk(office: OfficeServer, clock: FixedClock, tmp_path: Path, chromium: Any
         replica = Replica.open(site.replica_path)             # the daemon's: made when it started
         wait_until("the slip and the guard at the gate",
                    lambda: replica.slip(slip_id) is not None and replica.guard(GUARD_ID) is not None)
+        held = replica.slip(slip_id)
+        assert held is not None
+        carrier_at_gate = replica.photo(held[0].mover.photo)          # the guard sees the carrier's face on the kiosk
+        assert carrier_at_gate and len(carrier_at_gate) < len(carrier) * 4
         # ... and the next day, at ten in Shanghai, inside the slip's window, the guard releases it on the kiosk
         released_at = datetime(2026, 12, 4, 10, 0, tzinfo=CST)
         clock.at = released_at
@@ -182,6 +193,20 @@ def _walk(office: OfficeServer, clock: FixedClock, tmp_path: Path, chromium: Any
     text = row.inner_text()
     assert "10:00:00" in text and GUARD_NAME in text and "放行" in text and "未校准" not in text, text
     shoot(security, tmp_path, "console-log-release-1366x768", full_page=True)
+    with security.expect_download() as download:                       # the day's log as Excel, from the page's link
+        security.click("text=下载 Excel")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    sheet = load_workbook(saved).active
+    assert sheet is not None
+    header, *lines = list(sheet.iter_rows(values_only=True))
+    assert "时间" in str(header[0]) and any("保安" in str(h) for h in header), header
+    mine = [line for line in lines if slip_id in line]
+    assert len(mine) == 1, lines
+    cells = dict(zip((str(h).split("\n")[0] for h in header), mine[0], strict=True))
+    assert cells["类型"] == "放行" and cells["单元"] == "3-2-1502" and GUARD_NAME in cells["值班保安"], cells
+    assert "冰箱" in cells["物品"] and cells["时间"] == "2026-12-04 10:00:00", cells     # words, not codes
     row.locator("td.time a").click()
     security.wait_for_url(f"**/console/log/east/{released[0]['seq']}")
     event = security.inner_text("main")
