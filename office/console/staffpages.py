@@ -33,6 +33,12 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "create_staff": ("新建账号", "Created an account"), "change_staff": ("更改角色/小区", "Changed role / estates"),
     "disable_staff": ("停用账号", "Disabled an account"), "enable_staff": ("启用账号", "Enabled an account"),
     "reset_password": ("重置密码", "Reset a password"), "change_own_password": ("修改自己的密码", "Changed own password"),
+    "amend_slip": ("更正放行条", "Amended a slip"), "attach_slip": ("上传证明材料", "Attached proof to a slip"),
+    "carry_attachments": ("更正时带过证明材料", "Carried attachments to the amended slip"),
+    "issue_permit": ("办理住户证", "Issued a permit"), "renew_permit": ("住户证续期", "Renewed a permit"),
+    "report_lost": ("住户证挂失", "Reported a permit lost"), "revoke_permit": ("注销住户证", "Revoked a permit"),
+    "reissue_permit": ("补办住户证", "Re-issued a permit"), "replaced_by": ("旧证已补办", "Old permit replaced"),
+    "register_memo": ("登记商户备忘表", "Registered a tenant memo"), "withdraw_memo": ("撤回商户备忘表", "Withdrew a tenant memo"),
 }
 LOCKED_ZH = f"密码错误次数过多,请{lockout.LOCK_SECONDS // 60}分钟后再试"
 LOCKED_EN = f"too many wrong passwords; try again in {lockout.LOCK_SECONDS // 60} minutes"
