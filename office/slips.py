@@ -312,6 +312,10 @@ def approve_slip(conn: Connection, estate: str, slip_id: str, role: ApprovalRole
     if row["status"] != SlipStatus.PENDING.value:
         raise Refused(f"slip {slip_id} is {row['status']}, not waiting for approval")
     kind = SlipKind(row["kind"])
+    # A commercial tenant's memo withdrawn or ended while the slip waited: the tenant no longer authorises it.
+    _, problems = slip_memo_check(conn, estate, row["unit_id"], row["applicant_name"], True, now.date())
+    if problems:
+        raise SlipRefused(problems)
     have = stored_approvals(row["approvals"])
     if role not in missing_approvals(kind, (a.role for a in have)):
         raise Refused(f"slip {slip_id} does not need the approval of {role.label_zh} ({role.value})")

@@ -146,6 +146,8 @@ def test_a_commercial_tenants_slips_are_checked_against_its_memo(
 
     assert slip(desk, "3-2-1502", "张三", tick=False) == ""                      # a residential unit: unaffected
     assert desk.locator("section.slip-memo").count() == 0
+    assert slip(desk, SHOP, "李娜", tick=True) == ""                              # a second one, still pending ...
+    waiting = desk.url.split("/slips/")[1].split("?")[0]
 
     desk.goto(memo_url)
     desk.click("text=撤回备忘表 Withdraw the memo")
@@ -153,6 +155,10 @@ def test_a_commercial_tenants_slips_are_checked_against_its_memo(
     assert "已撤回" in desk.inner_text("main")
     refused = slip(desk, SHOP, "王建国", tick=True)
     assert "R-WK-033" in refused and "商户未在前台存档" in refused
+    butler.goto(f"/console/slips/{waiting}")                                   # ... when the memo is withdrawn:
+    butler.click("text=Approve as butler")                                     # the tenant no longer authorises it
+    assert "商户未在前台存档" in butler.locator(".error").first.inner_text()
+    assert "待审批" in butler.inner_text("main") and "已开出" not in butler.inner_text("main")
     desk.goto("/console/memos")
     assert SHOP in desk.locator("#without-memo").inner_text()                 # the unit to chase for a new memo
     shoot(desk, tmp_path, "console-memo-list-1366x768", full_page=True)
@@ -163,7 +169,8 @@ def test_a_commercial_tenants_slips_are_checked_against_its_memo(
                                .where(console_audit.c.action.like("%memo"))).all()
         check = conn.execute(select(schema.slip_memo_checks)).mappings().all()
     assert [a.action for a in actions] == ["register_memo", "withdraw_memo"] and f"#{memo_id}" in actions[0].target
-    assert [(c["slip_id"], c["memo_id"], c["checked_by"]) for c in check] == [(slip_id, int(memo_id), "前台小李")]
+    assert sorted((c["slip_id"], c["memo_id"], c["checked_by"]) for c in check) == \
+        [(slip_id, int(memo_id), "前台小李"), (waiting, int(memo_id), "前台小李")]
     for page in (desk, butler):
         page.context.close()
 
