@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -27,7 +28,6 @@ from domain.issuing import MEMO_FORM, UNIT_ID, Problem, memo_in_force
 from office import schema
 from office.changes import get_row
 from office.console import auth
-from office.console.html import Safe, bi, tag
 from office.console.permitdesk import bilingual
 from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
@@ -155,9 +155,8 @@ def read_form(c: Console, v: FormValues) -> tuple[list[Person], date | None, dat
 
 def require_issuer(c: Console, s: auth.Session) -> None:
     if s.role not in auth.ISSUERS:
-        raise Denied(c.html("商户备忘表", "Tenant memos", tag("div", bi("只有前台可以登记和撤回备忘表",
-                                                                      "Only the front desk registers and withdraws memos"),
-                                                              class_="error"), s, "memos", status=403))
+        raise Denied(c.message("商户备忘表", "Tenant memos", s, "只有前台可以登记和撤回备忘表",
+                               "Only the front desk registers and withdraws memos", "memos", status=403))
 
 
 def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem], status: int = 200) -> HTMLResponse:
@@ -168,7 +167,7 @@ def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem
     body = render("memo_form.html", action=f"{PREFIX}/memos/new", csrf=s.csrf, v=v, problems=problems,
                   bad={p.field for p in problems}, people=v.people_rows(), kept=kept, form=MEMO_FORM,
                   images=[(f, *image_label(f)) for f in IMAGE_FIELDS], max_kb=IMAGE_MAX_BYTES // 1024, clerk=s.name)
-    response = c.html("登记租户放行备忘表", "Register a tenant release memo", Safe(body), s, "memos", status=status)
+    response = c.html("登记租户放行备忘表", "Register a tenant release memo", Markup(body), s, "memos", status=status)
     # the images kept from a refused form preview as data: URLs
     response.headers["Content-Security-Policy"] = HEADERS["Content-Security-Policy"].replace(
         "img-src 'self';", "img-src 'self' data:;")
@@ -246,7 +245,7 @@ def list_page(c: Console, s: auth.Session) -> HTMLResponse:
     without = [u for u in units if memo_in_force(by_unit.get(u, []), today) is None]
     body = render("memo_list.html", rows=shown, without=without, can_issue=s.role in auth.ISSUERS, prefix=PREFIX,
                   form=MEMO_FORM, limit=LIST_LIMIT)
-    return c.html("商户放行备忘表", "Tenant release memos", Safe(body), s, "memos")
+    return c.html("商户放行备忘表", "Tenant release memos", Markup(body), s, "memos")
 
 
 def detail_page(c: Console, s: auth.Session, memo_id: str, notice: str = "", error: str = "",
@@ -261,14 +260,13 @@ def detail_page(c: Console, s: auth.Session, memo_id: str, notice: str = "", err
             .where(ck.c.estate == s.estate, ck.c.memo_id == int(memo_id)).order_by(ck.c.slip_id.desc()).limit(50)
         ).mappings()] if row else []
     if view is None:
-        return c.html("商户备忘表", "Tenant memo", tag("div", bi("没有这份备忘表", f"No memo {memo_id[:12]!r}"),
-                                                          class_="error"), s, "memos", status=404)
+        return c.message("商户备忘表", "Tenant memo", s, "没有这份备忘表", f"No memo {memo_id[:12]!r}", "memos", status=404)
     for x in slips:
         x["checked_at"] = c.local(x["checked_at"])[:16]
     body = render("memo_detail.html", m=view, slips=slips, form=MEMO_FORM, csrf=s.csrf, prefix=PREFIX,
                   can_withdraw=s.role in auth.ISSUERS and view["state"] != "withdrawn",
                   withdraw_action=f"{view['href']}/withdraw", notice=notice, error=error)
-    return c.html(f"备忘表 #{view['memo_id']} · {view['company']}", "Tenant release memo", Safe(body), s, "memos",
+    return c.html(f"备忘表 #{view['memo_id']} · {view['company']}", "Tenant release memo", Markup(body), s, "memos",
                   status=status)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -37,7 +38,6 @@ from office import schema
 from office.changes import get_row
 from office.console import auth
 from office.console.camera import FORM_CSP, SCRIPT_URL
-from office.console.html import Safe, bi, tag
 from office.console.schema import console_audit
 from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
@@ -174,16 +174,15 @@ def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem
                   kept_src=kept, clerk=s.name, script=SCRIPT_URL,
                   year=PERMIT_YEAR_DAYS, temp_days=TEMPORARY_PASS_MAX_DAYS, reno_days=RENOVATION_PASS_MAX_DAYS,
                   max_kb=PHOTO_MAX_BYTES // 1024)
-    response = c.html("办理住户证", "New permit", Safe(body), s, "permits", status=status)
+    response = c.html("办理住户证", "New permit", Markup(body), s, "permits", status=status)
     response.headers["Content-Security-Policy"] = FORM_CSP
     return response
 
 
 def require_issuer(c: Console, s: auth.Session) -> None:
     if s.role not in auth.ISSUERS:
-        raise Denied(c.html("住户证", "Permits", tag("div", bi("只有前台可以办理和更改住户证",
-                                                               "Only the front desk issues and changes permits"),
-                                                       class_="error"), s, "permits", status=403))
+        raise Denied(c.message("住户证", "Permits", s, "只有前台可以办理和更改住户证",
+                               "Only the front desk issues and changes permits", "permits", status=403))
 
 
 def as_permit(r: Any) -> Permit | None:
@@ -247,7 +246,7 @@ def list_page(c: Console, s: auth.Session, q: str, status: str, kind: str) -> HT
                   statuses=[(k, zh, en) for k, (zh, en) in STATUS_WORDS.items()],
                   kinds=[(k.value, k.label_zh, k.label_en) for k in KINDS], can_issue=s.role in auth.ISSUERS,
                   prefix=PREFIX)
-    return c.html("住户证", "Permits", Safe(body), s, "permits")
+    return c.html("住户证", "Permits", Markup(body), s, "permits")
 
 
 def history(c: Console, estate: str, permit_id: str) -> list[dict[str, str]]:
@@ -269,8 +268,7 @@ def detail_page(c: Console, s: auth.Session, permit_id: str, notice: str = "", e
         successors = [r.permit_id for r in conn.execute(
             select(p.c.permit_id).where(p.c.estate == s.estate, p.c.replaces == permit_id))] if row else []
     if row is None:
-        return c.html("住户证", "Permit", tag("div", bi("没有这张证", f"No permit {permit_id[:32]!r}"), class_="error"), s,
-                      "permits", status=404)
+        return c.message("住户证", "Permit", s, "没有这张证", f"No permit {permit_id[:32]!r}", "permits", status=404)
     permit = as_permit(row)
     state, left = state_of(permit, c.now())
     until = effective_until(permit) if permit else None
@@ -286,7 +284,7 @@ def detail_page(c: Console, s: auth.Session, permit_id: str, notice: str = "", e
         can_lose=can and row["status"] == "active", can_revoke=can and row["status"] != "revoked",
         can_reissue=can and row["status"] != "active" and not successors, card_value=card_value,
         reader_only=not can, notice=notice, error=error)
-    return c.html(f"住户证 {permit_id}", "Permit", Safe(body), s, "permits", status=status)
+    return c.html(f"住户证 {permit_id}", "Permit", Markup(body), s, "permits", status=status)
 
 
 def add_permit_routes(router: Any, c: Console) -> None:

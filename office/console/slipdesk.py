@@ -30,7 +30,6 @@ from office import schema
 from office.changes import get_row
 from office.console import auth, slipdocs
 from office.console.camera import FORM_CSP
-from office.console.html import Safe, bi, tag
 from office.console.labels import detail_labels, kind_label, reason_label
 from office.console.memodesk import memo_for_form, slip_memo_view
 from office.console.printview import print_links
@@ -152,9 +151,9 @@ def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem
                   memo=memo_for_form(c, s.estate, v.unit), memos_href=f"{PREFIX}/memos",
                   **slipdocs.form_context(docs or slipdocs.SlipDocs(), slipdocs.carried_of(c, s.estate, amends)))
     if amends:
-        response = c.html(f"更正放行条 {amends}", "Amend a slip", Safe(body), s, "slips", status=status)
+        response = c.html(f"更正放行条 {amends}", "Amend a slip", Markup(body), s, "slips", status=status)
     else:
-        response = c.html("开放行条", "New slip", Safe(body), s, "slips", status=status)
+        response = c.html("开放行条", "New slip", Markup(body), s, "slips", status=status)
     response.headers["Content-Security-Policy"] = FORM_CSP          # the carrier's webcam (camera.js)
     return response
 
@@ -192,8 +191,8 @@ def values_of(conn: Any, estate: str, slip: dict[str, Any], zone: Any) -> FormVa
 
 def require_issuer(c: Console, s: auth.Session) -> None:
     if s.role not in auth.ISSUERS:
-        raise Denied(c.html("放行条", "Slips", tag("div", bi("只有前台可以开放行条", "Only the front desk makes slips"),
-                                                     class_="error"), s, "slips", status=403))
+        raise Denied(c.message("放行条", "Slips", s, "只有前台可以开放行条", "Only the front desk makes slips", "slips",
+                               status=403))
 
 
 def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", error: str = "",
@@ -211,8 +210,7 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
             select(e.c.gate_id, e.c.seq, e.c.at, e.c.kind, e.c.reasons, e.c.detail, e.c.guard_id)
             .where(e.c.estate == s.estate, e.c.slip_id == slip_id).order_by(e.c.at).limit(100)).mappings()] if slip else []
     if slip is None:
-        return c.html("放行条", "Slips", tag("div", bi("没有这张放行条", f"No slip {slip_id[:12]!r}"), class_="error"), s,
-                      "slips", status=404)
+        return c.message("放行条", "Slips", s, "没有这张放行条", f"No slip {slip_id[:12]!r}", "slips", status=404)
     kind = SlipKind(slip["kind"])
     have = {a.role: a for a in stored_approvals(slip["approvals"])}
     approvals = [{"role": r.value, "role_zh": r.label_zh, "name": have[r].name if r in have else "",
@@ -237,7 +235,7 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
                   my_role_zh=auth.ROLES.get(s.role, (s.role, ""))[0], print_links=Markup(print_links(slip_id)),
                   back=f"{PREFIX}/slips", notice=notice, error=error, memo=slip_memo_view(c, s.estate, dict(slip)),
                   **slipdocs.detail_context(c, s.estate, dict(slip)))
-    return c.html(f"放行条 {slip_id}", "Slip", Safe(body), s, "slips", status=status)
+    return c.html(f"放行条 {slip_id}", "Slip", Markup(body), s, "slips", status=status)
 
 
 async def submit(c: Console, s: auth.Session, v: FormValues, docs: slipdocs.SlipDocs, amends: str = "") -> Response:

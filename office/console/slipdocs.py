@@ -51,7 +51,6 @@ from office.attachments import (
 from office.changes import get_row
 from office.console import auth
 from office.console.camera import SCRIPT_URL
-from office.console.html import bi, tag
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
 from office.errors import NotFound
 from office.photos import PHOTO_MAX_BYTES, PhotoRefused, check_photo
@@ -82,10 +81,11 @@ async def read_form(c: Console, request: Request, s: auth.Session) -> tuple[dict
         return await c.form_lists(request, s), []
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise Denied(c.html("附件过大", "Too large", tag("div", bi(
+        raise Denied(c.message(
+            "附件过大", "Too large", s,
             f"表单过大:每个附件最大 {ATTACHMENT_MAX_BYTES // 1048576} MB,最多 {MAX_ATTACHMENTS} 个。请返回重新选择文件。",
             f"The form is too large: attachments are at most {ATTACHMENT_MAX_BYTES // 1048576} MB each, "
-            f"{MAX_ATTACHMENTS} at most. Go back and choose the files again."), class_="error"), s, "slips", status=413))
+            f"{MAX_ATTACHMENTS} at most. Go back and choose the files again.", "slips", status=413))
     try:
         parsed = await request.form(max_files=MAX_ATTACHMENTS + 1, max_fields=300, max_part_size=MAX_BODY)
     except (MultiPartException, ValueError, KeyError):

@@ -207,7 +207,7 @@ class Console:
 
     def html(self, title_zh: str, title_en: str, body: Any, session: auth.Session | None, active: str = "",
              status: int = 200) -> HTMLResponse:
-        """A page around ready ``body`` markup (a rendered template, or html.Safe); plain text is escaped."""
+        """A page around ready ``body`` markup (a rendered template, as markupsafe.Markup); plain text is escaped."""
         return self.page("layout.html", title_zh, title_en, session, active, status, body=body)
 
     def page(self, template: str, title_zh: str, title_en: str, session: auth.Session | None, active: str = "",
