@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from domain.issuing import PROOF_KINDS
 from office import schema
+from office.errors import FileRefused
 from office.photos import PhotoRefused, check_photo
 
 #: One attachment's bytes at most (a phone's photo of an invoice, a scanned letter).
@@ -45,13 +46,8 @@ class Attachment:
     data: bytes
 
 
-@dataclass
-class AttachmentRefused(ValueError):
-    zh: str
-    en: str
-
-    def __str__(self) -> str:
-        return f"{self.zh}\n{self.en}"
+class AttachmentRefused(FileRefused):
+    """A proof attachment the office will not keep with a slip."""
 
 
 def check_pdf(data: bytes, name: str) -> None:

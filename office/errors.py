@@ -1,6 +1,8 @@
 """Errors the office raises on purpose: part of gatepass's one hierarchy."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from domain.errors import GatepassError
 
 
@@ -14,3 +16,15 @@ class NotFound(OfficeError):
 
 class Refused(OfficeError):
     """A business rule refuses the command (unpaid fees, missing approvals, too long a pass)."""
+
+
+@dataclass
+class FileRefused(ValueError):
+    """An uploaded file the office will not keep (a photo, a proof attachment, a specimen seal): why, in
+    Chinese for the clerk and in English beneath, shown next to the form's field."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.zh}\n{self.en}"

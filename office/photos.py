@@ -12,10 +12,10 @@ the gates receive a small picture through the replica, byte for byte what the of
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from typing import Any
 
 from domain.images import HEADER_BYTES, ImageRefused, check_image, image_size
+from office.errors import FileRefused
 
 #: A permit photo (one small portrait, 1寸 at most a few hundred pixels) needs far less than this.
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
@@ -25,13 +25,8 @@ PHOTO_SIDE = 480
 PHOTO_QUALITY = 85
 
 
-@dataclass
-class PhotoRefused(ValueError):
-    zh: str
-    en: str
-
-    def __str__(self) -> str:
-        return f"{self.zh}\n{self.en}"
+class PhotoRefused(FileRefused):
+    """A photo the office will not keep for a permit or a carrier."""
 
 
 def check_photo(data: bytes, name: str = "photo", max_bytes: int | None = None) -> str:
