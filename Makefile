@@ -25,8 +25,11 @@ run: venv
 office: venv-test
 	$(PY) -m kiosk.cli office demo
 
+# Two pytest-xdist workers (the suite waits on servers, browsers and subprocesses as much as it
+# computes); a test file's tests stay together on one worker. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: venv-test test-sysdeps lint
-	$(PY) -m pytest -q -m "not slow and not faults"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow and not faults"
 
 # The import contracts, ruff and mypy, each configured in pyproject.toml.
 lint: venv-test

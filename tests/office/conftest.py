@@ -11,7 +11,30 @@ import pytest
 
 from tests.office.harness import OfficeServer
 
-PG_URL = os.environ.get("GATEPASS_PG_URL", "")
+
+def _worker_database(url: str) -> str:
+    """The database this test process may wipe: GATEPASS_PG_URL's, or under pytest-xdist (make test runs
+    two workers) a database of its own beside it, made when missing: two workers wiping one database
+    would delete each other's tables in the middle of a test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("select 1 from pg_database where datname = :n"), {"n": name}).first() is None:
+                conn.execute(text(f'create database "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("GATEPASS_PG_URL", ""))
 
 
 def _wipe(url: str) -> None:
