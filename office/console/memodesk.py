@@ -10,8 +10,6 @@ too (`memo_for_form`, `slip_memo_view`). Images are served only for the chosen e
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +26,7 @@ from domain.issuing import MEMO_FORM, UNIT_ID, Problem, memo_in_force
 from office import schema
 from office.changes import get_row
 from office.console import auth
+from office.console.kept import keep, preview_src, upload_or_kept
 from office.console.permitdesk import bilingual
 from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
@@ -102,12 +101,7 @@ def read_images(v: FormValues, files: dict[str, bytes]) -> tuple[dict[str, tuple
     good: dict[str, tuple[bytes, str]] = {}
     problems: list[Problem] = []
     for name in IMAGE_FIELDS:
-        data = files.get(name)
-        if data is None and name in v.kept:
-            try:
-                data = base64.b64decode(v.kept[name], validate=True)
-            except (binascii.Error, ValueError):
-                data = None
+        data = upload_or_kept(files.get(name), v.kept.get(name, ""))
         if data is None:
             continue
         zh, en = image_label(name)
@@ -160,10 +154,7 @@ def require_issuer(c: Console, s: auth.Session) -> None:
 
 
 def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem], status: int = 200) -> HTMLResponse:
-    kept = {}
-    for name, b64 in v.kept.items():
-        mime = "image/png" if b64.startswith("iVBOR") else "image/jpeg"
-        kept[name] = f"data:{mime};base64,{b64}"
+    kept = {name: preview_src(b64) for name, b64 in v.kept.items()}
     body = render("memo_form.html", action=f"{PREFIX}/memos/new", csrf=s.csrf, v=v, problems=problems,
                   bad={p.field for p in problems}, people=v.people_rows(), kept=kept, form=MEMO_FORM,
                   images=[(f, *image_label(f)) for f in IMAGE_FIELDS], max_kb=IMAGE_MAX_BYTES // 1024, clerk=s.name)
@@ -294,7 +285,7 @@ def add_memo_routes(router: Any, c: Console) -> None:
 
         def run() -> tuple[int, list[Problem], dict[str, str]]:
             images, problems = read_images(v, files)
-            kept = {k: base64.b64encode(data).decode("ascii") for k, (data, _) in images.items()}
+            kept = {k: keep(data) for k, (data, _) in images.items()}
             people, signed, until, more = read_form(c, v)
             problems = more + problems
             if problems or signed is None:

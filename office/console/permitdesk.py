@@ -15,8 +15,6 @@ permit's history on its page.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -38,6 +36,7 @@ from office import schema
 from office.changes import get_row
 from office.console import auth
 from office.console.camera import FORM_CSP, SCRIPT_URL
+from office.console.kept import keep, preview_src, upload_or_kept
 from office.console.schema import console_audit
 from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
@@ -145,12 +144,7 @@ def read_form(c: Console, v: FormValues, upload: bytes | None) -> tuple[Asked | 
         except ValueError:
             problems.append(Problem("valid_until", f"{kind.label_zh}须填写截止日期", f"a {kind.label_en.lower()} needs its last day"))
     photo: tuple[bytes, str] | None = None
-    data = upload
-    if data is None and v.photo_kept:
-        try:
-            data = base64.b64decode(v.photo_kept, validate=True)
-        except (binascii.Error, ValueError):
-            data = None
+    data = upload_or_kept(upload, v.photo_kept)
     if data is not None:
         try:
             photo = (data, check_photo(data))
@@ -158,20 +152,16 @@ def read_form(c: Console, v: FormValues, upload: bytes | None) -> tuple[Asked | 
             problems.append(Problem("photo", exc.zh, exc.en))
     else:
         problems.append(Problem("photo", "请上传或拍摄持证人照片", "upload or take the holder's photo"))
-    kept = base64.b64encode(photo[0]).decode("ascii") if photo is not None else ""
+    kept = keep(photo[0]) if photo is not None else ""
     if problems or start is None:
         return None, problems, kept
     return Asked(kind, card, start, end, photo), [], kept
 
 
 def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem], status: int = 200) -> HTMLResponse:
-    kept = ""
-    if v.photo_kept:
-        mime = "image/png" if v.photo_kept.startswith("iVBOR") else "image/jpeg"
-        kept = f"data:{mime};base64,{v.photo_kept}"
     body = render("permit_form.html", action=f"{PREFIX}/permits/new", csrf=s.csrf, v=v, problems=problems,
                   bad={p.field for p in problems}, kinds=[(k.value, k.label_zh, k.label_en) for k in KINDS],
-                  kept_src=kept, clerk=s.name, script=SCRIPT_URL,
+                  kept_src=preview_src(v.photo_kept), clerk=s.name, script=SCRIPT_URL,
                   year=PERMIT_YEAR_DAYS, temp_days=TEMPORARY_PASS_MAX_DAYS, reno_days=RENOVATION_PASS_MAX_DAYS,
                   max_kb=PHOTO_MAX_BYTES // 1024)
     response = c.html("办理住户证", "New permit", Markup(body), s, "permits", status=status)

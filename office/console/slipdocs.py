@@ -20,8 +20,6 @@ console form (`Console.same_origin`, `auth.same_token`, `Console.require_role`);
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,11 +49,12 @@ from office.attachments import (
 from office.changes import get_row
 from office.console import auth
 from office.console.camera import SCRIPT_URL
+from office.console.kept import keep, kept_bytes, preview_src, upload_or_kept
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
 from office.errors import NotFound
 from office.photos import PHOTO_MAX_BYTES, PhotoRefused, check_photo
 from office.records import find_permit, put_photo
-from office.slips import SlipRequest, slip_id_ok
+from office.slips import SlipRequest, slip_id_ok, slip_in_url_ok
 
 MAX_BODY = SLIP_FORM_MAX_BYTES
 #: A permit id or a card UID as the desk's reader types it.
@@ -159,12 +158,7 @@ class SlipDocs:
         """Check the photo and every attachment (the valid ones are kept for the form), then the rules of
         domain/issuing.py: a carrier the gate can tell, the proof the slip's kind needs."""
         problems: list[Problem] = []
-        data = self.photo
-        if data is None and self.photo_kept:
-            try:
-                data = base64.b64decode(self.photo_kept, validate=True)
-            except (binascii.Error, ValueError):
-                data = None
+        data = upload_or_kept(self.photo, self.photo_kept)
         self.accepted_photo = None
         if data is not None:
             try:
@@ -172,15 +166,17 @@ class SlipDocs:
                 self.accepted_photo = data
             except PhotoRefused as exc:
                 problems.append(Problem("mover_photo", "搬运人" + exc.zh, exc.en))
-        self.photo_kept = base64.b64encode(self.accepted_photo).decode("ascii") if self.accepted_photo else ""
+        self.photo_kept = keep(self.accepted_photo) if self.accepted_photo else ""
         accepted: list[Attachment] = []
         for item in self.kept:
+            raw = kept_bytes(item["b64"])
+            if raw is None:
+                continue                           # a kept value the office never wrote: dropped
             try:
-                raw = base64.b64decode(item["b64"], validate=True)
                 accepted.append(Attachment(item["kind"] if item["kind"] in PROOF_KINDS else "other", item["filename"],
                                            check_attachment(raw, item["filename"]), raw))
-            except (binascii.Error, ValueError):
-                continue                           # a kept value the office never wrote: dropped
+            except ValueError:
+                continue
         retry: list[tuple[str, Problem]] = []        # refused rows: shown again first, their kind chosen
         for row, k, up in self.new:
             if k not in PROOF_KINDS:
@@ -201,7 +197,7 @@ class SlipDocs:
             accepted = accepted[:max(0, MAX_ATTACHMENTS - len(carried.attachments))]
         self.accepted = accepted
         self.kept = [{"kind": a.kind, "filename": clean_filename(a.filename, a.mime),
-                      "b64": base64.b64encode(a.data).decode("ascii")} for a in accepted]
+                      "b64": keep(a.data)} for a in accepted]
         if self.mover_permit and not PERMIT_OR_CARD.fullmatch(re.sub(r"[\s:]", "", self.mover_permit)):
             problems.append(Problem("mover_permit", "住户证号或卡号只含字母、数字", "a permit id or card UID has letters and digits only"))
         bad_photo = any(p.field == "mover_photo" for p in problems)
@@ -244,12 +240,8 @@ class SlipDocs:
 
 def form_context(docs: SlipDocs, carried: Carried) -> dict[str, Any]:
     """What the form's carrier and attachment blocks (slip_carrier.html, slip_attachments.html) show."""
-    kept_src = ""
-    if docs.photo_kept:
-        mime = "image/png" if docs.photo_kept.startswith("iVBOR") else "image/jpeg"
-        kept_src = f"data:{mime};base64,{docs.photo_kept}"
     rows = MAX_ATTACHMENTS - len(docs.kept) - len(carried.attachments)
-    return {"docs": docs, "photo_kept_src": kept_src, "camera_script": SCRIPT_URL,
+    return {"docs": docs, "photo_kept_src": preview_src(docs.photo_kept), "camera_script": SCRIPT_URL,
             "proof_kinds": list(PROOF_KINDS.items()), "attachment_rows": max(0, rows),
             "attachment_kinds": (docs.kinds + [""] * MAX_ATTACHMENTS)[:MAX_ATTACHMENTS],
             "carried": carried, "max_photo_kb": PHOTO_MAX_BYTES // 1024,
@@ -287,14 +279,11 @@ def add_slipdoc_routes(router: Any, c: Console) -> None:
     def not_found() -> Response:
         return Response("没有这个文件 / not found", 404, media_type="text/plain; charset=utf-8", headers=HEADERS)
 
-    def slip_ok(slip_id: str) -> bool:
-        return slip_id_ok(slip_id) and slip_id.isascii() and slip_id.isalnum()
-
     @router.get("/slips/{slip_id}/carrier-photo")
     @guarded
     def carrier_photo(request: Request, slip_id: str) -> Response:
         s = c.require(request)
-        if not slip_ok(slip_id):
+        if not slip_in_url_ok(slip_id):
             return not_found()
         sl, ph = schema.slips, schema.photos
         with c.engine.connect() as conn:
@@ -310,7 +299,7 @@ def add_slipdoc_routes(router: Any, c: Console) -> None:
     @guarded
     async def attachment(request: Request, slip_id: str, n: str) -> Response:
         s = c.require(request)
-        if not slip_ok(slip_id) or not n.isascii() or not n.isdigit() or len(n) > 3:
+        if not slip_in_url_ok(slip_id) or not n.isascii() or not n.isdigit() or len(n) > 3:
             return not_found()
 
         def load() -> dict[str, Any] | None:
