@@ -242,6 +242,12 @@ def slip_id_ok(slip_id: str) -> bool:
     return len(slip_id) <= MAX_SLIP_ID and not has_control(slip_id)
 
 
+def slip_in_url_ok(slip_id: str) -> bool:
+    """Whether a slip id from a console address could name a slip the office made (S, the date, a number:
+    ASCII letters and digits only); the pages answer 404 at once for anything else."""
+    return slip_id_ok(slip_id) and slip_id.isascii() and slip_id.isalnum()
+
+
 def cancel_slip(conn: Connection, estate: str, slip_id: str) -> dict[str, Any]:
     """Cancel a slip; gates refuse it after their next pull. An id no slip could have (too long,
     NUL or other control characters, as a URL can carry) is not looked up: PostgreSQL refuses NUL."""

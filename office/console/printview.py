@@ -19,13 +19,12 @@ from sqlalchemy import select
 
 from domain.keyfiles import load_private
 from domain.model import ApprovalRole, SlipKind, SlipStatus
-from domain.slip_token import MAX_SLIP_ID
 from office import schema
 from office.console.templating import macro, render
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import NotFound, OfficeError
 from office.export import item_text
-from office.slips import slip_token
+from office.slips import slip_in_url_ok, slip_token
 
 #: The copies of a slip, in print order: (Chinese, English, who keeps it).
 COPIES = (("物业联", "Office copy", "物业服务中心存档 kept by the office"),
@@ -64,7 +63,7 @@ def _approvals(text: str, zone_local: Any) -> list[dict[str, str]]:
 
 
 def load_printed(c: Console, estate: str, slip_id: str) -> PrintedSlip:
-    if len(slip_id) > MAX_SLIP_ID or not slip_id.isascii() or not slip_id.isalnum():
+    if not slip_in_url_ok(slip_id):
         raise NotFound(f"no slip {slip_id!r}")
     sl, it, un, g = schema.slips, schema.slip_items, schema.units, schema.gates
     with c.engine.connect() as conn:

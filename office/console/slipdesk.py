@@ -25,7 +25,6 @@ from domain.issuing import Problem
 from domain.keyfiles import load_hmac_key
 from domain.model import REQUIRED_APPROVALS, Approval, ApprovalRole, SlipItem, SlipKind, SlipStatus
 from domain.reasons import Reason
-from domain.slip_token import MAX_SLIP_ID
 from office import schema
 from office.changes import get_row
 from office.console import auth, slipdocs
@@ -44,6 +43,7 @@ from office.slips import (
     cancel_slip,
     make_pending_slip,
     slip_id_ok,
+    slip_in_url_ok,
     stored_approvals,
 )
 
@@ -301,7 +301,7 @@ def add_slipdesk_routes(router: Any, c: Console) -> None:
     @guarded
     def slip_page(request: Request, slip_id: str) -> Response:
         s = c.require(request)
-        if len(slip_id) > MAX_SLIP_ID or not slip_id.isascii() or not slip_id.isalnum():
+        if not slip_in_url_ok(slip_id):
             return detail_page(c, s, "", status=404)
         notice = ""
         if request.query_params.get("made"):
@@ -339,7 +339,7 @@ def add_amend_routes(router: Any, c: Console) -> None:
     goes through its approvals again; the old one is cancelled in the same transaction."""
 
     def stored(s: auth.Session, slip_id: str) -> dict[str, Any] | None:
-        if len(slip_id) > MAX_SLIP_ID or not slip_id.isascii() or not slip_id.isalnum():
+        if not slip_in_url_ok(slip_id):
             return None
         sl = schema.slips
         with c.engine.connect() as conn:
@@ -353,7 +353,7 @@ def add_amend_routes(router: Any, c: Console) -> None:
         require_issuer(c, s)
         slip = stored(s, slip_id)
         if slip is None:
-            return detail_page(c, s, slip_id if slip_id.isalnum() else "", status=404)
+            return detail_page(c, s, slip_id if slip_in_url_ok(slip_id) else "", status=404)
         with c.engine.connect() as conn:
             v = values_of(conn, s.estate, slip, c.zone)
         return form_page(c, s, v, [], amends=slip_id, docs=slipdocs.SlipDocs(mover_permit=slip["mover_permit_id"]))
