@@ -26,7 +26,7 @@ from kiosk.exitlog import ExitLog
 from kiosk.resolve import Resolver
 from kiosk.shell.controller import Controller
 from kiosk.shell.devices import Devices, RecordingGateIO
-from kiosk.shell.status import StatusMonitor
+from kiosk.shell.status import StatusMonitor, clock_synchronised
 from kiosk.store import Replica
 
 Emit = Callable[[object], None]
@@ -189,8 +189,8 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     resolver = Resolver(replica, exit_log, cfg.rules.hours(), load_public_dir(cfg.store.keys))
     timeouts = cfg.flow.timeouts()
     health_file = Path(cfg.sync.kiosk_health_file)
-    monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check, health_file=health_file, clock=clock) if clock_check \
-        else StatusMonitor(Path(cfg.sync.status_file), health_file=health_file, clock=clock)
+    monitor = StatusMonitor(Path(cfg.sync.status_file), clock_check or clock_synchronised, health_file=health_file,
+                            clock=clock)
     # a badge locked out for wrong PINs stays locked across a restart
     state = with_lockouts(initial_state(cfg.gate.to_gate(), timeouts, load_id_key(cfg)), exit_log.pin_lockouts())
     events: queue.SimpleQueue[object] = queue.SimpleQueue()
