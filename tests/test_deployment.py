@@ -163,18 +163,28 @@ def set_key(text: str, table: str, key: str, value: Any) -> str:
     return text[:head.end()] + new + text[end:]
 
 
-def wait_for(what: str, predicate: Any, timeout: float = DEADLINE_S, procs: tuple[Any, ...] = ()) -> Any:
+def wait_until(what: str, predicate: Any, timeout: float = DEADLINE_S, alive: Any = lambda: None) -> Any:
+    """``predicate()``'s first true value; AssertionError naming ``what`` after ``timeout`` s.
+    ``alive`` raises when what is being waited on has died (no point waiting out the timeout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = predicate()
         if got:
             return got
+        alive()
+        time.sleep(0.05)
+    raise AssertionError(f"no {what} within {timeout:g} s")
+
+
+def wait_for(what: str, predicate: Any, timeout: float = DEADLINE_S, procs: tuple[Any, ...] = ()) -> Any:
+    """`wait_until`, failing at once with its output when one of ``procs`` has exited."""
+    def alive() -> None:
         for p in procs:
             if p.poll() is not None:
                 out, err = p.communicate()
                 raise AssertionError(f"waiting for {what}: {p.args[-6:]} exited {p.returncode}\n{out}\n{err}")
-        time.sleep(0.05)
-    raise AssertionError(f"no {what} within {timeout} s")
+
+    return wait_until(what, predicate, timeout, alive)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ import numpy as np
 from domain.clock import Clock
 from tests.drivers.ptys import PtyPort
 from tests.office.harness import GateSite, OfficeServer
-from tests.test_deployment import present, read_json, set_key
+from tests.test_deployment import present, read_json, set_key, wait_until
 from tests.test_units import PRODUCTION_CONFIG
 
 GUARD_ID, GUARD_NAME, GUARD_BADGE, GUARD_PIN = "G7", "王保安", "7F00000001", "2468"
@@ -37,20 +35,6 @@ GUARD_STEPS: list[dict[str, Any]] = [
     {"until": "slip_items", "timeout": WAIT_S}, {"tap": "all_match"}, {"tap": "confirm_identity"},
     {"pin": GUARD_PIN}, {"until": "released", "timeout": WAIT_S},
 ]
-
-
-def wait_until(what: str, predicate: Callable[[], Any], timeout: float = WAIT_S,
-               alive: Callable[[], None] = lambda: None) -> Any:
-    """``predicate()``'s first true value; AssertionError naming ``what`` after ``timeout`` s.
-    ``alive`` raises when what is being waited on has died (no point waiting out the timeout)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        alive()
-        time.sleep(0.05)
-    raise AssertionError(f"no {what} within {timeout:g} s")
 
 
 def deployed_config(site: GateSite, office: OfficeServer, reader_link: Path, camera_dir: Path, name: str) -> Path:
