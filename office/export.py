@@ -52,7 +52,7 @@ def _instant(at: str, zone: ZoneInfo) -> datetime | None:
     return dt
 
 
-def _json(text: Any, empty: Any) -> Any:
+def stored_json(text: Any, empty: Any) -> Any:
     """A stored JSON column; ``empty`` when it is unreadable (shown as nothing rather than a failed page)."""
     try:
         value = json.loads(text)
@@ -91,8 +91,8 @@ def log_rows(conn: Connection, estate: str, first: date, last: date, gate_id: st
         if day is None or not first <= day <= last:
             continue
         d = {k: r[k] for k in COLUMNS}
-        d["reasons"] = [str(x) for x in _json(d["reasons"], [])]
-        d["detail"] = _json(d["detail"], {})
+        d["reasons"] = [str(x) for x in stored_json(d["reasons"], [])]
+        d["detail"] = stored_json(d["detail"], {})
         d["clock_synced"] = bool(d["clock_synced"])
         d["at_redated"], d["redated_by"] = d["at_redated"] or "", d["redated_by"] or ""
         instant = _instant(when(r), zone)

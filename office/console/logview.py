@@ -13,7 +13,18 @@ from domain.slip_token import GATE_ID
 from office.console.auth import Session
 from office.console.labels import FILTER_KINDS, KINDS, OUTCOMES, detail_labels, kind_label, outcome_of, reason_label
 from office.console.web import HEADERS, PREFIX, Console, guarded
-from office.export import LogFilter, LogNames, filter_rows, log_names, log_rows, row_unit, to_csv, to_xlsx, when
+from office.export import (
+    LogFilter,
+    LogNames,
+    filter_rows,
+    log_names,
+    log_rows,
+    row_unit,
+    stored_json,
+    to_csv,
+    to_xlsx,
+    when,
+)
 
 #: Rows shown on one page; the CSV has them all.
 MAX_ROWS = 2000
@@ -238,15 +249,8 @@ def event_page(c: Console, s: Session, gate_id: str, seq_text: str) -> HTMLRespo
     if row is None:
         return c.message("出入记录", "Exit log", s, "没有这条记录", "No such event in this estate", active="log", status=404)
     as_row = dict(row)
-    try:
-        reasons = [str(x) for x in json.loads(row["reasons"] or "[]")]
-    except (ValueError, TypeError):
-        reasons = []
-    try:
-        detail = json.loads(row["detail"] or "{}")
-        detail = detail if isinstance(detail, dict) else {}
-    except (ValueError, TypeError):
-        detail = {}
+    reasons = [str(x) for x in stored_json(row["reasons"], [])]
+    detail = stored_json(row["detail"], {})
     as_row.update(reasons=reasons, detail=detail)
     sl, it = schema.slips, schema.slip_items
     with c.engine.connect() as conn:

@@ -9,7 +9,6 @@ a gate refuses a slip that is not fully approved.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -35,7 +34,7 @@ from office.console.printview import print_links
 from office.console.templating import render
 from office.console.web import HEADERS, PREFIX, Console, Denied, guarded
 from office.errors import OfficeError
-from office.export import item_text
+from office.export import item_text, stored_json
 from office.slips import (
     SlipRefused,
     SlipRequest,
@@ -158,22 +157,6 @@ def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem
     return response
 
 
-def _json_list(text: Any) -> list[str]:
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return []
-    return [str(x) for x in value] if isinstance(value, list) else []
-
-
-def _json_dict(text: Any) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def values_of(conn: Any, estate: str, slip: dict[str, Any], zone: Any) -> FormValues:
     """A stored slip as the form shows it, to amend: everything but the ID number (kept only masked)."""
     it = schema.slip_items
@@ -219,10 +202,10 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
     mine = auth.APPROVES.get(s.role)
     can = slip["status"] == SlipStatus.PENDING.value and mine is not None and mine in REQUIRED_APPROVALS[kind] and mine not in have
     history = [{"at": c.local(r["at"], required=True), "gate": r["gate_id"], "kind": kind_label(r["kind"]),
-                "reasons": [reason_label(x) for x in _json_list(r["reasons"])], "guard": r["guard_id"],
-                "notes": detail_labels(_json_dict(r["detail"]))} for r in at_gates]
+                "reasons": [reason_label(str(x)) for x in stored_json(r["reasons"], [])], "guard": r["guard_id"],
+                "notes": detail_labels(stored_json(r["detail"], {}))} for r in at_gates]
     released = [h for h, r in zip(history, at_gates, strict=True) if consumes_slip(r["kind"])]
-    mismatch = any(Reason.SLIP_ITEMS_MISMATCH.value in _json_list(r["reasons"]) for r in at_gates)
+    mismatch = any(Reason.SLIP_ITEMS_MISMATCH.value in stored_json(r["reasons"], []) for r in at_gates)
     issuer = s.role in auth.ISSUERS
     body = render("slip_detail.html", slip=dict(slip), history=history, released=released,
                   can_amend=issuer and mismatch and slip["status"] != SlipStatus.CANCELLED.value and not released,
