@@ -1,10 +1,12 @@
 """The `gatepass` command: one entry point, a subcommand per job.
 
-Each package registers its own subcommands (kiosk/commands.py, kiosk/ui/cli.py,
-drivers/cli.py, sync/cli.py, office/cli.py) through the `gatepass.commands` entry
-points in pyproject.toml, so this dispatcher imports none of them by name: the gate
-application does not depend on the office or the sync daemon. Each imports heavy
-libraries only when its command runs.
+Each package registers its own subcommands (kiosk/args.py, drivers/args.py, sync/args.py,
+office/args.py) through the `gatepass.commands` entry points in pyproject.toml, so this
+dispatcher imports none of them by name. Registering describes arguments only; a command's
+code is imported when it runs (domain/commands.py). So a gate's venv, which has no web or
+database library, lists and runs every gate command, and an office's venv, with no pygame,
+camera or GPIO library, every office command; a command of the other side says what to
+install. pyproject's import-linter contracts and tests/test_profiles.py keep it so.
 """
 from __future__ import annotations
 
@@ -12,10 +14,8 @@ import argparse
 import sys
 from importlib.metadata import entry_points
 
+from domain.commands import COMMANDS
 from domain.errors import GatepassError
-
-#: The entry-point group through which each package adds its subcommands.
-COMMANDS = "gatepass.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:

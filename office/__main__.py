@@ -6,7 +6,7 @@ import sys
 
 from domain.clock import Clock
 from domain.errors import GatepassError
-from office import cli
+from office import args as cli
 
 
 def main(argv: list[str] | None = None, clock: Clock | None = None) -> int:

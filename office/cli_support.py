@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CONFIG = "config/office.toml"
+from office.config import DEFAULT_CONFIG
 
 
 def config_path(args: argparse.Namespace) -> str | None:

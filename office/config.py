@@ -11,6 +11,8 @@ from domain.settings import Count
 
 #: The private key's file name in a key folder (domain/keyfiles.py PRIVATE_NAME).
 _PRIVATE_NAME = "signing.key"
+#: The settings file `gatepass office ...` reads when given no --config and it exists.
+DEFAULT_CONFIG = "config/office.toml"
 
 
 def estate_keys_dir(keys: str, estate: str, home: str) -> Path:

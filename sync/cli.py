@@ -8,10 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sync.args import DEFAULT_CONFIG, register
+
 if TYPE_CHECKING:
     from domain.clock import Clock
 
-DEFAULT_CONFIG = "config/kiosk.toml"
 
 
 def load_credential(path: str) -> str:
@@ -75,15 +76,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 0
     finally:
         daemon.close()
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add `gatepass sync` to the `gatepass` parser."""
-    p = sub.add_parser("sync", help="run the gate's sync daemon (replica pull, exit-log push, heartbeat)",
-                       description="Sync this gate with the office: pull the replica, push the exit log.")
-    p.add_argument("--config", help=f"the kiosk's config file (default {DEFAULT_CONFIG} if present)")
-    p.add_argument("--once", action="store_true", help="pull, push and heartbeat once, then exit (1 if anything failed)")
-    p.set_defaults(func=cmd_sync)
 
 
 def main(argv: list[str] | None = None) -> int:

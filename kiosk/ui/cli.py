@@ -14,34 +14,6 @@ if TYPE_CHECKING:
     from domain.clock import Clock
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `gatepass kiosk` to the parser."""
-    p = sub.add_parser(
-        "kiosk", help="run the gate screen (full screen; --window on a desktop; --demo with demo data)",
-        description="Run the gate kiosk. Full screen through SDL (kmsdrm on a Pi without a desktop). "
-        "--demo builds a demo estate and uses stand-in reader, camera and gate; with no display it plays "
-        "the scripted walk headless and writes screenshots.",
-    )
-    p.add_argument("--config", metavar="FILE", help="kiosk settings (TOML); default: embedded defaults")
-    p.add_argument("--demo", action="store_true", help="demo estate, stand-in devices, demo keys (F1.., a..)")
-    p.add_argument("--window", action="store_true", help="a window instead of full screen")
-    p.add_argument("--headless", action="store_true", help="no screen: play --script and write --screenshots")
-    p.add_argument("--script", metavar="FILE", help="steps to play headless (default: the built-in walk)")
-    p.add_argument("--screenshots", metavar="DIR", help="where headless PNGs go (default var/screenshots)")
-    p.add_argument("--size", metavar="WxH", help="screen size for headless runs (default: display.width x height)")
-    p.add_argument("--data-dir", metavar="DIR", help="demo data directory (default var/demo, or a temp dir)")
-    p.add_argument("--mock-pins", action="store_true",
-                   help="test bench only: gpiozero's mock pins instead of [gpio] pin_factory, the rest of the config "
-                   "as it is (acceptance tests of a real config on a machine without the gate's GPIO); "
-                   "the relay is never driven")
-    p.set_defaults(func=cmd_kiosk)
-    d = sub.add_parser(
-        "display-check", help="installer's check: can pygame's SDL draw on a Pi without a desktop (KMSDRM)?",
-        description="Print pygame's SDL library, its version and video drivers; exit 1 if it has no KMSDRM "
-        "driver, which a Raspberry Pi without a desktop needs (pygame-ce's wheels have it).")
-    d.set_defaults(func=cmd_display_check)
-
-
 def _size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
     if not text:
         return default

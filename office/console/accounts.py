@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from domain.clock import Clock
+from domain.staff import ROLES
 from office import schema
 from office.console import auth
 from office.console.schema import console_audit, staff, staff_estates
@@ -104,7 +105,7 @@ def create(conn: Connection, *, username: str, name: str, role: str, estates: li
         raise AccountRefused(f"用户名 {username} 已被使用", f"the username {username} is taken", "username")
     if not name.strip():
         raise AccountRefused("请填写姓名", "fill in the name", "name")
-    if role not in auth.ROLES:
+    if role not in ROLES:
         raise AccountRefused("请选择角色", "choose a role", "role")
     chosen = _check_estates(role, estates, allowed)
     _check_password(username, password)
@@ -125,7 +126,7 @@ def set_role_and_estates(conn: Connection, admin: str, username: str, role: str,
                          allowed: tuple[str, ...]) -> None:
     """Change an account's role and, within the administrator's ``allowed`` estates, which estates it works for."""
     row = _target(conn, username)
-    if role not in auth.ROLES:
+    if role not in ROLES:
         raise AccountRefused("请选择角色", "choose a role", "role")
     if role != row["role"]:
         if username == admin:

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from domain.clock import Clock
-from domain.model import ApprovalRole
 from domain.secrets import check_pin, hash_pin
+from domain.staff import ROLES
 from office import schema
 from office.console.schema import console_audit, console_secrets, staff, staff_estates
 from office.db import utcnow
@@ -34,19 +34,6 @@ COOKIE = "gatepass_staff"
 SESSION_SECONDS = 12 * 3600
 #: An office PC is not a Raspberry Pi: staff passwords get more rounds than guards' PINs.
 PASSWORD_ITERATIONS = 200_000
-ROLES = {"front_desk": ("前台", "Front desk"), "butler": ("管家部负责人", "Butler department head"),
-         "customer_service": ("客户服务部主任", "Customer-service supervisor"), "security": ("保安部", "Security"),
-         "company_office": ("公司办公室", "Company office"), "company_finance": ("公司财务", "Company finance"),
-         "admin": ("管理员", "Administrator")}
-#: The slip approval each role gives in its own account (domain REQUIRED_APPROVALS says which a kind needs).
-#: The front desk's is the handler's (经办人), given when the clerk makes the slip.
-APPROVES: dict[str, ApprovalRole] = {
-    "front_desk": ApprovalRole.HANDLER, "butler": ApprovalRole.BUTLER_HEAD,
-    "customer_service": ApprovalRole.CUSTOMER_SERVICE, "security": ApprovalRole.SECURITY,
-    "company_office": ApprovalRole.COMPANY_OFFICE, "company_finance": ApprovalRole.COMPANY_FINANCE,
-}
-#: Roles that may make, amend and cancel slips at the front desk.
-ISSUERS = frozenset({"front_desk", "admin"})
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,32}$")
 #: The shortest staff password (the CLI and the console's staff and account pages check it alike).
 PASSWORD_MIN = 10

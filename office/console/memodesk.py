@@ -1,7 +1,7 @@
 """Commercial tenants' release memos (租户室内物品放行备忘表, R-WK-033) at the front desk, in the browser.
 
 /console/memos lists the memos on file and the commercial units with no memo in force (their slips
-are refused); the front desk (auth.ISSUERS) registers a memo at /console/memos/new: unit, tenant
+are refused); the front desk (ISSUERS) registers a memo at /console/memos/new: unit, tenant
 company, the people it authorises to apply, its specimen seal and signature images (PNG or JPEG,
 checked as permit photos are: office/photos.py), the date signed and an optional last day; and
 withdraws it when the tenant moves out. Every role reads. The rules are office/memos.py and
@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.exitrow import without_controls
 from domain.issuing import MEMO_FORM, UNIT_ID, Problem, memo_in_force
+from domain.staff import ISSUERS
 from office import schema
 from office.changes import get_row
 from office.console import auth
@@ -148,7 +149,7 @@ def read_form(c: Console, v: FormValues) -> tuple[list[Person], date | None, dat
 
 
 def require_issuer(c: Console, s: auth.Session) -> None:
-    if s.role not in auth.ISSUERS:
+    if s.role not in ISSUERS:
         raise Denied(c.message("商户备忘表", "Tenant memos", s, "只有前台可以登记和撤回备忘表",
                                "Only the front desk registers and withdraws memos", "memos", status=403))
 
@@ -234,7 +235,7 @@ def list_page(c: Console, s: auth.Session) -> HTMLResponse:
     for r in rows:
         by_unit.setdefault(r["unit_id"], []).append(as_memo(r))
     without = [u for u in units if memo_in_force(by_unit.get(u, []), today) is None]
-    body = render("memo_list.html", rows=shown, without=without, can_issue=s.role in auth.ISSUERS, prefix=PREFIX,
+    body = render("memo_list.html", rows=shown, without=without, can_issue=s.role in ISSUERS, prefix=PREFIX,
                   form=MEMO_FORM, limit=LIST_LIMIT)
     return c.html("商户放行备忘表", "Tenant release memos", Markup(body), s, "memos")
 
@@ -255,7 +256,7 @@ def detail_page(c: Console, s: auth.Session, memo_id: str, notice: str = "", err
     for x in slips:
         x["checked_at"] = c.local(x["checked_at"])[:16]
     body = render("memo_detail.html", m=view, slips=slips, form=MEMO_FORM, csrf=s.csrf, prefix=PREFIX,
-                  can_withdraw=s.role in auth.ISSUERS and view["state"] != "withdrawn",
+                  can_withdraw=s.role in ISSUERS and view["state"] != "withdrawn",
                   withdraw_action=f"{view['href']}/withdraw", notice=notice, error=error)
     return c.html(f"备忘表 #{view['memo_id']} · {view['company']}", "Tenant release memo", Markup(body), s, "memos",
                   status=status)

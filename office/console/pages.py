@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.contracts import DeviceHealth, HeartbeatBody
 from domain.model import SlipKind
+from domain.staff import ISSUERS
 from office import schema
 from office.console import auth
 from office.console.alerts import close_flag
@@ -100,7 +101,7 @@ def add_pages(router: Any, c: Console) -> None:
     def slips_page(request: Request) -> Response:
         s = c.require(request)
         return c.page("slips.html", "放行条", "Slips", s, "slips", slips=slip_rows(c, s), days=SLIP_DAYS,
-                      notice=request.query_params.get("done", ""), can_issue=s.role in auth.ISSUERS,
+                      notice=request.query_params.get("done", ""), can_issue=s.role in ISSUERS,
                       may_phone=may(s.role, "phone_link"), may_cancel=may(s.role, "cancel_slip"), csrf=s.csrf)
 
     @router.post("/slips/{slip_id}/cancel")

@@ -32,6 +32,7 @@ from domain.issuing import Problem
 from domain.keyfiles import load_hmac_key
 from domain.model import PERMIT_YEAR_DAYS, RENOVATION_PASS_MAX_DAYS, TEMPORARY_PASS_MAX_DAYS, Permit, PermitKind, PermitStatus, Person
 from domain.rules import effective_until
+from domain.staff import ISSUERS
 from office import schema
 from office.changes import get_row
 from office.console import auth
@@ -170,7 +171,7 @@ def form_page(c: Console, s: auth.Session, v: FormValues, problems: list[Problem
 
 
 def require_issuer(c: Console, s: auth.Session) -> None:
-    if s.role not in auth.ISSUERS:
+    if s.role not in ISSUERS:
         raise Denied(c.message("住户证", "Permits", s, "只有前台可以办理和更改住户证",
                                "Only the front desk issues and changes permits", "permits", status=403))
 
@@ -234,7 +235,7 @@ def list_page(c: Console, s: auth.Session, q: str, status: str, kind: str) -> HT
     body = render("permit_list.html", rows=shown[:LIST_LIMIT], total=len(shown), limit=LIST_LIMIT, all=len(rows),
                   expiring=expiring, reminder_days=REMINDER_DAYS, q=q, status=status, kind=kind,
                   statuses=[(k, zh, en) for k, (zh, en) in STATUS_WORDS.items()],
-                  kinds=[(k.value, k.label_zh, k.label_en) for k in KINDS], can_issue=s.role in auth.ISSUERS,
+                  kinds=[(k.value, k.label_zh, k.label_en) for k in KINDS], can_issue=s.role in ISSUERS,
                   prefix=PREFIX)
     return c.html("住户证", "Permits", Markup(body), s, "permits")
 
@@ -262,7 +263,7 @@ def detail_page(c: Console, s: auth.Session, permit_id: str, notice: str = "", e
     permit = as_permit(row)
     state, left = state_of(permit, c.now())
     until = effective_until(permit) if permit else None
-    can = s.role in auth.ISSUERS
+    can = s.role in ISSUERS
     body = render(
         "permit_detail.html", p=dict(row), kind_zh=kind_zh(row["kind"]), state=state, state_zh=STATUS_WORDS[state][0],
         state_en=STATUS_WORDS[state][1], left=left, valid_from=c.local(row["valid_from"])[:16],

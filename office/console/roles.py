@@ -8,8 +8,8 @@ on it (add the route and its action below).
 """
 from __future__ import annotations
 
+from domain.staff import APPROVES, ISSUERS, ROLES
 from office.console.alerts import ACKNOWLEDGERS
-from office.console.auth import APPROVES, ISSUERS, ROLES
 
 EVERYONE = frozenset(ROLES)
 ADMINS = frozenset({"admin"})

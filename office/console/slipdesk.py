@@ -24,6 +24,7 @@ from domain.issuing import Problem
 from domain.keyfiles import load_hmac_key
 from domain.model import REQUIRED_APPROVALS, Approval, ApprovalRole, SlipItem, SlipKind, SlipStatus
 from domain.reasons import Reason
+from domain.staff import APPROVES, ISSUERS, ROLES
 from office import schema
 from office.changes import get_row
 from office.console import auth, slipdocs
@@ -173,7 +174,7 @@ def values_of(conn: Any, estate: str, slip: dict[str, Any], zone: Any) -> FormVa
 
 
 def require_issuer(c: Console, s: auth.Session) -> None:
-    if s.role not in auth.ISSUERS:
+    if s.role not in ISSUERS:
         raise Denied(c.message("放行条", "Slips", s, "只有前台可以开放行条", "Only the front desk makes slips", "slips",
                                status=403))
 
@@ -199,14 +200,14 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
     approvals = [{"role": r.value, "role_zh": r.label_zh, "name": have[r].name if r in have else "",
                   "at": c.local(at.isoformat())[:16] if r in have and (at := have[r].at) is not None else ""}
                  for r in REQUIRED_APPROVALS[kind]]
-    mine = auth.APPROVES.get(s.role)
+    mine = APPROVES.get(s.role)
     can = slip["status"] == SlipStatus.PENDING.value and mine is not None and mine in REQUIRED_APPROVALS[kind] and mine not in have
     history = [{"at": c.local(r["at"], required=True), "gate": r["gate_id"], "kind": kind_label(r["kind"]),
                 "reasons": [reason_label(str(x)) for x in stored_json(r["reasons"], [])], "guard": r["guard_id"],
                 "notes": detail_labels(stored_json(r["detail"], {}))} for r in at_gates]
     released = [h for h, r in zip(history, at_gates, strict=True) if consumes_slip(r["kind"])]
     mismatch = any(Reason.SLIP_ITEMS_MISMATCH.value in stored_json(r["reasons"], []) for r in at_gates)
-    issuer = s.role in auth.ISSUERS
+    issuer = s.role in ISSUERS
     body = render("slip_detail.html", slip=dict(slip), history=history, released=released,
                   can_amend=issuer and mismatch and slip["status"] != SlipStatus.CANCELLED.value and not released,
                   can_cancel=issuer and slip["status"] != SlipStatus.CANCELLED.value,
@@ -215,7 +216,7 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
                   items=items, approvals=approvals, valid_from=c.local(slip["valid_from"])[:16],
                   valid_until=c.local(slip["valid_until"])[:16], can_approve=can, csrf=s.csrf,
                   approve_action=f"{PREFIX}/slips/{slip_id}/approve", my_role=s.role,
-                  my_role_zh=auth.ROLES.get(s.role, (s.role, ""))[0], print_links=Markup(print_links(slip_id)),
+                  my_role_zh=ROLES.get(s.role, (s.role, ""))[0], print_links=Markup(print_links(slip_id)),
                   back=f"{PREFIX}/slips", notice=notice, error=error, memo=slip_memo_view(c, s.estate, dict(slip)),
                   **slipdocs.detail_context(c, s.estate, dict(slip)))
     return c.html(f"放行条 {slip_id}", "Slip", Markup(body), s, "slips", status=status)
@@ -298,7 +299,7 @@ def add_slipdesk_routes(router: Any, c: Console) -> None:
     async def approve(request: Request, slip_id: str) -> Response:
         s = c.require(request)
         await c.form(request, s)
-        role = auth.APPROVES.get(s.role)
+        role = APPROVES.get(s.role)
         if role is None:
             return detail_page(c, s, slip_id, error="您的账号不能审批放行条 / Your account approves no slips", status=403)
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from domain.staff import ROLES
 from office.console import accounts, auth, lockout
 from office.console.accounts import AccountRefused
 from office.console.schema import console_audit, staff
@@ -73,7 +74,7 @@ def _estate_choices(c: Console, s: auth.Session) -> list[tuple[str, str]]:
 
 
 def _roles() -> list[tuple[str, str, str]]:
-    return [(k, zh, en) for k, (zh, en) in auth.ROLES.items()]
+    return [(k, zh, en) for k, (zh, en) in ROLES.items()]
 
 
 def list_page(c: Console, s: auth.Session, v: NewAccount | None = None, problems: list[AccountRefused] | None = None,
@@ -83,7 +84,7 @@ def list_page(c: Console, s: auth.Session, v: NewAccount | None = None, problems
     with c.engine.connect() as conn:
         rows = accounts.list_staff(conn, s.estate)
     for r in rows:
-        r["role_zh"], r["role_en"] = auth.ROLES.get(r["role"], (r["role"], r["role"]))
+        r["role_zh"], r["role_en"] = ROLES.get(r["role"], (r["role"], r["role"]))
         r["estate_names"] = ["全部 all"] if r["role"] == "admin" else [names.get(e, e) for e in r["estates"]]
         r["last_sign_in"] = c.local(r["last_sign_in"])[:16]
     problems = problems or []
@@ -104,7 +105,7 @@ def edit_page(c: Console, s: auth.Session, username: str, problems: list[Account
     if a is None:
         return c.message("员工账号", "Staff accounts", s, "没有这个账号", "No such account", active="staff", status=404)
     problems = problems or []
-    role_zh, role_en = auth.ROLES.get(a["role"], (a["role"], a["role"]))
+    role_zh, role_en = ROLES.get(a["role"], (a["role"], a["role"]))
     return c.page("staff_edit.html", f"员工账号 {a['name']}", "Staff account", s, "staff", status, a=a, csrf=s.csrf,
                   roles=_roles(), role=role or a["role"],
                   estates=_estate_choices(c, s), chosen=chosen if chosen is not None else list(a["estates"]),
@@ -116,7 +117,7 @@ def edit_page(c: Console, s: auth.Session, username: str, problems: list[Account
 def account_page(c: Console, s: auth.Session, problems: list[AccountRefused] | None = None,
                  notice: tuple[str, str] | None = None, status: int = 200) -> HTMLResponse:
     problems = problems or []
-    role_zh, role_en = auth.ROLES.get(s.role, (s.role, s.role))
+    role_zh, role_en = ROLES.get(s.role, (s.role, s.role))
     return c.page("account.html", "我的账号", "My account", s, "", status, person=s.name, username=s.username,
                   role_zh=role_zh, role_en=role_en, csrf=s.csrf, problems=problems, bad={p.field for p in problems},
                   min_len=auth.PASSWORD_MIN, notice={"zh": notice[0], "en": notice[1]} if notice else None)

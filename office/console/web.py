@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
 from domain.clock import Clock, EstateTime
+from domain.staff import ROLES
 from office import schema
 from office.config import OfficeConfig, estate_keys_dir
 from office.console import auth, lockout
@@ -189,9 +190,9 @@ class Console:
         from office.console import roles
 
         zh, en, allowed = roles.ACTIONS[action]
-        role_zh, role_en = auth.ROLES.get(s.role, (s.role, s.role))
-        who_zh = "、".join(auth.ROLES[r][0] for r in auth.ROLES if r in allowed)
-        who_en = ", ".join(auth.ROLES[r][1].lower() for r in auth.ROLES if r in allowed)
+        role_zh, role_en = ROLES.get(s.role, (s.role, s.role))
+        who_zh = "、".join(ROLES[r][0] for r in ROLES if r in allowed)
+        who_en = ", ".join(ROLES[r][1].lower() for r in ROLES if r in allowed)
         return self.message("无权操作", "Not allowed", s, f"您的账号({role_zh})不能{zh}。可以{zh}的是:{who_zh}。",
                             f"Your account ({role_en}) may not {en}; {who_en} may.", status=403)
 

@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from drivers import cli, synth
+from drivers import args as cli
+from drivers import synth
 
 from .ptys import PtyPort
 from .test_frames import rdm_frame

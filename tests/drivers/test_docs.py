@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers import cli
+from drivers import args as cli
 from drivers.config import CameraConfig, GpioConfig, ReaderConfig
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "drivers.md").read_text(encoding="utf-8")

@@ -114,7 +114,7 @@ def test_the_tokens_are_real_signed_slips_valid_when_minted():
 
 
 def test_gatepass_scan_and_check_use_the_one_decoder(photos, tmp_path, monkeypatch, capsys):
-    from drivers import cli
+    from drivers import args as cli
     from kiosk.check import decode_image
     kind, text, gray = photos[min(HARD)]
     path = tmp_path / "slip.png"
