@@ -101,7 +101,7 @@ $(VENV)/.installed-gate: pyproject.toml $(VENV)/.python
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.python
 	@$(DROP_PYGAME)
-	$(PY) -m pip install -q -e '.[gate,office,test,postgres]'
+	$(PY) -m pip install -q -e '.[gate,pi,office,test,postgres]'
 	touch $@ $(VENV)/.installed-gate
 
 # The gate's lock file: exact versions and hashes for a Pi (aarch64, glibc 2.36 = Bookworm,
