@@ -311,7 +311,7 @@ class Controller:
         for i, cmd in enumerate(commands):
             if background and isinstance(cmd, Record):
                 assert self._writer is not None
-                future = self._writer.submit(self.exit_log.append, cmd.entry, clock_synced=bool(self.clock_synced()))
+                future = self._writer.submit(self.exit_log.append, cmd.entry, **self._stamp())
                 self._pending = _Pending(event, state, cmd, commands[i + 1:], out, future, time.monotonic())
                 future.add_done_callback(lambda _f: self.events.put(COMMITTED))
                 return
@@ -329,9 +329,15 @@ class Controller:
         if not isinstance(event, Fault):    # already out of service: do not loop on a failing safe state
             self.dispatch(fault, now)
 
+    def _stamp(self) -> dict[str, Any]:
+        """What every exit-log row is stamped with besides its entry, read on the frame thread as the
+        event is decided, inline or on the writer thread alike: whether the clock was synced, and where
+        in which boot the gate was (the office re-dates an unsynced boot's rows by it)."""
+        return {"clock_synced": bool(self.clock_synced()), "boot": self.boot()}
+
     def _do(self, cmd: Command) -> None:
         if isinstance(cmd, Record):
-            self.exit_log.append(cmd.entry, clock_synced=bool(self.clock_synced()), boot=self.boot())
+            self.exit_log.append(cmd.entry, **self._stamp())
         elif isinstance(cmd, OpenGate):
             self.gate_io.open_gate()
         elif isinstance(cmd, Signal):
