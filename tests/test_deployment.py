@@ -365,6 +365,11 @@ def test_the_units_as_deployed_release_a_slip_and_refuse_a_revoked_card(site: Pa
         log.verify()
         rows = list(log.rows())
         assert [r["slip_id"] for r in rows if r["kind"] == "release"] == [slip.slip_id]
+        # Every row carries the boot it was recorded in (the live loop's writer thread too: issue 18).
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        assert {r["boot_id"] for r in rows} == {boot_id} and all(r["boottime_ms"] > 0 for r in rows), rows
+        pushed = office.events(gate_id)
+        assert {e["boot_id"] for e in pushed} == {boot_id}, pushed
         denied = [r for r in rows if r["kind"] == "card_denied"]
         assert len(denied) == 1 and "card.revoked" in denied[0]["reasons"], denied
         assert "card.revoked" in str(refused[0]["reasons"])

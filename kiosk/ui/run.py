@@ -82,6 +82,10 @@ def run_headless(cfg: KioskConfig, data_dir: Path | None, script: Path | None, s
             print(f"gatepass kiosk (headless): gate {cfg.gate.id}, replica {cfg.store.replica}, "
                   f"exit log {cfg.store.exit_log}, {size[0]}x{size[1]}", file=out, flush=True)
         session = make_session(kiosk, size, legend)
+        if demo is None:
+            # On the gate's own devices and files, rows are committed as the live screen commits them:
+            # on the writer thread (kiosk/ui/loop.py), so what is tested headless is what runs.
+            kiosk.controller.use_writer_thread()
         runner = ScriptRunner(session, kiosk, walk_clock, surface, shots, out)
         return runner.run(steps)
     finally:
