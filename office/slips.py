@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from domain.exitrow import has_control
 from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
-from domain.issuing import PROHIBITED_ITEMS, Problem, issue_problems
+from domain.issuing import PROHIBITED_ITEMS, Problem, issue_problems, window_ahead_problem
 from domain.model import (
     Approval,
     ApprovalRole,
@@ -187,6 +187,8 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
     lock_estate(conn, estate)  # two clerks must not get the same slip number
     signing_key_usable(conn, estate, key_id_of(public_raw(private)))
     memo_id = check(conn, estate, req, now=now if check_time else None, memo_day=now.date())
+    if not check_time and (far := window_ahead_problem(now, req.valid_from)) is not None:
+        raise SlipRefused([far])              # the one time rule every way of issuing keeps (issue_problems has it too)
     slip_id = next_slip_id(conn, estate, now)
     row = _slip_row(req, slip_id, hmac_key, SlipStatus.ISSUED)
     try:

@@ -57,6 +57,23 @@ def test_a_slip_is_refused_while_the_unit_has_unpaid_fees(site: Path, capsys: py
     assert run(*slip_args("--approve", "handler=李", "--approve", "butler_head=王")) == 0
 
 
+@pytest.mark.parametrize("kind", ["owner", "move_out"])
+def test_a_slip_dated_years_ahead_is_refused_at_the_desk(site: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    # 9999-12-31 was issued, printed and sent to a phone, and every gate refused it as a bad record (issue 18).
+    args = slip_args("--approve", "handler=李", "--approve", "butler_head=王", "--approve", "customer_service=赵",
+                     "--from", "9999-12-01", "--until", "9999-12-30")
+    args[args.index("owner")] = kind
+    args += ["--exit-gate", "north"] if kind == "move_out" else []
+    assert run(*args) == 2
+    assert "90 days ahead" in capsys.readouterr().err and not (site / "slips").exists()
+    args[args.index("9999-12-30")] = "9999-12-31"                   # its end is past the calendar: said, no traceback
+    assert run(*args) == 2
+    assert "'9999-12-31': expected a date" in capsys.readouterr().err
+    ahead = TODAY + timedelta(days=89)
+    args[args.index("9999-12-01")], args[args.index("9999-12-31")] = str(ahead), str(ahead + timedelta(days=2))
+    assert run(*args) == 0, capsys.readouterr().err                   # weeks ahead is what a desk does
+
+
 def test_a_slip_missing_an_approval_its_kind_needs_is_refused(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(*slip_args("--approve", "handler=李")) == 2
     assert "butler_head (管家部负责人)" in capsys.readouterr().err
