@@ -169,13 +169,13 @@ class _Gate:
         for i in range(0, len(ids), 1000):
             self.known_ids.update(self.conn.execute(select(e.c.event_id).where(e.c.event_id.in_(ids[i:i + 1000]))).scalars())
 
-    def stored(self, seq: int) -> tuple[str, str] | None:
-        """(event_id, hash) the office holds at ``seq``, counting rows accepted in this push."""
+    def stored(self, seq: int) -> tuple[str, str, str] | None:
+        """(event_id, hash, prev_hash) the office holds at ``seq``, counting rows accepted in this push."""
         if seq in self.accepted:
-            return self.accepted[seq]["event_id"], self.accepted[seq]["hash"]
+            return self.accepted[seq]["event_id"], self.accepted[seq]["hash"], self.accepted[seq]["prev_hash"]
         e = schema.events
-        have = self.conn.execute(select(e.c.event_id, e.c.hash).where(self.mine(e), e.c.seq == seq)).first()
-        return (have.event_id, have.hash) if have is not None else None
+        have = self.conn.execute(select(e.c.event_id, e.c.hash, e.c.prev_hash).where(self.mine(e), e.c.seq == seq)).first()
+        return (have.event_id, have.hash, have.prev_hash) if have is not None else None
 
     def reject(self, row: Mapping[str, Any], kind: str, why: str) -> None:
         seq = int(row["seq"])
@@ -316,8 +316,12 @@ def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str
         seq = int(row["seq"])
         if seq <= g.seq:
             have = g.stored(seq)
-            if have is not None and have == (row["event_id"], row["hash"]):
-                g.result.duplicates += 1
+            if have is not None and have[:2] == (row["event_id"], row["hash"]):
+                # A resend: its contents must still be what the hash covers, or it is evidence rewritten.
+                if row["prev_hash"] == have[2] and row_hash(have[2], row) == row["hash"]:
+                    g.result.duplicates += 1
+                else:
+                    g.reject(row, "edited", "re-sent with other contents than the row the office holds (hash does not match)")
             else:
                 g.reject(row, "fork", "differs from the row the office already accepted at this sequence number")
         elif seq == g.seq + 1:
