@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", dest="valid_until")
     p.add_argument("--purpose")
     p.add_argument("--exit-gate", help="designated exit gate (move-outs)")
-    p.add_argument("--out", help="directory for the QR code (default: the config's slips_dir)")
+    p.add_argument("--out", help="directory for the QR code (default: the config's slips_dir/<estate>)")
     p = add("cancel-slip", office("office.cli:cmd_cancel_slip"), "cancel a slip")
     p.add_argument("slip")
     p = add("add-guard", office("office.cli:cmd_add_guard"), "add a guard with a badge and PIN")

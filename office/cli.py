@@ -156,7 +156,7 @@ def cmd_issue_slip(args: argparse.Namespace) -> int:
         exit_gate_id=args.exit_gate or "")
     with office_engine(cfg).begin() as conn:
         issued = issue_slip(conn, cfg.estate, req, private=load_private(cfg.keys), hmac_key=load_hmac_key(cfg.keys),
-                            out_dir=args.out or cfg.slips_dir, now=now)
+                            out_dir=args.out or Path(cfg.slips_dir) / cfg.estate, now=now)   # numbers are per estate
     print(f"slip {issued.slip_id} issued; QR code: {issued.png} and {issued.svg}")
     return 0
 
