@@ -27,6 +27,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -45,6 +46,7 @@ from kiosk.core.events import (
     Record,
     Recovered,
     SafeState,
+    Shutdown,
     Signal,
     SlipPresented,
     Tick,
@@ -138,6 +140,18 @@ class Controller:
     def commit_age(self) -> float | None:
         """Seconds the commit in flight has taken so far (None: no commit in flight)."""
         return None if self._pending is None else time.monotonic() - self._pending.since
+
+    def shut_down(self, now: datetime) -> None:
+        """The kiosk is stopping: the core ends a guard's shift (its row is committed before close returns)."""
+        deadline = time.monotonic() + COMMIT_STALL_S
+        while self._pending is not None and time.monotonic() < deadline:
+            try:
+                self._pending.future.exception(timeout=max(0.0, deadline - time.monotonic()))   # waits for the commit
+            except FuturesTimeout:
+                break
+            self._resolve_commit(now)            # carries on with the step, and with events that waited for it
+        if self._pending is None:
+            self.dispatch(Shutdown(), now)
 
     def close(self) -> None:
         """Let a commit in flight finish (its row is kept; its gate does not open) and stop the writer."""
