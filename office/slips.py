@@ -250,11 +250,48 @@ def slip_in_url_ok(slip_id: str) -> bool:
     return slip_id_ok(slip_id) and slip_id.isascii() and slip_id.isalnum()
 
 
+@dataclass(frozen=True)
+class SlipUse:
+    """Where and when a slip was released: the first use the office knows of (from a gate's push)."""
+
+    gate_id: str
+    at: str
+
+
+class SlipUsed(Refused):
+    """Used means used: a released slip is the record of what went out. It is neither cancelled nor
+    amended (the items it let out would vanish behind a new slip), and it goes to no phone."""
+
+    def __init__(self, slip_id: str, use: SlipUse) -> None:
+        super().__init__(f"放行条 {slip_id} 已使用({use.at[:16].replace('T', ' ')} 于 {use.gate_id} 放行),不能作废、更正或发到手机 / "
+                         f"slip {slip_id} was released at gate {use.gate_id} at {use.at[:16].replace('T', ' ')}: a used slip "
+                         "cannot be cancelled, amended or sent to a phone")
+        self.slip_id = slip_id
+        self.use = use
+
+
+def slip_use(conn: Connection, estate: str, slip_id: str) -> SlipUse | None:
+    """The slip's first release at a gate, if the office has heard of one."""
+    cs = schema.consumed_slips
+    row = conn.execute(select(cs.c.gate_id, cs.c.at).where(cs.c.estate == estate, cs.c.slip_id == slip_id)
+                       .order_by(cs.c.at).limit(1)).first() if slip_id_ok(slip_id) else None
+    return SlipUse(str(row.gate_id), str(row.at)) if row is not None else None
+
+
+def require_unused(conn: Connection, estate: str, slip_id: str) -> None:
+    """The one rule for the CLI and the console: raise SlipUsed for a slip a gate has released."""
+    use = slip_use(conn, estate, slip_id)
+    if use is not None:
+        raise SlipUsed(slip_id, use)
+
+
 def cancel_slip(conn: Connection, estate: str, slip_id: str) -> dict[str, Any]:
-    """Cancel a slip; gates refuse it after their next pull. An id no slip could have (too long,
-    NUL or other control characters, as a URL can carry) is not looked up: PostgreSQL refuses NUL."""
+    """Cancel a slip; gates refuse it after their next pull. A released slip is not cancelled (SlipUsed).
+    An id no slip could have (too long, NUL or other control characters, as a URL can carry) is not
+    looked up: PostgreSQL refuses NUL."""
     if not slip_id_ok(slip_id) or get_row(conn, estate, schema.slips, {"slip_id": slip_id}) is None:
         raise NotFound(f"no slip {slip_id!r} in estate {estate!r}")
+    require_unused(conn, estate, slip_id)
     return patch(conn, estate, schema.slips, {"slip_id": slip_id}, status=SlipStatus.CANCELLED.value)
 
 
