@@ -230,6 +230,8 @@ FAULTS: dict[str, Degrade] = {
 
 #: a phone's screen instead of paper: name -> function(code, rng, strength, part) -> gray frame
 SCREENS = ("dark mode", "moiré", "screen glare", "low contrast")
+#: every kind of photo, in the order `corpus` cycles through them
+KINDS = (*FAULTS, *SCREENS)
 
 
 def _screen(kind: str, code: np.ndarray, rng: random.Random, k: float, part: Part,
@@ -252,7 +254,7 @@ def corpus(part: Part, n: int, width: int = 640, height: int = 480) -> list[tupl
     """`n` (kind, token, grayscale frame) of one part, cycling through every fault."""
     rng = random.Random(part.seed)
     texts = tokens(n, part.seed)
-    kinds = list(FAULTS) + list(SCREENS)
+    kinds = list(KINDS)
     out = []
     for i, text in enumerate(texts):
         kind = kinds[i % len(kinds)]
