@@ -6,16 +6,20 @@ barcode that happens to be on a parcel. The default is zxing-cpp because the ben
 more reliable on tilted, blurred and badly lit slips; pyzbar stays selectable.
 
 `decode_frame` is THE decoder: the camera thread, `gatepass scan` and `gatepass check
---slip-image` all call it. One plain pass first (the bare zxing-cpp call, on grey); only
+--slip-image` all call it. One plain pass first (the bare zxing-cpp call, on grey; on a
+frame with nothing brighter than mid-grey, on the frame doubled, see 2.); only
 when it reads nothing does it escalate, and only where there is evidence of a symbol, so
 a frame with no code in view costs about one library call (bench: "empty-frame cost"):
 
 1. the plain pass searches the whole QR family (Micro QR and rMQR too, at no extra
    cost) and asks for the symbols it found but could not decode (`return_errors=True`);
    only a QR Model 2 text is ever taken, every other symbol is a position to look at;
-2. an evidence look, at most three cheap zxing calls (no rotations, no downscaling):
-   GlobalHistogram on the frame (inverted too), then GlobalHistogram and FixedThreshold
-   on a half-size copy; no symbol seen by either: the frame has no code, stop;
+2. an evidence look, at most two cheap zxing calls (no rotations, no downscaling): the
+   frame with its grey levels doubled (a shadowed, dim or faded slip's modules are too
+   close for zxing's local binarizer), then FixedThreshold on a half-size copy (noise,
+   halftone dots, moiré averaged away); no symbol seen by either: the frame has no code,
+   stop. A frame with nothing brighter than mid-grey loses nothing when doubled, so its
+   plain pass is already on the doubled frame and the look does not repeat it;
 3. on each region seen (cropped with a margin), a short ladder of the libraries' own
    options and simple views, first success wins: zxing on a 2x upscale, on an
    unsharp-masked copy, with the GlobalHistogram binarizer, on a smoothed copy
@@ -229,38 +233,53 @@ class _Ladder:
 _LADDER = _Ladder()
 
 
-def evidence_look(gray: np.ndarray) -> tuple[list[str], list[Box]]:
-    """Is a QR symbol here that the plain pass did not find? At most three zxing calls
-    without rotations or downscaling (`try_rotate=False, try_downscale=False`), together
-    about a third of a plain pass: the frame with the GlobalHistogram binarizer, inverted
-    too (uneven light fools the local one; dark-mode phone screens), then a half-size copy
-    (averaging away noise, halftone dots and moiré) with the GlobalHistogram and
-    FixedThreshold binarizers, not inverted. Each looks for the whole QR family, so a
-    shadowed slip seen only as a broken Micro QR or rMQR symbol counts; each may also
-    read the slip outright (a Reed-Solomon checked text)."""
+def doubled(gray: np.ndarray) -> np.ndarray:
+    """Every grey level doubled, saturating at white (cv2.add: a hundredth of a zxing pass).
+    zxing's local binarizer leaves an 8x8 block whose range is under 24 grey levels blank;
+    in a hard shadow, a dim booth or a faded print the slip's modules are less apart than
+    that, doubled they are not. Where the range was 24 or more, the binarization is the
+    same (the local threshold scales with the image), but for what saturates."""
+    return cv2.add(gray, gray)
+
+
+def evidence_look(gray: np.ndarray, doubled_done: bool = False) -> tuple[list[str], list[Box]]:
+    """Is a QR symbol here that the plain pass did not find? At most two zxing calls
+    without rotations or downscaling (`try_rotate=False, try_downscale=False`), each
+    looking for the whole QR family, first sight wins:
+
+    1. the frame `doubled`, LocalAverage binarizer, not inverted (a shadowed, dim or faded
+       slip), unless the plain pass already ran on it (`doubled_done`) or the frame has
+       nothing darker than mid-grey, which doubling would only turn white;
+    2. a half-size copy (averaging away noise, halftone dots and moiré) with the
+       FixedThreshold binarizer.
+
+    Each may also read the slip outright (a Reed-Solomon checked text)."""
     zx = _LADDER.zxing()
-    texts, boxes = zx.sight(gray, cheap=True, binarizer="GlobalHistogram")
-    if texts or boxes:
-        return texts, boxes
+    if not doubled_done and cv2.minMaxLoc(gray)[0] < 128:
+        texts, boxes = zx.sight(doubled(gray), cheap=True, invert=False)
+        if texts or boxes:
+            return texts, boxes
     half = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    for binarizer in ("GlobalHistogram", "FixedThreshold"):
-        texts, small = zx.sight(half, cheap=True, binarizer=binarizer, invert=False)
-        if texts or small:
-            return texts, [(2 * x0, 2 * y0, 2 * x1, 2 * y1) for x0, y0, x1, y1 in small]
-    return [], []
+    texts, small = zx.sight(half, cheap=True, binarizer="FixedThreshold", invert=False)
+    return texts, [(2 * x0, 2 * y0, 2 * x1, 2 * y1) for x0, y0, x1, y1 in small]
 
 
 def decode_frame(decoder: Decoder, frame: np.ndarray, fallback: bool = True) -> list[str]:
     """Decode a BGR or grayscale frame: a plain pass, then (`fallback`) the escalation,
     only where a symbol was seen but not read. The one decoder of the project."""
     gray = to_gray(frame)
+    dark = False
     if isinstance(decoder, ZxingDecoder):
-        texts, boxes = decoder.sight(gray)
+        # a frame with nothing brighter than mid-grey loses nothing when doubled (no level
+        # saturates) and gains every block a dim scene left under zxing's contrast floor:
+        # the plain pass reads it doubled, and the evidence look need not double it again
+        dark = fallback and cv2.minMaxLoc(gray)[1] < 128
+        texts, boxes = decoder.sight(doubled(gray) if dark else gray)
     else:
         texts, boxes = decoder.decode(gray), []
     if texts or not fallback:
         return texts
-    texts, seen = evidence_look(gray)
+    texts, seen = evidence_look(gray, doubled_done=dark)
     if texts:
         return texts
     if not boxes and not seen:
