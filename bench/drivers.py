@@ -174,7 +174,8 @@ def bare_call(decoder: str) -> Callable[[np.ndarray], list[str]]:
     """The least a caller must do to decode a BGR frame with each library alone."""
     if decoder == "zxing":
         import zxingcpp
-        fmt = getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode)   # as drivers/qr.py
+        # the slip's format, the only texts drivers/qr.py takes
+        fmt = getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode)
         return lambda f: [b.text for b in zxingcpp.read_barcodes(f, formats=fmt)]  # type: ignore[arg-type]
     if decoder in ("QRCodeDetector", "QRCodeDetectorAruco"):
         detector = getattr(cv2, decoder)()

@@ -66,10 +66,10 @@ class ZxingDecoder:
         # is for the whole QR family (zxing-cpp 3.x "QRCode": Models 1 and 2, Micro QR, rMQR),
         # at no extra cost: a shadowed or damaged slip is often seen as a Micro QR or rMQR
         # symbol that fails to decode (or decodes as "738", as the bench once found), and
-        # its position is the evidence the escalation needs. Older versions lack the names.
+        # its position is the evidence the escalation needs. A Model 2 symbol's format is
+        # reported as QRCode; Micro QR, rMQR and Model 1 have formats of their own.
         self._family = zxingcpp.BarcodeFormat.QRCode
         self._only = zxingcpp.BarcodeFormat.QRCode
-        self._model2 = getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode)
         self._binarizers = zxingcpp.Binarizer
 
     def decode(self, gray: np.ndarray) -> list[str]:
