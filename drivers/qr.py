@@ -67,7 +67,7 @@ class ZxingDecoder:
         # at no extra cost: a shadowed or damaged slip is often seen as a Micro QR or rMQR
         # symbol that fails to decode (or decodes as "738", as the bench once found), and
         # its position is the evidence the escalation needs. A Model 2 symbol's format is
-        # reported as QRCode; Micro QR, rMQR and Model 1 have formats of their own.
+        # reported as QRCode; Micro QR and rMQR symbols with formats of their own.
         self._family = zxingcpp.BarcodeFormat.QRCode
         self._only = zxingcpp.BarcodeFormat.QRCode
         self._binarizers = zxingcpp.Binarizer
