@@ -35,6 +35,7 @@ code unreadable but not make it read as another text; a damaged code gives nothi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import cv2
@@ -264,9 +265,14 @@ def evidence_look(gray: np.ndarray, doubled_done: bool = False) -> tuple[list[st
     return texts, [(2 * x0, 2 * y0, 2 * x1, 2 * y1) for x0, y0, x1, y1 in small]
 
 
-def decode_frame(decoder: Decoder, frame: np.ndarray, fallback: bool = True) -> list[str]:
+def decode_frame(decoder: Decoder, frame: np.ndarray, fallback: bool = True,
+                 backstop: bool | Callable[[], bool] = True) -> list[str]:
     """Decode a BGR or grayscale frame: a plain pass, then (`fallback`) the escalation,
-    only where a symbol was seen but not read. The one decoder of the project."""
+    only where a symbol was seen but not read. The one decoder of the project.
+
+    `backstop`: whether the last step (the other libraries' bare calls on the whole frame,
+    tens of ms) may run; a callable is asked only when it would, so a camera can let it run
+    on some frames only (drivers/camera.py: once a second while a slip is in view)."""
     gray = to_gray(frame)
     dark = False
     if isinstance(decoder, ZxingDecoder):
@@ -290,7 +296,9 @@ def decode_frame(decoder: Decoder, frame: np.ndarray, fallback: bool = True) -> 
         texts = _LADDER.read(_crop(gray, box))
         if texts:
             return texts
-    return _LADDER.backstop(gray)
+    if backstop is True or (callable(backstop) and backstop()):
+        return _LADDER.backstop(gray)
+    return []
 
 
 def _regions(boxes: list[Box]) -> list[Box]:

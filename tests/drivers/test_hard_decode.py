@@ -165,3 +165,30 @@ def test_gatepass_scan_and_check_use_the_one_decoder(photos, tmp_path, monkeypat
     monkeypatch.setattr(qr, "decode_frame", spy)
     assert args.func(args) == 0 and decode_image(path) == text
     assert len(calls) == 2
+
+
+class _Still:
+    """A camera source the test feeds itself (the scanner's thread is never started)."""
+
+    def open(self) -> None: ...
+    def read(self) -> np.ndarray: raise RuntimeError("not used")
+    def close(self) -> None: ...
+
+
+def test_the_last_step_runs_on_a_still_every_time_and_on_the_camera_once_a_second(monkeypatch):
+    """A slip seen but read by no view (heavy damage) reaches the last step, the other
+    libraries' bare calls on the whole frame. `gatepass scan` and `check` run it on their
+    one photo; the camera, decoding every frame, at most once a second of its frames."""
+    from drivers.camera import CameraScanner
+    from drivers.config import CameraConfig
+    frame = _damaged(hardcorpus.tokens(1, seed=12)[0], 0.3, seed=5)
+    calls = []
+    monkeypatch.setattr(qr._LADDER, "backstop", lambda gray: calls.append(gray.shape) or [])
+    assert decode_frame(make_decoder("zxing"), frame) == [] and len(calls) == 1
+    assert decode_frame(make_decoder("zxing"), frame, backstop=False) == [] and len(calls) == 1
+    calls.clear()
+    scanner = CameraScanner(CameraConfig(source="still"), lambda ev: None, source=_Still())
+    for instant in (100.0, 100.2, 100.6, 100.99, 101.0, 101.5, 102.3):
+        assert scanner.feed(frame, instant) == []
+    assert len(calls) == 3          # at 100.0, 101.0 and 102.3
+    assert decode_frame(make_decoder("zxing"), np.full((480, 640), 120, np.uint8)) == [] and len(calls) == 3
