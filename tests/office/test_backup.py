@@ -1,0 +1,278 @@
+"""Backing the office up and restoring it: the commands as a user runs them, and a restore drill with
+real gates (the sync daemon's run loop) against a real server, on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from domain.exitrow import EntryKind
+from office import schema
+from office.db import head_revision
+from office.server import ThreadedServer, build
+from tests.office.harness import ROOT, DaemonThread, GateSite, OfficeServer, wait_for
+
+#: Flags that would mean a row was lost, doubled or altered on the way back.
+BAD_FLAGS = ("fork", "edited", "foreign_event_id", "gap", "double_use")
+
+
+def office_cli(config: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`gatepass office ...` in its own process, as a user or the systemd timer runs it."""
+    return subprocess.run([sys.executable, "-m", "office", *argv, "--config", str(config)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def write_config(tmp: Path, office: OfficeServer, *, keep: int = 14) -> Path:
+    """The office.toml of this office: its database, keys and port (the restore's "is it running?" check)."""
+    path = tmp / "office.toml"
+    path.write_text(f'keys = "{office.cfg.keys}"\nslips_dir = "{office.cfg.slips_dir}"\n'
+                    f'[database]\nurl = "{office.cfg.database.url}"\n'
+                    f'[server]\nport = {office.port}\n'
+                    f'[backup]\ndir = "{tmp / "backups"}"\nkeep = {keep}\n', encoding="utf-8")
+    return path
+
+
+def only_backup(tmp: Path) -> Path:
+    found = sorted((tmp / "backups").glob("gatepass-backup-*"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def restart(office: OfficeServer) -> None:
+    """The office server started again on the same port and database, as systemd restarts it after a restore."""
+    office.app, office.engine = build(office.cfg)
+    office.server = ThreadedServer(office.app, port=office.port)
+    office.start()
+
+
+def replica_meta(site: GateSite) -> dict[str, str]:
+    with sqlite3.connect(site.replica_path) as conn:
+        return dict(conn.execute("select name, value from replica_meta").fetchall())
+
+
+def replica_keys(site: GateSite, table: str, *cols: str) -> set[tuple[Any, ...]]:
+    with sqlite3.connect(site.replica_path) as conn:
+        return set(conn.execute(f"select {', '.join(cols)} from {table}").fetchall())
+
+
+def office_estate(office: OfficeServer) -> dict[str, Any]:
+    e = schema.estates
+    with office.engine.connect() as conn:
+        return dict(conn.execute(select(e.c.epoch, e.c.change_seq).where(e.c.estate_id == "default")).mappings().one())
+
+
+def gate_rows(site: GateSite) -> list[tuple[int, str, str, str]]:
+    return [(r["seq"], r["event_id"], r["hash"], r["prev_hash"]) for r in site.log.rows()]
+
+
+def in_step(office: OfficeServer, *sites: GateSite) -> bool:
+    """Every gate's rows at the office and every replica at the office's last change, in this epoch."""
+    estate = office_estate(office)
+    for site in sites:
+        meta = replica_meta(site)
+        if len(office.events(site.gate_id)) != site.log.last_seq:
+            return False
+        if meta.get("office_epoch") != estate["epoch"] or int(meta.get("pull_cursor", 0)) != estate["change_seq"]:
+            return False
+        if int(meta.get("push_cursor", 0)) != site.log.last_seq or "resync_stale" in tables_of(site):
+            return False
+    return True
+
+
+def tables_of(site: GateSite) -> set[str]:
+    with sqlite3.connect(site.replica_path) as conn:
+        return {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
+
+
+# ------------------------------------------------------------------ the commands
+
+
+def test_a_backup_is_a_folder_with_a_manifest_the_database_and_the_keys_with_their_modes(tmp_path: Path, db_url: str) -> None:
+    office = OfficeServer(tmp_path / "office", db_url=db_url)
+    try:
+        office.add_unit()
+        config = write_config(tmp_path, office)
+        done = office_cli(config, "backup")
+        assert done.returncode == 0, done.stderr
+        backup = only_backup(tmp_path)
+        assert str(backup) in done.stdout
+        manifest = json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["database"]["backend"] == ("sqlite" if db_url.startswith("sqlite") else "postgresql")
+        assert manifest["database"]["revision"] == head_revision()
+        assert manifest["estates"][0]["estate_id"] == "default"
+        assert manifest["made_at"]
+        assert set(manifest["sha256"]) >= {manifest["database"]["file"], "keys/signing.key", "keys/id-hmac.key"}
+        assert (backup / "keys" / "signing.key").stat().st_mode & 0o777 == 0o600
+        assert (backup / manifest["database"]["file"]).stat().st_mode & 0o777 == 0o600
+    finally:
+        office.stop()
+        office.engine.dispose()
+
+
+def test_old_backups_beyond_keep_are_removed(tmp_path: Path) -> None:
+    office = OfficeServer(tmp_path / "office")
+    try:
+        config = write_config(tmp_path, office, keep=2)
+        for _ in range(3):
+            assert office_cli(config, "backup").returncode == 0
+        kept = sorted((tmp_path / "backups").glob("gatepass-backup-*"))
+        assert len(kept) == 2
+        done = office_cli(config, "backup", "--keep", "1")
+        assert done.returncode == 0 and done.stdout.count("removed old backup") == 2
+        assert len(list((tmp_path / "backups").glob("gatepass-backup-*"))) == 1
+    finally:
+        office.stop()
+
+
+def test_a_damaged_backup_is_refused_before_anything_is_touched(tmp_path: Path) -> None:
+    office = OfficeServer(tmp_path / "office")
+    office.add_unit("1-1-101")
+    config = write_config(tmp_path, office)
+    assert office_cli(config, "backup").returncode == 0
+    office.stop()
+    office.engine.dispose()
+    backup = only_backup(tmp_path)
+    db_part = backup / "database.sqlite3"
+    db_part.write_bytes(db_part.read_bytes()[:-1] + b"\x01")
+    before = (tmp_path / "office" / "office.db").read_bytes()
+    done = office_cli(config, "restore", str(backup))
+    assert done.returncode == 2
+    assert "database.sqlite3: SHA-256 differs" in done.stderr and "nothing restored" in done.stderr
+    assert (tmp_path / "office" / "office.db").read_bytes() == before
+
+
+def test_restore_refuses_a_running_server_and_says_how_to_go_on(tmp_path: Path, db_url: str) -> None:
+    office = OfficeServer(tmp_path / "office", db_url=db_url)
+    try:
+        office.add_unit()
+        config = write_config(tmp_path, office)
+        assert office_cli(config, "backup").returncode == 0
+        office.add_unit("9-9-909")
+        done = office_cli(config, "restore", str(only_backup(tmp_path)))
+        assert done.returncode == 2
+        assert "restore refused: an office server answers" in done.stderr and "--even-if-running" in done.stderr
+        assert office.count(schema.units) == 2          # nothing was touched
+    finally:
+        office.stop()
+        office.engine.dispose()
+
+
+def test_restore_puts_back_missing_keys_with_their_modes_and_never_overwrites_a_newer_key(tmp_path: Path) -> None:
+    office = OfficeServer(tmp_path / "office")
+    config = write_config(tmp_path, office)
+    assert office_cli(config, "backup").returncode == 0
+    office.stop()
+    office.engine.dispose()
+    keys = Path(office.cfg.keys)
+    (keys / "id-hmac.key").unlink()
+    (keys / "signing.key").write_bytes((keys / "signing.key").read_bytes())   # same contents: untouched
+    pub = next(keys.glob("*.pub"))
+    pub.write_text("a newer file\n")
+    done = office_cli(config, "restore", str(only_backup(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    assert (keys / "id-hmac.key").stat().st_mode & 0o777 == 0o600
+    assert "key file restored: id-hmac.key" in done.stdout
+    assert f"key file kept as it is (differs from the backup, so newer): {pub.name}" in done.stdout
+    assert pub.read_text() == "a newer file\n"
+
+
+def test_restore_refuses_a_database_of_a_newer_schema_unless_told(tmp_path: Path) -> None:
+    office = OfficeServer(tmp_path / "office")
+    config = write_config(tmp_path, office)
+    assert office_cli(config, "backup").returncode == 0
+    office.stop()
+    office.engine.dispose()
+    backup = only_backup(tmp_path)
+    manifest = json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
+    manifest["database"]["revision"] = "0011"          # as if made before revision 0012
+    (backup / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    done = office_cli(config, "restore", str(backup))
+    assert done.returncode == 2 and "newer than the backup's 0011" in done.stderr and "--over-newer-schema" in done.stderr
+    manifest["database"]["revision"] = "9999"           # made by a newer gatepass: never
+    (backup / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    done = office_cli(config, "restore", str(backup), "--over-newer-schema")
+    assert done.returncode == 2 and "newer than this gatepass knows" in done.stderr
+
+
+# ------------------------------------------------------------------ the drill
+
+
+def test_restore_drill_every_gate_sends_back_what_the_office_lost_once_and_replicas_converge(
+        tmp_path: Path, db_url: str) -> None:
+    office = OfficeServer(tmp_path / "office", db_url=db_url)
+    office.add_unit()
+    office.issue_permit("CARD-OLD")
+    north, south = GateSite(tmp_path, "north", office), GateSite(tmp_path, "south", office)
+    config = write_config(tmp_path, office)
+    daemons = [DaemonThread(north), DaemonThread(south)]
+    try:
+        for _ in range(3):
+            north.record(card_uid="CARD-OLD")
+            south.record(card_uid="CARD-OLD")
+        assert wait_for(lambda: in_step(office, north, south))
+
+        # Last night's backup, made while the gates keep syncing.
+        done = office_cli(config, "backup")
+        assert done.returncode == 0, done.stderr
+        backup = only_backup(tmp_path)
+        epoch_backed_up = office_estate(office)["epoch"]
+
+        # The day goes on: a slip is issued and used at north, a card issued, rows pushed from both gates.
+        slip = office.issue_slip()
+        office.issue_permit("CARD-NEW")
+        assert wait_for(lambda: in_step(office, north, south))
+        north.record(EntryKind.RELEASE, guard_id="g1", slip_id=slip)
+        for _ in range(2):
+            north.record(card_uid="CARD-NEW")
+            south.record(card_uid="CARD-NEW")
+        assert wait_for(lambda: in_step(office, north, south))
+        assert {(slip,)} <= replica_keys(north, "slips", "slip_id")
+        assert ("CARD-NEW",) in replica_keys(south, "permits", "card_uid")
+
+        # The office's disk fails: stop it, restore last night's backup; the gates keep recording meanwhile.
+        office.stop()
+        office.engine.dispose()
+        north.record(card_uid="CARD-OLD")
+        south.record(card_uid="CARD-OLD")
+        done = office_cli(config, "restore", str(backup))
+        assert done.returncode == 0, done.stderr
+        assert "estate default: new epoch" in done.stdout
+        restart(office)
+        assert office_estate(office)["epoch"] != epoch_backed_up
+        assert len(office.events("north")) == 3           # the office holds last night's rows only
+
+        # Nobody touches a gate: they notice the new epoch and give back what the office lost.
+        assert wait_for(lambda: in_step(office, north, south), timeout=30)
+        for site in (north, south):
+            site.log.verify()                              # the gate's own chain is intact
+            stored = [(r["seq"], r["event_id"], r["hash"], r["prev_hash"]) for r in office.events(site.gate_id)]
+            assert stored == gate_rows(site)               # every row exactly once, in order, the same chain
+            assert all(b[3] == a[2] for a, b in zip(stored, stored[1:], strict=False))
+        g = schema.gates
+        with office.engine.connect() as conn:
+            heads = {r.gate_id: (r.head_seq, r.head_hash) for r in conn.execute(select(g.c.gate_id, g.c.head_seq, g.c.head_hash))}
+        assert heads == {s.gate_id: (s.log.last_seq, gate_rows(s)[-1][2]) for s in (north, south)}
+        assert [f for f in office.flags() if f["kind"] in BAD_FLAGS and f["resolved_at"] is None] == []
+
+        # The slip's use came back with north's rows, once; the slip itself and the new card were lost at the
+        # office, and the gates no longer hold them either: each replica is what the office holds.
+        c = schema.consumed_slips
+        with office.engine.connect() as conn:
+            uses = conn.execute(select(c.c.slip_id, c.c.gate_id)).all()
+        assert [tuple(u) for u in uses] == [(slip, "north")]
+        for site in (north, south):
+            assert replica_keys(site, "consumed_slips", "slip_id", "gate_id") == {(slip, "north")}
+            assert replica_keys(site, "slips", "slip_id") == set()
+            assert replica_keys(site, "permits", "card_uid") == {("CARD-OLD",)}
+            assert replica_keys(site, "units", "unit_id") == {("3-2-1502",)}
+    finally:
+        for d in daemons:
+            d.stop()
+        office.stop()
+        office.engine.dispose()
