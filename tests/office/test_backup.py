@@ -271,6 +271,12 @@ def test_restore_drill_every_gate_sends_back_what_the_office_lost_once_and_repli
             assert replica_keys(site, "slips", "slip_id") == set()
             assert replica_keys(site, "permits", "card_uid") == {("CARD-OLD",)}
             assert replica_keys(site, "units", "unit_id") == {("3-2-1502",)}
+
+        # The front desk issues the lost slip again: it gets a number of its own, unused, not the lost one's.
+        again = office.issue_slip()
+        assert again != slip
+        with office.engine.connect() as conn:
+            assert conn.execute(select(c.c.gate_id).where(c.c.slip_id == again)).all() == []
     finally:
         for d in daemons:
             d.stop()
