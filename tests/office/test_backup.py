@@ -3,6 +3,8 @@ real gates (the sync daemon's run loop) against a real server, on SQLite and on 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +18,10 @@ from domain.exitrow import EntryKind
 from office import schema
 from office.db import head_revision
 from office.server import ThreadedServer, build
+from domain.settings import load
+from office.config import OfficeConfig
 from tests.office.harness import ROOT, DaemonThread, GateSite, OfficeServer, wait_for
+from tests.test_units import HOST_UNITS, MAX_EXPOSURE, _analyze, _resolve, parse_unit, writable_paths
 
 #: Flags that would mean a row was lost, doubled or altered on the way back.
 BAD_FLAGS = ("fork", "edited", "foreign_event_id", "gap", "double_use")
@@ -282,3 +287,62 @@ def test_restore_drill_every_gate_sends_back_what_the_office_lost_once_and_repli
             d.stop()
         office.stop()
         office.engine.dispose()
+
+
+# ------------------------------------------------------------------ the shipped timer
+
+
+BACKUP_UNITS = ("gatepass-office-backup.service", "gatepass-office-backup.timer")
+
+
+@pytest.fixture(scope="module")
+def backup_unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root with the host's units, the backup's two in /etc/systemd/system and a stub gatepass (as tests/test_units.py)."""
+    root = tmp_path_factory.mktemp("root")
+    shutil.copytree(HOST_UNITS, root / "usr/lib/systemd/system", symlinks=True)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    for name in BACKUP_UNITS:
+        shutil.copy(ROOT / "systemd" / name, root / "etc/systemd/system" / name)
+    command = parse_unit(ROOT / "systemd" / BACKUP_UNITS[0])["Service"]["ExecStart"][-1].split()[0]
+    stub = root / command.lstrip("/")
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    return root
+
+
+@pytest.mark.parametrize("unit", BACKUP_UNITS)
+def test_systemd_reads_the_backup_units_without_a_warning(backup_unit_root: Path, unit: str) -> None:
+    done = _analyze("verify", "--man=no", f"--root={backup_unit_root}", unit)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "" and done.stdout.strip() == "", done.stderr + done.stdout
+
+
+def test_the_backup_service_is_rated_at_most_5_by_systemd_analyze_security(backup_unit_root: Path) -> None:
+    done = _analyze("security", "--offline=true", f"--root={backup_unit_root}", BACKUP_UNITS[0])
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", done.stdout)
+    assert found is not None, done.stdout + done.stderr
+    assert float(found.group(1)) <= MAX_EXPOSURE, done.stdout
+
+
+def test_the_timer_runs_the_backup_daily_and_catches_up_a_missed_run() -> None:
+    timer = parse_unit(ROOT / "systemd" / BACKUP_UNITS[1])
+    assert timer["Timer"]["Persistent"] == ["true"]
+    assert re.fullmatch(r"(daily|\*-\*-\* \d\d:\d\d(:\d\d)?)", timer["Timer"]["OnCalendar"][-1])
+    assert timer["Install"]["WantedBy"] == ["timers.target"]
+    done = _analyze("calendar", timer["Timer"]["OnCalendar"][-1])
+    assert done.returncode == 0 and "Next elapse" in done.stdout, done.stderr
+
+
+def test_the_backup_runs_as_the_office_with_its_config_and_may_write_where_the_backups_go() -> None:
+    service, office = (parse_unit(ROOT / "systemd" / n)["Service"] for n in ("gatepass-office-backup.service",
+                                                                             "gatepass-office.service"))
+    argv = service["ExecStart"][-1].split()
+    assert argv[1:3] == ["office", "backup"]
+    assert argv[argv.index("--config") + 1] == office["ExecStart"][-1].split()[office["ExecStart"][-1].split().index("--config") + 1]
+    assert (service["User"], service["WorkingDirectory"]) == (office["User"], office["WorkingDirectory"])
+    unit = {"Service": service}
+    cfg = load(OfficeConfig, ROOT / "config" / "office.toml")
+    for path in (cfg.backup.dir, cfg.keys, cfg.database.url.removeprefix("sqlite:///")):
+        resolved = _resolve(unit, path)
+        assert any(resolved == d or d in resolved.parents for d in writable_paths(unit)), resolved
