@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from domain.exitrow import EntryKind
+from domain.settings import load
 from office import schema
+from office.config import OfficeConfig
 from office.db import head_revision
 from office.server import ThreadedServer, build
-from domain.settings import load
-from office.config import OfficeConfig
 from tests.office.harness import ROOT, DaemonThread, GateSite, OfficeServer, wait_for
 from tests.test_units import HOST_UNITS, MAX_EXPOSURE, _analyze, _resolve, parse_unit, writable_paths
 
