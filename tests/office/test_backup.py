@@ -346,3 +346,36 @@ def test_the_backup_runs_as_the_office_with_its_config_and_may_write_where_the_b
     for path in (cfg.backup.dir, cfg.keys, cfg.database.url.removeprefix("sqlite:///")):
         resolved = _resolve(unit, path)
         assert any(resolved == d or d in resolved.parents for d in writable_paths(unit)), resolved
+
+
+# ------------------------------------------------------------------ the gate's side, cut short
+
+
+def _unit(seq: int, unit_id: str) -> dict[str, Any]:
+    return {"seq": seq, "table": "units", "op": "upsert", "key": [unit_id],
+            "row": {"unit_id": unit_id, "building": "1", "room": "101", "unpaid_fees": 0}}
+
+
+def test_a_gate_stopped_in_the_middle_of_a_re_pull_keeps_its_rows_until_a_pull_completes(tmp_path: Path) -> None:
+    """The kiosk goes on deciding from the old rows while a new epoch is pulled; a kill -9 between pages
+    neither loses them nor sweeps early; a release another gate recorded is never swept."""
+    from kiosk.store import Replica
+    from sync.replica_writer import ReplicaWriter
+
+    path = tmp_path / "replica.db"
+    writer = ReplicaWriter(Replica.open(path))
+    used = {"seq": 3, "table": "consumed_slips", "op": "upsert", "key": ["S261208001", "south"],
+            "row": {"slip_id": "S261208001", "gate_id": "south", "at": "2026-12-08T10:00:00+08:00"}}
+    writer.apply_page([_unit(1, "1-1-101"), _unit(2, "1-1-102"), used], 3, "old", "2026-12-08T10:00:00+00:00", 250)
+    writer.restart_from_zero("restored")
+    writer.apply_page([_unit(1, "1-1-101")], 1, "restored", "2026-12-08T11:00:00+00:00", 250)   # first page only
+    writer.conn.close()
+
+    writer = ReplicaWriter(Replica.open(path))          # the daemon again, after a kill -9
+    units = lambda: {r[0] for r in writer.conn.execute("select unit_id from units")}  # noqa: E731
+    assert units() == {"1-1-101", "1-1-102"} and writer.int_meta("pull_cursor") == 1
+    writer.apply_page([_unit(2, "1-1-103")], 2, "restored", "2026-12-08T11:00:01+00:00", 250)   # the last page
+    assert writer.finish_resync() == 1
+    assert units() == {"1-1-101", "1-1-103"}             # 1-1-102 the office no longer holds: gone
+    assert writer.conn.execute("select slip_id, gate_id from consumed_slips").fetchall() == [("S261208001", "south")]
+    assert writer.finish_resync() == 0                   # once only
