@@ -182,6 +182,10 @@ def _copy_keys(keys_root: Path, dest: Path) -> list[dict[str, Any]]:
 
 def make_backup(cfg: OfficeConfig, out_dir: str | Path, *, now: datetime, keep: int | None = None) -> BackupMade:
     """Write one complete backup into ``out_dir`` and prune the oldest beyond ``keep`` (the config's by default)."""
+    if keep is not None and keep < 1:
+        raise OfficeError(f"--keep {keep}: keep at least the backup just made (1 or more)")
+    if _backend(cfg.database.url) == "sqlite" and not _sqlite_path(cfg.database.url).exists():
+        raise OfficeError(f"{_sqlite_path(cfg.database.url)}: no office database to back up (run `gatepass office init`)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

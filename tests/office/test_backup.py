@@ -379,3 +379,12 @@ def test_a_gate_stopped_in_the_middle_of_a_re_pull_keeps_its_rows_until_a_pull_c
     assert units() == {"1-1-101", "1-1-103"}             # 1-1-102 the office no longer holds: gone
     assert writer.conn.execute("select slip_id, gate_id from consumed_slips").fetchall() == [("S261208001", "south")]
     assert writer.finish_resync() == 0                   # once only
+
+
+def test_a_backup_of_an_office_never_set_up_is_refused_and_makes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "office.toml"
+    config.write_text(f'keys = "{tmp_path / "keys"}"\n[database]\nurl = "sqlite:///{tmp_path / "office.db"}"\n'
+                      f'[backup]\ndir = "{tmp_path / "backups"}"\n', encoding="utf-8")
+    done = office_cli(config, "backup")
+    assert done.returncode == 2 and "no office database to back up" in done.stderr
+    assert not (tmp_path / "office.db").exists() and not (tmp_path / "backups").exists()
