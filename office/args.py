@@ -120,3 +120,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true", help="include resolved flags")
     p.add_argument("--json", action="store_true")
     p.add_argument("--resolve", type=int, metavar="ID", help="mark a flag resolved")
+    p = add("backup", office("office.cli:cmd_backup"), "back up the office database and its key folders (docs/backup.md)")
+    p.add_argument("--out", metavar="DIR", help="folder for the backup (default: the config's [backup] dir)")
+    p.add_argument("--keep", type=int, help="backups to keep in that folder (default: the config's [backup] keep)")
+    p = add("restore", office("office.cli:cmd_restore"), "restore a backup made by `gatepass office backup` (server stopped)")
+    p.add_argument("backup", help="the backup's folder (gatepass-backup-<time>)")
+    p.add_argument("--even-if-running", action="store_true", help="restore although the office server seems to be running")
+    p.add_argument("--over-newer-schema", action="store_true",
+                   help="replace a database whose schema revision is newer than the backup's")

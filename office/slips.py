@@ -75,10 +75,18 @@ class IssuedSlip:
 
 
 def next_slip_id(conn: Connection, estate: str, day: datetime) -> str:
-    """S + yymmdd + three digits, numbered per day: S261129001 (10 characters)."""
+    """S + yymmdd + three digits, numbered per day: S261129001 (10 characters).
+
+    Past every number a gate has released too (``consumed_slips``): after a restored backup the office
+    no longer holds the slips issued since, but the gates send their releases again, and a new slip
+    under a released slip's number would be taken for used (docs/backup.md)."""
     prefix = "S" + day.strftime("%y%m%d")
-    s = schema.slips
-    last = conn.execute(select(func.max(s.c.slip_id)).where(s.c.estate == estate, s.c.slip_id.like(prefix + "%"))).scalar()
+    s, c = schema.slips, schema.consumed_slips
+    issued = conn.execute(select(func.max(s.c.slip_id)).where(s.c.estate == estate, s.c.slip_id.like(prefix + "%"))).scalar()
+    released = [r for r in conn.execute(select(c.c.slip_id).distinct().where(
+        c.c.estate == estate, c.c.slip_id.like(prefix + "%"))).scalars()
+        if len(r) == len(prefix) + 3 and r[len(prefix):].isdigit()]       # what a gate pushed may be anything
+    last = max([x for x in (issued, *released) if x], default=None)
     n = int(last[len(prefix):]) + 1 if last else 1
     if n > 999:
         raise Refused(f"more than 999 slips on {day:%Y-%m-%d}")

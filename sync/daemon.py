@@ -100,14 +100,21 @@ class SyncDaemon:
             epoch = str(page.get("epoch", ""))
             known = self.writer.meta(OFFICE_EPOCH)
             if known and epoch and known != epoch and since > 0:
+                # Another office database, or the office restored a backup: it may hold fewer rows and
+                # fewer changes than this gate was given. Send it the exit log again from the start first
+                # (what it kept comes back as duplicates, what it lost is stored again, each row once:
+                # its releases are back before this replica is swept), then pull everything again.
                 self.writer.restart_from_zero(epoch)
-                self._error(f"office database changed (epoch {known} -> {epoch}); pulling the replica again")
+                self._error(f"office database changed (epoch {known} -> {epoch}); sending the exit log again "
+                            "and pulling the replica again")
+                self._between_pages()
                 continue
             changes = page.get("changes") or []
             self.writer.apply_page(changes, int(page.get("last_seq", since)), epoch, utc_iso(self.wall),
                                    self.cfg.rows_per_commit, estate=str(page.get("estate") or ""))
             applied += len(changes)
             if not page.get("more"):
+                self.writer.finish_resync()
                 break
             self._between_pages()
         self._set(last_pull_at=parse_instant(self.writer.meta(LAST_PULL_AT)),

@@ -137,8 +137,9 @@ def office_site(site: Path) -> Iterator[tuple[Path, str]]:
     """An office made by the office commands in an office venv and served by `gatepass office serve` from it."""
     office = site / "office"
     office.mkdir()
-    (office / "office.toml").write_text('keys = "keys"\nslips_dir = "slips"\n[database]\nurl = "sqlite:///office.db"\n',
-                                        encoding="utf-8")
+    port = free_port()
+    (office / "office.toml").write_text('keys = "keys"\nslips_dir = "slips"\n[database]\nurl = "sqlite:///office.db"\n'
+                                        f'[server]\nport = {port}\n', encoding="utf-8")
     run = lambda *a, **k: gatepass("office", "office", a[0], "--config", "office.toml", *a[1:], cwd=office, **k)  # noqa: E731
     run("init")
     run("add-unit", "3-2-1502")
@@ -170,8 +171,10 @@ def office_site(site: Path) -> Iterator[tuple[Path, str]]:
     run("revoke-key", old)                       # the slip signed with it is refused at the gate from now on
     run("issue-slip", *slip[1:])                 # ... so the gate gets one under the new key
     run("demo", "--dir", str(office / "demo"), "--no-serve")
+    made = run("backup", "--out", "backups").stdout
+    backup = made.split("backup written: ", 1)[1].split()[0]
+    assert "new epoch" in run("restore", backup).stdout       # what it holds now is what it held: only the epoch is new
 
-    port = free_port()
     server = subprocess.Popen([*profiles.gatepass("office"), "office", "serve", "--config", "office.toml", "--port", str(port)],
                               cwd=office, env=profiles.environ("office"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
