@@ -200,6 +200,7 @@ def assemble(cfg: KioskConfig, *, demo: Any = None, monitor_thread: bool = True,
     events: queue.SimpleQueue[object] = queue.SimpleQueue()
     devices = build_devices(cfg, events.put, demo is not None)
     controller = Controller(state, resolver, exit_log, devices.gate_io, lambda: monitor.clock_synced, events, boot=boot)
+    controller.chain_start = replica.gate_head
     devices.start()
     if monitor_thread:
         monitor.start()

@@ -79,6 +79,15 @@ def m003_boot(db: Database) -> None:
     )
 
 
+@log_migrations()
+def m004_base(db: Database) -> None:
+    """Where a replacement gate's log continues the chain the office holds for its gate (a re-imaged
+    or replaced gate: docs/install.md, "Replacing a gate"): the first row is base seq + 1 over base hash.
+    A log without this row starts at 1 over GENESIS, as every log did before."""
+    db.execute("create table log_base (id integer primary key check (id = 1), seq integer not null, hash text not null, "
+               "source text not null default '')")
+
+
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row as it was hashed and as the office takes it (domain/exitrow.py)."""
     return ExitRow.decode(row).to_dict()
@@ -150,10 +159,26 @@ class ExitLog:
                 db.execute("PRAGMA synchronous=FULL")
                 migrate(db, log_migrations)
             last = list(db.query("select seq, hash from exit_log order by seq desc limit 1"))
+            base = list(db.query("select seq, hash from log_base")) if db["log_base"].exists() else []
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open exit log: {exc}") from None
-        self._seq = int(last[0]["seq"]) if last else 0
-        self._head = str(last[0]["hash"]) if last else GENESIS
+        self.base_seq, self.base_hash = (int(base[0]["seq"]), str(base[0]["hash"])) if base else (0, GENESIS)
+        self._seq = int(last[0]["seq"]) if last else self.base_seq
+        self._head = str(last[0]["hash"]) if last else self.base_hash
+
+    def continue_chain(self, seq: int, hash_: str, source: str) -> bool:
+        """Begin this (empty) log where the office's chain for this gate ends: row ``seq`` with hash
+        ``hash_`` (a replacement gate with the replaced one's credential). Only before the first row
+        and only once; returns whether the log now continues from there."""
+        if self._seq != self.base_seq or self.db.execute("select count(*) from exit_log").fetchone()[0]:
+            return (seq, hash_) == (self.base_seq, self.base_hash)
+        if self.base_seq or seq <= 0:
+            return (seq, hash_) == (self.base_seq, self.base_hash)
+        with self.db.conn:
+            self.db.execute("insert into log_base (id, seq, hash, source) values (1, ?, ?, ?)", [seq, hash_, source[:200]])
+        self.base_seq, self.base_hash = seq, hash_
+        self._seq, self._head = seq, hash_
+        return True
 
     @classmethod
     def open(cls, path: str | Path, gate_id: str) -> ExitLog:
@@ -189,10 +214,14 @@ class ExitLog:
     def last_seq(self) -> int:
         return self._seq
 
-    def append(self, entry: LogEntry, *, clock_synced: bool, boot: BootStamp | None = None) -> dict[str, Any]:
+    def append(self, entry: LogEntry, *, clock_synced: bool, boot: BootStamp | None = None,
+               chain_start: tuple[int, str] | None = None) -> dict[str, Any]:
         """Commit one event durably and return the row as stored (decoded). ``boot``: where in which
         boot the gate was when it read ``entry.at`` (domain.clock.system_boot), so that the office can
-        re-date the row if the clock was not synced; None where the kernel does not say."""
+        re-date the row if the clock was not synced; None where the kernel does not say. ``chain_start``:
+        where the office's chain for this gate ends (the replica's gate_head), taken by an empty log only."""
+        if chain_start is not None and self._seq == 0:
+            self.continue_chain(chain_start[0], chain_start[1], "office gate_head")
         row = seal(ExitRow.of_entry(entry, event_id=str(uuid.uuid4()), gate_id=self.gate_id, seq=self._seq + 1,
                                     clock_synced=clock_synced, prev_hash=self._head,
                                     boot_id=boot.boot_id if boot else "", boottime_ms=boot.boottime_ms if boot else 0))
@@ -274,15 +303,16 @@ class ExitLog:
 
     def verify(self) -> None:
         """Raise LogChainError naming the first bad row, or return if the chain holds."""
-        broken = first_break(self.rows())
+        broken = first_break(self.rows(), self.base_hash, self.base_seq + 1)
         if broken is not None:
             seq, why = broken
             raise LogChainError(f"{self.path}: exit log row {seq}: {why}", seq)
         last = self.db.execute("select max(seq), count(*) from exit_log").fetchone()
         head = self.db.execute("select seq, hash from log_head").fetchone()
-        last_seq, count = int(last[0] or 0), int(last[1])
-        if count != last_seq:
-            raise LogChainError(f"{self.path}: {count} rows but the last sequence number is {last_seq}")
+        last_seq, count = int(last[0] if last[0] is not None else self.base_seq), int(last[1])
+        if count != last_seq - self.base_seq:
+            raise LogChainError(f"{self.path}: {count} rows but the last sequence number is {last_seq}"
+                                + (f" (continuing from row {self.base_seq})" if self.base_seq else ""))
         if head is not None and int(head[0]) != last_seq:
             raise LogChainError(
                 f"{self.path}: exit log row {last_seq + 1}: the log head says {head[0]} rows were recorded "

@@ -59,6 +59,9 @@ REPLICA_TABLES: dict[str, tuple[str, ...]] = {
 #: replica_meta: the estate this gate belongs to, as the office's pull reply names it (the estate
 #: its credential is for). Slips must be signed for this estate (domain/slip_token.py version 2).
 ESTATE_META = "office_estate"
+#: replica_meta: the last row of this gate's exit log the office holds, "<seq>:<hash>" (the pull reply's
+#: gate_head): where a replaced gate's new, empty exit log continues the chain (kiosk/exitlog.py).
+GATE_HEAD_META = "office_gate_head"
 
 
 @replica_migrations()
@@ -327,6 +330,14 @@ class Replica:
     def estate(self) -> str:
         """The estate this gate belongs to ("" until the first pull from the office)."""
         return self.meta(ESTATE_META) or ""
+
+    def gate_head(self) -> tuple[int, str] | None:
+        """The last row of this gate's chain the office holds, (seq, hash); None before a pull said so."""
+        text = self.meta(GATE_HEAD_META) or ""
+        seq, _, hash_ = text.partition(":")
+        if not seq.isdigit() or len(hash_) != 64 or not all(c in "0123456789abcdef" for c in hash_):
+            return None
+        return int(seq), hash_
 
     def revoked_key_ids(self) -> frozenset[str]:
         """Keys the office has revoked: refused even where the gate's key folder still has them."""

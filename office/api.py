@@ -148,6 +148,11 @@ class Change(BaseModel):
     row: dict[str, Any] | None = Field(description="The replica row; null for a tombstone.")
 
 
+class GateHead(BaseModel):
+    seq: int
+    hash: str
+
+
 class PullPage(BaseModel):
     epoch: str = Field(description="Identifies the office database; a new epoch means pull from zero.")
     estate: str = Field(description="The estate of the calling gate: the one its slips must be signed for.")
@@ -155,6 +160,8 @@ class PullPage(BaseModel):
     last_seq: int = Field(description="Cursor to send as `since` next time.")
     more: bool
     server_time: str
+    gate_head: GateHead = Field(description="The last row of this gate's exit log the office holds: where a replaced "
+                                            "gate's new, empty log continues.")
 
 
 class DeviceReport(BaseModel):
@@ -255,8 +262,9 @@ def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) ->
         parts = [f'{{"seq":{int(r.seq)},"table":"{r.tbl}","op":"{r.op}","key":{r.pk},"row":{r.body or "null"}}}'
                  for r in rows]
         last = int(rows[-1].seq) if rows else since
+        head = json.dumps({"seq": int(gate["head_seq"]), "hash": str(gate["head_hash"])})
         body = (f'{{"epoch":{json.dumps(epoch)},"estate":{json.dumps(gate["estate"])},"last_seq":{last},"more":{"true" if more else "false"},'
-                f'"server_time":"{server_time(clock)}","changes":[' + ",".join(parts) + "]}")
+                f'"server_time":"{server_time(clock)}","gate_head":{head},"changes":[' + ",".join(parts) + "]}")
         return Response(body.encode("utf-8"), media_type="application/json")
 
     @app.post(f"{API}/events", response_model=PushReply)

@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="gate id, up to 6 characters, e.g. north")
     p.add_argument("--label", help="display name, e.g. 北门")
     p.add_argument("--credential-file", help="write the credential here (mode 0600) instead of printing it")
+    p = add("replace-gate", office("office.cli:cmd_replace_gate"),
+            "a new credential for a gate whose Pi was replaced or re-imaged (the old credential is refused); "
+            "its new exit log continues the gate's chain")
+    p.add_argument("name", help="the gate's id, e.g. north")
+    p.add_argument("--credential-file", required=True, help="write the new credential here (mode 0600)")
     p = add("add-unit", office("office.cli:cmd_add_unit"), "add or update a unit (3-2-1502)")
     p.add_argument("unit")
     p.add_argument("--building")

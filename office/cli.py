@@ -66,6 +66,21 @@ def cmd_add_gate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replace_gate(args: argparse.Namespace) -> int:
+    from office.records import replace_gate
+
+    cfg = office_config(args)
+    with office_engine(cfg).begin() as conn:
+        credential = replace_gate(conn, cfg.estate, args.name)
+    p = Path(args.credential_file)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(credential + "\n")
+    p.chmod(0o600)
+    print(f"gate {args.name}: new credential written to {p}; the old one is refused from now on. Run the new "
+          "gate's `gatepass sync --once` before its kiosk records: its exit log continues the office's chain")
+    return 0
+
+
 def cmd_add_unit(args: argparse.Namespace) -> int:
     from office.records import add_unit
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from domain.chain import GENESIS
 from domain.clock import Clock
@@ -49,6 +49,18 @@ def add_gate(conn: Connection, estate: str, gate_id: str, name: str = "", *, clo
     conn.execute(insert(g).values(
         gate_id=gate_id, estate=estate, name=name or gate_id, token_hash=token_digest(secret),
         created_at=utcnow(clock), head_seq=0, head_hash=GENESIS))
+    return GateCredential(estate, gate_id, secret).text()
+
+
+def replace_gate(conn: Connection, estate: str, gate_id: str) -> str:
+    """A new credential for a registered gate (its Pi replaced or re-imaged, or its credential lost or
+    stolen): the old one is refused from now on. The gate keeps its name and its chain: the new Pi's
+    exit log continues from the last row the office holds (the pull reply's ``gate_head``)."""
+    g = schema.gates
+    if conn.execute(select(g.c.gate_id).where(g.c.estate == estate, g.c.gate_id == gate_id)).first() is None:
+        raise NotFound(f"no gate {gate_id!r} in estate {estate!r}")
+    secret = secrets.token_hex(32)
+    conn.execute(update(g).where(g.c.estate == estate, g.c.gate_id == gate_id).values(token_hash=token_digest(secret)))
     return GateCredential(estate, gate_id, secret).text()
 
 

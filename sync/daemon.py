@@ -27,7 +27,7 @@ from domain.statusfiles import read_kiosk_health, write_status
 from kiosk.config import SyncConfig
 from kiosk.shell.sdnotify import Notifier
 from kiosk.shell.status import clock_synchronised
-from kiosk.store import Replica
+from kiosk.store import GATE_HEAD_META, Replica
 from sync.client import OfficeClient
 from sync.errors import OfficeRefused, OfficeUnreachable, SyncError
 from sync.outbox import Outbox
@@ -109,6 +109,9 @@ class SyncDaemon:
                             "and pulling the replica again")
                 self._between_pages()
                 continue
+            head = page.get("gate_head")
+            if isinstance(head, dict) and isinstance(head.get("seq"), int) and isinstance(head.get("hash"), str):
+                self.writer.set_meta({GATE_HEAD_META: f"{head['seq']}:{head['hash']}"})
             changes = page.get("changes") or []
             self.writer.apply_page(changes, int(page.get("last_seq", since)), epoch, utc_iso(self.wall),
                                    self.cfg.rows_per_commit, estate=str(page.get("estate") or ""))

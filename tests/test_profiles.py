@@ -146,6 +146,7 @@ def office_site(site: Path) -> Iterator[tuple[Path, str]]:
     run("set-fees", "3-2-1502", "--unpaid")
     run("set-fees", "3-2-1502", "--paid")
     run("add-gate", "north", "--label", "北门", "--credential-file", "north.credential")
+    run("replace-gate", "north", "--credential-file", "north.credential")      # the first one is refused from now on
     run("add-guard", "G7", "--name", "王保安", "--badge", "7F00000001", "--pin", "2468")
     run("add-staff", "qiantai", "--name", "李前台", env={**os.environ, "GATEPASS_STAFF_PASSWORD": "前台-gate-7-desk"})
     run("set-rule", "large_item_hours", json.dumps({"large_items_from": "00:00:00", "large_items_until": "23:59:59",

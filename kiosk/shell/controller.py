@@ -114,6 +114,8 @@ class Controller:
         self.clock_synced = clock_synced
         #: Where in which boot the gate is (domain.clock.system_boot), stamped on every row.
         self.boot = boot
+        #: Where the office's chain for this gate ends (the replica's gate_head), for an empty log's first row.
+        self.chain_start: Callable[[], tuple[int, str] | None] | None = None
         self.events: queue.SimpleQueue[object] = events if events is not None else queue.SimpleQueue()
         self._next_store_probe: datetime | None = None
         self._early: list[object] = []
@@ -347,7 +349,11 @@ class Controller:
         """What every exit-log row is stamped with besides its entry, read on the frame thread as the
         event is decided, inline or on the writer thread alike: whether the clock was synced, and where
         in which boot the gate was (the office re-dates an unsynced boot's rows by it)."""
-        return {"clock_synced": bool(self.clock_synced()), "boot": self.boot()}
+        stamp: dict[str, Any] = {"clock_synced": bool(self.clock_synced()), "boot": self.boot()}
+        if self.exit_log.last_seq == 0 and self.chain_start is not None:
+            # An empty log (a replaced or re-imaged gate) continues the chain the office holds for this gate.
+            stamp["chain_start"] = self.chain_start()
+        return stamp
 
     def _do(self, cmd: Command) -> None:
         if isinstance(cmd, Record):

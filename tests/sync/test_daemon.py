@@ -260,3 +260,53 @@ def test_a_missing_exit_log_is_an_error_in_the_status_until_the_kiosk_writes_it(
         assert wait_for(lambda: status().get("state") == "ok" and status().get("error") is None, timeout=5)
     finally:
         d.stop()
+
+
+def test_a_gate_replaced_by_the_documented_procedure_continues_its_chain_at_the_office(office: OfficeServer, tmp_path: Path) -> None:
+    # docs/install.md "Replacing a gate": the office gives the gate a new credential (the old one, on the
+    # dead card or a stolen Pi, is refused), the new Pi pulls once, and its kiosk's first row continues
+    # the chain the office holds for the gate: stored, no fork, nothing lost (issue 18).
+    from domain.exitrow import EntryKind
+    from domain.settings import load
+    from kiosk.app import assemble
+    from kiosk.config import KioskConfig
+    from kiosk.core.events import ExitRequested
+    from kiosk.exitlog import ExitLog
+    from office.records import replace_gate
+
+    old = GateSite(tmp_path / "old", "north", office)
+    for _ in range(3):
+        old.record()
+    daemon = old.daemon()
+    try:
+        assert daemon.run_once() and len(office.events("north")) == 3
+    finally:
+        daemon.close()
+    with office.engine.begin() as conn:
+        credential = replace_gate(conn, "default", "north")
+    new = GateSite(tmp_path / "new", "north", office, credential=credential)
+    daemon = new.daemon()
+    try:
+        assert daemon.run_once(), daemon.status.last_error              # the first pull, before the kiosk records
+    finally:
+        daemon.close()
+    new.log.db.conn.close()
+    kiosk = assemble(load(KioskConfig, str(new.config)), monitor_thread=False, boot=lambda: None)
+    try:
+        kiosk.controller.handle_raw(ExitRequested(), datetime.now(CST))  # the kiosk's first row, as it records it
+    finally:
+        kiosk.close()
+    log = ExitLog.open_readonly(new.exit_log_path)
+    log.verify()
+    assert [r["seq"] for r in log.rows()] == [4] and list(log.rows())[0]["kind"] == EntryKind.EXIT_REQUEST.value
+    daemon = new.daemon()
+    try:
+        assert daemon.run_once(), daemon.status.last_error
+    finally:
+        daemon.close()
+    assert [e["seq"] for e in office.events("north")] == [1, 2, 3, 4] and office.flags() == []
+    refused = old.daemon()                                               # the replaced Pi's credential
+    try:
+        assert refused.run_once() is False and "401" in (refused.status.last_error or "")
+    finally:
+        refused.close()
