@@ -156,10 +156,9 @@ class Runner:
             self.report.write()
             raise StepFailed(name) from exc
         s.seconds, s.ok = time.monotonic() - t0, True
-        if isinstance(out, str):
-            s.note = out
-        print(f"[{self.dist}] {name}: ok, {fmt_s(s.seconds)}{' - ' + out if isinstance(out, str) and out else ''}",
-              flush=True)
+        if isinstance(out, str) and out.strip():
+            s.note = out.strip().splitlines()[-1][:300]       # a command's last line; the rest is in its log
+        print(f"[{self.dist}] {name}: ok, {fmt_s(s.seconds)}{' - ' + s.note if s.note else ''}", flush=True)
         self.report.write()
         return out
 
