@@ -389,7 +389,7 @@ def wait(what: str, predicate: Any, timeout: float, *procs: subprocess.Popen[byt
             return got
         for p in procs:
             if p is not None and p.poll() is not None:
-                raise RuntimeError(f"waiting for {what}: {shlex.join(map(str, p.args))[-200:]} exited {p.returncode}")
+                raise RuntimeError(f"waiting for {what}: {str(p.args)[-200:]} exited {p.returncode}")
         time.sleep(0.5)
     raise RuntimeError(f"no {what} within {timeout:.0f} s")
 
@@ -490,8 +490,8 @@ def check_release(dist: str, cache: Path, report: Report, keep: bool) -> bool:
         camera = root.path(CAMERA)
         camera.mkdir(parents=True, exist_ok=True)
         grey_png(camera / "view.png")
-        for p in (camera, camera / "view.png"):
-            p.chmod(0o755 if p.is_dir() else 0o644)
+        camera.chmod(0o755)
+        (camera / "view.png").chmod(0o644)
         text = (ROOT / "config" / "production.toml").read_text(encoding="utf-8")
         for table, key, value in (("reader", "port", reader), ("camera", "source", CAMERA),
                                   ("sync", "office_url", office.url), ("sync", "pull_interval_s", 1.0),
