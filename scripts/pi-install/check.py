@@ -289,8 +289,10 @@ def prepare(root: Chroot, log: Path) -> str:
     # Pi OS has these groups (raspberrypi-sys-mods, udev); the guide's useradd names them.
     root.run("for g in dialout video render input gpio i2c spi; do getent group $g >/dev/null || groupadd --system $g; done",
              log, cwd="/")
-    # pip's download cache, shared across runs; pip's default would be each user's ~/.cache.
-    root.path("/etc/pip.conf").write_text("[global]\ncache-dir = /var/cache/pip-shared\n")
+    # pip's download cache, shared across runs; pip's default would be each user's ~/.cache. Behind
+    # that proxy, pip must trust the system's CAs (its own bundle, certifi, lacks the proxy's).
+    cert = "cert = /etc/ssl/certs/ca-certificates.crt\n" if local_cas else ""
+    root.path("/etc/pip.conf").write_text(f"[global]\ncache-dir = /var/cache/pip-shared\n{cert}")
     root.path(WORK).mkdir(parents=True, exist_ok=True)
     return f"host CAs copied: {len(local_cas)}"
 
