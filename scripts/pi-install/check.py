@@ -37,9 +37,11 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import tty
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,12 +103,14 @@ class Report:
     source: str = ""
     steps: list[Step] = field(default_factory=list)
     facts: dict[str, dict[str, str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"started": self.started, "source": self.source, "guide": str(GUIDE.relative_to(ROOT)),
-                "steps": [vars(s) for s in self.steps], "facts": self.facts}
-        self.path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        with self.lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            data = {"started": self.started, "source": self.source, "guide": str(GUIDE.relative_to(ROOT)),
+                    "steps": [vars(s) for s in self.steps], "facts": self.facts}
+            self.path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     def table(self) -> str:
         dists = list(dict.fromkeys(s.dist for s in self.steps))
@@ -297,8 +301,16 @@ def prepare(root: Chroot, log: Path) -> str:
     return f"host CAs copied: {len(local_cas)}"
 
 
+GIT = threading.Lock()          # one git command at a time in the worktree (its index lock)
+
+
 def publish_source(root: Chroot, log: Path) -> str:
     """The worktree as a repository in the root, for the guide's `git clone` (tracked files, uncommitted edits too)."""
+    with GIT:
+        return _publish_source(root, log)
+
+
+def _publish_source(root: Chroot, log: Path) -> str:
     rev = sh("git", "-C", str(ROOT), "stash", "create").strip() or sh("git", "-C", str(ROOT), "rev-parse", "HEAD").strip()
     bare = root.path(REPO)
     sh("git", "init", "-q", "--bare", str(bare), log=log)
@@ -621,6 +633,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/var/cache/gatepass-pi-roots"))
     ap.add_argument("--report", type=Path, default=ROOT / "var" / "pi-install-report.json")
     ap.add_argument("--keep", action="store_true", help="keep each release's installed root (CACHE/DIST-run)")
+    ap.add_argument("--one-at-a-time", action="store_true",
+                    help="one release after the other (default: side by side, each mostly waiting on qemu)")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("needs root (debootstrap, chroot, mounts): sudo make pi-install-check", file=sys.stderr)
@@ -638,7 +652,9 @@ def main(argv: list[str] | None = None) -> int:
         for s in subs:
             print(f"  substituted in {sub_block}: {s.old!r} -> {s.new!r} ({s.why})")
     report = Report(args.report)
-    results = {d: check_release(d, args.cache, report, args.keep) for d in args.dists}
+    with ThreadPoolExecutor(max_workers=1 if args.one_at_a_time else len(args.dists)) as pool:
+        futures = {d: pool.submit(check_release, d, args.cache, report, args.keep) for d in args.dists}
+        results = {d: f.result() for d, f in futures.items()}
     report.write()
     print()
     print(report.table())
