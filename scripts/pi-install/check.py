@@ -586,7 +586,10 @@ def check_release(dist: str, cache: Path, report: Report, keep: bool) -> bool:
 
         def pushed() -> str:
             rows = wait("the release row at the office", office.released_rows, WAIT_S, procs[0])
-            return f"office export-log: {len(rows)} release row(s) of slip {office.slip_id}"
+            # What step 9 tells the installer to look for in the daemon's status.
+            done = wait("the daemon's status: ok, outbox empty", lambda: read_json(status).get("state") == "ok"
+                        and read_json(status).get("outbox_depth") == 0, WAIT_S, procs[0])
+            return f"office export-log: {len(rows)} release row(s) of slip {office.slip_id}; status ok, outbox 0: {done}"
         r.step("sync daemon: the release pushed, seen at the office", pushed)
 
         for name, code in blocks_after(blocks):
