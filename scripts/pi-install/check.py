@@ -523,6 +523,12 @@ def check_release(dist: str, cache: Path, report: Report, keep: bool) -> bool:
             if name == "sysdeps":
                 report.facts.setdefault(dist, {}).update(facts(root, logs / "facts.log"))
 
+        # The walk runs on mock pins: import what was compiled from source, lgpio as the kiosk's user would.
+        r.step("venv: the source-built evdev and lgpio import", root.run,
+               "sudo -u gatepass env LG_WD=/tmp /opt/gatepass/.venv/bin/python -c "
+               "'import evdev, lgpio, gpiozero.pins.lgpio; print(\"evdev\", evdev.__file__, \"lgpio\", lgpio.__file__)'",
+               logs / "imports.log", 600, "/tmp")
+
         # -- step 8 without systemd: the units' ExecStart, as the unit files say.
         kiosk_unit = parse_unit(ROOT / "systemd" / "gatepass-kiosk.service")
         sync_unit = parse_unit(ROOT / "systemd" / "gatepass-sync.service")
