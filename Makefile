@@ -17,7 +17,7 @@ GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 l
 # sandboxed as a non-root user (tests/test_deployment.py).
 TEST_PACKAGES := chromium systemd bubblewrap
 
-.PHONY: run office test lint test-all bench bench-office faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock pi-install-check clean
+.PHONY: run office test test-profiles lint test-all bench bench-office faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock pi-install-check clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
@@ -37,6 +37,22 @@ lint: venv-test
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# Each install profile in a venv pip made with only that profile's extras: tests/test_profiles.py
+# runs every gate command in .venv-gate ('.[gate]') and every office command in .venv-office
+# ('.[office]'), a gate syncing with an office between them. (`make test` runs the same module in
+# the test venv, with the other side's libraries made unimportable.)
+PROFILE_VENVS := .venv-gate .venv-office
+test-profiles: venv-test test-sysdeps .venv-gate/.installed .venv-office/.installed
+	GATEPASS_GATE_VENV=$(CURDIR)/.venv-gate GATEPASS_OFFICE_VENV=$(CURDIR)/.venv-office \
+	    $(PY) -m pytest -q -p no:cacheprovider tests/test_profiles.py
+
+.venv-%/.installed: pyproject.toml
+	rm -rf .venv-$*
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --upgrade pip
+	.venv-$*/bin/python -m pip install -q -e '.[$*]'
+	touch $@
 
 test-all: venv-test test-sysdeps
 	$(PY) -m pytest -q -m "not faults"
@@ -86,7 +102,7 @@ $(VENV)/.installed-gate: pyproject.toml $(VENV)/.python
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.python
 	@$(DROP_PYGAME)
-	$(PY) -m pip install -q -e '.[gate,office,test,postgres]'
+	$(PY) -m pip install -q -e '.[gate,pi,office,test,postgres]'
 	touch $@ $(VENV)/.installed-gate
 
 # The gate's lock files: exact versions and hashes for a Pi (aarch64), one per Raspberry Pi OS
@@ -125,4 +141,4 @@ pi-install-check: venv-test
 	$(PY) scripts/pi-install/check.py --cache $(PI_ROOTS) $(DIST)
 
 clean:
-	rm -rf $(VENV) $(VAR) build *.egg-info
+	rm -rf $(VENV) $(PROFILE_VENVS) $(VAR) build *.egg-info

@@ -58,6 +58,34 @@ def anchor_of(*, boot_id: str, boottime_ms: int, at: str | datetime | None, cloc
     return BootAnchor(boot_id, boottime_ms, when, source)
 
 
+#: How far a heartbeat's synced clock may be from the office's when the office receives it: the
+#: request's own time on the wire and both clocks' NTP error, with room to spare. Further apart, one
+#: of the two clocks is wrong, and the heartbeat anchors nothing (a gate claiming 2999 or 1971).
+HEARTBEAT_CLOCK_TOLERANCE = timedelta(minutes=5)
+#: How much later than the office received it a re-dated row may be put: none, but for clock error.
+REDATE_SLACK = timedelta(minutes=5)
+
+
+def anchor_problem(anchor: BootAnchor, received: datetime, *, live: bool) -> tuple[str, str] | None:
+    """Why a synced time cannot anchor its boot, in Chinese and English; None when it can. A heartbeat
+    (``live``) is sent and received at once: its time must agree with the office's receipt. A row may
+    arrive long after it was recorded (a gate offline for days), never before: its time must not be
+    later than the receipt."""
+    apart = (anchor.at - received).total_seconds()
+    if (abs(apart) if live else apart) <= HEARTBEAT_CLOCK_TOLERANCE.total_seconds():
+        return None
+    what_zh, what_en = ("心跳", "heartbeat") if live else ("记录", "row")
+    return (f"岗亭称时钟已校准,但其{what_zh}时间 {anchor.at.isoformat()} 与物业收到的时间 {received.isoformat()} 相差 {abs(apart):.0f} 秒",
+            f"the gate says its clock is synced, but its {what_en} time {anchor.at.isoformat()} is {abs(apart):.0f} s "
+            f"{'from' if live else 'after'} the office's receipt at {received.isoformat()}")
+
+
+def redate_within(when: datetime, *, earliest: datetime | None, received: datetime) -> bool:
+    """Whether re-dating may put a row at ``when``: not before the gate was registered (``earliest``),
+    not after the office received the row. Outside that, an anchor is wrong and the row keeps its time."""
+    return (earliest is None or when >= earliest) and when <= received + REDATE_SLACK
+
+
 def redate(boot_id: str, boottime_ms: int, anchor: BootAnchor) -> datetime | None:
     """When a row of boot ``boot_id`` recorded at ``boottime_ms`` happened, by ``anchor``'s clock:
     ``W - (T - t)``, in the anchor's offset; None for a row of another boot (or with no boot time)."""

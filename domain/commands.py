@@ -52,16 +52,17 @@ class Command:
         if self.profile not in PROFILES:
             raise ValueError(f"command profile {self.profile!r}: one of {', '.join(PROFILES)}")
 
-    def load(self) -> Callable[[argparse.Namespace], int]:
+    def load(self) -> Callable[..., int]:
         module, _, name = self.target.partition(":")
-        fn: Callable[[argparse.Namespace], int] = getattr(import_module(module), name)
+        fn: Callable[..., int] = getattr(import_module(module), name)
         return fn
 
-    def __call__(self, args: argparse.Namespace) -> int:
-        """Run the command; a library its profile brings that is missing here is a NotInstalled
-        that says what to install, not a traceback (the code imports most libraries as it runs)."""
+    def __call__(self, args: argparse.Namespace, **seams: object) -> int:
+        """Run the command (``seams``: what a test injects, e.g. the kiosk's clock); a library its
+        profile brings that is missing here is a NotInstalled that says what to install, not a
+        traceback (the code imports most libraries as it runs)."""
         try:
-            return int(self.load()(args) or 0)
+            return int(self.load()(args, **seams) or 0)
         except ModuleNotFoundError as exc:
             missing = exc.name or ""
             if not missing or missing.partition(".")[0] in OWN_PACKAGES:

@@ -23,6 +23,9 @@ PROHIBITED_ITEMS: tuple[str, ...] = (
 )
 #: Longest window a slip may have: a slip is for one move, not a season.
 MAX_WINDOW = timedelta(days=31)
+#: How far ahead a slip may start: the front desk issues for the coming weeks, not years (a slip dated
+#: 9999-12-31 was issued, printed and sent to a phone, and every gate refused it as a bad record).
+MAX_AHEAD = timedelta(days=90)
 #: A unit id as the estate writes it: building-entrance-room (3-2-1502) or building-room (12-0801).
 UNIT_ID = re.compile(r"^[0-9A-Za-z]{1,4}(-[0-9A-Za-z]{1,4}){1,2}$")
 #: The tenant release memo's form number (租户室内物品放行备忘表, DOMAIN.md: commercial and office tenants).
@@ -81,6 +84,13 @@ def prohibited_word(name: str, banned: Iterable[str]) -> str | None:
     return None
 
 
+def window_ahead_problem(now: datetime, valid_from: datetime) -> Problem | None:
+    """A window starting more than MAX_AHEAD after ``now``: every way of issuing refuses it."""
+    if valid_from - now > MAX_AHEAD:
+        return Problem("valid_from", f"开始时间最多提前 {MAX_AHEAD.days} 天", f"a window starts at most {MAX_AHEAD.days} days ahead")
+    return None
+
+
 def issue_problems(*, now: datetime, valid_from: datetime, valid_until: datetime, hours: LargeItemHours,
                    move_out: bool, items: Iterable[tuple[str, str]], banned: Iterable[str] = PROHIBITED_ITEMS,
                    max_size_cm: float | None = None, unit_id: str = "", id_number: str = "") -> list[Problem]:
@@ -98,11 +108,13 @@ def issue_problems(*, now: datetime, valid_from: datetime, valid_until: datetime
         out.append(Problem("valid_until", "放行时间已过", "the window is already over"))
     elif valid_until - valid_from > MAX_WINDOW:
         out.append(Problem("valid_until", f"放行时间最长 {MAX_WINDOW.days} 天", f"a window is at most {MAX_WINDOW.days} days"))
+    elif (ahead_problem := window_ahead_problem(now, valid_from)) is not None:
+        out.append(ahead_problem)
     elif not window_has_allowed_time(max(valid_from, now), valid_until, hours):
         out.append(Problem("valid_from", f"放行时间完全不在大件物品搬运时间内({hours.start:%H:%M}-{hours.end:%H:%M},工作日)",
                            f"the window lies wholly outside large-item hours ({hours.start:%H:%M}-{hours.end:%H:%M}, "
                            "working days)"))
-    if move_out:
+    if move_out and valid_from - now <= MAX_AHEAD:
         ahead = working_days(now.date(), valid_from.date(), hours)
         if ahead < MOVE_OUT_NOTICE_WORKING_DAYS:
             out.append(Problem("valid_from", f"迁出须提前 {MOVE_OUT_NOTICE_WORKING_DAYS} 个工作日申请(现为 {ahead} 个)",

@@ -189,7 +189,7 @@ class _Reader:
 
 
 def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = (), *, estate: str = "",
-           other_estates: Mapping[str, tuple[str, bytes]] | None = None) -> TokenVerdict:
+           other_estates: Mapping[str, tuple[str, bytes]] | None = None, unplaced: Collection[str] = ()) -> TokenVerdict:
     """Check a scanned token against the public keys of the gate's own estate ``estate``
     (key id -> raw 32 bytes).
 
@@ -199,6 +199,12 @@ def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = (), 
     estates, never trusted to release here: a slip they verify is genuine but another
     estate's, refused with Reason.SLIP_OTHER_ESTATE. Without ``estate`` (a gate that has not
     yet learned it from the office) a version-2 token cannot be checked.
+
+    ``unplaced`` names the key ids of ``keys`` whose estate this gate cannot vouch for (a file in
+    its key folder, not a key the office published as this estate's). A version-2 token proves
+    its estate under the signature, so such a key may check it; a version-1 token proves none,
+    so it is accepted only with a key the office placed in this estate (issue 18: a version-1
+    slip of another estate, its key dropped into the folder, verified as this estate's).
     """
     if not isinstance(text, str) or len(text.strip()) > MAX_TOKEN_CHARS:
         return TokenVerdict(Reason.SLIP_MALFORMED, detail="too long to be a gatepass slip")
@@ -243,6 +249,10 @@ def verify(text: str, keys: Mapping[str, bytes], revoked: Collection[str] = (), 
     if public is not None and version == VERSION and not estate:
         return TokenVerdict(Reason.SLIP_UNKNOWN_KEY,
                             detail="this gate has not yet learned its estate from the office (no pull yet)")
+    if public is not None and version == VERSION_NO_ESTATE and kid in unplaced:
+        return TokenVerdict(Reason.SLIP_UNKNOWN_KEY,
+                            detail=f"an old-format slip (no estate in its code) signed with key {kid}, which the office "
+                                   "has not published as this estate's (it is only in this gate's key folder): reissue it")
     signer_estate = estate if public is not None else foreign[0] if foreign else ""
     try:
         key = public if public is not None else foreign[1] if foreign else b""

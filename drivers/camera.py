@@ -38,6 +38,11 @@ log = logging.getLogger("gatepass.drivers.camera")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 BAD_FRAME_LOG_EVERY = 100
+#: the decoder's last step (pyzbar's and OpenCV's bare calls on the whole frame, tens of ms
+#: here, a few times that on a Pi) runs at most this often: a slip that only it reads is
+#: still read within a second of being held up, and a slip no library reads does not slow
+#: every frame down while it is in view
+BACKSTOP_EVERY_S = 1.0
 
 
 
@@ -315,6 +320,15 @@ class CameraScanner(SupervisedDevice):
         self._opened_at: float | None = None
         self._last_frame: float | None = None
         self._watchdog: threading.Thread | None = None
+        self._backstop_at = float("-inf")
+        self._frame_at = 0.0
+
+    def _backstop_due(self) -> bool:
+        """Asked by the decoder when it would run its last step: at most once a second."""
+        if self._frame_at - self._backstop_at < BACKSTOP_EVERY_S:
+            return False
+        self._backstop_at = self._frame_at
+        return True
 
     def start(self) -> None:
         super().start()
@@ -344,7 +358,8 @@ class CameraScanner(SupervisedDevice):
         # quarter of a zxing decode per frame (bench: driver/bare per-frame cost)
         small = cv2.resize(frame, (self.cfg.preview_width, self.cfg.preview_height), interpolation=cv2.INTER_LINEAR)
         self._preview = cv2.cvtColor(small, cv2.COLOR_BGR2RGB) if small.ndim == 3 else cv2.cvtColor(small, cv2.COLOR_GRAY2RGB)
-        texts = decode_frame(self.decoder, frame, self.cfg.fallback)
+        self._frame_at = time.monotonic() if now is None else now
+        texts = decode_frame(self.decoder, frame, self.cfg.fallback, backstop=self._backstop_due)
         now = time.monotonic() if now is None else now
         for text in dict.fromkeys(texts):
             new, _ = self._presence.seen(text, now)

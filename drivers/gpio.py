@@ -36,13 +36,30 @@ def make_pin_factory(name: str) -> Any:
         from gpiozero.pins.mock import MockFactory
         return MockFactory()
     if name == "lgpio":
-        try:
-            from gpiozero.pins.lgpio import LGPIOFactory
-            return LGPIOFactory()
-        except Exception as exc:  # noqa: BLE001 - ImportError, or lgpio failing to open the chip
-            raise DriverError(f"gpio: pin factory 'lgpio' cannot open the GPIO chip ({type(exc).__name__}: {exc}); "
-                              "on a Raspberry Pi install it with: pip install 'gatepass[pi]'") from None
+        return _lgpio_factory()
     raise DriverError(f"gpio: pin_factory {name!r} is not one of: {', '.join(PIN_FACTORIES)}")
+
+
+def _lgpio_factory() -> Any:
+    """gpiozero's lgpio factory, or a DriverError that names which of the three things is wrong:
+    the library missing, the board not recognised, or the GPIO chip refused."""
+    try:
+        from gpiozero.pins.lgpio import LGPIOFactory
+    except ImportError as exc:
+        raise DriverError(f"gpio: 未安装 lgpio / the lgpio library is not installed ({exc}): on the Pi it comes with the "
+                          "gate's lock (docs/install.md, step 4), or pip install 'gatepass[pi]'") from None
+    from gpiozero.exc import PinUnknownPi
+
+    try:
+        return LGPIOFactory()
+    except PinUnknownPi as exc:
+        raise DriverError(f"gpio: 无法识别树莓派型号 / lgpio is installed but this board is not recognised as a Raspberry Pi "
+                          f"({exc}): gpiozero reads the board's revision from /proc/device-tree or /proc/cpuinfo. On a "
+                          "machine that is not a Pi, use pin_factory = \"mock\" with --demo, or --mock-pins") from None
+    except Exception as exc:  # noqa: BLE001 - lgpio.error and OSError opening /dev/gpiochipN
+        raise DriverError(f"gpio: 无法打开 GPIO 芯片 / lgpio cannot open the GPIO chip ({type(exc).__name__}: {exc}): check that "
+                          "/dev/gpiochip0 (gpiochip4 on a Pi 5 with old firmware) exists and that the kiosk's user is in "
+                          "the gpio group (docs/install.md, step 3)") from None
 
 
 def relay_boot_line(relay_pin: int, relay_active_high: bool) -> str:

@@ -4,8 +4,11 @@ Each frame shows a genuine slip token (signed with `domain.slip_token.sign` and 
 test key, rendered with segno at error level Q as the office prints it) degraded the
 way a gate camera or a resident's photo degrades it: tilt and perspective, motion and
 defocus blur, uneven light and glare, low-quality JPEG, small in frame, noise, a hard
-shadow, a slip printed with a halftone screen and then photographed, and a slip shown
-on a phone (dark mode, moiré from the screen's pixel grid, screen glare, low contrast).
+shadow, a slip printed with a halftone screen and then photographed, a dim booth at night
+(low light: little signal, amplified sensor noise), a slip from a printer low on toner
+(faded print with pale streaks), a slip that will not lie flat (curved), and a slip
+shown on a phone (dark mode, moiré from the screen's pixel grid, screen glare, low
+contrast).
 
 Two parts, never mixed: `TUNED` (seed 1, the ranges below) is what the decoder's
 escalation was developed against; `HELD_OUT` (other seeds and shifted ranges) is only
@@ -155,6 +158,46 @@ def low_contrast(img: np.ndarray, span: float) -> np.ndarray:
     return np.clip(128 + (f - 128) * span, 0, 255).astype(np.uint8)
 
 
+def low_light(img: np.ndarray, rng: random.Random, strength: float) -> np.ndarray:
+    """A dim booth at night: the sensor gets a fraction of the light, its read and shot noise
+    on top, and the camera's auto gain stretches it all (noise included) back up."""
+    gain = max(0.05, rng.uniform(0.1, 0.18) / strength)
+    dim = img.astype(np.float32) * gain
+    shot = np.random.default_rng(rng.randrange(2**31)).normal(0, 1, img.shape).astype(np.float32)
+    dim = dim + shot * (np.sqrt(np.maximum(dim, 1)) * 0.6 + 1.2 * strength)
+    out = np.clip(dim, 0, 255) * rng.uniform(0.6, 0.9) / gain
+    return np.clip(s.blur(out, 0.7), 0, 255).astype(np.uint8)
+
+
+def faded_print(img: np.ndarray, rng: random.Random, strength: float) -> np.ndarray:
+    """A slip from a printer low on toner: grey instead of black, with the pale streaks of a
+    worn drum running across it, then photographed slightly soft."""
+    h, w = img.shape[:2]
+    ink = 1.0 - min(0.8, rng.uniform(0.35, 0.5) * strength)     # fraction of black left
+    f = img.astype(np.float32)
+    f = 255 - (255 - f) * ink
+    streaks = np.ones(h, np.float32)
+    for _ in range(rng.randint(2, 5)):
+        y, t = rng.randrange(h), rng.randint(2, 8)
+        streaks[y:y + t] = rng.uniform(0.3, 0.7)
+    f = 255 - (255 - f) * streaks[:, None]
+    return np.clip(s.blur(f, 1.0 * strength), 0, 255).astype(np.uint8)
+
+
+def curved(img: np.ndarray, rng: random.Random, strength: float) -> np.ndarray:
+    """A slip that will not lie flat (folded in a pocket, held by one edge): bowed about a
+    vertical axis, so its rows bend and its columns bunch up towards the edges."""
+    h, w = img.shape[:2]
+    bow = rng.uniform(0.04, 0.07) * h * strength                  # how far the middle sags
+    bunch = rng.uniform(0.15, 0.3) * strength                      # how much the edges crowd
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    u = (xx - w / 2) / (0.3 * w)                                   # about -1 .. 1 across the slip
+    src_x = w / 2 + (xx - w / 2) * (1 + bunch * u * u)
+    src_y = yy - bow * (1 - np.minimum(u * u, 4.0) / 2)
+    return cv2.remap(img, src_x.astype(np.float32), src_y.astype(np.float32), cv2.INTER_LINEAR,
+                     borderValue=PAPER)
+
+
 def gray_of(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
 
@@ -180,10 +223,15 @@ FAULTS: dict[str, Degrade] = {
     "noise": lambda g, r, k: s.noise(s.blur(g, 1.2 * k), r.uniform(35, 55) * k, seed=r.randrange(2**31)),
     "shadow": lambda g, r, k: shadow(s.blur(g, 1.0), r, k),
     "halftone": lambda g, r, k: s.blur(halftone(s.blur(g, 1.0), r.choice((3, 4)), r.uniform(15, 75)), 1.3 * k),
+    "low light": lambda g, r, k: low_light(g, r, k),
+    "faded print": lambda g, r, k: faded_print(g, r, k),
+    "curved": lambda g, r, k: s.blur(curved(g, r, k), 0.8),
 }
 
 #: a phone's screen instead of paper: name -> function(code, rng, strength, part) -> gray frame
 SCREENS = ("dark mode", "moiré", "screen glare", "low contrast")
+#: every kind of photo, in the order `corpus` cycles through them
+KINDS = (*FAULTS, *SCREENS)
 
 
 def _screen(kind: str, code: np.ndarray, rng: random.Random, k: float, part: Part,
@@ -206,7 +254,7 @@ def corpus(part: Part, n: int, width: int = 640, height: int = 480) -> list[tupl
     """`n` (kind, token, grayscale frame) of one part, cycling through every fault."""
     rng = random.Random(part.seed)
     texts = tokens(n, part.seed)
-    kinds = list(FAULTS) + list(SCREENS)
+    kinds = list(KINDS)
     out = []
     for i, text in enumerate(texts):
         kind = kinds[i % len(kinds)]

@@ -129,7 +129,11 @@ class Kiosk:
     monitor: StatusMonitor
     demo: Any = None           # kiosk.demo.Demo in demo mode
 
-    def close(self) -> None:
+    def close(self, now: datetime | None = None) -> None:
+        """Stop: at ``now`` (the loop's clock) a guard still on shift is signed out, recorded; then a
+        commit in flight finishes (its row is kept) and the devices close."""
+        if now is not None:
+            self.controller.shut_down(now)
         self.controller.close()         # a commit in flight finishes first: its row is kept
         self.monitor.stop()
         self.devices.close()

@@ -63,13 +63,16 @@ def check_card(db: Path, uid: str, at: datetime) -> dict[str, Any]:
 
 
 def check_slip(db: Path, text: str, at: datetime, gate: Gate, hours: LargeItemHours,
-               keys_dir: str | None = None) -> dict[str, Any]:
+               keys_dir: str | None = None, gate_keys_dir: str | None = None) -> dict[str, Any]:
+    """The gate's decision on a slip, by the kiosk's own path: the replica's keys and the gate's key
+    folder ``gate_keys_dir`` (the config's store.keys), plus ``keys_dir`` (--keys)."""
+    from domain.keyfiles import load_public_dir
+
     replica, log = _open(db)
     extra: dict[str, bytes] = {}
-    if keys_dir:
-        from domain.keyfiles import load_public_dir
-
-        extra = load_public_dir(keys_dir)
+    for folder in (gate_keys_dir, keys_dir):
+        if folder:
+            extra.update(load_public_dir(folder))
     evidence = Resolver(replica, log, hours, extra).slip(text)
     decision = decide_slip(evidence, gate, at)
     reasons = list(decision.reasons) or [Reason.SLIP_VALID]

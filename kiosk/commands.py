@@ -62,7 +62,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             from dataclasses import replace
 
             gate = replace(gate, gate_id=args.gate)
-        result = check_slip(Path(args.db), text, at, gate, cfg.rules.hours(), args.keys)
+        result = check_slip(Path(args.db), text, at, gate, cfg.rules.hours(), args.keys, cfg.store.keys)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -170,10 +170,16 @@ class ExitLog:
         """For tools that only read (check, log verify/show): never a second writer,
         not even of a migration, on the kiosk's file."""
         p = Path(path)
-        if not p.exists():
-            raise StoreError(f"{p}: exit log not found")
-        conn = sqlite3.connect(str(p), timeout=1.0, isolation_level=None, check_same_thread=False)
-        return cls(Database(conn), gate_id="", path=str(p), read_only=True)
+        try:
+            p.stat()
+            conn = sqlite3.connect(str(p), timeout=1.0, isolation_level=None, check_same_thread=False)
+            return cls(Database(conn), gate_id="", path=str(p), read_only=True)
+        except FileNotFoundError:
+            raise StoreError(f"{p}: exit log not found") from None
+        except (PermissionError, sqlite3.OperationalError) as exc:
+            # An installer's admin account is not the kiosk's user: /var/lib/gatepass is 0750 gatepass.
+            raise StoreError(f"{p}: 无权读取出口日志 / cannot read the exit log ({exc}): read it as the kiosk's user, "
+                             f"e.g. sudo -u gatepass /opt/gatepass/.venv/bin/gatepass log verify --db {p}") from None
 
     @classmethod
     def memory(cls, gate_id: str) -> ExitLog:

@@ -56,11 +56,20 @@ class Resolver:
 
     def keys(self) -> dict[str, bytes]:
         keys = dict(self.extra_keys)
+        keys.update(self._published())
+        return keys
+
+    def _published(self) -> dict[str, bytes]:
+        """The keys the office published as this estate's (the replica's)."""
         bad: list[BadRecord] = []
-        keys.update(self.replica.signing_keys(bad))
+        published = self.replica.signing_keys(bad)
         for exc in bad:
             log.error("ignoring a signing key: %s", exc)
-        return keys
+        return published
+
+    def unplaced_keys(self) -> set[str]:
+        """Key ids only in the gate's key folder: no estate the office vouches for (old-format slips refuse them)."""
+        return set(self.extra_keys) - set(self._published())
 
     def other_estate_keys(self) -> dict[str, tuple[str, bytes]]:
         bad: list[BadRecord] = []
@@ -90,7 +99,7 @@ class Resolver:
     def slip(self, text: str) -> SlipEvidence:
         self.replica.follow()
         verdict = slip_token.verify(text, self.keys(), self.replica.revoked_key_ids(), estate=self.replica.estate(),
-                                    other_estates=self.other_estate_keys())
+                                    other_estates=self.other_estate_keys(), unplaced=self.unplaced_keys())
         if not verdict.ok or verdict.claims is None:
             return SlipEvidence(text=text[:200], token_reason=verdict.reason, hours=self.hours)
         hours = self.large_item_hours()

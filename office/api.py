@@ -8,11 +8,13 @@ OpenAPI is published by FastAPI at /openapi.json and /docs.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from datetime import UTC
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
 from sqlalchemy import Engine, and_, select
 
@@ -29,6 +31,43 @@ from office.records import gate_for_credential
 API = "/api/v1"
 #: Sequence numbers and cursors are BIGINT columns: anything larger than MAX_SEQ
 #: (domain/exitrow.py) is refused (422), never sent to the database.
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(text)
+
+
+class FiniteJSONRequest(Request):
+    """A request whose JSON body may hold only finite numbers. Python's parser takes NaN, Infinity
+    and 1e999 (as inf); stored, they made the log's JSON export invalid JSON and a heartbeat a 500.
+    Such a body is refused (422) before any model sees it, on every route of the API."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+            except ValueError as exc:
+                if isinstance(exc, json.JSONDecodeError):
+                    raise
+                raise json.JSONDecodeError(f"非有限数值 / not a finite number: {exc}", body.decode("utf-8", "replace"), 0) from None
+        return self._json
+
+
+class FiniteJSONRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(FiniteJSONRequest(request.scope, request.receive))
+        return strict
 
 
 def server_time(clock: Clock) -> str:
@@ -185,6 +224,7 @@ def refuse_bad_rows(rows: list[dict[str, Any]]) -> None:
 def create_app(cfg: OfficeConfig, engine: Engine, clock: Clock | None = None) -> FastAPI:
     """The gate API on ``engine``; ``clock`` is where it reads the time (the system's by default)."""
     app = FastAPI(title="gatepass office", version="1", summary="Gate sync API: replica pull, exit-log push, heartbeat")
+    app.router.route_class = FiniteJSONRoute
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, max_bytes=cfg.server.max_body_bytes, uploads=SLIP_FORM_UPLOADS)
     app.state.engine = engine

@@ -156,7 +156,7 @@ def cmd_issue_slip(args: argparse.Namespace) -> int:
         exit_gate_id=args.exit_gate or "")
     with office_engine(cfg).begin() as conn:
         issued = issue_slip(conn, cfg.estate, req, private=load_private(cfg.keys), hmac_key=load_hmac_key(cfg.keys),
-                            out_dir=args.out or cfg.slips_dir, now=now)
+                            out_dir=args.out or Path(cfg.slips_dir) / cfg.estate, now=now)   # numbers are per estate
     print(f"slip {issued.slip_id} issued; QR code: {issued.png} and {issued.svg}")
     return 0
 
@@ -330,3 +330,49 @@ def cmd_gates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from office.backup import make_backup
+
+    cfg = _whole_office(args)
+    made = make_backup(cfg, args.out or cfg.backup.dir, now=now_in(args, cfg), keep=args.keep)
+    m = made.manifest
+    print(f"backup written: {made.path}")
+    print(f"  database: {m['database']['backend']} at schema revision {m['database']['revision']}; "
+          f"estates: {', '.join(e['estate_id'] for e in m['estates']) or 'none'}; key files: {len(m['keys']['files'])}")
+    for p in made.pruned:
+        print(f"  removed old backup {p}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from office.backup import restore_backup
+
+    cfg = _whole_office(args)
+    done = restore_backup(cfg, args.backup, even_if_running=args.even_if_running, over_newer_schema=args.over_newer_schema)
+    m = done.manifest
+    print(f"restored {done.backup} (made {m['made_at']}, office clock) into {m['database']['backend']} database "
+          f"{make_url(cfg.database.url).render_as_string(hide_password=True)}")
+    print(f"  schema: was {done.revision_before or 'empty'}, backup {m['database']['revision']}, now {done.revision_now}")
+    for estate, (old, new) in sorted(done.epochs.items()):
+        print(f"  estate {estate}: new epoch {new} (was {old}): its gates pull their replica afresh and send "
+              "again every exit-log row the office lost")
+    for rel in done.keys_restored:
+        print(f"  key file restored: {rel}")
+    for rel in done.keys_kept:
+        print(f"  key file kept as it is (differs from the backup, so newer): {rel}")
+    print("Work done at the office after the backup is gone (permits, revocations, slips issued): redo it. "
+          "Start the server again: systemctl start gatepass-office")
+    return 0
+
+
+def _whole_office(args: argparse.Namespace) -> Any:
+    """The settings as configured: a backup covers every estate, and the key folder's root, not one estate's."""
+    from dataclasses import replace
+
+    from domain.settings import load
+    from office.config import OfficeConfig
+
+    cfg = load(OfficeConfig, config_path(args))
+    return replace(cfg, estate=getattr(args, "estate", None) or cfg.estate)

@@ -55,7 +55,7 @@ def when(text: str | None, cfg: Any, *, end: bool = False) -> datetime | None:
             d = date.fromisoformat(text)
             return datetime.combine(d + timedelta(days=1) if end else d, time(0), zone)
         dt = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError):          # OverflowError: the day after 9999-12-31
         raise OfficeError(f"{text!r}: expected a date (2026-11-29) or date and time (2026-11-29T14:00)") from None
     return dt if dt.tzinfo else dt.replace(tzinfo=zone)
 

@@ -59,6 +59,14 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    #: Where `gatepass office backup` (and its systemd timer) writes backups unless given --out.
+    dir: str = "var/backups"
+    #: How many backups to keep: after each new one, the oldest beyond this many are removed.
+    keep: Count = 14
+
+
+@dataclass(frozen=True)
 class OfficeConfig:
     #: The estate that commands act on unless told otherwise (estates scope gates, permits, slips...).
     estate: str = "default"
@@ -71,3 +79,4 @@ class OfficeConfig:
     slips_dir: str = "var/slips"
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)

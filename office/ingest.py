@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from domain.boottime import BootAnchor, anchor_of, can_redate, redated_text
+from domain.boottime import BootAnchor, anchor_of, anchor_problem, can_redate, redate, redate_within, redated_text
 from domain.chain import row_hash
 from domain.clock import Clock
 from domain.contracts import HeartbeatBody
@@ -89,8 +89,18 @@ def boot_anchor(conn: Connection, estate: str, gate_id: str, boot_id: str) -> Bo
     return anchor_of(boot_id=boot_id, boottime_ms=int(r.boottime_ms), at=str(r.at), clock_synced=True, source=str(r.source))
 
 
+def gate_earliest(conn: Connection, estate: str, gate_id: str) -> datetime | None:
+    """The earliest time a row of this gate can carry: its registration, less the slack for clock error."""
+    g = schema.gates
+    created = conn.execute(select(g.c.created_at).where(g.c.estate == estate, g.c.gate_id == gate_id)).scalar()
+    try:
+        return datetime.fromisoformat(str(created)) - AT_SLACK
+    except ValueError:
+        return None
+
+
 def add_anchor(conn: Connection, estate: str, gate_id: str, anchor: BootAnchor, *, now: str,
-               pending: Mapping[int, dict[str, Any]] | None = None) -> int:
+               pending: Mapping[int, dict[str, Any]] | None = None, earliest: datetime | None = None) -> int:
     """Keep ``anchor`` if it is the first of its boot, and re-date the rows of that boot the office
     already holds that were recorded before the clock was synced (and the rows of this push not yet
     written, ``pending``). Returns how many rows were re-dated; 0 when the boot had an anchor already."""
@@ -102,14 +112,15 @@ def add_anchor(conn: Connection, estate: str, gate_id: str, anchor: BootAnchor, 
                                   at=anchor.at.isoformat(), source=anchor.source[:40], recorded_at=now))
     redated: list[int] = []
     for row in (pending or {}).values():
-        if row["boot_id"] == anchor.boot_id and _redate_stored(row, anchor):
+        if row["boot_id"] == anchor.boot_id and _redate_stored(row, anchor, earliest):
             redated.append(int(row["seq"]))
-    waiting = conn.execute(select(e.c.seq, e.c.at, e.c.boottime_ms).where(
+    waiting = conn.execute(select(e.c.seq, e.c.at, e.c.boottime_ms, e.c.received_at).where(
         e.c.estate == estate, e.c.gate_id == gate_id, e.c.boot_id == anchor.boot_id, e.c.clock_synced == 0,
         e.c.at_redated.is_(None))).all()
     for r in waiting:
-        row = {"boot_id": anchor.boot_id, "boottime_ms": int(r.boottime_ms), "clock_synced": 0, "at": str(r.at)}
-        if _redate_stored(row, anchor):
+        row = {"boot_id": anchor.boot_id, "boottime_ms": int(r.boottime_ms), "clock_synced": 0, "at": str(r.at),
+               "received_at": str(r.received_at)}
+        if _redate_stored(row, anchor, earliest):
             conn.execute(update(e).where(e.c.estate == estate, e.c.gate_id == gate_id, e.c.seq == r.seq).values(
                 at_redated=row["at_redated"], redated_by=row["redated_by"]))
             redated.append(int(r.seq))
@@ -122,9 +133,18 @@ def add_anchor(conn: Connection, estate: str, gate_id: str, anchor: BootAnchor, 
     return len(redated)
 
 
-def _redate_stored(row: dict[str, Any], anchor: BootAnchor) -> bool:
-    """Set a stored row's (the events table's columns) re-dated time from ``anchor``; whether it was re-dated."""
+def _redate_stored(row: dict[str, Any], anchor: BootAnchor, earliest: datetime | None) -> bool:
+    """Set a stored row's (the events table's columns) re-dated time from ``anchor``; whether it was re-dated.
+    Never to a time the office cannot vouch for: before the gate was registered (``earliest``) or after
+    the office received the row (domain.boottime.redate_within)."""
     if not can_redate(clock_synced=bool(row["clock_synced"]), boot_id=str(row["boot_id"]), boottime_ms=int(row["boottime_ms"])):
+        return False
+    when = redate(str(row["boot_id"]), int(row["boottime_ms"]), anchor)
+    try:
+        received = datetime.fromisoformat(str(row["received_at"]))
+    except ValueError:
+        return False
+    if when is None or not redate_within(when, earliest=earliest, received=received):
         return False
     text = redated_text(str(row["boot_id"]), int(row["boottime_ms"]), anchor, like=str(row["at"]))
     if text is None:
@@ -142,7 +162,8 @@ class _Gate:
         #: One instant for the whole push: when the office received it.
         self.now = utcnow(clock)
         #: The times a row of this gate can plausibly carry (domain.exitrow.time_out_of_bounds).
-        self.latest = clock.now() + AT_SLACK
+        self.received = clock.now()
+        self.latest = self.received + AT_SLACK
         try:
             self.earliest: datetime | None = datetime.fromisoformat(str(gate["created_at"])) - AT_SLACK
         except (KeyError, ValueError):
@@ -169,13 +190,13 @@ class _Gate:
         for i in range(0, len(ids), 1000):
             self.known_ids.update(self.conn.execute(select(e.c.event_id).where(e.c.event_id.in_(ids[i:i + 1000]))).scalars())
 
-    def stored(self, seq: int) -> tuple[str, str] | None:
-        """(event_id, hash) the office holds at ``seq``, counting rows accepted in this push."""
+    def stored(self, seq: int) -> tuple[str, str, str] | None:
+        """(event_id, hash, prev_hash) the office holds at ``seq``, counting rows accepted in this push."""
         if seq in self.accepted:
-            return self.accepted[seq]["event_id"], self.accepted[seq]["hash"]
+            return self.accepted[seq]["event_id"], self.accepted[seq]["hash"], self.accepted[seq]["prev_hash"]
         e = schema.events
-        have = self.conn.execute(select(e.c.event_id, e.c.hash).where(self.mine(e), e.c.seq == seq)).first()
-        return (have.event_id, have.hash) if have is not None else None
+        have = self.conn.execute(select(e.c.event_id, e.c.hash, e.c.prev_hash).where(self.mine(e), e.c.seq == seq)).first()
+        return (have.event_id, have.hash, have.prev_hash) if have is not None else None
 
     def reject(self, row: Mapping[str, Any], kind: str, why: str) -> None:
         seq = int(row["seq"])
@@ -219,12 +240,18 @@ class _Gate:
         known = self.anchors[row.boot_id]
         anchor = anchor_of(boot_id=row.boot_id, boottime_ms=row.boottime_ms, at=row.at, clock_synced=row.clock_synced,
                            source=f"row {row.seq}")
+        if anchor is not None and time_out_of_bounds(anchor.at, earliest=self.earliest, latest=self.latest) is not None:
+            anchor = None              # a synced row at an impossible time anchors nothing (it is flagged bad_time)
+        elif anchor is not None and (problem := anchor_problem(anchor, self.received, live=False)) is not None:
+            _clock_disagrees(self.conn, self.estate, self.gate_id, anchor, problem, self.now, seq=row.seq)
+            anchor = None
         if anchor is not None:
             if known is None:          # the first synced row of this boot
-                add_anchor(self.conn, self.estate, self.gate_id, anchor, now=self.now, pending=self.accepted)
+                add_anchor(self.conn, self.estate, self.gate_id, anchor, now=self.now, pending=self.accepted,
+                           earliest=self.earliest)
                 self.anchors[row.boot_id] = anchor
         elif known is not None:
-            _redate_stored(stored, known)
+            _redate_stored(stored, known, self.earliest)
 
     def _flag_for_office(self, row: ExitRow) -> None:
         """Rows the gate's screen says the office was told of: each raises a flag once (by event id)."""
@@ -316,8 +343,12 @@ def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str
         seq = int(row["seq"])
         if seq <= g.seq:
             have = g.stored(seq)
-            if have is not None and have == (row["event_id"], row["hash"]):
-                g.result.duplicates += 1
+            if have is not None and have[:2] == (row["event_id"], row["hash"]):
+                # A resend: its contents must still be what the hash covers, or it is evidence rewritten.
+                if row["prev_hash"] == have[2] and row_hash(have[2], row) == row["hash"]:
+                    g.result.duplicates += 1
+                else:
+                    g.reject(row, "edited", "re-sent with other contents than the row the office holds (hash does not match)")
             else:
                 g.reject(row, "fork", "differs from the row the office already accepted at this sequence number")
         elif seq == g.seq + 1:
@@ -326,6 +357,14 @@ def ingest(conn: Connection, gate: Mapping[str, Any], rows: Sequence[Mapping[str
             g.hold(row)
     g.drain_held()
     return g.save()
+
+
+def _clock_disagrees(conn: Connection, estate: str, gate_id: str, anchor: BootAnchor, problem: tuple[str, str], now: str,
+                     seq: int | None = None) -> None:
+    """A synced time the office does not believe: no anchor (its boot's rows are not re-dated by it); staff are told."""
+    raise_flag(conn, estate, "clock_disagrees", f"clock_disagrees:{gate_id}:{anchor.boot_id}:{anchor.source}",
+               f"gate {gate_id}: {problem[1]}; no row is re-dated by it", now=now, gate_id=gate_id, seq=seq,
+               detail={"zh": problem[0], "boot_id": anchor.boot_id, "at": anchor.at.isoformat(), "source": anchor.source})
 
 
 def heartbeat(conn: Connection, estate: str, gate_id: str, body: HeartbeatBody, *, clock: Clock) -> int:
@@ -337,7 +376,13 @@ def heartbeat(conn: Connection, estate: str, gate_id: str, body: HeartbeatBody, 
         last_seen=now, heartbeat=json.dumps(body.to_json(), ensure_ascii=False)))
     anchor = anchor_of(boot_id=body.boot_id, boottime_ms=body.boottime_ms, at=body.sent_at, clock_synced=body.clock_synced,
                        source="heartbeat")
-    return add_anchor(conn, estate, gate_id, anchor, now=now) if anchor is not None else 0
+    if anchor is None:
+        return 0
+    problem = anchor_problem(anchor, clock.now(), live=True)
+    if problem is not None:
+        _clock_disagrees(conn, estate, gate_id, anchor, problem, now)
+        return 0
+    return add_anchor(conn, estate, gate_id, anchor, now=now, earliest=gate_earliest(conn, estate, gate_id))
 
 
 def list_gates(conn: Connection, estate: str) -> list[dict[str, Any]]:

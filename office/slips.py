@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from domain.exitrow import has_control
 from domain.hours import LARGE_ITEM_HOURS_RULE, parse_hours_rule
-from domain.issuing import PROHIBITED_ITEMS, Problem, issue_problems
+from domain.issuing import PROHIBITED_ITEMS, Problem, issue_problems, window_ahead_problem
 from domain.model import (
     Approval,
     ApprovalRole,
@@ -75,10 +75,18 @@ class IssuedSlip:
 
 
 def next_slip_id(conn: Connection, estate: str, day: datetime) -> str:
-    """S + yymmdd + three digits, numbered per day: S261129001 (10 characters)."""
+    """S + yymmdd + three digits, numbered per day: S261129001 (10 characters).
+
+    Past every number a gate has released too (``consumed_slips``): after a restored backup the office
+    no longer holds the slips issued since, but the gates send their releases again, and a new slip
+    under a released slip's number would be taken for used (docs/backup.md)."""
     prefix = "S" + day.strftime("%y%m%d")
-    s = schema.slips
-    last = conn.execute(select(func.max(s.c.slip_id)).where(s.c.estate == estate, s.c.slip_id.like(prefix + "%"))).scalar()
+    s, c = schema.slips, schema.consumed_slips
+    issued = conn.execute(select(func.max(s.c.slip_id)).where(s.c.estate == estate, s.c.slip_id.like(prefix + "%"))).scalar()
+    released = [r for r in conn.execute(select(c.c.slip_id).distinct().where(
+        c.c.estate == estate, c.c.slip_id.like(prefix + "%"))).scalars()
+        if len(r) == len(prefix) + 3 and r[len(prefix):].isdigit()]       # what a gate pushed may be anything
+    last = max([x for x in (issued, *released) if x], default=None)
     n = int(last[len(prefix):]) + 1 if last else 1
     if n > 999:
         raise Refused(f"more than 999 slips on {day:%Y-%m-%d}")
@@ -187,6 +195,8 @@ def issue_slip(conn: Connection, estate: str, req: SlipRequest, *, private: Ed25
     lock_estate(conn, estate)  # two clerks must not get the same slip number
     signing_key_usable(conn, estate, key_id_of(public_raw(private)))
     memo_id = check(conn, estate, req, now=now if check_time else None, memo_day=now.date())
+    if not check_time and (far := window_ahead_problem(now, req.valid_from)) is not None:
+        raise SlipRefused([far])              # the one time rule every way of issuing keeps (issue_problems has it too)
     slip_id = next_slip_id(conn, estate, now)
     row = _slip_row(req, slip_id, hmac_key, SlipStatus.ISSUED)
     try:
@@ -248,11 +258,48 @@ def slip_in_url_ok(slip_id: str) -> bool:
     return slip_id_ok(slip_id) and slip_id.isascii() and slip_id.isalnum()
 
 
+@dataclass(frozen=True)
+class SlipUse:
+    """Where and when a slip was released: the first use the office knows of (from a gate's push)."""
+
+    gate_id: str
+    at: str
+
+
+class SlipUsed(Refused):
+    """Used means used: a released slip is the record of what went out. It is neither cancelled nor
+    amended (the items it let out would vanish behind a new slip), and it goes to no phone."""
+
+    def __init__(self, slip_id: str, use: SlipUse) -> None:
+        super().__init__(f"放行条 {slip_id} 已使用({use.at[:16].replace('T', ' ')} 于 {use.gate_id} 放行),不能作废、更正或发到手机 / "
+                         f"slip {slip_id} was released at gate {use.gate_id} at {use.at[:16].replace('T', ' ')}: a used slip "
+                         "cannot be cancelled, amended or sent to a phone")
+        self.slip_id = slip_id
+        self.use = use
+
+
+def slip_use(conn: Connection, estate: str, slip_id: str) -> SlipUse | None:
+    """The slip's first release at a gate, if the office has heard of one."""
+    cs = schema.consumed_slips
+    row = conn.execute(select(cs.c.gate_id, cs.c.at).where(cs.c.estate == estate, cs.c.slip_id == slip_id)
+                       .order_by(cs.c.at).limit(1)).first() if slip_id_ok(slip_id) else None
+    return SlipUse(str(row.gate_id), str(row.at)) if row is not None else None
+
+
+def require_unused(conn: Connection, estate: str, slip_id: str) -> None:
+    """The one rule for the CLI and the console: raise SlipUsed for a slip a gate has released."""
+    use = slip_use(conn, estate, slip_id)
+    if use is not None:
+        raise SlipUsed(slip_id, use)
+
+
 def cancel_slip(conn: Connection, estate: str, slip_id: str) -> dict[str, Any]:
-    """Cancel a slip; gates refuse it after their next pull. An id no slip could have (too long,
-    NUL or other control characters, as a URL can carry) is not looked up: PostgreSQL refuses NUL."""
+    """Cancel a slip; gates refuse it after their next pull. A released slip is not cancelled (SlipUsed).
+    An id no slip could have (too long, NUL or other control characters, as a URL can carry) is not
+    looked up: PostgreSQL refuses NUL."""
     if not slip_id_ok(slip_id) or get_row(conn, estate, schema.slips, {"slip_id": slip_id}) is None:
         raise NotFound(f"no slip {slip_id!r} in estate {estate!r}")
+    require_unused(conn, estate, slip_id)
     return patch(conn, estate, schema.slips, {"slip_id": slip_id}, status=SlipStatus.CANCELLED.value)
 
 

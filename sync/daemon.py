@@ -81,6 +81,9 @@ class SyncDaemon:
         #: Why the exit log cannot be read (missing, damaged), while that lasts: it keeps the
         #: status at ERROR even when pulls and heartbeats succeed, so it is never silent.
         self.exit_log_problem: str | None = None
+        #: Why the office refuses the next row, until a push gets past it: the state stays "error" while
+        #: rows wait unsent, whatever pulls and heartbeats succeed meanwhile.
+        self.push_refused: str | None = None
 
     def _set(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
@@ -97,14 +100,21 @@ class SyncDaemon:
             epoch = str(page.get("epoch", ""))
             known = self.writer.meta(OFFICE_EPOCH)
             if known and epoch and known != epoch and since > 0:
+                # Another office database, or the office restored a backup: it may hold fewer rows and
+                # fewer changes than this gate was given. Send it the exit log again from the start first
+                # (what it kept comes back as duplicates, what it lost is stored again, each row once:
+                # its releases are back before this replica is swept), then pull everything again.
                 self.writer.restart_from_zero(epoch)
-                self._error(f"office database changed (epoch {known} -> {epoch}); pulling the replica again")
+                self._error(f"office database changed (epoch {known} -> {epoch}); sending the exit log again "
+                            "and pulling the replica again")
+                self._between_pages()
                 continue
             changes = page.get("changes") or []
             self.writer.apply_page(changes, int(page.get("last_seq", since)), epoch, utc_iso(self.wall),
                                    self.cfg.rows_per_commit, estate=str(page.get("estate") or ""))
             applied += len(changes)
             if not page.get("more"):
+                self.writer.finish_resync()
                 break
             self._between_pages()
         self._set(last_pull_at=parse_instant(self.writer.meta(LAST_PULL_AT)),
@@ -145,7 +155,10 @@ class SyncDaemon:
                 break
             self._set(last_push_attempt_at=self.wall.now())
             reply = self.client.push(rows)
-            acked = min(int(reply["acked_seq"]), rows[-1]["seq"])
+            # What the office stored, no further: its ack may count another gate's rows of this name (a
+            # re-imaged gate, its log begun again), and a row it refused is never sent (issue 18).
+            refused = [int(r["seq"]) for r in reply.get("rejected", []) if cursor < int(r["seq"]) <= rows[-1]["seq"]]
+            acked = min(int(reply["acked_seq"]), rows[-1]["seq"], *(seq - 1 for seq in refused))
             accepted += int(reply.get("accepted", 0))
             if acked != cursor:
                 self.writer.set_meta({PUSH_CURSOR: str(acked)})
@@ -159,13 +172,20 @@ class SyncDaemon:
                 self.write_status()
                 if budget_s is not None and self.clock() - started >= budget_s:
                     break
-            if acked < cursor:  # the office holds less than it once acknowledged (restored backup): resend
+            if acked < cursor and not refused:  # the office holds less than it once acknowledged (restored backup): resend
                 self._error(f"office acknowledges only up to row {acked}, not {cursor}; sending again from there")
                 continue
-            if acked == cursor:
+            if acked <= cursor:
                 reasons = "; ".join(f"row {r['seq']}: {r['reason']}" for r in reply.get("rejected", [])[:3])
-                raise OfficeRefused(f"office did not accept row {cursor + 1}" + (f" ({reasons})" if reasons else
-                                    f" (it holds {reply.get('held', 0)} rows ahead of a gap)"), 200)
+                fork = any(r.get("reason") == "fork" for r in reply.get("rejected", []))
+                message = (f"office did not accept row {cursor + 1}"
+                           + (f" ({reasons})" if reasons else f" (it holds {reply.get('held', 0)} rows ahead of a gap)")
+                           + ("; the office holds another exit log under this gate's name (a re-imaged or replaced "
+                              "gate?): the rows stay here, unsent, until the office takes them" if fork else ""))
+                if refused:
+                    self.push_refused = message
+                raise OfficeRefused(message, 200)
+        self.push_refused = None
         self.pending()
         self._set(last_push_at=self.wall.now())
         return accepted
@@ -214,8 +234,9 @@ class SyncDaemon:
 
     def _settle(self) -> None:
         """After a success: OK, unless the exit log still cannot be read."""
-        if self.exit_log_problem is not None:
-            self._set(state=SyncState.ERROR, ok=False, error=self.exit_log_problem)
+        problem = self.exit_log_problem or self.push_refused
+        if problem is not None:
+            self._set(state=SyncState.ERROR, ok=False, error=problem)
         else:
             self._set(state=SyncState.OK, ok=True, error=None)
 

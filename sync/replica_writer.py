@@ -8,6 +8,7 @@ because the kiosk reads this file between frames.
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -21,6 +22,18 @@ PUSH_CURSOR = "push_cursor"
 OFFICE_EPOCH = "office_epoch"
 LAST_PULL_AT = "last_pull_at"
 BINARY_COLUMNS: dict[str, tuple[str, ...]] = {"photos": ("data",)}
+#: While a gate pulls a new office database (new epoch) from zero: the key of every row it held
+#: before, struck off as the office sends that row again. What is left when the pull is complete
+#: the office no longer holds (a restored backup lost it): removed, so the replica converges.
+RESYNC_TABLE = "resync_stale"
+#: Tables swept after such a pull. Not ``consumed_slips``: each of those rows is a release some gate
+#: recorded, true whatever the office lost, and that gate sends it again; dropping it meanwhile
+#: would let a used slip through here.
+SWEPT_TABLES: tuple[str, ...] = tuple(t for t in REPLICA_TABLES if t != "consumed_slips")
+
+
+def _key_text(values: Iterable[Any]) -> str:
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
 
 
 class ReplicaWriter:
@@ -42,6 +55,8 @@ class ReplicaWriter:
         self.longest_commit_s = 0.0
         #: Most pulled changes written in one transaction so far: what bounds that wait, whatever the machine.
         self.largest_commit_changes = 0
+        self.resyncing = self.conn.execute(
+            "select 1 from sqlite_master where type = 'table' and name = ?", (RESYNC_TABLE,)).fetchone() is not None
         self._upsert_sql: dict[str, str] = {}
         self._delete_sql: dict[str, str] = {}
         for table, pks in REPLICA_TABLES.items():
@@ -94,14 +109,19 @@ class ReplicaWriter:
     def _apply_chunk(self, changes: list[dict[str, Any]]) -> None:
         upserts: dict[str, list[list[Any]]] = {}
         deletes: dict[str, list[list[Any]]] = {}
+        sent_again: list[tuple[str, str]] = []
         for ch in changes:
             table = ch["table"]
             if table not in REPLICA_TABLES:
                 continue  # a table this gate's version does not know: skip it, keep the cursor moving
+            if self.resyncing:
+                sent_again.append((table, _key_text(ch["key"])))
             if ch["op"] == "delete":
                 deletes.setdefault(table, []).append(list(ch["key"]))
             else:
                 upserts.setdefault(table, []).append(self._row_values(table, dict(ch["row"])))
+        if sent_again:
+            self.conn.executemany(f"delete from {RESYNC_TABLE} where tbl = ? and pk = ?", sent_again)
         # The office sends at most one change per row in a page, so grouping by table keeps the outcome.
         for table, rows in deletes.items():
             self.conn.executemany(self._delete_sql[table], rows)
@@ -133,8 +153,39 @@ class ReplicaWriter:
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def restart_from_zero(self, epoch: str) -> None:
-        """The office database is a different one (new epoch): pull everything again."""
-        self.set_meta({PULL_CURSOR: "0", PUSH_CURSOR: "0", OFFICE_EPOCH: epoch})
+        """The office database is a different one (new epoch: another office, or a restored backup): pull
+        everything again, and push the exit log from its start (the office answers what it holds as
+        duplicates and takes the rest). The rows held now stay readable for the kiosk during the pull;
+        those the office does not send again are removed when it is complete (``finish_resync``)."""
+        def body() -> None:
+            self.conn.execute(f"create table if not exists {RESYNC_TABLE} "
+                              "(tbl text not null, pk text not null, primary key (tbl, pk)) without rowid")
+            self.conn.execute(f"delete from {RESYNC_TABLE}")
+            for table in SWEPT_TABLES:
+                keys = ", ".join(f"[{k}]" for k in REPLICA_TABLES[table])
+                rows = self.conn.execute(f"select {keys} from [{table}]").fetchall()
+                self.conn.executemany(f"insert or ignore into {RESYNC_TABLE} (tbl, pk) values (?, ?)",
+                                      [(table, _key_text(r)) for r in rows])
+            for name, value in {PULL_CURSOR: "0", PUSH_CURSOR: "0", OFFICE_EPOCH: epoch}.items():
+                self._set_meta(name, value)
+        self._transaction(body)
+        self.resyncing = True
+
+    def finish_resync(self) -> int:
+        """After a complete pull from zero: remove the rows the office did not send again; return how many."""
+        if not self.resyncing:
+            return 0
+        removed = 0
+
+        def body() -> None:
+            nonlocal removed
+            for table, pk in self.conn.execute(f"select tbl, pk from {RESYNC_TABLE}").fetchall():
+                if table in SWEPT_TABLES:
+                    removed += self.conn.execute(self._delete_sql[table], json.loads(pk)).rowcount
+            self.conn.execute(f"drop table {RESYNC_TABLE}")
+        self._transaction(body)
+        self.resyncing = False
+        return removed
 
 
 def _sql_literal(text: str | None) -> Any:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+# Importing lgpio (the test venv has '.[pi]') makes its notification pipe in $LG_WD, else the working directory.
+os.environ.setdefault("LG_WD", tempfile.gettempdir())
 
 
 @pytest.fixture(scope="session")

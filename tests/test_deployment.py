@@ -48,6 +48,7 @@ from domain.settings import load
 from kiosk.config import KioskConfig
 from kiosk.exitlog import ExitLog
 from kiosk.store import Replica
+from tests import profiles
 from tests.drivers.ptys import PtyPort
 from tests.drivers.test_frames import rdm_frame
 from tests.test_units import PRODUCTION_CONFIG, parse_unit, writable_paths
@@ -294,12 +295,14 @@ def test_the_units_as_deployed_release_a_slip_and_refuse_a_revoked_card(site: Pa
         status_file, health_file, shots = host(cfg.sync.status_file), host(cfg.sync.kiosk_health_file), host(str(screens))
 
         started = time.monotonic()
-        daemon = subprocess.Popen(sandbox(sync_unit, dirs, readonly, {}, [], {}), text=True,
+        # Both gate processes run as in a gate's venv: no office library can be imported (issue 17).
+        gate_only = {k: v for k, v in profiles.environ("gate", {}).items() if k.startswith(("GATEPASS_PROFILE", "PYTHONPATH"))}
+        daemon = subprocess.Popen(sandbox(sync_unit, dirs, readonly, {}, [], gate_only), text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         kiosk = subprocess.Popen(
             sandbox(kiosk_unit, dirs, readonly, {cfg.reader.port: pty},
                     ["--headless", "--script", str(config_path.parent / "acceptance.json"),
-                     "--screenshots", str(screens), "--mock-pins"], {}),
+                     "--screenshots", str(screens), "--mock-pins"], gate_only),
             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         procs = (daemon, kiosk)
         try:
@@ -362,6 +365,11 @@ def test_the_units_as_deployed_release_a_slip_and_refuse_a_revoked_card(site: Pa
         log.verify()
         rows = list(log.rows())
         assert [r["slip_id"] for r in rows if r["kind"] == "release"] == [slip.slip_id]
+        # Every row carries the boot it was recorded in (the live loop's writer thread too: issue 18).
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        assert {r["boot_id"] for r in rows} == {boot_id} and all(r["boottime_ms"] > 0 for r in rows), rows
+        pushed = office.events(gate_id)
+        assert {e["boot_id"] for e in pushed} == {boot_id}, pushed
         denied = [r for r in rows if r["kind"] == "card_denied"]
         assert len(denied) == 1 and "card.revoked" in denied[0]["reasons"], denied
         assert "card.revoked" in str(refused[0]["reasons"])

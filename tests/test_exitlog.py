@@ -1,10 +1,13 @@
 """The exit log: durable, append-only, and any tampering is found and named."""
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -131,6 +134,24 @@ def test_a_log_that_cannot_be_written_says_so_and_keeps_what_it_had(tmp_path):
 def test_verify_of_a_missing_file_is_a_clear_error(tmp_path):
     out = verify_cli(tmp_path / "nope.db")
     assert out.returncode == 2 and "not found" in out.stderr
+
+
+def test_verify_by_an_account_that_may_not_read_the_gates_folder_says_whose_it_is():
+    # docs/install.md step 9 as the installer's admin account: /var/lib/gatepass is 0750 gatepass.
+    # A real process of another user (setpriv), not a patched open: it is told to read it as the kiosk's user.
+    site = Path(tempfile.mkdtemp(prefix="gatepass-perm-"))
+    try:
+        site.chmod(0o755)
+        state = site / "var-lib-gatepass"
+        fill(state / "exitlog.db").db.conn.close()
+        state.chmod(0o750)
+        out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "kiosk.cli",
+                              "log", "verify", "--db", str(state / "exitlog.db")],
+                             cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2, out.stderr
+        assert "Traceback" not in out.stderr and "cannot read the exit log" in out.stderr and "sudo -u gatepass" in out.stderr
+    finally:
+        shutil.rmtree(site)
 
 
 def test_reading_tools_never_write_the_kiosks_log(tmp_path):

@@ -22,6 +22,7 @@ from kiosk.core.events import (
     Record,
     Recovered,
     SafeState,
+    Shutdown,
     Signal,
     SignalPattern,
     SlipPresented,
@@ -147,6 +148,15 @@ def test_sign_out_by_badge_then_confirm():
     assert s.scene is Scene.SIGN_OUT_CONFIRM
     s, cmds = play([Press(Action.CONFIRM)], s)
     assert s.guard is None and [e.kind for e in records(cmds)] == [EntryKind.SHIFT_END]
+
+
+def test_a_kiosk_stopped_with_a_guard_on_shift_ends_the_shift_and_one_with_nobody_records_nothing():
+    # systemd's stop, a reboot or an update: the guard's shift ended unrecorded (issue 18).
+    s, cmds = play([Shutdown()], on_shift())
+    assert s.guard is None and [(e.kind, e.guard_id, e.detail) for e in records(cmds)] == [
+        (EntryKind.SHIFT_END, "G1", {"ended_by": "kiosk_stopped"})]
+    s, cmds = play([Shutdown()], s)
+    assert records(cmds) == []
 
 
 def test_sign_out_button_needs_the_pin_not_just_a_tap():

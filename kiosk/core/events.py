@@ -72,6 +72,11 @@ class ExitRequested:
 
 
 @dataclass(frozen=True)
+class Shutdown:
+    """The kiosk is being stopped (systemd's stop, a reboot, an update): the guard's shift ends with it."""
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes; ``now`` comes with every step."""
 
@@ -130,7 +135,7 @@ class Recovered:
     source: FaultSource
 
 
-Event = CardPresented | SlipPresented | Press | ExitRequested | Tick | Fault | DeviceChanged | Recovered
+Event = CardPresented | SlipPresented | Press | ExitRequested | Tick | Fault | DeviceChanged | Recovered | Shutdown
 
 # ---------------------------------------------------------------- commands
 

@@ -53,6 +53,7 @@ from kiosk.core.events import (
     Record,
     Recovered,
     SafeState,
+    Shutdown,
     Signal,
     SignalPattern,
     SlipPresented,
@@ -242,6 +243,11 @@ def _slip_fields(case: SlipCase) -> dict[str, Any]:
 
 def step(s: State, event: Event, now: datetime) -> Step:
     """Advance the gate by one event. Pure: the same inputs give the same outputs."""
+    if isinstance(event, Shutdown):
+        # Stopped with a guard on shift: the shift ends here, recorded (a restart starts with nobody on shift).
+        if s.guard is None:
+            return s, []
+        return _fresh(s, None), [_entry(s, EntryKind.SHIFT_END, now, detail={"ended_by": "kiosk_stopped"})]
     if isinstance(event, Fault):
         return _out_of_service(s, event, now)
     if isinstance(event, DeviceChanged):

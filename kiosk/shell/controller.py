@@ -27,6 +27,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -45,6 +46,7 @@ from kiosk.core.events import (
     Record,
     Recovered,
     SafeState,
+    Shutdown,
     Signal,
     SlipPresented,
     Tick,
@@ -138,6 +140,18 @@ class Controller:
     def commit_age(self) -> float | None:
         """Seconds the commit in flight has taken so far (None: no commit in flight)."""
         return None if self._pending is None else time.monotonic() - self._pending.since
+
+    def shut_down(self, now: datetime) -> None:
+        """The kiosk is stopping: the core ends a guard's shift (its row is committed before close returns)."""
+        deadline = time.monotonic() + COMMIT_STALL_S
+        while self._pending is not None and time.monotonic() < deadline:
+            try:
+                self._pending.future.exception(timeout=max(0.0, deadline - time.monotonic()))   # waits for the commit
+            except FuturesTimeout:
+                break
+            self._resolve_commit(now)            # carries on with the step, and with events that waited for it
+        if self._pending is None:
+            self.dispatch(Shutdown(), now)
 
     def close(self) -> None:
         """Let a commit in flight finish (its row is kept; its gate does not open) and stop the writer."""
@@ -311,7 +325,7 @@ class Controller:
         for i, cmd in enumerate(commands):
             if background and isinstance(cmd, Record):
                 assert self._writer is not None
-                future = self._writer.submit(self.exit_log.append, cmd.entry, clock_synced=bool(self.clock_synced()))
+                future = self._writer.submit(self.exit_log.append, cmd.entry, **self._stamp())
                 self._pending = _Pending(event, state, cmd, commands[i + 1:], out, future, time.monotonic())
                 future.add_done_callback(lambda _f: self.events.put(COMMITTED))
                 return
@@ -329,9 +343,15 @@ class Controller:
         if not isinstance(event, Fault):    # already out of service: do not loop on a failing safe state
             self.dispatch(fault, now)
 
+    def _stamp(self) -> dict[str, Any]:
+        """What every exit-log row is stamped with besides its entry, read on the frame thread as the
+        event is decided, inline or on the writer thread alike: whether the clock was synced, and where
+        in which boot the gate was (the office re-dates an unsynced boot's rows by it)."""
+        return {"clock_synced": bool(self.clock_synced()), "boot": self.boot()}
+
     def _do(self, cmd: Command) -> None:
         if isinstance(cmd, Record):
-            self.exit_log.append(cmd.entry, clock_synced=bool(self.clock_synced()), boot=self.boot())
+            self.exit_log.append(cmd.entry, **self._stamp())
         elif isinstance(cmd, OpenGate):
             self.gate_io.open_gate()
         elif isinstance(cmd, Signal):

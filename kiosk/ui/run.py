@@ -32,8 +32,8 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
         demo = build_demo_data(data_dir)
         cfg = demo_config(cfg, data_dir)
     kiosk = assemble(cfg, demo=demo)
+    clock: Any = OffsetClock(demo.now) if demo is not None else EstateTime.of(cfg.gate.timezone)
     try:
-        clock: Any = OffsetClock(demo.now) if demo is not None else EstateTime.of(cfg.gate.timezone)
         pygame.display.init()
         keys: dict[int, Any] = {}
         legend: tuple[tuple[str, str], ...] = ()
@@ -42,7 +42,7 @@ def run_window(cfg: KioskConfig, demo_mode: bool, data_dir: Path | None, fullscr
             keys = keymap(bindings, kiosk.devices.reader, kiosk.devices.scanner)
         return run_live(kiosk, clock, fullscreen, keys, legend)
     finally:
-        kiosk.close()
+        kiosk.close(clock.now())          # stopped (systemd, a reboot) with a guard on shift: the shift ends
         pygame.quit()
 
 
@@ -69,21 +69,24 @@ def run_headless(cfg: KioskConfig, data_dir: Path | None, script: Path | None, s
         demo = build_demo_data(data_dir)
         cfg = demo_config(cfg, data_dir)
     kiosk = assemble(cfg, demo=demo, monitor_thread=demo is None, clock=clock, clock_check=clock_check)
+    walk_clock: Any = SimClock(demo.now) if demo is not None else EstateTime.of(cfg.gate.timezone, clock)
     try:
         pygame.display.init()
         surface = pygame.Surface(size)
         legend: tuple[tuple[str, str], ...] = ()
         if demo is not None:
             _, legend = _legend(demo)
-            walk_clock: Any = SimClock(demo.now)
             print(f"gatepass kiosk (headless demo): gate {cfg.gate.id}, data in {data_dir}, {size[0]}x{size[1]}", file=out)
         else:
-            walk_clock = EstateTime.of(cfg.gate.timezone, clock)
             print(f"gatepass kiosk (headless): gate {cfg.gate.id}, replica {cfg.store.replica}, "
                   f"exit log {cfg.store.exit_log}, {size[0]}x{size[1]}", file=out, flush=True)
         session = make_session(kiosk, size, legend)
+        if demo is None:
+            # On the gate's own devices and files, rows are committed as the live screen commits them:
+            # on the writer thread (kiosk/ui/loop.py), so what is tested headless is what runs.
+            kiosk.controller.use_writer_thread()
         runner = ScriptRunner(session, kiosk, walk_clock, surface, shots, out)
         return runner.run(steps)
     finally:
-        kiosk.close()
+        kiosk.close(walk_clock.now())
         pygame.quit()

@@ -44,6 +44,11 @@ FLAG_KINDS: dict[str, tuple[str, str, str, str]] = {
                  "The gate recorded a time before it was registered or in the future: its clock was probably wrong "
                  "(no time sync after a power cut). The row is stored as sent; its slip use is dated when the office "
                  "received it. Check the gate's clock."),
+    "clock_disagrees": ("岗亭时钟与物业不符", "Gate clock disagrees with the office",
+                        "岗亭称其时钟已校准,但发来的时间与物业收到的时间相差过大:岗亭或物业的时钟有误。该时间未被采用,记录不按它校正。请核查岗亭的对时(NTP)。",
+                        "The gate says its clock is synced, but the time it sent is far from when the office received "
+                        "it: one of the two clocks is wrong. That time was not used to re-date any row. Check the gate's "
+                        "time sync (NTP)."),
     "double_use": ("放行条重复使用", "Slip used more than once",
                    "同一张放行条被放行了不止一次。请核对纸质放行条并询问相关岗亭。",
                    "One slip was released more than once. Check the paper slip and ask the gates involved."),

@@ -107,23 +107,20 @@ def add_pages(router: Any, c: Console) -> None:
     @router.post("/slips/{slip_id}/cancel")
     @guarded
     async def cancel(request: Request, slip_id: str) -> Response:
-        from office.slips import cancel_slip, slip_id_ok
+        from office.slips import SlipUsed, cancel_slip
 
         s = c.require(request)
-        data = await c.form(request, s)
+        await c.form(request, s)                  # checks the CSRF token
 
         def run() -> tuple[str, int]:
             try:
                 with c.engine.begin() as conn:
-                    cs = schema.consumed_slips
-                    used = conn.execute(select(cs.c.gate_id, cs.c.at).where(cs.c.estate == s.estate, cs.c.slip_id == slip_id)
-                                        .limit(1)).first() if slip_id_ok(slip_id) else None
-                    if used is not None and data.get("confirm_released") != "1":
-                        return (f"此放行条已于 {c.local(used.at)} 在 {used.gate_id} 放行;请在放行条页面勾选确认后再作废。 / "
-                                f"Slip {slip_id} was already released at {used.gate_id}: confirm on its page to cancel it"), 409
-                    cancel_slip(conn, s.estate, slip_id)
-                    auth.audit(conn, s.estate, s.username, "cancel_slip", slip_id + (" (released)" if used else ""),
-                               clock=c.clock)
+                    cancel_slip(conn, s.estate, slip_id)          # a released slip is refused: SlipUsed
+                    auth.audit(conn, s.estate, s.username, "cancel_slip", slip_id, clock=c.clock)
+            except SlipUsed as exc:
+                return (f"放行条 {slip_id} 已使用({c.local(exc.use.at)} 于 {exc.use.gate_id} 放行),不能作废。 / "
+                        f"Slip {slip_id} was released at gate {exc.use.gate_id} at {c.local(exc.use.at)}: a used slip "
+                        "cannot be cancelled"), 409
             except OfficeError as exc:
                 return str(exc), 404
             return "", 200

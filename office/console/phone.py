@@ -29,7 +29,7 @@ from office.console.templating import render
 from office.console.web import HEADERS, Console, guarded
 from office.errors import NotFound, OfficeError
 from office.export import item_text
-from office.slips import slip_id_ok, slip_token
+from office.slips import require_unused, slip_id_ok, slip_token, slip_use
 
 #: Where a phone opens a link (outside /console: the resident has no account).
 PHONE_PREFIX = "/p"
@@ -51,6 +51,7 @@ def create_link(conn: Connection, estate: str, slip_id: str, username: str, *, n
         raise NotFound(f"no slip {slip_id!r}")
     if slip.status != SlipStatus.ISSUED.value:
         raise OfficeError(f"slip {slip_id} is {slip.status}: only an approved slip goes to a phone")
+    require_unused(conn, estate, slip_id)                  # a released slip goes to no phone: SlipUsed
     if datetime.fromisoformat(slip.valid_until) <= now:
         raise OfficeError(f"slip {slip_id} has expired")
     secret = secrets.token_urlsafe(SECRET_BYTES)
@@ -62,7 +63,7 @@ def create_link(conn: Connection, estate: str, slip_id: str, username: str, *, n
 
 @dataclass(frozen=True)
 class Opened:
-    """What a phone sees: ``state`` is ok, unknown, expired, cancelled or other_phone."""
+    """What a phone sees: ``state`` is ok, unknown, expired, cancelled, used or other_phone."""
 
     state: str
     estate: str = ""
@@ -93,6 +94,8 @@ def open_link(conn: Connection, secret: str, device: str, *, now: datetime) -> O
         return Opened("unknown")
     if status == SlipStatus.CANCELLED.value:
         return Opened("cancelled", link["estate"], link["slip_id"])
+    if slip_use(conn, link["estate"], link["slip_id"]) is not None:
+        return Opened("used", link["estate"], link["slip_id"])        # says so, shows no code
     if status != SlipStatus.ISSUED.value:
         return Opened("unknown")
     return Opened("ok", link["estate"], link["slip_id"])
@@ -103,6 +106,7 @@ MESSAGES = {
     "unknown": ("链接无效", "This link is not valid. Ask the front desk for a new one."),
     "expired": ("放行条已过期", "The slip's time window has ended."),
     "cancelled": ("放行条已作废", "This slip was cancelled by the office."),
+    "used": ("放行条已使用", "This slip has been used: the items were released at a gate."),
     "other_phone": ("此链接已在另一部手机上打开", "This link was opened on another phone. Ask the front desk for a new link."),
 }
 

@@ -24,7 +24,7 @@ from office.console.templating import macro, render
 from office.console.web import HEADERS, PREFIX, Console, guarded
 from office.errors import NotFound, OfficeError
 from office.export import item_text
-from office.slips import slip_in_url_ok, slip_token
+from office.slips import SlipUse, slip_in_url_ok, slip_token, slip_use
 
 #: The copies of a slip, in print order: (Chinese, English, who keeps it).
 COPIES = (("物业联", "Office copy", "物业服务中心存档 kept by the office"),
@@ -42,6 +42,7 @@ class PrintedSlip:
     unit: dict[str, Any]
     exit_gate: str
     token: str
+    use: SlipUse | None = None         # released at a gate: printed as used, with no code
 
 
 def _approvals(text: str, zone_local: Any) -> list[dict[str, str]]:
@@ -75,10 +76,11 @@ def load_printed(c: Console, estate: str, slip_id: str) -> PrintedSlip:
         unit = conn.execute(select(un).where(un.c.estate == estate, un.c.unit_id == slip["unit_id"])).mappings().first()
         gate = conn.execute(select(g.c.name).where(g.c.estate == estate, g.c.gate_id == slip["exit_gate_id"])).scalar()
         # A slip still waiting for approvals has no token yet: nothing is signed for it.
+        use = slip_use(conn, estate, slip_id)
         token = (slip_token(conn, estate, dict(slip), len(items), load_private(c.keys(estate)))
-                 if slip["status"] == SlipStatus.ISSUED.value else "")
+                 if slip["status"] == SlipStatus.ISSUED.value and use is None else "")
     exit_gate = f"{gate}({slip['exit_gate_id']})" if gate and gate != slip["exit_gate_id"] else slip["exit_gate_id"]
-    return PrintedSlip(dict(slip), items, _approvals(slip["approvals"], c.local), dict(unit or {}), exit_gate, token)
+    return PrintedSlip(dict(slip), items, _approvals(slip["approvals"], c.local), dict(unit or {}), exit_gate, token, use)
 
 
 def qr_svg(token: str, size_mm: int) -> str:
@@ -103,7 +105,8 @@ def page_html(c: Console, p: PrintedSlip, paper: str) -> str:
         approvals=p.approvals, unit=p.unit, exit_gate=p.exit_gate,
         valid_from=c.local(s["valid_from"])[:16], valid_until=c.local(s["valid_until"])[:16],
         printed_at=c.local(c.now().isoformat())[:16], cancelled=cancelled, pending=pending, back=f"{PREFIX}/slips",
-        qr="" if cancelled or pending else qr_svg(p.token, PAPERS[paper]))
+        used={"gate": p.use.gate_id, "at": c.local(p.use.at)[:16]} if p.use is not None else None,
+        qr="" if cancelled or pending or p.use is not None else qr_svg(p.token, PAPERS[paper]))
 
 
 def add_print_routes(router: Any, c: Console) -> None:

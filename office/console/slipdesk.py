@@ -42,6 +42,7 @@ from office.slips import (
     approve_slip,
     cancel_slip,
     make_pending_slip,
+    require_unused,
     slip_id_ok,
     slip_in_url_ok,
     stored_approvals,
@@ -210,7 +211,7 @@ def detail_page(c: Console, s: auth.Session, slip_id: str, notice: str = "", err
     issuer = s.role in ISSUERS
     body = render("slip_detail.html", slip=dict(slip), history=history, released=released,
                   can_amend=issuer and mismatch and slip["status"] != SlipStatus.CANCELLED.value and not released,
-                  can_cancel=issuer and slip["status"] != SlipStatus.CANCELLED.value,
+                  can_cancel=issuer and slip["status"] != SlipStatus.CANCELLED.value and not released,
                   amend_action=f"{PREFIX}/slips/{slip_id}/amend", cancel_action=f"{PREFIX}/slips/{slip_id}/cancel",
                   kind_zh=kind.label_zh, status_zh=STATUS_ZH.get(slip["status"], ""),
                   items=items, approvals=approvals, valid_from=c.local(slip["valid_from"])[:16],
@@ -241,6 +242,8 @@ async def submit(c: Console, s: auth.Session, v: FormValues, docs: slipdocs.Slip
                 old = get_row(conn, s.estate, schema.slips, {"slip_id": amends}) if amends else None
                 if amends and (old is None or old["status"] == SlipStatus.CANCELLED.value):
                     return "", [Problem("form", f"放行条 {amends} 已作废", f"slip {amends} is cancelled")]
+                if amends:
+                    require_unused(conn, s.estate, amends)        # used means used: SlipUsed, before anything is made
                 with_carrier, wrong = docs.apply(conn, s.estate, req, carried)
                 if wrong:
                     raise SlipRefused(wrong)

@@ -1,6 +1,7 @@
 """Gate I/O on gpiozero's MockFactory: drive inputs from the wire, read outputs' history."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -158,8 +159,18 @@ def test_close_leaves_every_output_off(make_gate):
     assert [f.pin(p).state for p in (17, 27, 22, 23)] == [False] * 4
 
 
-def test_lgpio_that_cannot_open_is_an_error_never_a_mock():
-    with pytest.raises(DriverError, match="lgpio"):
+def test_lgpio_on_a_board_it_does_not_know_says_so_not_install_it():
+    # lgpio is installed here (the test venv has '.[pi]'), and this machine is no Pi: the installer
+    # is told the board was not recognised, never to install what is installed (issue 17).
+    with pytest.raises(DriverError, match="not recognised as a Raspberry Pi") as err:
+        GpioGateIO(GpioConfig(pin_factory="lgpio"))
+    assert "pip install" not in str(err.value) and "mock" in str(err.value)
+
+
+def test_lgpio_missing_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "lgpio", None)                 # as in a venv without it: import fails
+    monkeypatch.delitem(sys.modules, "gpiozero.pins.lgpio", raising=False)
+    with pytest.raises(DriverError, match=r"lgpio library is not installed.*gatepass\[pi\]"):
         GpioGateIO(GpioConfig(pin_factory="lgpio"))
 
 

@@ -30,7 +30,7 @@ def photos():
 
 
 # photos of the tuned corpus (drivers/hardcorpus.py) that bare zxing-cpp cannot read
-HARD = {7: "noise", 12: "screen glare", 14: "tilt", 16: "motion", 23: "halftone", 31: "defocus", 39: "moiré"}
+HARD = {7: "noise", 8: "shadow", 17: "tilt", 25: "shadow", 26: "halftone", 31: "moiré", 35: "perspective"}
 
 
 @pytest.mark.parametrize("index", sorted(HARD), ids=[HARD[i] for i in sorted(HARD)])
@@ -40,6 +40,36 @@ def test_the_decoder_reads_a_hard_photo_that_bare_zxing_misses(photos, index):
     frame = hardcorpus.bgr(gray)
     assert bare_zxing(frame) == []
     assert decode_frame(make_decoder("zxing"), frame) == [text]
+
+
+def bare_reads(frame: np.ndarray) -> dict[str, list[str]]:
+    """What each library reads with its own plain call, as a phone app or a guard's
+    own tool would use it."""
+    from pyzbar import pyzbar
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    out = {"zxing-cpp": bare_zxing(frame),
+           "pyzbar": [d.data.decode() for d in pyzbar.decode(gray, symbols=[pyzbar.ZBarSymbol.QRCODE])]}
+    for name in ("QRCodeDetector", "QRCodeDetectorAruco"):
+        if hasattr(cv2, name):
+            text = getattr(cv2, name)().detectAndDecode(frame)[0]
+            out[name] = [text] if text else []
+    return out
+
+
+def test_every_held_out_photo_a_bare_library_reads_the_gate_reads():
+    """The slip a phone app reads, the gate must not refuse: on a held-out sample (2 photos
+    of each kind, never tuned on), every photo that bare zxing-cpp, pyzbar or OpenCV reads,
+    gatepass reads, with the same text. The bench measures the whole held-out part."""
+    decoder = make_decoder("zxing")
+    read_by_some = 0
+    for kind, text, gray in hardcorpus.corpus(hardcorpus.HELD_OUT, 2 * len(hardcorpus.KINDS)):
+        frame = hardcorpus.bgr(gray)
+        bare = bare_reads(frame)
+        assert all(found in ([], [text]) for found in bare.values()), (kind, bare)
+        if any(bare.values()):
+            read_by_some += 1
+            assert decode_frame(decoder, frame) == [text], (kind, {k: bool(v) for k, v in bare.items()})
+    assert read_by_some >= 10          # not vacuous
 
 
 def test_a_dark_mode_phone_screen_is_read(photos):
@@ -135,3 +165,30 @@ def test_gatepass_scan_and_check_use_the_one_decoder(photos, tmp_path, monkeypat
     monkeypatch.setattr(qr, "decode_frame", spy)
     assert args.func(args) == 0 and decode_image(path) == text
     assert len(calls) == 2
+
+
+class _Still:
+    """A camera source the test feeds itself (the scanner's thread is never started)."""
+
+    def open(self) -> None: ...
+    def read(self) -> np.ndarray: raise RuntimeError("not used")
+    def close(self) -> None: ...
+
+
+def test_the_last_step_runs_on_a_still_every_time_and_on_the_camera_once_a_second(monkeypatch):
+    """A slip seen but read by no view (heavy damage) reaches the last step, the other
+    libraries' bare calls on the whole frame. `gatepass scan` and `check` run it on their
+    one photo; the camera, decoding every frame, at most once a second of its frames."""
+    from drivers.camera import CameraScanner
+    from drivers.config import CameraConfig
+    frame = _damaged(hardcorpus.tokens(1, seed=12)[0], 0.3, seed=5)
+    calls = []
+    monkeypatch.setattr(qr._LADDER, "backstop", lambda gray: calls.append(gray.shape) or [])
+    assert decode_frame(make_decoder("zxing"), frame) == [] and len(calls) == 1
+    assert decode_frame(make_decoder("zxing"), frame, backstop=False) == [] and len(calls) == 1
+    calls.clear()
+    scanner = CameraScanner(CameraConfig(source="still"), lambda ev: None, source=_Still())
+    for instant in (100.0, 100.2, 100.6, 100.99, 101.0, 101.5, 102.3):
+        assert scanner.feed(frame, instant) == []
+    assert len(calls) == 3          # at 100.0, 101.0 and 102.3
+    assert decode_frame(make_decoder("zxing"), np.full((480, 640), 120, np.uint8)) == [] and len(calls) == 3

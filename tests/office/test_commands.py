@@ -57,6 +57,39 @@ def test_a_slip_is_refused_while_the_unit_has_unpaid_fees(site: Path, capsys: py
     assert run(*slip_args("--approve", "handler=李", "--approve", "butler_head=王")) == 0
 
 
+@pytest.mark.parametrize("kind", ["owner", "move_out"])
+def test_a_slip_dated_years_ahead_is_refused_at_the_desk(site: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    # 9999-12-31 was issued, printed and sent to a phone, and every gate refused it as a bad record (issue 18).
+    args = slip_args("--approve", "handler=李", "--approve", "butler_head=王", "--approve", "customer_service=赵",
+                     "--from", "9999-12-01", "--until", "9999-12-30")
+    args[args.index("owner")] = kind
+    args += ["--exit-gate", "north"] if kind == "move_out" else []
+    assert run(*args) == 2
+    assert "90 days ahead" in capsys.readouterr().err and not (site / "slips").exists()
+    args[args.index("9999-12-30")] = "9999-12-31"                   # its end is past the calendar: said, no traceback
+    assert run(*args) == 2
+    assert "'9999-12-31': expected a date" in capsys.readouterr().err
+    ahead = TODAY + timedelta(days=89)
+    args[args.index("9999-12-01")], args[args.index("9999-12-31")] = str(ahead), str(ahead + timedelta(days=2))
+    assert run(*args) == 0, capsys.readouterr().err                   # weeks ahead is what a desk does
+
+
+def test_two_estates_issuing_the_same_slip_number_keep_both_qr_codes(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Slip numbers are per estate (S<yymmdd><nnn>): one folder for all wrote the second over the first (issue 18).
+    assert run("init", "--estate", "west") == 0
+    assert run("add-unit", "3-2-1502", "--estate", "west") == 0
+    approve = ("--approve", "handler=李", "--approve", "butler_head=王")
+    assert run(*slip_args(*approve)) == 0 and run(*slip_args(*approve, "--estate", "west")) == 0
+    slip_id = "S" + TODAY.strftime("%y%m%d") + "001"
+    keys = {e: load_public_dir(site / "keys" / e) for e in ("default", "west")}
+    for estate in ("default", "west"):
+        import cv2
+        import zxingcpp
+
+        (code,) = zxingcpp.read_barcodes(cv2.imread(str(site / "slips" / estate / f"{slip_id}.png")))
+        assert verify(code.text, keys[estate], estate=estate).ok, estate
+
+
 def test_a_slip_missing_an_approval_its_kind_needs_is_refused(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(*slip_args("--approve", "handler=李")) == 2
     assert "butler_head (管家部负责人)" in capsys.readouterr().err
@@ -73,7 +106,7 @@ def test_an_issued_slip_is_a_signed_qr_code_the_gate_can_verify(site: Path, caps
     assert run(*slip_args("--approve", "handler=李", "--approve", "butler_head=王",
                           "--from", f"{TODAY}T09:00", "--until", f"{TODAY}T18:00")) == 0
     slip_id = "S" + TODAY.strftime("%y%m%d") + "001"
-    png, svg = site / "slips" / f"{slip_id}.png", site / "slips" / f"{slip_id}.svg"
+    png, svg = site / "slips" / "default" / f"{slip_id}.png", site / "slips" / "default" / f"{slip_id}.svg"
     assert svg.read_text().lstrip().startswith("<?xml")
     decoded = zxingcpp.read_barcodes(cv2.imread(str(png)))
     assert len(decoded) == 1

@@ -146,6 +146,34 @@ def test_an_oversized_detail_is_refused(office_now: OfficeServer) -> None:
         assert r.status_code == 422 and r.json()["detail"][0]["field"] == "detail", r.text
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_push_or_heartbeat_with_a_non_finite_number_is_refused_and_the_export_stays_json(office_now: OfficeServer,
+                                                                                           number: str) -> None:
+    # Python's JSON reader takes NaN, Infinity and 1e999; once stored, the log's JSON export was no
+    # longer JSON and a heartbeat answered 500 (issue 18). Such a body is refused whole, nothing stored.
+    import json
+
+    from domain.chain import GENESIS, row_hash
+
+    log = ExitLog.memory("north")
+    log.append(LogEntry(EntryKind.REPORT, NOW.astimezone(CST), detail={"reading": 1.5}), clock_synced=True)
+    row = dict(next(iter(log.rows())))
+    row["hash"] = row_hash(GENESIS, row)
+    body = json.dumps({"events": [row]}).replace("1.5", number)
+    assert number in body
+    with client(office_now, office_now.add_gate("north")) as c:
+        r = c.post("/events", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "finite" in r.text, r.text
+        beat = json.dumps({"reader": {"state": "online", "detail": "ok", "at": None}, "clock_offset_s": 0.25}).replace("0.25", number)
+        r = c.post("/heartbeat", content=beat, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "finite" in r.text, r.text
+        ok = c.post("/events", json={"events": [row]})                   # the same row with a number: stored
+        assert ok.status_code == 200 and ok.json()["accepted"] == 1, ok.text
+    exported = office_now.events()
+    assert len(exported) == 1
+    json.loads(json.dumps(exported, default=str), parse_constant=lambda c: pytest.fail(f"{c} stored"))
+
+
 @pytest.mark.parametrize("at", ["9999-12-31T23:59:59-14:00", "garbage", "0001-01-01T00:00:00+14:00", ""])
 def test_bad_times_already_in_the_database_render_as_unreadable_not_500(office_now: OfficeServer, at: str) -> None:
     """An office that took such rows before this check: the slips page, the log and the summary still open."""

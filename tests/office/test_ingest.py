@@ -26,6 +26,22 @@ def test_a_replayed_batch_is_acknowledged_without_duplicate_rows(office: OfficeS
     assert office.flags() == []
 
 
+def test_a_stored_row_re_sent_with_other_contents_is_refused_and_flagged_not_counted_a_duplicate(office: OfficeServer) -> None:
+    # Same seq, event id and hash, another guard or slip: the office stored one thing and is told
+    # another. It keeps what it stored, refuses the resend and flags it (issue 18).
+    rows = rows_of("north", 3)
+    with client(office, office.add_gate("north")) as c:
+        assert push(c, rows)["accepted"] == 3
+        forged = dict(rows[1], guard_id="G999", detail={"note": "rewritten"})
+        again = push(c, [forged])
+        honest = push(c, [rows[1]])
+    assert (again["duplicates"], [r["reason"] for r in again["rejected"]]) == (0, ["edited"])
+    assert honest["duplicates"] == 1 and honest["rejected"] == []
+    assert [e["guard_id"] for e in office.events("north")] == [r["guard_id"] for r in rows]
+    (flag,) = office.flags("edited")
+    assert flag["seq"] == 2 and "other contents" in flag["message"]
+
+
 def test_reordered_batches_are_held_then_accepted_once(office: OfficeServer) -> None:
     rows = rows_of("north", 10)
     with client(office, office.add_gate("north")) as c:

@@ -89,3 +89,27 @@ def test_a_cancelled_slip_prints_without_a_code(office: OfficeServer, tmp_path: 
     assert decode_png(shoot(page, tmp_path, "slip-print-cancelled")) == []
     assert page.goto("/console/slips/S0000000099/print").status == 404
     page.context.close()
+
+
+@needs_chromium
+def test_a_used_slip_prints_as_used_with_where_and_when_and_no_code(office: OfficeServer, tmp_path: Path,
+                                                                   chromium: Any) -> None:  # noqa: F811
+    # Used means used (issue 18): the paper of a released slip says so and carries no code to use again.
+    from domain.exitrow import EntryKind
+
+    issued = office.issued_slip()
+    gate = GateSite(tmp_path, "east", office)
+    gate.record(EntryKind.RELEASE, slip_id=issued.slip_id, guard_id="g1", reasons=("slip.valid",))
+    daemon = gate.daemon()
+    try:
+        assert daemon.run_once(), daemon.status.last_error
+    finally:
+        daemon.close()
+    with office.engine.begin() as conn:
+        add_staff(conn, "default", "wangli", "王丽", PASSWORD)
+    page = signed_in(chromium, office.url, "wangli", PASSWORD, viewport={"width": 794, "height": 1123})
+    page.goto(f"/console/slips/{issued.slip_id}/print")
+    sheet = page.locator("section.sheet").first.inner_text()
+    assert page.locator("section.sheet svg").count() == 0 and "已使用" in sheet and "east" in sheet
+    assert decode_png(shoot(page, tmp_path, "slip-print-used")) == []
+    page.context.close()

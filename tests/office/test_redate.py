@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from domain.boottime import BootStamp
+from domain.clock import FixedClock
 from domain.contracts import DeviceHealth, HeartbeatBody
 from domain.exitrow import EntryKind, LogEntry
 from kiosk.exitlog import ExitLog
@@ -30,6 +34,18 @@ BOOT_B = "7d2c9e11-0a3b-4f6c-8e1d-5b4a3c2d1e02"
 TRUE = datetime.now(CST).replace(microsecond=0) - timedelta(minutes=30)
 RESTORED = TRUE - timedelta(days=3)
 PASSWORD = "correct horse 1"
+#: The office's clock: when the story's heartbeats arrive (a heartbeat is received as it is sent, within
+#: domain.boottime.HEARTBEAT_CLOCK_TOLERANCE), whenever in a long run this module's tests happen to run.
+OFFICE_NOW = TRUE + timedelta(seconds=181)
+
+
+@pytest.fixture
+def office(db_url: str, tmp_path: Path) -> Iterator[OfficeServer]:
+    server = OfficeServer(tmp_path / "office", db_url=db_url, clock=FixedClock(OFFICE_NOW.astimezone(UTC)))
+    server.add_unit()
+    yield server
+    server.stop()
+    server.engine.dispose()
 
 
 def gate_rows(gate_id: str = "north", *, synced_at: datetime = TRUE + timedelta(seconds=100)) -> list[dict[str, Any]]:
@@ -59,6 +75,36 @@ def beat(c: httpx.Client, boot_id: str, boottime_ms: int, sent_at: datetime, syn
     body = HeartbeatBody(health, health, sent_at=sent_at.astimezone(UTC), boot_id=boot_id, boottime_ms=boottime_ms,
                          clock_synced=synced)                 # the daemon's clock reads UTC
     assert c.post("/heartbeat", json=body.to_json()).status_code == 200
+
+
+@pytest.mark.parametrize("claim", [datetime(2999, 1, 1, tzinfo=UTC), datetime(1971, 1, 1, tzinfo=UTC),
+                                   OFFICE_NOW + timedelta(minutes=6)])
+def test_a_synced_heartbeat_far_from_the_offices_clock_anchors_nothing_is_flagged_and_can_be_corrected(
+        office: OfficeServer, claim: datetime) -> None:
+    # A gate claiming 2999 became its boot's anchor: that boot's rows, a release among them, moved into
+    # 2999, out of the day's log and the archive, unflagged, for good (the first anchor wins). Issue 18.
+    rows = gate_rows()
+    with api(office, office.add_gate("north")) as c:
+        push(c, rows[:2])
+        beat(c, BOOT_A, 200_000, claim, True)
+        assert [d[1] for d in dates(office).values()] == [None, None]        # not believed
+        (flag,) = office.flags("clock_disagrees")
+        assert flag["gate_id"] == "north" and "synced" in flag["message"] and flag["resolved_at"] is None
+        beat(c, BOOT_A, 200_000, TRUE + timedelta(seconds=180), True)        # a true one still anchors
+    got = dates(office)
+    assert [instant(got[s][1]) for s in (1, 2)] == [TRUE, TRUE + timedelta(seconds=40)]
+
+
+def test_a_synced_row_later_than_its_arrival_anchors_nothing_and_no_row_is_put_after_the_office_received_it(
+        office: OfficeServer) -> None:
+    # 20 hours ahead is within the slack for a row's time, but a row cannot have been recorded after the
+    # office received it: its claim to a synced clock is refused and flagged, the boot stays unanchored.
+    rows = gate_rows(synced_at=OFFICE_NOW + timedelta(hours=20))
+    with api(office, office.add_gate("north")) as c:
+        push(c, rows)
+    assert [d[1] for d in dates(office).values()] == [None, None, None, None]
+    (flag,) = office.flags("clock_disagrees")
+    assert flag["seq"] == 3 and "after the office's receipt" in flag["message"]
 
 
 def dates(office: OfficeServer) -> dict[int, tuple[str, str | None, str | None]]:

@@ -9,6 +9,7 @@ download; the clerk ticks the paper copy in the next morning's archive."""
 from __future__ import annotations
 
 import json
+import re
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from domain.clock import FixedClock
 from domain.exitrow import EntryKind, LogEntry
@@ -23,6 +25,7 @@ from domain.model import ApprovalRole, SlipItem, SlipKind
 from domain.statusfiles import read_sync_status
 from kiosk.exitlog import ExitLog
 from kiosk.store import Replica
+from office import schema
 from office.console.auth import add_staff
 from office.errors import Refused
 from office.records import add_guard, set_rule
@@ -330,18 +333,40 @@ def test_after_a_mismatch_at_the_gate_the_clerk_amends_the_slip(office: OfficeSe
         assert "已作废" in c.get(f"/console/slips/{issued.slip_id}").text
 
 
-def test_cancelling_a_released_slip_needs_a_confirmation(office: OfficeServer) -> None:
+def test_used_means_used_a_released_slip_is_neither_cancelled_amended_printed_nor_shown_on_a_phone(office: OfficeServer) -> None:
+    # Issue 18: a released slip could be amended (the used one "cancelled", a new one with other items made),
+    # cancelled (after a tick box; the CLI without one), given a phone link, and printed with its code.
     estate(office)
     issued = office.issued_slip()
-    credential = office.add_gate("east")
-    _push(office, credential, [LogEntry(EntryKind.RELEASE, datetime.now(CST), guard_id="g1", slip_id=issued.slip_id,
-                                        reasons=("slip.valid",))])
     c, csrf = _signed_in(office, "qiantai")
     with closing(c):
+        made = c.post(f"/console/slips/{issued.slip_id}/phone", data={"csrf": csrf})   # made while still unused
+        assert made.status_code == 200, made.text
+        link = re.search(r"(/p/[A-Za-z0-9_-]+)", made.text)
+        assert link is not None
+        _push(office, office.add_gate("east"), [LogEntry(EntryKind.RELEASE, datetime.now(CST), guard_id="g1",
+                                                         slip_id=issued.slip_id, reasons=("slip.valid",))])
         page = c.get(f"/console/slips/{issued.slip_id}").text
-        assert "已于" in page and "不会追回" in page and "confirm_released" in page
+        assert "已使用" in page and "east" in page and "作废 Cancel the slip" not in page
         r = c.post(f"/console/slips/{issued.slip_id}/cancel", data={"csrf": csrf})
-        assert r.status_code == 409 and "已于" in r.text
-        r = c.post(f"/console/slips/{issued.slip_id}/cancel", data={"csrf": csrf, "confirm_released": "1"})
-        assert r.status_code == 303
-        assert "已作废" in c.get(f"/console/slips/{issued.slip_id}").text
+        assert r.status_code == 409 and "已使用" in r.text and "east" in r.text
+        r = c.post(f"/console/slips/{issued.slip_id}/phone", data={"csrf": csrf})
+        assert r.status_code == 409 and "used slip" in r.text
+        data = [("csrf", csrf), ("kind", "owner"), ("unit", "3-2-1502"), ("applicant", "张三"), ("mover_id", GOOD_ID),
+                ("date", (datetime.now(CST) + timedelta(days=1)).date().isoformat()), ("time_from", "09:00"),
+                ("time_until", "18:00"), ("item_name", "钢琴"), ("item_qty", "1"), ("item_spec", "")]
+        from urllib.parse import urlencode
+        r = c.post(f"/console/slips/{issued.slip_id}/amend", content=urlencode(data),
+                   headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 422 and "used slip" in r.text
+        printed = c.get(f"/console/slips/{issued.slip_id}/print").text
+        assert "已使用" in printed and "<svg" not in printed
+        phone = c.get(link.group(1))
+        assert phone.status_code == 410 and "已使用" in phone.text and "<svg" not in phone.text
+    with office.engine.connect() as conn:
+        status = conn.execute(select(schema.slips.c.status).where(schema.slips.c.slip_id == issued.slip_id)).scalar()
+        count = conn.execute(select(func.count()).select_from(schema.slips)).scalar()
+    assert status == "issued" and count == 1                     # nothing cancelled, no new slip made
+    from office.slips import cancel_slip
+    with office.engine.begin() as conn, pytest.raises(Refused, match="used slip"):
+        cancel_slip(conn, "default", issued.slip_id)             # what `gatepass office cancel-slip` runs

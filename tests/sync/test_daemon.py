@@ -144,6 +144,35 @@ def test_a_gate_resends_what_an_office_restored_from_backup_lost(office: OfficeS
     assert all(f["kind"] == "gap" and f["resolved_at"] for f in office.flags())
 
 
+def test_a_re_imaged_gate_with_its_old_credential_never_counts_refused_rows_as_sent(office: OfficeServer, tmp_path: Path) -> None:
+    # An SD card dies; the installer re-images the Pi and puts the old credential back: the exit log
+    # starts again at row 1, and the office, holding the old gate's rows 1-3, refuses the new ones as
+    # a fork. They used to be counted as pushed (state ok, outbox 0, cursor moved on) and lost (issue 18).
+    slip_id = office.issue_slip()
+    old = GateSite(tmp_path / "old", "north", office)
+    for _ in range(3):
+        old.record()
+    daemon = old.daemon()
+    try:
+        assert daemon.run_once() and len(office.events("north")) == 3
+    finally:
+        daemon.close()
+    credential = (old.dir / "gate.credential").read_text(encoding="utf-8").strip()
+    new = GateSite(tmp_path / "re-imaged", "north", office, credential=credential)
+    release = new.record(EntryKind.RELEASE, slip_id=slip_id, guard_id="g1")
+    daemon = new.daemon()
+    try:
+        assert daemon.run_once() is False
+        daemon.write_status(force=True)
+    finally:
+        daemon.close()
+    status = read_status(new.status_path) or {}
+    assert status["state"] == "error" and status["outbox_depth"] == 1 and status["push_cursor"] == 0, status
+    assert "row 1: fork" in status["last_error"] and "re-imaged" in status["last_error"]
+    assert release["event_id"] not in {e["event_id"] for e in office.events("north")}
+    assert [f["seq"] for f in office.flags("fork")] == [1]                  # the office saw it too
+
+
 def test_new_events_are_pushed_while_a_long_first_pull_is_running(office: OfficeServer, tmp_path: Path) -> None:
     from office.changes import put_rows
 

@@ -16,7 +16,7 @@ from kiosk.config import KioskConfig, SyncConfig
 from kiosk.store import Replica
 from office import schema
 from office.changes import put_rows, remove_rows
-from office.config import DatabaseConfig, OfficeConfig, ServerConfig
+from office.config import BackupConfig, DatabaseConfig, OfficeConfig, ServerConfig
 from sync.daemon import Backoff
 from tests.office.harness import ROOT, DaemonThread, GateSite, OfficeServer, wait_for
 
@@ -28,9 +28,9 @@ def test_every_setting_is_documented_in_the_shipped_config_files() -> None:
         assert f"\n{f.name} = " in sync_text, f.name
     office_text = (ROOT / "config" / "office.toml").read_text()
     assert load(OfficeConfig, ROOT / "config" / "office.toml") == OfficeConfig()
-    for cls in (OfficeConfig, DatabaseConfig, ServerConfig):
+    for cls in (OfficeConfig, DatabaseConfig, ServerConfig, BackupConfig):
         for f in dataclasses.fields(cls):
-            if f.name not in ("database", "server"):
+            if f.name not in ("database", "server", "backup"):
                 assert f"\n{f.name} = " in office_text, f.name
 
 

@@ -62,6 +62,11 @@ def test_the_demo_window_runs_feeds_the_watchdog_and_takes_demo_keys(tmp_path: P
     log = ExitLog.open(tmp_path / "data" / "exitlog.db", "north")
     kinds = [r["kind"] for r in log.rows()]
     assert kinds[:1] == ["shift_start"], kinds     # F1 badge + PIN 1234 + Enter signed the guard in
+    # Quit (what SDL makes of systemd's SIGTERM) with the guard still on shift: the shift ends, recorded,
+    # on the writer thread the live loop commits with, boot stamp and all (issue 18).
+    last = list(log.rows())[-1]
+    assert (last["kind"], last["guard_id"], last["detail"]) == ("shift_end", "G001", {"ended_by": "kiosk_stopped"}), last
+    log.verify()
 
 
 @pytest.mark.parametrize("driver", ["dummy"])
