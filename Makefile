@@ -9,14 +9,15 @@ VAR    ?= var
 SYSTEM_PACKAGES := libzbar0 fonts-noto-cjk fontconfig
 # Only a gate needs these (docs/install.md, step 2): the Mesa libraries SDL's kmsdrm driver
 # loads to draw without a desktop; gcc and the kernel's input headers to build python-evdev
-# (keyboard-wedge readers), which has no aarch64 wheel. `sudo make gate-sysdeps` on the Pi.
-GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 libudev1 gcc python3-dev linux-libc-dev
+# (keyboard-wedge readers), which has no aarch64 wheel; swig to build lgpio, which has none for
+# CPython 3.13 (Trixie). `sudo make gate-sysdeps` on the Pi.
+GATE_PACKAGES := libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm2 libudev1 gcc python3-dev linux-libc-dev swig
 # Only the tests need these: Chromium renders the office console's pages to PNG;
 # systemd-analyze checks the shipped unit files (tests/test_units.py); bubblewrap runs them
 # sandboxed as a non-root user (tests/test_deployment.py).
 TEST_PACKAGES := chromium systemd bubblewrap
 
-.PHONY: run office test test-profiles lint test-all bench bench-office faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock clean
+.PHONY: run office test test-profiles lint test-all bench bench-office faults sysdeps gate-sysdeps test-sysdeps venv venv-test gate-lock pi-install-check clean
 
 run: venv
 	$(PY) -m kiosk.cli kiosk --demo
@@ -104,18 +105,40 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.python
 	$(PY) -m pip install -q -e '.[gate,pi,office,test,postgres]'
 	touch $@ $(VENV)/.installed-gate
 
-# The gate's lock file: exact versions and hashes for a Pi (aarch64, glibc 2.36 = Bookworm,
-# CPython 3.11), wheels only but for evdev: PyPI has no aarch64 wheel of it, so its source
-# is locked (with its hash) and built on the Pi (GATE_PACKAGES has gcc and the kernel headers).
-# Run after changing a range in pyproject.toml; needs uv
-# (e.g. `python3 -m venv /tmp/uvenv && /tmp/uvenv/bin/pip install uv`, then UV=/tmp/uvenv/bin/uv).
+# The gate's lock files: exact versions and hashes for a Pi (aarch64), one per Raspberry Pi OS
+# release, whose CPython and glibc differ: Bookworm (Debian 12: CPython 3.11, glibc 2.36) and
+# Trixie (Debian 13, Raspberry Pi OS since October 2025: CPython 3.13, glibc 2.41; uv's newest
+# aarch64 tag is manylinux_2_40, so a wheel needing 2.41 would be left out, never one that
+# cannot load). Wheels only but for what PyPI has no wheel of: evdev everywhere, and on Trixie
+# lgpio (no cp313 aarch64 wheel of 0.2.2.0): their sources are locked with their hashes and
+# built on the Pi (GATE_PACKAGES: gcc, the kernel headers, swig). docs/install.md picks the
+# lock by /etc/os-release's VERSION_CODENAME. Run after changing a range in pyproject.toml;
+# needs uv (e.g. `python3 -m venv /tmp/uvenv && /tmp/uvenv/bin/pip install uv`, then
+# UV=/tmp/uvenv/bin/uv). tests/test_gate_lock.py checks both against pyproject.toml.
 UV ?= uv
+# gate_lock: 1 = CPython version, 2 = manylinux tag, 3 = release (the lock's name), 4 = more --no-binary packages
+define gate_lock
+	$(UV) pip compile pyproject.toml --extra gate --extra pi \
+	    --python-platform aarch64-manylinux_$(2) --python-version $(1) \
+	    --only-binary :all: --no-binary evdev $(4) --generate-hashes --custom-compile-command 'make gate-lock' \
+	    -o requirements/gate-aarch64-$(3).lock
+endef
 gate-lock:
 	mkdir -p requirements
-	$(UV) pip compile pyproject.toml --extra gate --extra pi \
-	    --python-platform aarch64-manylinux_2_36 --python-version 3.11 \
-	    --only-binary :all: --no-binary evdev --generate-hashes --custom-compile-command 'make gate-lock' \
-	    -o requirements/gate-aarch64.lock
+	$(call gate_lock,3.11,2_36,bookworm,)
+	$(call gate_lock,3.13,2_40,trixie,--no-binary lgpio)
+
+# The emulated Pi install (scripts/pi-install/check.py): Debian arm64 roots for each Raspberry Pi
+# OS release, built with debootstrap + qemu-user-static and cached in PI_ROOTS; in each, the marked
+# command blocks of docs/install.md, then the kiosk's headless walk and a sync round with an office
+# on this machine. Prints a table of step times and writes var/pi-install-report.json. As root;
+# slow (tens of minutes a release), so not part of `make test`. DIST=bookworm or DIST=trixie: one.
+DIST ?= bookworm trixie
+PI_ROOTS ?= /var/cache/gatepass-pi-roots
+PI_INSTALL_PACKAGES := debootstrap qemu-user-static binfmt-support git
+pi-install-check: venv-test
+	@bash scripts/sysdeps.sh $(PI_INSTALL_PACKAGES)
+	$(PY) scripts/pi-install/check.py --cache $(PI_ROOTS) $(DIST)
 
 clean:
 	rm -rf $(VENV) $(PROFILE_VENVS) $(VAR) build *.egg-info

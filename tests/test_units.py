@@ -147,3 +147,14 @@ def test_the_kiosk_runs_in_a_directory_it_may_write() -> None:
     unit = parse_unit(ROOT / "systemd" / UNITS[0])
     wd = PurePosixPath(unit["Service"]["WorkingDirectory"][-1])
     assert _under(wd, writable_paths(unit)), wd
+
+
+def test_the_kiosk_may_open_what_a_camera_opens() -> None:
+    """A USB camera is a V4L2 node; a CSI module through libcamera/picamera2 also opens the media
+    controller and its sub-devices and takes buffers from the DMA heaps (docs/install.md, the camera).
+    Under DevicePolicy=closed each must be allowed by its /proc/devices name, or the camera
+    cannot work under the unit."""
+    service = parse_unit(ROOT / "systemd" / UNITS[0])["Service"]
+    assert service.get("DevicePolicy") == ["closed"]
+    allowed = {v.split()[0] for v in service.get("DeviceAllow", [])}
+    assert {"char-video4linux", "char-media", "char-dma_heap"} <= allowed, allowed
