@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -51,20 +52,27 @@ def _analyze(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A root with the host's units, ours in /etc/systemd/system, and a stub gatepass at ExecStart's path."""
-    root = tmp_path_factory.mktemp("root")
+def root_with_units(root: Path, names: Sequence[str]) -> Path:
+    """``root`` made a root with the host's units, ``names`` (of systemd/) in /etc/systemd/system, and a
+    stub gatepass at each ExecStart's path: what `systemd-analyze --root` reads as installed."""
     shutil.copytree(HOST_UNITS, root / "usr/lib/systemd/system", symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)
-    for name in UNITS:
+    for name in names:
         shutil.copy(ROOT / "systemd" / name, root / "etc/systemd/system" / name)
-        command = parse_unit(ROOT / "systemd" / name)["Service"]["ExecStart"][-1].split()[0]
+        service = parse_unit(ROOT / "systemd" / name).get("Service")
+        if not service:
+            continue                       # a .timer: what it starts is a .service of the list
+        command = service["ExecStart"][-1].split()[0]
         stub = root / command.lstrip("/")
         stub.parent.mkdir(parents=True, exist_ok=True)
         stub.write_text("#!/bin/sh\nexit 0\n")
         stub.chmod(0o755)
     return root
+
+
+@pytest.fixture(scope="module")
+def unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return root_with_units(tmp_path_factory.mktemp("root"), UNITS)
 
 
 @pytest.mark.parametrize("unit", UNITS)

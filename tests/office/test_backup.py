@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from office.config import OfficeConfig
 from office.db import head_revision
 from office.server import ThreadedServer, build
 from tests.office.harness import ROOT, DaemonThread, GateSite, OfficeServer, wait_for
-from tests.test_units import HOST_UNITS, MAX_EXPOSURE, _analyze, _resolve, parse_unit, writable_paths
+from tests.test_units import MAX_EXPOSURE, _analyze, _resolve, parse_unit, root_with_units, writable_paths
 
 #: Flags that would mean a row was lost, doubled or altered on the way back.
 BAD_FLAGS = ("fork", "edited", "foreign_event_id", "gap", "double_use")
@@ -297,18 +296,8 @@ BACKUP_UNITS = ("gatepass-office-backup.service", "gatepass-office-backup.timer"
 
 @pytest.fixture(scope="module")
 def backup_unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A root with the host's units, the backup's two in /etc/systemd/system and a stub gatepass (as tests/test_units.py)."""
-    root = tmp_path_factory.mktemp("root")
-    shutil.copytree(HOST_UNITS, root / "usr/lib/systemd/system", symlinks=True)
-    (root / "etc/systemd/system").mkdir(parents=True)
-    for name in BACKUP_UNITS:
-        shutil.copy(ROOT / "systemd" / name, root / "etc/systemd/system" / name)
-    command = parse_unit(ROOT / "systemd" / BACKUP_UNITS[0])["Service"]["ExecStart"][-1].split()[0]
-    stub = root / command.lstrip("/")
-    stub.parent.mkdir(parents=True, exist_ok=True)
-    stub.write_text("#!/bin/sh\nexit 0\n")
-    stub.chmod(0o755)
-    return root
+    """A root with the host's units, the backup's two installed and a stub gatepass (tests/test_units.py's)."""
+    return root_with_units(tmp_path_factory.mktemp("root"), BACKUP_UNITS)
 
 
 @pytest.mark.parametrize("unit", BACKUP_UNITS)
