@@ -22,10 +22,10 @@ COMMANDS = "gatepass.commands"
 #: Entry-point group naming each kind of settings file `gatepass config check` knows.
 CONFIG_KINDS = "gatepass.configs"
 
-#: Which install profile brings what a command needs: pyproject's extra, and what it is for.
-PROFILES: dict[str, str] = {
-    "gate": "the gate's libraries (kiosk, card reader, camera, GPIO, sync)",
-    "office": "the office's libraries (server, console, database)",
+#: Which install profile brings what a command needs: pyproject's extra -> what it is for (Chinese, English).
+PROFILES: dict[str, tuple[str, str]] = {
+    "gate": ("门岗程序所需的库", "the gate's libraries (kiosk, card reader, camera, GPIO, sync)"),
+    "office": ("办公室服务所需的库", "the office's libraries (server, console, database)"),
 }
 
 
@@ -68,11 +68,8 @@ class Command:
             if not missing or missing.partition(".")[0] in OWN_PACKAGES:
                 raise                                       # our own module missing: a broken install, not a profile
             raise NotInstalled(
-                f"这台机器未安装{_ZH[self.profile]}（缺少 {missing}）/ this install has no {missing}, one of "
-                f"{PROFILES[self.profile]}: pip install '.[{self.profile}]' (docs/install.md)") from exc
-
-
-_ZH = {"gate": "门岗程序所需的库", "office": "办公室服务所需的库"}
+                f"这台机器未安装{PROFILES[self.profile][0]}（缺少 {missing}）/ this install has no {missing}, one of "
+                f"{PROFILES[self.profile][1]}: pip install '.[{self.profile}]' (docs/install.md)") from exc
 
 
 def gate(target: str) -> Command:

@@ -170,9 +170,7 @@ class ExitLog:
         """Begin this (empty) log where the office's chain for this gate ends: row ``seq`` with hash
         ``hash_`` (a replacement gate with the replaced one's credential). Only before the first row
         and only once; returns whether the log now continues from there."""
-        if self._seq != self.base_seq or self.db.execute("select count(*) from exit_log").fetchone()[0]:
-            return (seq, hash_) == (self.base_seq, self.base_hash)
-        if self.base_seq or seq <= 0:
+        if self._seq != 0 or seq <= 0:        # rows recorded already, a base set already, or nothing to continue
             return (seq, hash_) == (self.base_seq, self.base_hash)
         with self.db.conn:
             self.db.execute("insert into log_base (id, seq, hash, source) values (1, ?, ?, ?)", [seq, hash_, source[:200]])

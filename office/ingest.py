@@ -89,14 +89,17 @@ def boot_anchor(conn: Connection, estate: str, gate_id: str, boot_id: str) -> Bo
     return anchor_of(boot_id=boot_id, boottime_ms=int(r.boottime_ms), at=str(r.at), clock_synced=True, source=str(r.source))
 
 
-def gate_earliest(conn: Connection, estate: str, gate_id: str) -> datetime | None:
-    """The earliest time a row of this gate can carry: its registration, less the slack for clock error."""
-    g = schema.gates
-    created = conn.execute(select(g.c.created_at).where(g.c.estate == estate, g.c.gate_id == gate_id)).scalar()
+def registered_earliest(created_at: object) -> datetime | None:
+    """The earliest time a row of a gate registered at ``created_at`` can carry: less the slack for clock error."""
     try:
-        return datetime.fromisoformat(str(created)) - AT_SLACK
+        return datetime.fromisoformat(str(created_at)) - AT_SLACK
     except ValueError:
         return None
+
+
+def gate_earliest(conn: Connection, estate: str, gate_id: str) -> datetime | None:
+    g = schema.gates
+    return registered_earliest(conn.execute(select(g.c.created_at).where(g.c.estate == estate, g.c.gate_id == gate_id)).scalar())
 
 
 def add_anchor(conn: Connection, estate: str, gate_id: str, anchor: BootAnchor, *, now: str,
@@ -164,10 +167,7 @@ class _Gate:
         #: The times a row of this gate can plausibly carry (domain.exitrow.time_out_of_bounds).
         self.received = clock.now()
         self.latest = self.received + AT_SLACK
-        try:
-            self.earliest: datetime | None = datetime.fromisoformat(str(gate["created_at"])) - AT_SLACK
-        except (KeyError, ValueError):
-            self.earliest = None
+        self.earliest = registered_earliest(gate.get("created_at"))
         # Writing first takes the lock (SQLite: the write lock; PostgreSQL: the gate's row).
         conn.execute(update(g).where(self.mine(g)).values(last_seen=self.now))
         head = conn.execute(select(g.c.head_seq, g.c.head_hash).where(self.mine(g))).one()

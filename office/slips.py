@@ -271,11 +271,15 @@ class SlipUsed(Refused):
     amended (the items it let out would vanish behind a new slip), and it goes to no phone."""
 
     def __init__(self, slip_id: str, use: SlipUse) -> None:
-        super().__init__(f"放行条 {slip_id} 已使用({use.at[:16].replace('T', ' ')} 于 {use.gate_id} 放行),不能作废、更正或发到手机 / "
-                         f"slip {slip_id} was released at gate {use.gate_id} at {use.at[:16].replace('T', ' ')}: a used slip "
-                         "cannot be cancelled, amended or sent to a phone")
         self.slip_id = slip_id
         self.use = use
+        super().__init__(self.said(use.at[:16].replace("T", " ")))
+
+    def said(self, when: str) -> str:
+        """The refusal, with the release time as the caller writes it (the console: the estate's local time)."""
+        return (f"放行条 {self.slip_id} 已使用({when} 于 {self.use.gate_id} 放行),不能作废、更正或发到手机 / "
+                f"slip {self.slip_id} was released at gate {self.use.gate_id} at {when}: a used slip cannot be "
+                "cancelled, amended or sent to a phone")
 
 
 def slip_use(conn: Connection, estate: str, slip_id: str) -> SlipUse | None:

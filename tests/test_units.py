@@ -70,12 +70,16 @@ def root_with_units(root: Path, names: Sequence[str]) -> Path:
     return root
 
 
+#: The office's backup service and its timer (docs/backup.md), checked here with the gate's units.
+BACKUP_UNITS = ("gatepass-office-backup.service", "gatepass-office-backup.timer")
+
+
 @pytest.fixture(scope="module")
 def unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return root_with_units(tmp_path_factory.mktemp("root"), UNITS)
+    return root_with_units(tmp_path_factory.mktemp("root"), (*UNITS, *BACKUP_UNITS))
 
 
-@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("unit", (*UNITS, *BACKUP_UNITS))
 def test_systemd_reads_each_unit_without_a_warning(unit_root: Path, unit: str) -> None:
     done = _analyze("verify", "--man=no", f"--root={unit_root}", unit)
     assert done.returncode == 0, done.stderr

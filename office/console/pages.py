@@ -118,9 +118,7 @@ def add_pages(router: Any, c: Console) -> None:
                     cancel_slip(conn, s.estate, slip_id)          # a released slip is refused: SlipUsed
                     auth.audit(conn, s.estate, s.username, "cancel_slip", slip_id, clock=c.clock)
             except SlipUsed as exc:
-                return (f"放行条 {slip_id} 已使用({c.local(exc.use.at)} 于 {exc.use.gate_id} 放行),不能作废。 / "
-                        f"Slip {slip_id} was released at gate {exc.use.gate_id} at {c.local(exc.use.at)}: a used slip "
-                        "cannot be cancelled"), 409
+                return exc.said(c.local(exc.use.at)), 409
             except OfficeError as exc:
                 return str(exc), 404
             return "", 200

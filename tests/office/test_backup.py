@@ -20,7 +20,7 @@ from office.config import OfficeConfig
 from office.db import head_revision
 from office.server import ThreadedServer, build
 from tests.office.harness import ROOT, DaemonThread, GateSite, OfficeServer, wait_for
-from tests.test_units import MAX_EXPOSURE, _analyze, _resolve, parse_unit, root_with_units, writable_paths
+from tests.test_units import BACKUP_UNITS, MAX_EXPOSURE, _analyze, _resolve, parse_unit, root_with_units, writable_paths
 
 #: Flags that would mean a row was lost, doubled or altered on the way back.
 BAD_FLAGS = ("fork", "edited", "foreign_event_id", "gap", "double_use")
@@ -291,20 +291,11 @@ def test_restore_drill_every_gate_sends_back_what_the_office_lost_once_and_repli
 # ------------------------------------------------------------------ the shipped timer
 
 
-BACKUP_UNITS = ("gatepass-office-backup.service", "gatepass-office-backup.timer")
-
-
 @pytest.fixture(scope="module")
 def backup_unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A root with the host's units, the backup's two installed and a stub gatepass (tests/test_units.py's)."""
+    """A root with the host's units, the backup's two installed and a stub gatepass (tests/test_units.py's, which
+    also checks that systemd reads them without a warning)."""
     return root_with_units(tmp_path_factory.mktemp("root"), BACKUP_UNITS)
-
-
-@pytest.mark.parametrize("unit", BACKUP_UNITS)
-def test_systemd_reads_the_backup_units_without_a_warning(backup_unit_root: Path, unit: str) -> None:
-    done = _analyze("verify", "--man=no", f"--root={backup_unit_root}", unit)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.strip() == "" and done.stdout.strip() == "", done.stderr + done.stdout
 
 
 def test_the_backup_service_is_rated_at_most_5_by_systemd_analyze_security(backup_unit_root: Path) -> None:

@@ -144,11 +144,8 @@ def test_a_gate_resends_what_an_office_restored_from_backup_lost(office: OfficeS
     assert all(f["kind"] == "gap" and f["resolved_at"] for f in office.flags())
 
 
-def test_a_re_imaged_gate_with_its_old_credential_never_counts_refused_rows_as_sent(office: OfficeServer, tmp_path: Path) -> None:
-    # An SD card dies; the installer re-images the Pi and puts the old credential back: the exit log
-    # starts again at row 1, and the office, holding the old gate's rows 1-3, refuses the new ones as
-    # a fork. They used to be counted as pushed (state ok, outbox 0, cursor moved on) and lost (issue 18).
-    slip_id = office.issue_slip()
+def _gate_with_three_rows_at_the_office(office: OfficeServer, tmp_path: Path) -> GateSite:
+    """Gate north's first Pi: three rows recorded and pushed."""
     old = GateSite(tmp_path / "old", "north", office)
     for _ in range(3):
         old.record()
@@ -157,6 +154,15 @@ def test_a_re_imaged_gate_with_its_old_credential_never_counts_refused_rows_as_s
         assert daemon.run_once() and len(office.events("north")) == 3
     finally:
         daemon.close()
+    return old
+
+
+def test_a_re_imaged_gate_with_its_old_credential_never_counts_refused_rows_as_sent(office: OfficeServer, tmp_path: Path) -> None:
+    # An SD card dies; the installer re-images the Pi and puts the old credential back: the exit log
+    # starts again at row 1, and the office, holding the old gate's rows 1-3, refuses the new ones as
+    # a fork. They used to be counted as pushed (state ok, outbox 0, cursor moved on) and lost (issue 18).
+    slip_id = office.issue_slip()
+    old = _gate_with_three_rows_at_the_office(office, tmp_path)
     credential = (old.dir / "gate.credential").read_text(encoding="utf-8").strip()
     new = GateSite(tmp_path / "re-imaged", "north", office, credential=credential)
     release = new.record(EntryKind.RELEASE, slip_id=slip_id, guard_id="g1")
@@ -274,14 +280,7 @@ def test_a_gate_replaced_by_the_documented_procedure_continues_its_chain_at_the_
     from kiosk.exitlog import ExitLog
     from office.records import replace_gate
 
-    old = GateSite(tmp_path / "old", "north", office)
-    for _ in range(3):
-        old.record()
-    daemon = old.daemon()
-    try:
-        assert daemon.run_once() and len(office.events("north")) == 3
-    finally:
-        daemon.close()
+    old = _gate_with_three_rows_at_the_office(office, tmp_path)
     with office.engine.begin() as conn:
         credential = replace_gate(conn, "default", "north")
     new = GateSite(tmp_path / "new", "north", office, credential=credential)
